@@ -1,0 +1,248 @@
+package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
+)
+
+// version is sent in the User-Agent header.
+const version = "0.1.0"
+
+// Reasons a record is rejected outside the mapping.
+const (
+	rejectNoRoutingKey = "no_routing_key"
+	rejectByAPI        = "api_rejected"
+)
+
+type pagerdutyExporter struct {
+	cfg       *Config
+	settings  component.TelemetrySettings
+	logger    *zap.Logger
+	telemetry *metadata.TelemetryBuilder
+	userAgent string
+
+	mapping recordmap.Options
+	routes  router
+	cache   *dedup.Cache
+	limiter *eventsapi.Limiter
+
+	// Built in start, where the host's extensions (auth) are known.
+	httpClient *http.Client
+	client     *eventsapi.Client
+}
+
+func newExporter(cfg *Config, set exporter.Settings) (*pagerdutyExporter, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, fmt.Errorf("creating telemetry: %w", err)
+	}
+	hostname, _ := os.Hostname()
+	e := &pagerdutyExporter{
+		cfg:       cfg,
+		settings:  set.TelemetrySettings,
+		logger:    set.Logger,
+		telemetry: tb,
+		userAgent: fmt.Sprintf("otelcol-pagerduty-exporter/%s (%s/%s)", version, set.BuildInfo.Command, set.BuildInfo.Version),
+		mapping: recordmap.Options{
+			RoutingAttribute: cfg.Routing.Attribute,
+			DefaultSeverity:  cfg.DefaultSeverity,
+			Hostname:         hostname,
+		},
+		routes: newRouter(cfg),
+		cache: dedup.New(dedup.Config{
+			TTL:            cfg.Dedup.TTL,
+			MaxEntries:     cfg.Dedup.MaxEntries,
+			RepeatInterval: cfg.Dedup.RepeatInterval,
+		}, nil),
+		limiter: eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
+	}
+	err = errors.Join(
+		tb.RegisterExporterPagerdutyCacheEntriesCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(e.cache.Stats().Entries))
+			return nil
+		}),
+		tb.RegisterExporterPagerdutyOpenIncidentsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(e.cache.Stats().Open))
+			return nil
+		}),
+	)
+	if err != nil {
+		tb.Shutdown()
+		return nil, fmt.Errorf("registering telemetry callbacks: %w", err)
+	}
+	return e, nil
+}
+
+func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) error {
+	httpClient, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.settings)
+	if err != nil {
+		return fmt.Errorf("creating HTTP client: %w", err)
+	}
+	e.httpClient = httpClient
+	e.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, e.userAgent)
+	return nil
+}
+
+func (e *pagerdutyExporter) shutdown(context.Context) error {
+	if e.httpClient != nil {
+		e.httpClient.CloseIdleConnections()
+	}
+	e.telemetry.Shutdown()
+	return nil
+}
+
+// pushLogs sends one event per record, in order. Records PagerDuty refused
+// are dropped with a log line and a metric; records that failed in a way a
+// retry can fix are handed back to the retry sender, alone, so that accepted
+// events are never sent twice. Once a routing key fails, its later records
+// wait for the retry too, keeping their order.
+func (e *pagerdutyExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	p := push{failing: map[string]error{}}
+	for i, rl := range ld.ResourceLogs().All() {
+		for j, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				if err := e.exportRecord(ctx, &p, lr, rl.Resource()); err != nil {
+					p.unsent.add(i, j, rl, sl, lr)
+				}
+			}
+		}
+	}
+	return p.result()
+}
+
+// exportRecord maps, routes, deduplicates and sends one record. It returns
+// an error only when the record must be retried.
+func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.LogRecord, res pcommon.Resource) error {
+	m, err := recordmap.Map(lr, res, &e.mapping)
+	if err != nil {
+		var rejected *recordmap.RejectError
+		errors.As(err, &rejected)
+		e.reject(ctx, rejected.Reason, err, recordFields(lr, res, "")...)
+		return nil
+	}
+	ev := &m.Event
+	for r := range m.Repairs.All() {
+		e.telemetry.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", r.String())))
+	}
+
+	routingKey, ok := e.routes.pick(m.RoutingValue)
+	if !ok {
+		e.reject(ctx, rejectNoRoutingKey,
+			fmt.Errorf("%s %q matches no routing.keys entry and routing_key is not set", e.cfg.Routing.Attribute, m.RoutingValue),
+			recordFields(lr, res, ev.DedupKey)...)
+		return nil
+	}
+	seen := dedup.Event{Action: ev.Action, RoutingKey: routingKey, PayloadHash: m.PayloadHash, Time: m.Time}
+	if !ev.IsChange() {
+		d := e.cache.Decide(ev.DedupKey, seen)
+		if !d.Send {
+			e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, metric.WithAttributes(
+				attribute.String("event_action", string(ev.Action)), attribute.String("reason", d.Reason)))
+			return nil
+		}
+		routingKey, seen.RoutingKey = d.RoutingKey, d.RoutingKey
+	}
+	if err, failing := p.failing[routingKey]; failing {
+		return err
+	}
+
+	route := e.routes.name(routingKey)
+	waited, err := e.limiter.Wait(ctx, routingKey)
+	if waited > 0 {
+		e.telemetry.ExporterPagerdutyRateLimitWait.Add(ctx, waited.Seconds(), metric.WithAttributes(attribute.String("routing", route)))
+	}
+	if err != nil {
+		return p.fail(routingKey, fmt.Errorf("waiting for the rate limiter: %w", err))
+	}
+
+	ev.RoutingKey = routingKey
+	start := time.Now()
+	resp, err := e.client.Send(ctx, ev)
+	e.recordRequest(ctx, resp, time.Since(start))
+	outcome := outcomeOf(resp, err)
+	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, metric.WithAttributes(
+		attribute.String("event_action", string(ev.Action)), attribute.String("outcome", outcome), attribute.String("routing", route)))
+	switch {
+	case err == nil:
+		if !ev.IsChange() {
+			e.cache.Record(ev.DedupKey, seen)
+		}
+		return nil
+	case consumererror.IsPermanent(err):
+		e.reject(ctx, rejectByAPI, err, recordFields(lr, res, ev.DedupKey)...)
+		return nil
+	default:
+		if resp.StatusCode == http.StatusTooManyRequests {
+			e.telemetry.ExporterPagerdutyThrottled.Add(ctx, 1, metric.WithAttributes(attribute.String("routing", route)))
+		}
+		return p.fail(routingKey, fmt.Errorf("routing %q: %w", route, err))
+	}
+}
+
+func (e *pagerdutyExporter) reject(ctx context.Context, reason string, err error, fields ...zap.Field) {
+	e.telemetry.ExporterPagerdutyRecordsRejected.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
+	e.logger.Warn("Dropping log record that cannot be delivered to PagerDuty",
+		append(fields, zap.String("reason", reason), zap.Error(err))...)
+}
+
+func (e *pagerdutyExporter) recordRequest(ctx context.Context, resp eventsapi.Response, took time.Duration) {
+	endpoint := attribute.String("endpoint", resp.Path)
+	e.telemetry.ExporterPagerdutyRequests.Add(ctx, 1, metric.WithAttributes(endpoint, attribute.String("status_class", statusClass(resp.StatusCode))))
+	e.telemetry.ExporterPagerdutyRequestDuration.Record(ctx, took.Seconds(), metric.WithAttributes(endpoint))
+}
+
+func outcomeOf(resp eventsapi.Response, err error) string {
+	switch {
+	case err == nil:
+		return "accepted"
+	case consumererror.IsPermanent(err):
+		return "rejected"
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return "throttled"
+	default:
+		return "failed"
+	}
+}
+
+func statusClass(code int) string {
+	if code == 0 {
+		return "transport"
+	}
+	return fmt.Sprintf("%dxx", code/100)
+}
+
+// recordFields identify a record in logs without its routing key.
+func recordFields(lr plog.LogRecord, res pcommon.Resource, dedupKey string) []zap.Field {
+	fields := make([]zap.Field, 0, 4)
+	if dedupKey != "" {
+		fields = append(fields, zap.String("dedup_key", dedupKey))
+	}
+	for _, name := range []string{recordmap.AttrName, recordmap.AttrFingerprint, recordmap.AttrServiceName} {
+		v, ok := lr.Attributes().Get(name)
+		if !ok {
+			v, ok = res.Attributes().Get(name)
+		}
+		if ok {
+			fields = append(fields, zap.String(name, v.AsString()))
+		}
+	}
+	return append(fields, zap.Time("record_time", lr.Timestamp().AsTime()))
+}

@@ -1,0 +1,534 @@
+package recordmap
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"iter"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+)
+
+// maxFieldRunes caps the free-text fields PagerDuty documents no limit for
+// (source, component, group, class, link and image texts), so that shedding
+// custom details always brings a request under the size limit.
+const maxFieldRunes = 1024
+
+// timestampLayout writes payload.timestamp as ISO 8601 in UTC, to the
+// millisecond, as PagerDuty's own examples do.
+const timestampLayout = "2006-01-02T15:04:05.000Z"
+
+// Options are the mapping's configured inputs.
+type Options struct {
+	// RoutingAttribute names the attribute whose value selects a routing key.
+	RoutingAttribute string
+	// DefaultSeverity is used when neither alert.severity nor the record's
+	// SeverityNumber gives one. It must be a valid PagerDuty severity.
+	DefaultSeverity string
+	// Hostname is the last fallback for payload.source.
+	Hostname string
+}
+
+// Result is a mapped record: an event without its routing key, plus what the
+// exporter needs to route it and to consult the dedup cache.
+type Result struct {
+	Event eventsapi.Event
+	// RoutingValue is the record's value of Options.RoutingAttribute.
+	RoutingValue string
+	// PayloadHash covers severity and summary: a change in either must reach
+	// PagerDuty even while a duplicate would be suppressed.
+	PayloadHash uint64
+	// Time is the record time in Unix nanoseconds, 0 when the record has none.
+	Time int64
+	// Repairs lists what was changed to fit PagerDuty's rules.
+	Repairs Repairs
+}
+
+// Repairs is a set of Repair.
+type Repairs uint16
+
+// Repair is one kind of change made to fit a record to the Events API.
+type Repair uint16
+
+const (
+	RepairTruncated Repair = 1 << iota
+	RepairSeverityDefaulted
+	RepairSummarySynthesized
+	RepairDedupKeyHashed
+	RepairDedupKeyDerived
+	RepairDetailsShed
+	RepairLinksCapped
+	RepairInvalidUTF8
+	repairEnd
+)
+
+var repairNames = map[Repair]string{
+	RepairTruncated:          "truncated",
+	RepairSeverityDefaulted:  "severity_defaulted",
+	RepairSummarySynthesized: "summary_synthesized",
+	RepairDedupKeyHashed:     "dedup_key_hashed",
+	RepairDedupKeyDerived:    "dedup_key_derived",
+	RepairDetailsShed:        "details_shed",
+	RepairLinksCapped:        "links_capped",
+	RepairInvalidUTF8:        "invalid_utf8",
+}
+
+func (r Repair) String() string { return repairNames[r] }
+
+// Has reports whether r is in the set.
+func (rs Repairs) Has(r Repair) bool { return rs&Repairs(r) != 0 }
+
+// All yields the repairs in the set.
+func (rs Repairs) All() iter.Seq[Repair] {
+	return func(yield func(Repair) bool) {
+		for r := Repair(1); r < repairEnd; r <<= 1 {
+			if rs.Has(r) && !yield(r) {
+				return
+			}
+		}
+	}
+}
+
+// Reasons a record is rejected.
+const (
+	RejectUnknownEventType   = "unknown_event_type"
+	RejectUnknownEventAction = "unknown_event_action"
+)
+
+// RejectError says why a record cannot become an event.
+type RejectError struct {
+	Reason string
+	Detail string
+}
+
+func (e *RejectError) Error() string { return e.Reason + ": " + e.Detail }
+
+// record reads a log record's attributes, falling back to its resource's.
+type record struct {
+	lr      plog.LogRecord
+	res     pcommon.Resource
+	repairs Repairs
+}
+
+func (r *record) get(name string) (pcommon.Value, bool) {
+	if v, ok := r.lr.Attributes().Get(name); ok {
+		return v, true
+	}
+	return r.res.Attributes().Get(name)
+}
+
+// str returns the attribute as valid UTF-8 text, "" when absent.
+func (r *record) str(name string) string {
+	v, ok := r.get(name)
+	if !ok {
+		return ""
+	}
+	return r.valid(text(v))
+}
+
+func (r *record) valid(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	r.repairs |= Repairs(RepairInvalidUTF8)
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+func (r *record) capped(s string, n int) string {
+	s, cut := truncateRunes(s, n)
+	if cut {
+		r.repairs |= Repairs(RepairTruncated)
+	}
+	return s
+}
+
+// Map turns lr, from resource res, into an event. It returns a *RejectError
+// when the record asks for something the Events API has no meaning for.
+func Map(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
+	r := record{lr: lr, res: res}
+	var out Result
+
+	action, err := r.action()
+	if err != nil {
+		return out, err
+	}
+	ev := &out.Event
+	ev.Action = action
+
+	p := &ev.Payload
+	p.Source = r.capped(r.source(opts.Hostname), maxFieldRunes)
+	summary, bodyUsed := r.summary()
+	if action != eventsapi.Change {
+		p.Severity = r.severity(opts.DefaultSeverity)
+		p.Component = r.capped(r.str(AttrComponent), maxFieldRunes)
+		p.Group = r.capped(r.str(AttrGroup), maxFieldRunes)
+		p.Class = r.capped(r.str(AttrClass), maxFieldRunes)
+	}
+	if summary == "" {
+		summary = synthesizedSummary(p.Severity, p.Source)
+		r.repairs |= Repairs(RepairSummarySynthesized)
+	}
+	p.Summary = r.capped(summary, eventsapi.MaxSummaryRunes)
+
+	ts := lr.Timestamp()
+	if ts == 0 {
+		ts = lr.ObservedTimestamp()
+	}
+	if ts != 0 {
+		out.Time = int64(ts)
+		p.Timestamp = ts.AsTime().UTC().Format(timestampLayout)
+	}
+
+	if action != eventsapi.Change {
+		ev.DedupKey = r.dedupKey(p.Source, p.Component)
+		ev.Images = r.images()
+	}
+	ev.Links = r.links()
+	p.Details = r.details(!bodyUsed)
+	r.shed(ev)
+
+	if opts.RoutingAttribute != "" {
+		out.RoutingValue = r.str(opts.RoutingAttribute)
+	}
+	out.PayloadHash = payloadHash(p.Severity, p.Summary)
+	out.Repairs = r.repairs
+	return out, nil
+}
+
+// action reads the event type and action. An absent value means an alert
+// trigger; a present but unknown one is rejected rather than guessed, since a
+// wrong guess either pages someone or closes a live incident.
+func (r *record) action() (eventsapi.Action, error) {
+	switch t := strings.ToLower(r.str(AttrEventType)); t {
+	case "", "alert":
+	case "change":
+		return eventsapi.Change, nil
+	default:
+		return "", &RejectError{Reason: RejectUnknownEventType, Detail: fmt.Sprintf("%s %q is neither alert nor change", AttrEventType, t)}
+	}
+	if a := strings.ToLower(r.str(AttrEventAction)); a != "" {
+		switch eventsapi.Action(a) {
+		case eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve:
+			return eventsapi.Action(a), nil
+		}
+		return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %q is not trigger, acknowledge or resolve", AttrEventAction, a)}
+	}
+	status := strings.ToLower(r.str(AttrStatus))
+	switch status {
+	case "", "firing", "trigger", "triggered", "alerting", "problem", "open":
+		return eventsapi.Trigger, nil
+	case "acknowledged", "acknowledge", "ack", "acked":
+		return eventsapi.Acknowledge, nil
+	case "resolved", "resolve", "ok", "normal", "recovered", "cleared", "closed":
+		return eventsapi.Resolve, nil
+	}
+	return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %q is not firing, acknowledged or resolved", AttrStatus, status)}
+}
+
+// summary returns alert.summary, else a string body, else alert.name, and
+// whether the body was used.
+func (r *record) summary() (string, bool) {
+	if s := r.str(AttrSummary); s != "" {
+		return s, false
+	}
+	if body := r.lr.Body(); body.Type() == pcommon.ValueTypeStr {
+		if s := strings.TrimSpace(body.Str()); s != "" {
+			return r.valid(s), true
+		}
+	}
+	return r.str(AttrName), false
+}
+
+func synthesizedSummary(severity, source string) string {
+	if severity == "" {
+		return "Change on " + source
+	}
+	return fmt.Sprintf("%s alert from %s (the record had no summary, body or alert.name)", severity, source)
+}
+
+func (r *record) source(hostname string) string {
+	if s := r.str(AttrSource); s != "" {
+		return s
+	}
+	for _, name := range []string{AttrHostName, AttrServiceName} {
+		if v, ok := r.res.Attributes().Get(name); ok {
+			if s := r.valid(text(v)); s != "" {
+				return s
+			}
+		}
+	}
+	if hostname != "" {
+		return hostname
+	}
+	return "unknown"
+}
+
+// severity reads alert.severity, then the record's SeverityNumber, then the
+// configured default. An unknown alert.severity is never sent as is.
+func (r *record) severity(fallback string) string {
+	if v, ok := r.get(AttrSeverity); ok {
+		if s, known := severityAliases[strings.ToLower(text(v))]; known {
+			return s
+		}
+		r.repairs |= Repairs(RepairSeverityDefaulted)
+	}
+	switch n := r.lr.SeverityNumber(); {
+	case n >= plog.SeverityNumberFatal:
+		return eventsapi.SeverityCritical
+	case n >= plog.SeverityNumberError:
+		return eventsapi.SeverityError
+	case n >= plog.SeverityNumberWarn:
+		return eventsapi.SeverityWarning
+	case n >= plog.SeverityNumberTrace:
+		return eventsapi.SeverityInfo
+	}
+	r.repairs |= Repairs(RepairSeverityDefaulted)
+	return fallback
+}
+
+// severityAliases maps the severity words monitoring tools use to
+// PagerDuty's four.
+var severityAliases = map[string]string{
+	"critical": eventsapi.SeverityCritical, "crit": eventsapi.SeverityCritical,
+	"fatal": eventsapi.SeverityCritical, "emergency": eventsapi.SeverityCritical,
+	"emerg": eventsapi.SeverityCritical, "alert": eventsapi.SeverityCritical,
+	"high": eventsapi.SeverityCritical, "p1": eventsapi.SeverityCritical,
+	"disaster": eventsapi.SeverityCritical, "page": eventsapi.SeverityCritical,
+	"error": eventsapi.SeverityError, "err": eventsapi.SeverityError,
+	"major": eventsapi.SeverityError, "p2": eventsapi.SeverityError,
+	"warning": eventsapi.SeverityWarning, "warn": eventsapi.SeverityWarning,
+	"medium": eventsapi.SeverityWarning, "minor": eventsapi.SeverityWarning,
+	"average": eventsapi.SeverityWarning, "p3": eventsapi.SeverityWarning,
+	"info": eventsapi.SeverityInfo, "informational": eventsapi.SeverityInfo,
+	"information": eventsapi.SeverityInfo, "notice": eventsapi.SeverityInfo,
+	"low": eventsapi.SeverityInfo, "debug": eventsapi.SeverityInfo,
+	"none": eventsapi.SeverityInfo, "ok": eventsapi.SeverityInfo,
+	"p4": eventsapi.SeverityInfo, "p5": eventsapi.SeverityInfo,
+}
+
+// dedupKey returns pagerduty.dedup_key, else alert.fingerprint, else a key
+// derived from the alert's name, source and component. Keys PagerDuty would
+// refuse as too long are replaced by their SHA-256.
+func (r *record) dedupKey(source, component string) string {
+	key := r.str(AttrDedupKey)
+	if key == "" {
+		key = r.str(AttrFingerprint)
+	}
+	if key == "" {
+		name := r.str(AttrName)
+		if name == "" {
+			name, _ = r.summary()
+		}
+		key = name + "/" + source
+		if component != "" {
+			key += "/" + component
+		}
+		r.repairs |= Repairs(RepairDedupKeyDerived)
+	}
+	if len(key) > eventsapi.MaxDedupKeyLen {
+		sum := sha256.Sum256([]byte(key))
+		key = hex.EncodeToString(sum[:])
+		r.repairs |= Repairs(RepairDedupKeyHashed)
+	}
+	return key
+}
+
+func (r *record) links() []eventsapi.Link {
+	var links []eventsapi.Link
+	add := func(href, text string) {
+		if href == "" {
+			return
+		}
+		if len(links) == eventsapi.MaxLinks {
+			r.repairs |= Repairs(RepairLinksCapped)
+			return
+		}
+		links = append(links, eventsapi.Link{Href: r.capped(href, maxFieldRunes), Text: r.capped(text, maxFieldRunes)})
+	}
+	add(r.str(AttrRunbookURL), "Runbook")
+	add(r.str(AttrDashboardURL), "Dashboard")
+	if v, ok := r.get(AttrLinks); ok {
+		r.eachItem(v, func(item pcommon.Value) {
+			if item.Type() == pcommon.ValueTypeMap {
+				add(r.field(item.Map(), "href"), r.field(item.Map(), "text"))
+			} else {
+				add(r.valid(text(item)), "")
+			}
+		})
+	}
+	return links
+}
+
+func (r *record) images() []eventsapi.Image {
+	v, ok := r.get(AttrImages)
+	if !ok {
+		return nil
+	}
+	var images []eventsapi.Image
+	r.eachItem(v, func(item pcommon.Value) {
+		img := eventsapi.Image{Src: r.valid(text(item))}
+		if item.Type() == pcommon.ValueTypeMap {
+			m := item.Map()
+			img = eventsapi.Image{Src: r.field(m, "src"), Href: r.field(m, "href"), Alt: r.field(m, "alt")}
+		}
+		if img.Src == "" {
+			return
+		}
+		if len(images) == eventsapi.MaxImages {
+			r.repairs |= Repairs(RepairLinksCapped)
+			return
+		}
+		images = append(images, img)
+	})
+	return images
+}
+
+// eachItem calls fn for each element of a slice, or once for a scalar or map.
+func (r *record) eachItem(v pcommon.Value, fn func(pcommon.Value)) {
+	if v.Type() != pcommon.ValueTypeSlice {
+		fn(v)
+		return
+	}
+	for _, item := range v.Slice().All() {
+		fn(item)
+	}
+}
+
+func (r *record) field(m pcommon.Map, name string) string {
+	v, ok := m.Get(name)
+	if !ok {
+		return ""
+	}
+	return r.capped(r.valid(text(v)), maxFieldRunes)
+}
+
+// details builds custom_details: the record's other attributes, the resource
+// attributes under "resource", the trace context, and the body when it did
+// not become the summary. All values are encoded into one buffer.
+func (r *record) details(includeBody bool) []eventsapi.Detail {
+	type span struct {
+		key        string
+		start, end int
+	}
+	var (
+		buf   []byte
+		spans []span
+	)
+	add := func(key string, appendJSON func([]byte) []byte) {
+		start := len(buf)
+		buf = appendJSON(buf)
+		spans = append(spans, span{key, start, len(buf)})
+	}
+	for k, v := range r.lr.Attributes().All() {
+		if !consumed(k) {
+			add(k, func(b []byte) []byte { return appendValue(b, v) })
+		}
+	}
+	if includeBody && r.lr.Body().Type() != pcommon.ValueTypeEmpty {
+		add("body", func(b []byte) []byte { return appendValue(b, r.lr.Body()) })
+	}
+	if id := r.lr.TraceID(); !id.IsEmpty() {
+		add("trace_id", func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
+	}
+	if id := r.lr.SpanID(); !id.IsEmpty() {
+		add("span_id", func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
+	}
+	if res := r.res.Attributes(); res.Len() > 0 {
+		add("resource", func(b []byte) []byte {
+			b = append(b, '{')
+			first := true
+			for k, v := range res.All() {
+				if consumed(k) {
+					continue
+				}
+				if !first {
+					b = append(b, ',')
+				}
+				first = false
+				b = eventsapi.AppendString(b, k)
+				b = append(b, ':')
+				b = appendValue(b, v)
+			}
+			return append(b, '}')
+		})
+	}
+	details := make([]eventsapi.Detail, len(spans))
+	for i, s := range spans {
+		details[i] = eventsapi.Detail{Key: r.valid(s.key), JSON: buf[s.start:s.end:s.end]}
+	}
+	return details
+}
+
+// shed drops the largest custom details until the request fits in
+// MaxRequestBytes, and lists what it dropped under "details_shed". Sizes are
+// tracked arithmetically; the body is encoded again only to confirm a fit.
+func (r *record) shed(ev *eventsapi.Event) {
+	total := requestSize(ev)
+	if total <= eventsapi.MaxRequestBytes {
+		return
+	}
+	r.repairs |= Repairs(RepairDetailsShed)
+	details := ev.Payload.Details
+	order := make([]int, len(details))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(details[b].JSON) - len(details[a].JSON) })
+	dropped := make([]bool, len(details))
+	var shedKeys []string
+	for _, i := range order {
+		dropped[i] = true
+		shedKeys = append(shedKeys, details[i].Key)
+		total -= memberSize(details[i])
+		note := eventsapi.Detail{Key: "details_shed", JSON: shedNote(shedKeys)}
+		if total+memberSize(note) > eventsapi.MaxRequestBytes {
+			continue
+		}
+		kept := make([]eventsapi.Detail, 0, len(details)-len(shedKeys)+1)
+		for j, d := range details {
+			if !dropped[j] {
+				kept = append(kept, d)
+			}
+		}
+		ev.Payload.Details = append(kept, note)
+		if requestSize(ev) <= eventsapi.MaxRequestBytes {
+			return
+		}
+	}
+}
+
+// requestSize is the size of ev's body once a routing key is set.
+func requestSize(ev *eventsapi.Event) int {
+	return len(ev.AppendJSON(nil)) + eventsapi.RoutingKeyLen - len(ev.RoutingKey)
+}
+
+// memberSize is what a detail adds to custom_details: key, colon, value, comma.
+func memberSize(d eventsapi.Detail) int {
+	return len(eventsapi.AppendString(nil, d.Key)) + 1 + len(d.JSON) + 1
+}
+
+func shedNote(keys []string) []byte {
+	buf := []byte(`{"reason":"request over 512000 bytes","keys":[`)
+	for i, k := range keys {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = eventsapi.AppendString(buf, k)
+	}
+	return append(buf, "]}"...)
+}
+
+func payloadHash(severity, summary string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(severity))
+	h.Write([]byte{0})
+	h.Write([]byte(summary))
+	return h.Sum64()
+}

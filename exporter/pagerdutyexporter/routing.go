@@ -1,0 +1,45 @@
+package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+
+// defaultRoute names the routing_key in metrics and logs.
+const defaultRoute = "default"
+
+// router picks a record's integration key from the configured map. Keys are
+// only ever looked up here; records can name a route but never carry a key.
+type router struct {
+	defaultKey string
+	keys       map[string]string // attribute value -> key
+	names      map[string]string // key -> route name, for telemetry
+}
+
+func newRouter(cfg *Config) router {
+	r := router{
+		defaultKey: string(cfg.RoutingKey),
+		keys:       make(map[string]string, len(cfg.Routing.Keys)),
+		names:      make(map[string]string, len(cfg.Routing.Keys)+1),
+	}
+	for value, key := range cfg.Routing.Keys {
+		r.keys[value] = string(key)
+		r.names[string(key)] = value
+	}
+	if r.defaultKey != "" {
+		r.names[r.defaultKey] = defaultRoute
+	}
+	return r
+}
+
+// pick returns the key for a record whose routing attribute has value, and
+// false when neither the map nor routing_key provides one.
+func (r router) pick(value string) (string, bool) {
+	if key, ok := r.keys[value]; ok {
+		return key, true
+	}
+	return r.defaultKey, r.defaultKey != ""
+}
+
+// name returns the route name of key, safe to show in telemetry.
+func (r router) name(key string) string {
+	if name, ok := r.names[key]; ok {
+		return name
+	}
+	return "unknown"
+}
