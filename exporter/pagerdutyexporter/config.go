@@ -76,7 +76,7 @@ type DedupConfig struct {
 }
 
 var (
-	_ component.Config   = (*Config)(nil)
+	_ component.Config  = (*Config)(nil)
 	_ confmap.Validator = (*Config)(nil)
 )
 
