@@ -113,8 +113,8 @@ func (cfg *Config) Validate() error {
 	if cfg.RateLimit.EventsPerMinute < 0 {
 		errs = append(errs, errors.New("rate_limit.events_per_minute: must not be negative (0 disables rate limiting)"))
 	}
-	if cfg.RateLimit.EventsPerMinute > 0 && (cfg.RateLimit.Burst < 1 || cfg.RateLimit.Burst >= cfg.RateLimit.EventsPerMinute) {
-		errs = append(errs, fmt.Errorf("rate_limit.burst: must be at least 1 and less than rate_limit.events_per_minute (%d), got %d", cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst))
+	if cfg.RateLimit.EventsPerMinute > 0 && (cfg.RateLimit.Burst < 1 || cfg.RateLimit.Burst > cfg.RateLimit.EventsPerMinute) {
+		errs = append(errs, fmt.Errorf("rate_limit.burst: must be between 1 and rate_limit.events_per_minute (%d), got %d", cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst))
 	}
 	if cfg.Dedup.TTL < 0 {
 		errs = append(errs, errors.New("dedup.ttl: must not be negative (0 keeps entries until evicted)"))

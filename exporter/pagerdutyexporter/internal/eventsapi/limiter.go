@@ -8,48 +8,52 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// windowSlack widens the window the limiter is sized for, so that jitter
-// between our send time and PagerDuty's receive time cannot push one more
-// event into a server-side 60-second window.
-const windowSlack = time.Second
+// window is the span the limit applies to: PagerDuty's sliding 60 seconds,
+// plus a second of slack so that jitter between our send time and PagerDuty's
+// receive time cannot push one more event into a server-side window.
+const window = time.Minute + time.Second
 
-// Limiter paces events per routing key so that no sliding 60-second window
-// ever holds more than the configured events per minute.
-//
-// A token bucket with rate r and burst b admits at most b + r·T events in any
-// interval of length T. A bucket refilling at eventsPerMinute/min would let
-// b extra events through; refilling at (eventsPerMinute-b) per window keeps
-// b + r·window at exactly eventsPerMinute.
+// Limiter paces events per routing key: a token bucket spreads them at
+// eventsPerMinute with bursts of at most burst, and a log of the last
+// eventsPerMinute send times guarantees that no sliding window ever holds more
+// than eventsPerMinute. The bucket alone cannot promise that: a full bucket
+// adds burst events on top of a minute's refill.
 type Limiter struct {
-	limit rate.Limit
-	burst int
+	perWindow int
+	limit     rate.Limit
+	burst     int
 
 	mu   sync.Mutex
-	keys map[string]*rate.Limiter
+	keys map[string]*keyLimiter
+}
+
+type keyLimiter struct {
+	mu     sync.Mutex
+	bucket *rate.Limiter
+	sent   []time.Time // ring of the last perWindow send times
+	next   int         // oldest entry of sent once it is full
 }
 
 // NewLimiter returns a limiter allowing eventsPerMinute events per routing
 // key in any 60-second window, burst of them at once. eventsPerMinute 0
-// disables limiting; otherwise burst must be in [1, eventsPerMinute).
+// disables limiting; otherwise burst must be in [1, eventsPerMinute].
 func NewLimiter(eventsPerMinute, burst int) *Limiter {
-	l := &Limiter{limit: rate.Inf, burst: burst}
+	l := &Limiter{perWindow: eventsPerMinute, burst: burst}
 	if eventsPerMinute > 0 {
-		window := time.Minute + windowSlack
-		l.limit = rate.Limit(float64(eventsPerMinute-burst) / window.Seconds())
-		l.keys = make(map[string]*rate.Limiter)
+		l.limit = rate.Limit(float64(eventsPerMinute) / time.Minute.Seconds())
+		l.keys = make(map[string]*keyLimiter)
 	}
 	return l
 }
 
 // Wait blocks until an event may be sent under routingKey and returns how long
-// it waited. It fails only when ctx ends first.
+// it waited. It fails only when ctx ends first; the slot it held then stays
+// counted, which can only make later events wait a little longer.
 func (l *Limiter) Wait(ctx context.Context, routingKey string) (time.Duration, error) {
-	if l.limit == rate.Inf {
+	if l.perWindow == 0 {
 		return 0, nil
 	}
-	lim := l.forKey(routingKey)
-	r := lim.Reserve()
-	delay := r.Delay()
+	delay := l.reserve(routingKey, time.Now())
 	if delay == 0 {
 		return 0, nil
 	}
@@ -59,18 +63,36 @@ func (l *Limiter) Wait(ctx context.Context, routingKey string) (time.Duration, e
 	case <-t.C:
 		return delay, nil
 	case <-ctx.Done():
-		r.Cancel()
 		return 0, ctx.Err()
 	}
 }
 
-func (l *Limiter) forKey(routingKey string) *rate.Limiter {
+// reserve books the next send slot for routingKey at or after now and returns
+// how long until it.
+func (l *Limiter) reserve(routingKey string, now time.Time) time.Duration {
+	k := l.forKey(routingKey)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	at := now.Add(k.bucket.ReserveN(now, 1).DelayFrom(now))
+	if len(k.sent) < l.perWindow {
+		k.sent = append(k.sent, at)
+		return at.Sub(now)
+	}
+	if earliest := k.sent[k.next].Add(window); at.Before(earliest) {
+		at = earliest
+	}
+	k.sent[k.next] = at
+	k.next = (k.next + 1) % l.perWindow
+	return at.Sub(now)
+}
+
+func (l *Limiter) forKey(routingKey string) *keyLimiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lim, ok := l.keys[routingKey]
+	k, ok := l.keys[routingKey]
 	if !ok {
-		lim = rate.NewLimiter(l.limit, l.burst)
-		l.keys[routingKey] = lim
+		k = &keyLimiter{bucket: rate.NewLimiter(l.limit, l.burst)}
+		l.keys[routingKey] = k
 	}
-	return lim
+	return k
 }

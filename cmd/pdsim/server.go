@@ -1,0 +1,305 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Events API endpoints, also the keys of RequestStats.ByEndpoint.
+const (
+	endpointEnqueue = "/v2/enqueue"
+	endpointChange  = "/v2/change/enqueue"
+)
+
+// RequestStats counts Events API requests (the two enqueue endpoints only).
+type RequestStats struct {
+	Total int `json:"total"`
+	// ByEndpoint maps endpoint -> status code (or "reset") -> count.
+	ByEndpoint       map[string]map[string]int `json:"by_endpoint"`
+	Throttled        int                       `json:"throttled"`         // every 429, injected or rate limit
+	RateLimited      int                       `json:"rate_limited"`      // 429s from the rate limit
+	InjectedFailures int                       `json:"injected_failures"` // 5xx from fail_rate
+	Rejected         int                       `json:"rejected"`          // answers forced by reject_keys
+	Resets           int                       `json:"resets"`            // connections closed by reset_rate
+}
+
+func newStats() RequestStats {
+	return RequestStats{ByEndpoint: map[string]map[string]int{endpointEnqueue: {}, endpointChange: {}}}
+}
+
+// Snapshot is the body of GET /incidents.
+type Snapshot struct {
+	Incidents    []Incident    `json:"incidents"`
+	ChangeEvents []ChangeEvent `json:"change_events"`
+	Events       []EventRecord `json:"events"` // every alert event in arrival order
+	Requests     RequestStats  `json:"requests"`
+	Dropped      int           `json:"dropped"` // acknowledge/resolve events that matched no open alert
+}
+
+// Server simulates the PagerDuty Events API v2 and records what it received.
+type Server struct {
+	now func() time.Time // injectable clock, used for the rate limit and records
+	log *log.Logger
+
+	mu      sync.Mutex
+	initial FaultConfig
+	seed    uint64
+	cfg     FaultConfig // replaced, never mutated in place
+	rng     *rand.Rand
+	limiter rateLimiter
+	store   store
+	stats   RequestStats
+}
+
+// NewServer returns a simulator with the given fault configuration. A zero
+// seed picks a random one. logger may be nil.
+func NewServer(cfg FaultConfig, seed uint64, logger *log.Logger) *Server {
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	if logger == nil {
+		logger = log.New(io.Discard, "", 0)
+	}
+	s := &Server{now: time.Now, log: logger, initial: cfg.clone(), seed: seed}
+	s.resetLocked()
+	return s
+}
+
+// resetLocked restores the start-up state; s.mu must be held (or s unshared).
+func (s *Server) resetLocked() {
+	s.cfg = s.initial.clone()
+	s.rng = rand.New(rand.NewPCG(s.seed, s.seed))
+	s.limiter = rateLimiter{}
+	s.store = newStore()
+	s.stats = newStats()
+}
+
+// Handler returns the HTTP routes of the simulator.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+endpointEnqueue, func(w http.ResponseWriter, r *http.Request) {
+		s.serveEvents(w, r, endpointEnqueue, s.processAlert)
+	})
+	mux.HandleFunc("POST "+endpointChange, func(w http.ResponseWriter, r *http.Request) {
+		s.serveEvents(w, r, endpointChange, s.processChange)
+	})
+	mux.HandleFunc("GET /incidents", s.handleIncidents)
+	mux.HandleFunc("GET /control", s.handleGetControl)
+	mux.HandleFunc("POST /control", s.handlePostControl)
+	mux.HandleFunc("POST /reset", s.handleReset)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /{$}", s.handleHTML)
+	return mux
+}
+
+// serveEvents applies latency and injected faults, then hands the body to
+// process, which returns the status and JSON body to answer.
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, endpoint string, process func([]byte) (int, any)) {
+	s.mu.Lock()
+	cfg := s.cfg
+	f := chooseFault(cfg, s.rng.Float64())
+	s.mu.Unlock()
+
+	if cfg.Latency > 0 {
+		t := time.NewTimer(cfg.Latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+
+	switch f {
+	case faultReset:
+		s.mu.Lock()
+		s.stats.Resets++
+		s.countLocked(endpoint, "reset")
+		s.mu.Unlock()
+		s.log.Printf("%s: injected connection reset", endpoint)
+		resetConnection(w)
+		return
+	case faultFail:
+		s.mu.Lock()
+		s.stats.InjectedFailures++
+		s.mu.Unlock()
+		s.log.Printf("%s: injected %d", endpoint, cfg.FailStatus)
+		s.reply(w, endpoint, cfg.FailStatus, injectedBody(cfg.FailStatus, "pdsim injected failure (fail_rate)"))
+		return
+	case faultThrottle:
+		if cfg.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(cfg.RetryAfter))
+		}
+		s.log.Printf("%s: injected 429", endpoint)
+		s.reply(w, endpoint, http.StatusTooManyRequests, throttleBody)
+		return
+	}
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		s.reply(w, endpoint, http.StatusBadRequest, unrecognized().body)
+		return
+	}
+	status, resp := process(body)
+	s.reply(w, endpoint, status, resp)
+}
+
+func (s *Server) processAlert(body []byte) (int, any) {
+	ev, apiErr := parseAlertEvent(body)
+	if apiErr != nil {
+		return apiErr.status, apiErr.body
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if status, body, rejected := s.rejectLocked(ev.RoutingKey); rejected {
+		return status, body
+	}
+	if errs := validateAlertEvent(ev); len(errs) > 0 {
+		return http.StatusBadRequest, invalid(errs...).body
+	}
+	now := s.now()
+	if !s.limiter.allow(ev.RoutingKey, s.cfg.RateLimit, now) {
+		s.stats.RateLimited++
+		s.log.Printf("%s: rate limit exceeded for %s", endpointEnqueue, maskKey(ev.RoutingKey))
+		return http.StatusTooManyRequests, throttleBody
+	}
+	rec, dedup := s.store.applyAlert(ev, now)
+	if rec.Applied {
+		s.log.Printf("%s %s dedup=%q -> incident #%d %q", rec.Action, maskKey(rec.RoutingKey), rec.DedupKey, rec.Incident, rec.Summary)
+	} else {
+		s.log.Printf("%s %s dedup=%q dropped: %s", rec.Action, maskKey(rec.RoutingKey), rec.DedupKey, rec.Note)
+	}
+	return http.StatusAccepted, pdResponse{Status: "success", Message: "Event processed", DedupKey: dedup}
+}
+
+func (s *Server) processChange(body []byte) (int, any) {
+	var ev changeEvent
+	if apiErr := decodeObject(body, &ev); apiErr != nil {
+		return apiErr.status, apiErr.body
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if status, body, rejected := s.rejectLocked(ev.RoutingKey); rejected {
+		return status, body
+	}
+	if apiErr := validateChangeEvent(&ev); apiErr != nil {
+		return apiErr.status, apiErr.body
+	}
+	now := s.now()
+	if !s.limiter.allow(ev.RoutingKey, s.cfg.RateLimit, now) {
+		s.stats.RateLimited++
+		return http.StatusTooManyRequests, throttleBody
+	}
+	ce := s.store.addChange(&ev, now)
+	s.log.Printf("change %s %q", maskKey(ce.RoutingKey), ce.Summary)
+	return http.StatusAccepted, pdResponse{Status: "success", Message: "Change event processed"}
+}
+
+// rejectLocked applies reject_keys; s.mu must be held.
+func (s *Server) rejectLocked(routingKey string) (int, any, bool) {
+	status, ok := s.cfg.RejectKeys[routingKey]
+	if !ok {
+		return 0, nil, false
+	}
+	s.stats.Rejected++
+	return status, injectedBody(status, "routing key rejected by pdsim (reject_keys)"), true
+}
+
+func (s *Server) reply(w http.ResponseWriter, endpoint string, status int, body any) {
+	s.mu.Lock()
+	s.countLocked(endpoint, strconv.Itoa(status))
+	if status == http.StatusTooManyRequests {
+		s.stats.Throttled++
+	}
+	s.mu.Unlock()
+	writeJSON(w, status, body)
+}
+
+func (s *Server) countLocked(endpoint, code string) {
+	s.stats.Total++
+	s.stats.ByEndpoint[endpoint][code]++
+}
+
+// resetConnection closes the client connection without answering, with an
+// RST where possible so the client sees "connection reset by peer".
+func resetConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // e.g. HTTP/2: abort the stream instead
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// snapshot copies the recorded state for encoding outside the lock.
+func (s *Server) snapshot() Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	incs, changes, events := s.store.snapshot()
+	stats := s.stats
+	stats.ByEndpoint = make(map[string]map[string]int, len(s.stats.ByEndpoint))
+	for ep, codes := range s.stats.ByEndpoint {
+		stats.ByEndpoint[ep] = make(map[string]int, len(codes))
+		for c, n := range codes {
+			stats.ByEndpoint[ep][c] = n
+		}
+	}
+	return Snapshot{Incidents: incs, ChangeEvents: changes, Events: events, Requests: stats, Dropped: s.store.dropped}
+}
+
+func (s *Server) handleIncidents(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.snapshot())
+}
+
+func (s *Server) handleGetControl(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	cfg := s.cfg.toJSON()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, cfg)
+}
+
+func (s *Server) handlePostControl(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.mu.Lock()
+	cfg, err := applyControl(s.cfg, body)
+	if err == nil {
+		s.cfg = cfg
+	}
+	out := s.cfg.toJSON()
+	s.mu.Unlock()
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	s.log.Printf("control: %+v", out)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleReset(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	s.resetLocked()
+	s.mu.Unlock()
+	s.log.Printf("reset")
+	writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

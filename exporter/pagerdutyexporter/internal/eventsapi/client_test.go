@@ -1,0 +1,283 @@
+package eventsapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+const testKey = "0123456789abcdef0123456789abcdef"
+
+func TestSendClassifiesResponses(t *testing.T) {
+	httpDate := time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		name     string
+		status   int
+		header   map[string]string
+		body     string
+		want     string // "ok", "permanent", "throttle", "retryable"
+		delay    time.Duration
+		messages []string
+	}{
+		{name: "202 accepted", status: 202, body: `{"status":"success","message":"Event processed","dedup_key":"k"}`, want: "ok"},
+		{name: "200 is success too", status: 200, want: "ok"},
+		{
+			name: "400 alert body shape", status: 400, want: "permanent",
+			body:     `{"status":"invalid event","message":"Event object is invalid","errors":["'payload.source' is missing or blank"]}`,
+			messages: []string{"Event object is invalid", "'payload.source' is missing or blank"},
+		},
+		{
+			name: "400 change body shape", status: 400, want: "permanent",
+			body:     `{"error":["links should have at most 50 item(s)"]}`,
+			messages: []string{"links should have at most 50 item(s)"},
+		},
+		{name: "400 single error string", status: 400, want: "permanent", body: `{"error":"bad"}`, messages: []string{"bad"}},
+		{name: "400 non-JSON body", status: 400, want: "permanent", body: "<html>nope</html>", messages: []string{"<html>nope</html>"}},
+		{name: "403 is permanent", status: 403, want: "permanent"},
+		{name: "413 is permanent", status: 413, want: "permanent"},
+		{name: "408 is retryable", status: 408, want: "retryable"},
+		{
+			name: "429 with Retry-After seconds", status: 429, want: "throttle", delay: 7 * time.Second,
+			header:   map[string]string{"Retry-After": "7"},
+			body:     `{"status":"throttle exceeded","message":"Requests for this service are arriving too quickly.  Please retry later.","errors":["Enhance Your Calm."]}`,
+			messages: []string{"Requests for this service are arriving too quickly.  Please retry later.", "Enhance Your Calm."},
+		},
+		{name: "429 with Retry-After date", status: 429, want: "throttle", delay: 90 * time.Second, header: map[string]string{"Retry-After": httpDate}},
+		{name: "429 with ratelimit-reset", status: 429, want: "throttle", delay: 12 * time.Second, header: map[string]string{"Ratelimit-Reset": "12"}},
+		{name: "429 without a hint", status: 429, want: "retryable"},
+		{name: "429 with garbage Retry-After", status: 429, want: "retryable", header: map[string]string{"Retry-After": "soon"}},
+		{name: "500", status: 500, want: "retryable"},
+		{name: "502", status: 502, want: "retryable"},
+		{name: "503 with Retry-After", status: 503, want: "throttle", delay: 3 * time.Second, header: map[string]string{"Retry-After": "3"}},
+		{name: "503", status: 503, want: "retryable"},
+		{name: "504", status: 504, want: "retryable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				for k, v := range tc.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			c := NewClient(srv.Client(), srv.URL, "test")
+			resp, err := c.Send(context.Background(), testEvent(Trigger))
+			assert.Equal(t, tc.status, resp.StatusCode)
+			assert.Equal(t, EnqueuePath, resp.Path)
+			switch tc.want {
+			case "ok":
+				require.NoError(t, err)
+				return
+			case "permanent":
+				require.True(t, consumererror.IsPermanent(err), "want permanent, got %v", err)
+			case "throttle":
+				require.False(t, consumererror.IsPermanent(err))
+				want := exporterhelper.NewThrottleRetry(&StatusError{Code: tc.status, Messages: errorMessages([]byte(tc.body))}, tc.delay)
+				if tc.header["Retry-After"] == httpDate {
+					// An HTTP date is relative to now: allow for the test's own run time.
+					assert.Contains(t, err.Error(), "Throttle (1m")
+				} else {
+					assert.Equal(t, want.Error(), err.Error())
+				}
+			case "retryable":
+				require.Error(t, err)
+				require.False(t, consumererror.IsPermanent(err))
+				assert.NotContains(t, err.Error(), "Throttle")
+			}
+			se, ok := AsStatusError(err)
+			require.True(t, ok)
+			assert.Equal(t, tc.status, se.Code)
+			if tc.messages != nil {
+				assert.Equal(t, tc.messages, se.Messages)
+			}
+			assert.NotContains(t, err.Error(), testKey, "errors never carry the routing key")
+		})
+	}
+}
+
+func TestSendRequest(t *testing.T) {
+	type seen struct {
+		path, contentType, userAgent string
+		body                         map[string]any
+	}
+	got := make(chan seen, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		assert.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		got <- seen{r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("User-Agent"), body}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	// A trailing slash on the base URL must not double up.
+	c := NewClient(srv.Client(), srv.URL+"/", "otelcol-pagerduty-exporter/test")
+
+	_, err := c.Send(context.Background(), testEvent(Trigger))
+	require.NoError(t, err)
+	s := <-got
+	assert.Equal(t, EnqueuePath, s.path)
+	assert.Equal(t, "application/json", s.contentType)
+	assert.Equal(t, "otelcol-pagerduty-exporter/test", s.userAgent)
+	assert.Equal(t, "trigger", s.body["event_action"])
+	assert.Equal(t, testKey, s.body["routing_key"])
+
+	resp, err := c.Send(context.Background(), testEvent(Change))
+	require.NoError(t, err)
+	assert.Equal(t, ChangeEnqueuePath, resp.Path)
+	s = <-got
+	assert.Equal(t, ChangeEnqueuePath, s.path)
+	assert.NotContains(t, s.body, "event_action")
+	assert.NotContains(t, s.body, "dedup_key")
+}
+
+// TestSendRebuildsBodyForEveryAttempt guards against the empty-body-on-retry
+// bug some clients have: the same event sent twice must arrive whole twice.
+func TestSendRebuildsBodyForEveryAttempt(t *testing.T) {
+	var lengths []int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		lengths = append(lengths, len(b))
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c := NewClient(srv.Client(), srv.URL, "test")
+	ev := testEvent(Trigger)
+	for range 3 {
+		_, err := c.Send(context.Background(), ev)
+		require.Error(t, err)
+	}
+	require.Len(t, lengths, 3)
+	assert.Positive(t, lengths[0])
+	assert.Equal(t, []int{lengths[0], lengths[0], lengths[0]}, lengths)
+}
+
+func TestSendTransportErrorsAreRetryable(t *testing.T) {
+	t.Run("timeout", func(t *testing.T) {
+		release := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+		defer srv.Close()
+		defer close(release)
+		client := srv.Client()
+		client.Timeout = 50 * time.Millisecond
+		resp, err := NewClient(client, srv.URL, "test").Send(context.Background(), testEvent(Trigger))
+		require.Error(t, err)
+		assert.False(t, consumererror.IsPermanent(err))
+		assert.Zero(t, resp.StatusCode)
+	})
+	t.Run("connection reset", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if assert.NoError(t, err) {
+				if tcp, ok := conn.(*net.TCPConn); ok {
+					_ = tcp.SetLinger(0) // send RST, not FIN
+				}
+				_ = conn.Close()
+			}
+		}))
+		defer srv.Close()
+		resp, err := NewClient(srv.Client(), srv.URL, "test").Send(context.Background(), testEvent(Trigger))
+		require.Error(t, err)
+		assert.False(t, consumererror.IsPermanent(err))
+		assert.Zero(t, resp.StatusCode)
+	})
+	t.Run("connection refused", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close()
+		_, err := NewClient(http.DefaultClient, url, "test").Send(context.Background(), testEvent(Trigger))
+		require.Error(t, err)
+		assert.False(t, consumererror.IsPermanent(err))
+	})
+	t.Run("canceled context", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		defer srv.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := NewClient(srv.Client(), srv.URL, "test").Send(ctx, testEvent(Trigger))
+		require.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+func TestAppendJSON(t *testing.T) {
+	ev := &Event{
+		RoutingKey: testKey,
+		Action:     Trigger,
+		DedupKey:   "disk/db-1",
+		Payload: Payload{
+			Summary: "Disk \"full\"\n\x01 \xff end \u2028", Source: "db-1", Severity: SeverityCritical,
+			Timestamp: "2026-01-02T03:04:05.000Z", Component: "disk", Group: "db", Class: "capacity",
+			Details: []Detail{{Key: "used", JSON: []byte(`0.97`)}, {Key: "tags", JSON: []byte(`["a",{"b":1}]`)}},
+		},
+		Links:  []Link{{Href: "https://runbook", Text: "Runbook"}, {Href: "https://x"}},
+		Images: []Image{{Src: "https://img", Alt: "graph"}},
+	}
+	body := ev.AppendJSON(nil)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(body, &got), string(body))
+	want := map[string]any{
+		"routing_key": testKey, "event_action": "trigger", "dedup_key": "disk/db-1",
+		"payload": map[string]any{
+			"summary": "Disk \"full\"\n\x01 \uFFFD end \u2028", "source": "db-1", "severity": "critical",
+			"timestamp": "2026-01-02T03:04:05.000Z", "component": "disk", "group": "db", "class": "capacity",
+			"custom_details": map[string]any{"used": 0.97, "tags": []any{"a", map[string]any{"b": float64(1)}}},
+		},
+		"links":  []any{map[string]any{"href": "https://runbook", "text": "Runbook"}, map[string]any{"href": "https://x"}},
+		"images": []any{map[string]any{"src": "https://img", "alt": "graph"}},
+	}
+	assert.Equal(t, want, got)
+	assert.NotContains(t, string(body), "\u2028", "line separators are escaped")
+
+	change := testEvent(Change)
+	change.Images = []Image{{Src: "https://img"}}
+	got = nil
+	require.NoError(t, json.Unmarshal(change.AppendJSON(nil), &got))
+	assert.NotContains(t, got, "images", "change events carry links only")
+	assert.NotContains(t, got, "event_action")
+}
+
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "quote\" back\\slash", "tab\tnl\ncr\r", "\x00\x1f\x7f", "é ü 漢字 🚨", "<html>&amp;"} {
+		var decoded string
+		require.NoError(t, json.Unmarshal(AppendString(nil, s), &decoded))
+		assert.Equal(t, s, decoded)
+	}
+}
+
+func TestErrorMessagesIgnoresEmptyAndTruncatesLongBodies(t *testing.T) {
+	assert.Nil(t, errorMessages(nil))
+	assert.Nil(t, errorMessages([]byte("  \n")))
+	long := errorMessages([]byte(strings.Repeat("x", 1000)))
+	require.Len(t, long, 1)
+	assert.Less(t, len(long[0]), 300)
+	assert.Equal(t, []string{"invalid event"}, errorMessages([]byte(`{"status":"invalid event"}`)))
+	se := &StatusError{Code: 500}
+	assert.Equal(t, "events API responded 500 Internal Server Error", se.Error())
+	_, ok := AsStatusError(errors.New("other"))
+	assert.False(t, ok)
+}
+
+func testEvent(action Action) *Event {
+	ev := &Event{
+		RoutingKey: testKey,
+		Action:     action,
+		Payload:    Payload{Summary: "Disk full on db-1", Source: "db-1"},
+	}
+	if action != Change {
+		ev.DedupKey = "disk/db-1"
+		ev.Payload.Severity = SeverityError
+	}
+	return ev
+}
