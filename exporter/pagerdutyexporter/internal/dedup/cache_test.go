@@ -1,0 +1,254 @@
+package dedup
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+)
+
+const (
+	keyA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	keyB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func newClock() *clock                   { return &clock{t: time.Unix(1_700_000_000, 0)} }
+func ev(a eventsapi.Action, rk string, hash uint64) Event {
+	return Event{Action: a, RoutingKey: rk, PayloadHash: hash}
+}
+
+// step is one event offered to the cache: the decision expected and, when
+// sent, recorded as accepted.
+type step struct {
+	event  Event
+	wait   time.Duration
+	send   bool
+	key    string
+	reason string
+}
+
+func TestDecideLifecycle(t *testing.T) {
+	trig := func(rk string, hash uint64) Event { return ev(eventsapi.Trigger, rk, hash) }
+	ack := func(rk string) Event { return ev(eventsapi.Acknowledge, rk, 0) }
+	res := func(rk string) Event { return ev(eventsapi.Resolve, rk, 0) }
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"duplicate trigger is suppressed", []step{
+			{event: trig(keyA, 1), send: true, key: keyA},
+			{event: trig(keyA, 1), key: keyA, reason: ReasonDuplicate},
+		}},
+		{"changed severity or summary is sent at once", []step{
+			{event: trig(keyA, 1), send: true, key: keyA},
+			{event: trig(keyA, 2), send: true, key: keyA},
+			{event: trig(keyA, 2), key: keyA, reason: ReasonDuplicate},
+		}},
+		{"identical trigger is repeated after repeat_interval", []step{
+			{event: trig(keyA, 1), send: true, key: keyA},
+			{event: trig(keyA, 1), wait: time.Hour - time.Second, key: keyA, reason: ReasonDuplicate},
+			{event: trig(keyA, 1), wait: time.Second, send: true, key: keyA},
+			{event: trig(keyA, 1), wait: time.Minute, key: keyA, reason: ReasonDuplicate},
+		}},
+		{"acknowledge and resolve follow the routing key that opened the incident", []step{
+			{event: trig(keyA, 1), send: true, key: keyA},
+			{event: ack(keyB), send: true, key: keyA},
+			{event: res(keyB), send: true, key: keyA},
+		}},
+		{"a trigger for an open incident stays on its key", []step{
+			{event: trig(keyA, 1), send: true, key: keyA},
+			{event: trig(keyB, 2), send: true, key: keyA},
+		}},
+		{"a new incident after resolve may open under another key", []step{
+			{event: trig(keyA, 1), send: true, key: keyA},
+			{event: res(keyA), send: true, key: keyA},
+			{event: trig(keyB, 1), send: true, key: keyB},
+			{event: res(keyA), send: true, key: keyB},
+		}},
+		{"repeated acknowledge and resolve are suppressed", []step{
+			{event: trig(keyA, 1), send: true, key: keyA},
+			{event: ack(keyA), send: true, key: keyA},
+			{event: ack(keyA), key: keyA, reason: ReasonAlreadyApplied},
+			{event: trig(keyA, 1), key: keyA, reason: ReasonDuplicate},
+			{event: res(keyA), send: true, key: keyA},
+			{event: res(keyA), key: keyA, reason: ReasonAlreadyApplied},
+			{event: ack(keyA), key: keyA, reason: ReasonAlreadyApplied},
+		}},
+		{"resolve for an unknown key is still sent", []step{
+			{event: res(keyB), send: true, key: keyB},
+			{event: res(keyB), key: keyB, reason: ReasonAlreadyApplied},
+			{event: trig(keyA, 1), send: true, key: keyA},
+		}},
+		{"acknowledge for an unknown key is sent and does not hide the trigger", []step{
+			{event: ack(keyA), send: true, key: keyA},
+			{event: trig(keyA, 1), send: true, key: keyA},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := newClock()
+			c := New(Config{TTL: 24 * time.Hour, MaxEntries: 100, RepeatInterval: time.Hour}, clk.now)
+			for i, s := range tc.steps {
+				clk.advance(s.wait)
+				d := c.Decide("dk", s.event)
+				assert.Equal(t, Decision{Send: s.send, RoutingKey: s.key, Reason: s.reason}, d, "step %d", i)
+				if d.Send {
+					s.event.RoutingKey = d.RoutingKey
+					c.Record("dk", s.event)
+				}
+			}
+		})
+	}
+}
+
+func TestStaleEventsAreSuppressed(t *testing.T) {
+	c := New(Config{RepeatInterval: time.Hour}, nil)
+	trigger := Event{Action: eventsapi.Trigger, RoutingKey: keyA, PayloadHash: 1, Time: 100}
+	resolve := Event{Action: eventsapi.Resolve, RoutingKey: keyA, Time: 200}
+	// The resolve lands first (say the trigger was retried): the late trigger
+	// must not reopen the incident.
+	require.True(t, c.Decide("dk", resolve).Send)
+	c.Record("dk", resolve)
+	assert.Equal(t, Decision{RoutingKey: keyA, Reason: ReasonStale}, c.Decide("dk", trigger))
+	// A newer trigger opens a new incident; an unknown time is never stale.
+	assert.True(t, c.Decide("dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 300}).Send)
+	assert.True(t, c.Decide("dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA}).Send)
+}
+
+func TestTTL(t *testing.T) {
+	clk := newClock()
+	c := New(Config{TTL: time.Hour, RepeatInterval: 4 * time.Hour}, clk.now)
+	c.Record("dk", ev(eventsapi.Trigger, keyA, 1))
+	clk.advance(59 * time.Minute)
+	assert.False(t, c.Decide("dk", ev(eventsapi.Trigger, keyA, 1)).Send)
+	clk.advance(time.Minute)
+	// Forgotten: the trigger goes out again, under the record's own key.
+	assert.Equal(t, Decision{Send: true, RoutingKey: keyB}, c.Decide("dk", ev(eventsapi.Trigger, keyB, 1)))
+	assert.Zero(t, c.Stats().Entries)
+
+	// Expired entries are also swept when new ones arrive.
+	c.Record("old", ev(eventsapi.Trigger, keyA, 1))
+	clk.advance(2 * time.Hour)
+	c.Record("new", ev(eventsapi.Trigger, keyA, 1))
+	assert.Equal(t, Stats{Entries: 1, Open: 1}, c.Stats())
+}
+
+func TestBoundEvictsResolvedFirst(t *testing.T) {
+	clk := newClock()
+	c := New(Config{MaxEntries: 3, RepeatInterval: time.Hour}, clk.now)
+	c.Record("open-1", ev(eventsapi.Trigger, keyA, 1))
+	c.Record("resolved-1", ev(eventsapi.Resolve, keyA, 0))
+	c.Record("open-2", ev(eventsapi.Trigger, keyA, 1))
+	c.Record("open-3", ev(eventsapi.Trigger, keyA, 1))
+	assert.Equal(t, Stats{Entries: 3, Open: 3, Evictions: 1}, c.Stats())
+	// The resolved entry went, though it was newer than open-1.
+	assert.False(t, c.Decide("open-1", ev(eventsapi.Trigger, keyA, 1)).Send)
+	assert.Equal(t, Decision{Send: true, RoutingKey: keyB}, c.Decide("resolved-1", ev(eventsapi.Resolve, keyB, 0)))
+
+	// With no resolved entries left, the least recently updated open one goes.
+	c.Record("open-1", ev(eventsapi.Trigger, keyA, 2)) // refreshes open-1
+	c.Record("open-4", ev(eventsapi.Trigger, keyA, 1))
+	assert.Equal(t, Stats{Entries: 3, Open: 3, Evictions: 2}, c.Stats())
+	assert.True(t, c.Decide("open-2", ev(eventsapi.Trigger, keyA, 1)).Send, "open-2 was the oldest")
+	assert.False(t, c.Decide("open-1", ev(eventsapi.Trigger, keyA, 2)).Send)
+}
+
+func TestStatsCountOpenIncidents(t *testing.T) {
+	c := New(Config{RepeatInterval: time.Hour}, nil)
+	c.Record("a", ev(eventsapi.Trigger, keyA, 1))
+	c.Record("b", ev(eventsapi.Trigger, keyA, 1))
+	c.Record("b", ev(eventsapi.Acknowledge, keyA, 0))
+	c.Record("c", ev(eventsapi.Resolve, keyA, 0))
+	assert.Equal(t, Stats{Entries: 3, Open: 2}, c.Stats())
+	c.Record("a", ev(eventsapi.Resolve, keyA, 0))
+	assert.Equal(t, Stats{Entries: 3, Open: 1}, c.Stats())
+}
+
+func TestConcurrentUse(t *testing.T) {
+	c := New(Config{TTL: time.Hour, MaxEntries: 500, RepeatInterval: time.Hour}, nil)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				dk := fmt.Sprintf("alert-%d", (g*7919+i)%1000)
+				actions := []eventsapi.Action{eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve}
+				e := ev(actions[i%3], keyA, uint64(i%5))
+				if d := c.Decide(dk, e); d.Send {
+					c.Record(dk, e)
+				}
+				_ = c.Stats()
+			}
+		})
+	}
+	wg.Wait()
+	s := c.Stats()
+	assert.LessOrEqual(t, s.Entries, 500)
+	assert.LessOrEqual(t, s.Open, s.Entries)
+	assert.Positive(t, s.Evictions)
+}
+
+// BenchmarkEntryBytes reports the heap held per cache entry, with 40-byte
+// dedup keys, the size of a typical fingerprint.
+func BenchmarkEntryBytes(b *testing.B) {
+	const n = 200_000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%040d", i)
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	c := New(Config{MaxEntries: n, RepeatInterval: time.Hour}, nil)
+	for _, k := range keys {
+		c.Record(k, ev(eventsapi.Trigger, keyA, 1))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(c)
+	for b.Loop() {
+		c.Decide(keys[0], ev(eventsapi.Trigger, keyA, 1))
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/entry")
+}
+
+func BenchmarkDecideRecord(b *testing.B) {
+	c := New(Config{MaxEntries: 10_000, RepeatInterval: time.Hour}, nil)
+	keys := make([]string, 1000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("alert-%d", i)
+	}
+	b.Run("serial", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			k := keys[i%len(keys)]
+			e := ev(eventsapi.Trigger, keyA, uint64(i%3))
+			if c.Decide(k, e).Send {
+				c.Record(k, e)
+			}
+			i++
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				k := keys[i%len(keys)]
+				e := ev(eventsapi.Trigger, keyA, uint64(i%3))
+				if c.Decide(k, e).Send {
+					c.Record(k, e)
+				}
+				i++
+			}
+		})
+	})
+}
