@@ -1,0 +1,535 @@
+package pagerdutyexporter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadatatest"
+)
+
+// fakeEventsAPI is an Events API double: it records every request and
+// answers with the status its respond function picks (202 by default).
+type fakeEventsAPI struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []apiRequest
+	respond  func(req apiRequest) (status int, header http.Header, body string)
+}
+
+type apiRequest struct {
+	Path      string
+	UserAgent string
+	Body      map[string]any
+}
+
+func (r apiRequest) key() string    { s, _ := r.Body["routing_key"].(string); return s }
+func (r apiRequest) action() string { s, _ := r.Body["event_action"].(string); return s }
+func (r apiRequest) dedup() string  { s, _ := r.Body["dedup_key"].(string); return s }
+func (r apiRequest) payload(field string) string {
+	p, _ := r.Body["payload"].(map[string]any)
+	s, _ := p[field].(string)
+	return s
+}
+
+func newFakeEventsAPI(t *testing.T) *fakeEventsAPI {
+	f := &fakeEventsAPI{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, err := io.ReadAll(r.Body)
+		require.NoError(t, err)
+		req := apiRequest{Path: r.URL.Path, UserAgent: r.Header.Get("User-Agent")}
+		require.NoError(t, json.Unmarshal(raw, &req.Body), "body must be JSON: %s", raw)
+		f.mu.Lock()
+		f.requests = append(f.requests, req)
+		respond := f.respond
+		f.mu.Unlock()
+		status, header, body := http.StatusAccepted, http.Header{}, `{"status":"success","message":"Event processed"}`
+		if respond != nil {
+			status, header, body = respond(req)
+		}
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeEventsAPI) taken() []apiRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.requests
+	f.requests = nil
+	return out
+}
+
+// testConfig talks to api with queue and retry off, so that ConsumeLogs
+// returns the push's own error.
+func testConfig(api *fakeEventsAPI) *Config {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.ClientConfig.Endpoint = api.URL
+	cfg.RoutingKey = testKey
+	cfg.Routing = RoutingConfig{
+		Attribute: "service.name",
+		Keys:      map[string]configopaque.String{"checkout": checkoutKey, "payments": paymentsKey},
+	}
+	cfg.RateLimit = RateLimitConfig{}
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.BackOffConfig.Enabled = false
+	return cfg
+}
+
+type harness struct {
+	exp  exporter.Logs
+	tt   *componenttest.Telemetry
+	logs *observer.ObservedLogs
+}
+
+func startExporter(t *testing.T, cfg *Config) *harness {
+	t.Helper()
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	core, logs := observer.New(zapcore.DebugLevel)
+	set := metadatatest.NewSettings(tt)
+	set.Logger = zap.New(core)
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+	return &harness{exp: exp, tt: tt, logs: logs}
+}
+
+// alert builds a one-record batch; attrs alternate name and value.
+func alert(service string, attrs ...any) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	if service != "" {
+		rl.Resource().Attributes().PutStr("service.name", service)
+	}
+	rl.Resource().Attributes().PutStr("host.name", "web-1")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)))
+	raw := map[string]any{}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		if attrs[i+1] != nil {
+			raw[attrs[i].(string)] = attrs[i+1]
+		}
+	}
+	if err := lr.Attributes().FromRaw(raw); err != nil {
+		panic(err)
+	}
+	return ld
+}
+
+// batch concatenates one-record batches into one.
+func batch(parts ...plog.Logs) plog.Logs {
+	ld := plog.NewLogs()
+	for _, p := range parts {
+		p.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+	}
+	return ld
+}
+
+var ignore = []metricdatatest.Option{metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars()}
+
+func TestLifecycleRoutingAndSuppression(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	h := startExporter(t, testConfig(api))
+	ctx := context.Background()
+	fp := "alert.fingerprint"
+
+	steps := []struct {
+		name string
+		logs plog.Logs
+		want []string // "path key action dedup severity" of each request
+	}{
+		{"trigger on checkout", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "warning"),
+			[]string{"/v2/enqueue " + checkoutKey + " trigger fp-1 warning"}},
+		{"identical firing is suppressed", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "WARN"), nil},
+		{"escalation is sent at once", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "critical"),
+			[]string{"/v2/enqueue " + checkoutKey + " trigger fp-1 critical"}},
+		{"acknowledge without the routing attribute follows the incident", alert("", fp, "fp-1", "alert.status", "acknowledged"),
+			[]string{"/v2/enqueue " + checkoutKey + " acknowledge fp-1 error"}},
+		{"resolve from another service still follows the incident", alert("payments", fp, "fp-1", "alert.status", "RESOLVED"),
+			[]string{"/v2/enqueue " + checkoutKey + " resolve fp-1 error"}},
+		{"repeated resolve is suppressed", alert("checkout", fp, "fp-1", "alert.status", "resolved"), nil},
+		{"payments routes to its own key", alert("payments", fp, "fp-2", "alert.summary", "Card declines"),
+			[]string{"/v2/enqueue " + paymentsKey + " trigger fp-2 error"}},
+		{"unknown service uses routing_key", alert("search", fp, "fp-3", "alert.summary", "Index stale"),
+			[]string{"/v2/enqueue " + testKey + " trigger fp-3 error"}},
+		{"change event", alert("checkout", "pagerduty.event_type", "change", "alert.summary", "Deployed v2"),
+			[]string{"/v2/change/enqueue " + checkoutKey + "   "}},
+		{"change events are never suppressed", alert("checkout", "pagerduty.event_type", "change", "alert.summary", "Deployed v2"),
+			[]string{"/v2/change/enqueue " + checkoutKey + "   "}},
+	}
+	for _, s := range steps {
+		require.NoError(t, h.exp.ConsumeLogs(ctx, s.logs), s.name)
+		var got []string
+		for _, r := range api.taken() {
+			got = append(got, strings.Join([]string{r.Path, r.key(), r.action(), r.dedup(), r.payload("severity")}, " "))
+			assert.True(t, strings.HasPrefix(r.UserAgent, "otelcol-pagerduty-exporter/"+version), r.UserAgent)
+		}
+		assert.Equal(t, s.want, got, s.name)
+	}
+
+	action := func(a, outcome, route string) attribute.Set {
+		return attribute.NewSet(attribute.String("event_action", a), attribute.String("outcome", outcome), attribute.String("routing", route))
+	}
+	metadatatest.AssertEqualExporterPagerdutyEvents(t, h.tt, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: action("trigger", "accepted", "checkout")},
+		{Value: 1, Attributes: action("acknowledge", "accepted", "checkout")},
+		{Value: 1, Attributes: action("resolve", "accepted", "checkout")},
+		{Value: 1, Attributes: action("trigger", "accepted", "payments")},
+		{Value: 1, Attributes: action("trigger", "accepted", "default")},
+		{Value: 2, Attributes: action("change", "accepted", "checkout")},
+	}, ignore...)
+	metadatatest.AssertEqualExporterPagerdutySuppressed(t, h.tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("event_action", "trigger"), attribute.String("reason", "duplicate"))},
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("event_action", "resolve"), attribute.String("reason", "already_applied"))},
+	}, ignore...)
+	metadatatest.AssertEqualExporterPagerdutyOpenIncidents(t, h.tt, []metricdata.DataPoint[int64]{{Value: 2}}, ignore...)
+	metadatatest.AssertEqualExporterPagerdutyCacheEntries(t, h.tt, []metricdata.DataPoint[int64]{{Value: 3}}, ignore...)
+	metadatatest.AssertEqualExporterPagerdutyRequests(t, h.tt, []metricdata.DataPoint[int64]{
+		{Value: 6, Attributes: attribute.NewSet(attribute.String("endpoint", "/v2/enqueue"), attribute.String("status_class", "2xx"))},
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("endpoint", "/v2/change/enqueue"), attribute.String("status_class", "2xx"))},
+	}, ignore...)
+}
+
+func TestFailedTriggerIsNotRemembered(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	fail := true
+	api.respond = func(apiRequest) (int, http.Header, string) {
+		if fail {
+			return http.StatusServiceUnavailable, nil, ""
+		}
+		return http.StatusAccepted, nil, ""
+	}
+	h := startExporter(t, testConfig(api))
+	rec := alert("checkout", "alert.fingerprint", "fp-1", "alert.summary", "Down")
+	require.Error(t, h.exp.ConsumeLogs(context.Background(), rec))
+	fail = false
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), rec))
+	assert.Len(t, api.taken(), 2, "the retry is sent, not suppressed as a duplicate")
+}
+
+func TestResponseHandling(t *testing.T) {
+	fp := "alert.fingerprint"
+	// One batch: two records for checkout around one for payments.
+	records := func() plog.Logs {
+		return batch(
+			alert("checkout", fp, "c-1", "alert.summary", "one"),
+			alert("payments", fp, "p-1", "alert.summary", "two"),
+			alert("checkout", fp, "c-2", "alert.summary", "three"),
+		)
+	}
+	tests := []struct {
+		name       string
+		status     int
+		header     http.Header
+		body       string
+		wantErr    string   // "", "retryable", "throttle"
+		unsent     []string // dedup keys handed back for retry
+		sent       int      // requests made
+		rejected   int
+		outcome    string
+		statusCode string
+	}{
+		{name: "400 drops only the refused records", status: 400,
+			body:    `{"status":"invalid event","message":"Event object is invalid","errors":["'payload.source' is missing or blank"]}`,
+			sent:    3, rejected: 2, outcome: "rejected", statusCode: "4xx"},
+		{name: "500 hands back the key's records, others are sent", status: 500, wantErr: "retryable",
+			unsent: []string{"c-1", "c-2"}, sent: 2, outcome: "failed", statusCode: "5xx"},
+		{name: "429 with Retry-After is a throttle", status: 429, header: http.Header{"Retry-After": {"30"}}, wantErr: "throttle",
+			unsent: []string{"c-1", "c-2"}, sent: 2, outcome: "throttled", statusCode: "4xx"},
+		{name: "429 without Retry-After is retryable", status: 429, wantErr: "retryable",
+			unsent: []string{"c-1", "c-2"}, sent: 2, outcome: "throttled", statusCode: "4xx"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeEventsAPI(t)
+			api.respond = func(r apiRequest) (int, http.Header, string) {
+				if r.key() == checkoutKey {
+					return tc.status, tc.header, tc.body
+				}
+				return http.StatusAccepted, nil, ""
+			}
+			h := startExporter(t, testConfig(api))
+			err := h.exp.ConsumeLogs(context.Background(), records())
+			assert.Len(t, api.taken(), tc.sent)
+
+			switch tc.wantErr {
+			case "":
+				require.NoError(t, err)
+			default:
+				require.Error(t, err)
+				assert.False(t, consumererror.IsPermanent(err))
+				var partial consumererror.Logs
+				require.ErrorAs(t, err, &partial)
+				var unsent []string
+				for _, rl := range partial.Data().ResourceLogs().All() {
+					for _, sl := range rl.ScopeLogs().All() {
+						for _, lr := range sl.LogRecords().All() {
+							v, _ := lr.Attributes().Get(fp)
+							unsent = append(unsent, v.Str())
+							svc, _ := rl.Resource().Attributes().Get("service.name")
+							assert.Equal(t, "checkout", svc.Str(), "resource is kept with the record")
+						}
+					}
+				}
+				assert.Equal(t, tc.unsent, unsent)
+				if tc.wantErr == "throttle" {
+					assert.Contains(t, err.Error(), "Throttle (30s)")
+				}
+				assert.Contains(t, err.Error(), `routing "checkout"`)
+			}
+
+			if tc.rejected > 0 {
+				metadatatest.AssertEqualExporterPagerdutyRecordsRejected(t, h.tt, []metricdata.DataPoint[int64]{
+					{Value: int64(tc.rejected), Attributes: attribute.NewSet(attribute.String("reason", "api_rejected"))},
+				}, ignore...)
+				warnings := h.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").All()
+				require.Len(t, warnings, tc.rejected)
+				fields := warnings[0].ContextMap()
+				assert.Equal(t, "c-1", fields["dedup_key"], "the log line names the record")
+				assert.Contains(t, fields["error"], "'payload.source' is missing or blank", "PagerDuty's errors are logged")
+			}
+			got, err := h.tt.GetMetric("otelcol_exporter_pagerduty_events")
+			require.NoError(t, err)
+			assert.Contains(t, sumByAttrs(got), "trigger/"+tc.outcome+"/checkout")
+			req, err := h.tt.GetMetric("otelcol_exporter_pagerduty_requests")
+			require.NoError(t, err)
+			assert.Contains(t, sumByAttrs(req), "/v2/enqueue/"+tc.statusCode)
+		})
+	}
+}
+
+func TestTransportErrorIsRetryable(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	api.Close()
+	h := startExporter(t, cfg)
+	err := h.exp.ConsumeLogs(context.Background(), alert("checkout", "alert.fingerprint", "c-1"))
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err))
+	req, err := h.tt.GetMetric("otelcol_exporter_pagerduty_requests")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"/v2/enqueue/transport": 1}, sumByAttrs(req))
+}
+
+// TestBadInputNeverLosesNeighbours sends each malformed record between two
+// good ones: the good ones always arrive, the bad one is repaired or rejected
+// and counted.
+func TestBadInputNeverLosesNeighbours(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	tests := []struct {
+		name     string
+		bad      plog.Logs
+		sent     bool   // the bad record itself reaches PagerDuty
+		repaired string // a repair reason counted
+		rejected string // a reject reason counted
+		check    func(t *testing.T, r apiRequest)
+	}{
+		{name: "missing every attribute", bad: func() plog.Logs {
+			ld := plog.NewLogs()
+			ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+			return ld
+		}(), sent: true, repaired: "summary_synthesized", check: func(t *testing.T, r apiRequest) {
+			assert.NotEmpty(t, r.payload("summary"))
+			assert.NotEmpty(t, r.payload("source"))
+			assert.Equal(t, "error", r.payload("severity"))
+			assert.Equal(t, testKey, r.key())
+		}},
+		{name: "non-string types", bad: alert("", "alert.fingerprint", int64(42), "alert.summary", map[string]any{"a": 1}, "alert.severity", int64(3)),
+			sent: true, repaired: "severity_defaulted", check: func(t *testing.T, r apiRequest) {
+				assert.Equal(t, "42", r.dedup())
+				assert.JSONEq(t, `{"a":1}`, r.payload("summary"))
+			}},
+		{name: "invalid UTF-8", bad: alert("", "alert.summary", "bad \xff\xfe bytes", "k\xff", "v\xfe"),
+			sent: true, repaired: "invalid_utf8", check: func(t *testing.T, r apiRequest) {
+				assert.Equal(t, "bad \uFFFD bytes", r.payload("summary"))
+			}},
+		{name: "5000-character summary", bad: alert("", "alert.summary", strings.Repeat("s", 5000)),
+			sent: true, repaired: "truncated", check: func(t *testing.T, r apiRequest) {
+				assert.Equal(t, 1024, len([]rune(r.payload("summary"))))
+			}},
+		{name: "1 MB attribute", bad: alert("", "alert.summary", "big", "blob", huge, "small", "kept"),
+			sent: true, repaired: "details_shed", check: func(t *testing.T, r apiRequest) {
+				details := r.Body["payload"].(map[string]any)["custom_details"].(map[string]any)
+				assert.NotContains(t, details, "blob")
+				assert.Equal(t, "kept", details["small"])
+				assert.Contains(t, details, "details_shed")
+			}},
+		{name: "unknown severity", bad: alert("", "alert.summary", "x", "alert.severity", "bogus"),
+			sent: true, repaired: "severity_defaulted", check: func(t *testing.T, r apiRequest) {
+				assert.Equal(t, "error", r.payload("severity"))
+			}},
+		{name: "unknown alert.status", bad: alert("", "alert.summary", "x", "alert.status", "pending"), rejected: "unknown_event_action"},
+		{name: "300-byte fingerprint", bad: alert("", "alert.fingerprint", strings.Repeat("f", 300)),
+			sent: true, repaired: "dedup_key_hashed", check: func(t *testing.T, r apiRequest) {
+				assert.Len(t, r.dedup(), 64)
+			}},
+		{name: "empty routing map match", bad: alert("", "service.name", ""), sent: true, check: func(t *testing.T, r apiRequest) {
+			assert.Equal(t, testKey, r.key())
+		}},
+		{name: "acknowledge for an incident never seen", bad: alert("payments", "alert.fingerprint", "never", "alert.status", "acknowledged"),
+			sent: true, check: func(t *testing.T, r apiRequest) {
+				assert.Equal(t, "acknowledge", r.action())
+				assert.Equal(t, paymentsKey, r.key())
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeEventsAPI(t)
+			h := startExporter(t, testConfig(api))
+			ld := batch(
+				alert("checkout", "alert.fingerprint", "before", "alert.summary", "good"),
+				tc.bad,
+				alert("checkout", "alert.fingerprint", "after", "alert.summary", "good"),
+			)
+			require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+			reqs := api.taken()
+			require.NotEmpty(t, reqs)
+			assert.Equal(t, "before", reqs[0].dedup())
+			assert.Equal(t, "after", reqs[len(reqs)-1].dedup())
+			if tc.sent {
+				require.Len(t, reqs, 3)
+				tc.check(t, reqs[1])
+			} else {
+				require.Len(t, reqs, 2)
+			}
+			if tc.repaired != "" {
+				m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_records_repaired")
+				require.NoError(t, err)
+				assert.Contains(t, sumByAttrs(m), tc.repaired)
+			}
+			if tc.rejected != "" {
+				metadatatest.AssertEqualExporterPagerdutyRecordsRejected(t, h.tt, []metricdata.DataPoint[int64]{
+					{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", tc.rejected))},
+				}, ignore...)
+				require.Equal(t, 1, h.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").Len())
+			}
+		})
+	}
+}
+
+func TestNoRoutingKeyIsRejected(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.RoutingKey = ""
+	h := startExporter(t, cfg)
+	ld := batch(alert("search", "alert.fingerprint", "s-1"), alert("checkout", "alert.fingerprint", "c-1"))
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+	reqs := api.taken()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, checkoutKey, reqs[0].key())
+	metadatatest.AssertEqualExporterPagerdutyRecordsRejected(t, h.tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "no_routing_key"))},
+	}, ignore...)
+}
+
+// TestRoutingKeysNeverLeak runs a lifecycle, a refused event and a failing
+// request with debug logging, and searches logs, errors and metrics for keys.
+func TestRoutingKeysNeverLeak(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	api.respond = func(r apiRequest) (int, http.Header, string) {
+		switch r.dedup() {
+		case "refused":
+			return 400, nil, `{"status":"invalid event","message":"Event object is invalid","errors":["bad"]}`
+		case "failing":
+			return 503, nil, "unavailable"
+		}
+		return 202, nil, ""
+	}
+	h := startExporter(t, testConfig(api))
+	ctx := context.Background()
+	var errs []error
+	for _, ld := range []plog.Logs{
+		alert("checkout", "alert.fingerprint", "fp"),
+		alert("checkout", "alert.fingerprint", "fp"),
+		alert("checkout", "alert.fingerprint", "fp", "alert.status", "acknowledged"),
+		alert("payments", "alert.fingerprint", "fp", "alert.status", "resolved"),
+		alert("payments", "alert.fingerprint", "refused"),
+		alert("", "alert.fingerprint", "failing"),
+		alert("", "alert.status", "bogus"),
+	} {
+		errs = append(errs, h.exp.ConsumeLogs(ctx, ld))
+	}
+	require.Error(t, errors.Join(errs...), "the failing request must surface an error")
+
+	var text strings.Builder
+	text.WriteString(errors.Join(errs...).Error())
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	for _, entry := range h.logs.All() {
+		buf, err := enc.EncodeEntry(entry.Entry, entry.Context)
+		require.NoError(t, err)
+		text.Write(buf.Bytes())
+	}
+	for _, name := range []string{
+		"otelcol_exporter_pagerduty_events", "otelcol_exporter_pagerduty_requests",
+		"otelcol_exporter_pagerduty_records_rejected", "otelcol_exporter_pagerduty_suppressed",
+	} {
+		m, err := h.tt.GetMetric(name)
+		require.NoError(t, err)
+		for k := range sumByAttrs(m) {
+			text.WriteString(k + "\n")
+		}
+	}
+	all := text.String()
+	require.Contains(t, all, "refused", "the refused record is named")
+	for _, key := range []string{testKey, checkoutKey, paymentsKey} {
+		assert.NotContains(t, all, key)
+	}
+}
+
+func TestShutdownWithoutStart(t *testing.T) {
+	cfg := testConfig(newFakeEventsAPI(t))
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Shutdown(context.Background()))
+}
+
+// sumByAttrs flattens an int64 sum into "attr/attr/..." -> value, with
+// attribute values in key order.
+func sumByAttrs(m metricdata.Metrics) map[string]int64 {
+	out := map[string]int64{}
+	sum, ok := m.Data.(metricdata.Sum[int64])
+	if !ok {
+		return out
+	}
+	for _, dp := range sum.DataPoints {
+		var parts []string
+		for _, kv := range dp.Attributes.ToSlice() {
+			parts = append(parts, kv.Value.Emit())
+		}
+		out[strings.Join(parts, "/")] += dp.Value
+	}
+	return out
+}
