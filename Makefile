@@ -15,3 +15,26 @@ $(MDATAGEN): internal/tools/go.mod
 
 generate: $(MDATAGEN) ## Regenerate the mdatagen code from metadata.yaml.
 	cd $(COMPONENT) && $(MDATAGEN) metadata.yaml
+
+# --- distribution ---
+# Collector distribution built with ocb (go.opentelemetry.io/collector/cmd/builder)
+# from builder-config.yaml. Needs only the Go toolchain and the Go module proxy.
+BUILDER_VERSION := v0.165.0
+BUILDER := $(TOOLS)/builder
+BUILDER_CONFIG := builder-config.yaml
+DIST_BIN := _build/otelcol-pagerduty
+
+.PHONY: builder build
+
+builder: ## Install the pinned ocb (cmd/builder v0.165.0) into .tools/ if missing or another version.
+	@if [ "$$($(GO) version -m $(BUILDER) 2>/dev/null | awk '$$1 == "mod" { print $$3 }')" != "$(BUILDER_VERSION)" ]; then \
+		echo "installing go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VERSION) into $(TOOLS)"; \
+		rm -f $(BUILDER) && GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(BUILDER_VERSION); \
+	fi
+
+# Always runs: ocb regenerates _build/ and go build is incremental through the build cache,
+# so exporter changes are picked up and an unchanged tree relinks quickly.
+build: builder ## Build the collector distribution into _build/otelcol-pagerduty with ocb.
+	$(BUILDER) --config $(BUILDER_CONFIG)
+	@echo "built $(DIST_BIN)"
+# --- end distribution ---

@@ -263,8 +263,8 @@ func TestResponseHandling(t *testing.T) {
 		statusCode string
 	}{
 		{name: "400 drops only the refused records", status: 400,
-			body:    `{"status":"invalid event","message":"Event object is invalid","errors":["'payload.source' is missing or blank"]}`,
-			sent:    3, rejected: 2, outcome: "rejected", statusCode: "4xx"},
+			body: `{"status":"invalid event","message":"Event object is invalid","errors":["'payload.source' is missing or blank"]}`,
+			sent: 3, rejected: 2, outcome: "rejected", statusCode: "4xx"},
 		{name: "500 hands back the key's records, others are sent", status: 500, wantErr: "retryable",
 			unsent: []string{"c-1", "c-2"}, sent: 2, outcome: "failed", statusCode: "5xx"},
 		{name: "429 with Retry-After is a throttle", status: 429, header: http.Header{"Retry-After": {"30"}}, wantErr: "throttle",
