@@ -16,6 +16,17 @@ $(MDATAGEN): internal/tools/go.mod
 generate: $(MDATAGEN) ## Regenerate the mdatagen code from metadata.yaml.
 	cd $(COMPONENT) && $(MDATAGEN) metadata.yaml
 
+.PHONY: pdsim demo live
+pdsim: ## Build the local Events API simulator into _build/pdsim.
+	$(GO) build -o _build/pdsim ./cmd/pdsim
+
+demo: build pdsim ## Run the demo: simulator + collector on loopback, an alert lifecycle, the incident table.
+	scripts/demo.sh
+
+live: build ## Run the collector against the real PagerDuty (needs PAGERDUTY_ROUTING_KEY).
+	@test -n "$$PAGERDUTY_ROUTING_KEY" || { echo "set PAGERDUTY_ROUTING_KEY to an Events API v2 integration key" >&2; exit 1; }
+	_build/otelcol-pagerduty --config testdata/live.yaml
+
 # --- distribution ---
 # Collector distribution built with ocb (go.opentelemetry.io/collector/cmd/builder)
 # from builder-config.yaml. Needs only the Go toolchain and the Go module proxy.
