@@ -16,7 +16,20 @@ $(MDATAGEN): internal/tools/go.mod
 generate: $(MDATAGEN) ## Regenerate the mdatagen code from metadata.yaml.
 	cd $(COMPONENT) && $(MDATAGEN) metadata.yaml
 
-.PHONY: pdsim demo live
+.PHONY: test unit fmt-check pdsim demo live
+test: fmt-check unit e2e ## Everything CI runs: format check, build, vet, unit tests (-race, coverage, short fuzz), end-to-end tests.
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit: ## Build, vet and run the unit tests with -race and coverage of the exporter; a short fuzz run of the mapping.
+	$(GO) build ./...
+	$(GO) vet ./...
+	@mkdir -p _build
+	$(GO) test -race -count=1 -coverpkg=./$(COMPONENT)/... -coverprofile=_build/cover.out ./...
+	@echo "coverage of $(COMPONENT)/...: $$($(GO) tool cover -func=_build/cover.out | awk '/^total:/ {print $$3}')"
+	$(GO) test -run '^$$' -fuzz FuzzMap -fuzztime 10s ./$(COMPONENT)/internal/recordmap/
+
 pdsim: ## Build the local Events API simulator into _build/pdsim.
 	$(GO) build -o _build/pdsim ./cmd/pdsim
 
