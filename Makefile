@@ -62,3 +62,11 @@ build: builder ## Build the collector distribution into _build/otelcol-pagerduty
 	$(BUILDER) --config $(BUILDER_CONFIG)
 	@echo "built $(DIST_BIN)"
 # --- end distribution ---
+
+# --- end-to-end tests ---
+# Without -race: the code under test runs in the collector and simulator
+# processes, which the race detector cannot see; it would only instrument the
+# test harness, at the price of a slower first compile.
+.PHONY: e2e
+e2e: build pdsim ## Run the end-to-end tests (e2e/): real collector + simulator processes on loopback.
+	PAGERDUTY_E2E=1 $(GO) test -count=1 -v ./e2e/

@@ -26,6 +26,10 @@ import (
 // version is sent in the User-Agent header.
 const version = "0.1.0"
 
+// sequencerStripes is how many dedup keys can be in flight at once; with the
+// queue's default 10 consumers, two unrelated keys rarely share a stripe.
+const sequencerStripes = 1024
+
 // Reasons a record is rejected outside the mapping.
 const (
 	rejectNoRoutingKey = "no_routing_key"
@@ -39,10 +43,11 @@ type pagerdutyExporter struct {
 	telemetry *metadata.TelemetryBuilder
 	userAgent string
 
-	mapping recordmap.Options
-	routes  router
-	cache   *dedup.Cache
-	limiter *eventsapi.Limiter
+	mapping   recordmap.Options
+	routes    router
+	cache     *dedup.Cache
+	sequencer *dedup.Sequencer
+	limiter   *eventsapi.Limiter
 
 	// Built in start, where the host's extensions (auth) are known.
 	httpClient *http.Client
@@ -72,7 +77,8 @@ func newExporter(cfg *Config, set exporter.Settings) (*pagerdutyExporter, error)
 			MaxEntries:     cfg.Dedup.MaxEntries,
 			RepeatInterval: cfg.Dedup.RepeatInterval,
 		}, nil),
-		limiter: eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
+		sequencer: dedup.NewSequencer(sequencerStripes),
+		limiter:   eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
 	}
 	err = errors.Join(
 		tb.RegisterExporterPagerdutyCacheEntriesCallback(func(_ context.Context, o metric.Int64Observer) error {
@@ -152,6 +158,13 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 	}
 	seen := dedup.Event{Action: ev.Action, RoutingKey: routingKey, PayloadHash: m.PayloadHash, Time: m.Time}
 	if !ev.IsChange() {
+		// Decide, send and record as one step per dedup key: a consumer that
+		// holds an older record for the key then sees this one's effect.
+		release, err := e.sequencer.Acquire(ctx, ev.DedupKey)
+		if err != nil {
+			return p.fail(routingKey, fmt.Errorf("waiting for dedup key %q: %w", ev.DedupKey, err))
+		}
+		defer release()
 		d := e.cache.Decide(ev.DedupKey, seen)
 		if !d.Send {
 			e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, metric.WithAttributes(

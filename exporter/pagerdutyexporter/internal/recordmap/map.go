@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -110,6 +111,12 @@ type RejectError struct {
 
 func (e *RejectError) Error() string { return e.Reason + ": " + e.Detail }
 
+// quoted quotes an attribute value for a RejectError, short enough for a log line.
+func quoted(s string) string {
+	s, _ = truncateRunes(s, 64)
+	return strconv.Quote(s)
+}
+
 // record reads a log record's attributes, falling back to its resource's.
 type record struct {
 	lr      plog.LogRecord
@@ -211,14 +218,14 @@ func (r *record) action() (eventsapi.Action, error) {
 	case "change":
 		return eventsapi.Change, nil
 	default:
-		return "", &RejectError{Reason: RejectUnknownEventType, Detail: fmt.Sprintf("%s %q is neither alert nor change", AttrEventType, t)}
+		return "", &RejectError{Reason: RejectUnknownEventType, Detail: fmt.Sprintf("%s %s is neither alert nor change", AttrEventType, quoted(t))}
 	}
 	if a := strings.ToLower(r.str(AttrEventAction)); a != "" {
 		switch eventsapi.Action(a) {
 		case eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve:
 			return eventsapi.Action(a), nil
 		}
-		return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %q is not trigger, acknowledge or resolve", AttrEventAction, a)}
+		return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %s is not trigger, acknowledge or resolve", AttrEventAction, quoted(a))}
 	}
 	status := strings.ToLower(r.str(AttrStatus))
 	switch status {
@@ -229,7 +236,7 @@ func (r *record) action() (eventsapi.Action, error) {
 	case "resolved", "resolve", "ok", "normal", "recovered", "cleared", "closed":
 		return eventsapi.Resolve, nil
 	}
-	return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %q is not firing, acknowledged or resolved", AttrStatus, status)}
+	return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %s is not firing, acknowledged or resolved", AttrStatus, quoted(status))}
 }
 
 // summary returns alert.summary, else a string body, else alert.name, and
@@ -373,10 +380,13 @@ func (r *record) images() []eventsapi.Image {
 	}
 	var images []eventsapi.Image
 	r.eachItem(v, func(item pcommon.Value) {
-		img := eventsapi.Image{Src: r.valid(text(item))}
+		var img eventsapi.Image
 		if item.Type() == pcommon.ValueTypeMap {
 			m := item.Map()
 			img = eventsapi.Image{Src: r.field(m, "src"), Href: r.field(m, "href"), Alt: r.field(m, "alt")}
+		} else {
+			// Capped like a map's src: a data: URI must not outgrow the request.
+			img.Src = r.capped(r.valid(text(item)), maxFieldRunes)
 		}
 		if img.Src == "" {
 			return
@@ -431,16 +441,22 @@ func (r *record) details(includeBody bool) []eventsapi.Detail {
 			add(k, func(b []byte) []byte { return appendValue(b, v) })
 		}
 	}
-	if includeBody && r.lr.Body().Type() != pcommon.ValueTypeEmpty {
+	// The members below are the exporter's own; an attribute of the same name
+	// already stands in the details and wins, so no key appears twice.
+	free := func(key string) bool {
+		_, taken := r.lr.Attributes().Get(key)
+		return !taken
+	}
+	if includeBody && r.lr.Body().Type() != pcommon.ValueTypeEmpty && free("body") {
 		add("body", func(b []byte) []byte { return appendValue(b, r.lr.Body()) })
 	}
-	if id := r.lr.TraceID(); !id.IsEmpty() {
+	if id := r.lr.TraceID(); !id.IsEmpty() && free("trace_id") {
 		add("trace_id", func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
 	}
-	if id := r.lr.SpanID(); !id.IsEmpty() {
+	if id := r.lr.SpanID(); !id.IsEmpty() && free("span_id") {
 		add("span_id", func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
 	}
-	if res := r.res.Attributes(); res.Len() > 0 {
+	if res := r.res.Attributes(); res.Len() > 0 && free("resource") {
 		add("resource", func(b []byte) []byte {
 			b = append(b, '{')
 			first := true
@@ -469,39 +485,58 @@ func (r *record) details(includeBody bool) []eventsapi.Detail {
 // shed drops the largest custom details until the request fits in
 // MaxRequestBytes, and lists what it dropped under "details_shed". Sizes are
 // tracked arithmetically; the body is encoded again only to confirm a fit.
+// Should shedding every detail not suffice, images and then links go: with
+// every other field capped, only they can still be too large in aggregate.
 func (r *record) shed(ev *eventsapi.Event) {
 	total := requestSize(ev)
 	if total <= eventsapi.MaxRequestBytes {
 		return
 	}
-	r.repairs |= Repairs(RepairDetailsShed)
-	details := ev.Payload.Details
-	order := make([]int, len(details))
-	for i := range order {
-		order[i] = i
+	if len(ev.Payload.Details) > 0 {
+		r.repairs |= Repairs(RepairDetailsShed)
+		if shedDetails(ev, total) {
+			return
+		}
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return len(details[b].JSON) - len(details[a].JSON) })
+	r.repairs |= Repairs(RepairLinksCapped)
+	ev.Images = nil
+	if requestSize(ev) > eventsapi.MaxRequestBytes {
+		ev.Links = nil
+	}
+}
+
+// shedDetails drops details, largest member (key and value) first: a huge
+// key weighs as much as a huge value. It reports whether the request fits.
+func shedDetails(ev *eventsapi.Event, total int) bool {
+	details := ev.Payload.Details
+	sizes := make([]int, len(details))
+	order := make([]int, len(details))
+	for i, d := range details {
+		sizes[i], order[i] = memberSize(d), i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return sizes[b] - sizes[a] })
 	dropped := make([]bool, len(details))
-	var shedKeys []string
+	var note shedNote
 	for _, i := range order {
 		dropped[i] = true
-		shedKeys = append(shedKeys, details[i].Key)
-		total -= memberSize(details[i])
-		note := eventsapi.Detail{Key: "details_shed", JSON: shedNote(shedKeys)}
-		if total+memberSize(note) > eventsapi.MaxRequestBytes {
+		note.add(details[i].Key)
+		total -= sizes[i]
+		if total+note.memberSize() > eventsapi.MaxRequestBytes {
 			continue
 		}
-		kept := make([]eventsapi.Detail, 0, len(details)-len(shedKeys)+1)
+		kept := make([]eventsapi.Detail, 0, len(details)+1)
 		for j, d := range details {
 			if !dropped[j] {
 				kept = append(kept, d)
 			}
 		}
-		ev.Payload.Details = append(kept, note)
+		ev.Payload.Details = append(kept, note.detail())
 		if requestSize(ev) <= eventsapi.MaxRequestBytes {
-			return
+			return true
 		}
 	}
+	ev.Payload.Details = []eventsapi.Detail{note.detail()}
+	return false
 }
 
 // requestSize is the size of ev's body once a routing key is set.
@@ -514,15 +549,64 @@ func memberSize(d eventsapi.Detail) int {
 	return len(eventsapi.AppendString(nil, d.Key)) + 1 + len(d.JSON) + 1
 }
 
-func shedNote(keys []string) []byte {
-	buf := []byte(`{"reason":"request over 512000 bytes","keys":[`)
-	for i, k := range keys {
-		if i > 0 {
-			buf = append(buf, ',')
+// Bounds on the details_shed note, which must stay small whatever was shed:
+// keys are shortened, and once the list is full later keys are only counted.
+const (
+	maxNoteKeyRunes  = 128
+	maxNoteKeysBytes = 16 << 10
+)
+
+const (
+	shedNoteKey      = "details_shed"
+	shedNotePrefix   = `{"reason":"request over 512000 bytes","keys":[`
+	shedNoteUnlisted = `,"unlisted_keys":`
+)
+
+// shedNote builds the details_shed note, tracking its size as keys are
+// added so that the shedding loop need not encode it each time.
+type shedNote struct {
+	keys     []byte // listed keys, quoted and comma-separated
+	unlisted int
+}
+
+func (n *shedNote) add(key string) {
+	if n.unlisted == 0 {
+		start := len(n.keys)
+		if start > 0 {
+			n.keys = append(n.keys, ',')
 		}
-		buf = eventsapi.AppendString(buf, k)
+		key, _ = truncateRunes(key, maxNoteKeyRunes)
+		n.keys = eventsapi.AppendString(n.keys, key)
+		if len(n.keys) <= maxNoteKeysBytes {
+			return
+		}
+		n.keys = n.keys[:start]
 	}
-	return append(buf, "]}"...)
+	n.unlisted++
+}
+
+func (n *shedNote) json() []byte {
+	buf := make([]byte, 0, n.size())
+	buf = append(buf, shedNotePrefix...)
+	buf = append(append(buf, n.keys...), ']')
+	if n.unlisted > 0 {
+		buf = strconv.AppendInt(append(buf, shedNoteUnlisted...), int64(n.unlisted), 10)
+	}
+	return append(buf, '}')
+}
+
+func (n *shedNote) size() int {
+	size := len(shedNotePrefix) + len(n.keys) + len("]}")
+	if n.unlisted > 0 {
+		size += len(shedNoteUnlisted) + len(strconv.Itoa(n.unlisted))
+	}
+	return size
+}
+
+func (n *shedNote) memberSize() int { return len(`"`+shedNoteKey+`"`) + 1 + n.size() + 1 }
+
+func (n *shedNote) detail() eventsapi.Detail {
+	return eventsapi.Detail{Key: shedNoteKey, JSON: n.json()}
 }
 
 func payloadHash(severity, summary string) uint64 {
