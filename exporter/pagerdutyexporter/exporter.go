@@ -121,12 +121,12 @@ func (e *pagerdutyExporter) shutdown(context.Context) error {
 // events are never sent twice. Once a routing key fails, its later records
 // wait for the retry too, keeping their order.
 func (e *pagerdutyExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	p := push{failing: map[string]error{}}
+	p := push{failing: map[string]error{}, arrival: pcommon.NewTimestampFromTime(time.Now())}
 	for i, rl := range ld.ResourceLogs().All() {
 		for j, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				if err := e.exportRecord(ctx, &p, lr, rl.Resource()); err != nil {
-					p.unsent.add(i, j, rl, sl, lr)
+					p.unsent.add(i, j, rl, sl, lr, p.arrival)
 				}
 			}
 		}
@@ -149,14 +149,14 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 		e.telemetry.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", r.String())))
 	}
 
-	routingKey, ok := e.routes.pick(m.RoutingValue)
-	if !ok {
-		e.reject(ctx, rejectNoRoutingKey,
-			fmt.Errorf("%s %q matches no routing.keys entry and routing_key is not set", e.cfg.Routing.Attribute, m.RoutingValue),
-			recordFields(lr, res, ev.DedupKey)...)
-		return nil
+	// A record without a time of its own is ordered by when it first reached
+	// the exporter; a retry carries that time along (see unsentLogs.add).
+	seen := dedup.Event{Action: ev.Action, PayloadHash: m.PayloadHash, Time: m.Time}
+	if seen.Time == 0 {
+		seen.Time = int64(p.arrival)
 	}
-	seen := dedup.Event{Action: ev.Action, RoutingKey: routingKey, PayloadHash: m.PayloadHash, Time: m.Time}
+	routingKey, _ := e.routes.pick(m.RoutingValue)
+	suppressed := ""
 	if !ev.IsChange() {
 		// Decide, send and record as one step per dedup key: a consumer that
 		// holds an older record for the key then sees this one's effect.
@@ -165,16 +165,27 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 			return p.fail(routingKey, fmt.Errorf("waiting for dedup key %q: %w", ev.DedupKey, err))
 		}
 		defer release()
+		seen.RoutingKey = routingKey
 		d := e.cache.Decide(ev.DedupKey, seen)
-		if !d.Send {
-			e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, metric.WithAttributes(
-				attribute.String("event_action", string(ev.Action)), attribute.String("reason", d.Reason)))
-			return nil
-		}
-		routingKey, seen.RoutingKey = d.RoutingKey, d.RoutingKey
+		// The incident's own key wins over the record's, even when the record
+		// names no route at all.
+		routingKey, seen.RoutingKey, suppressed = d.RoutingKey, d.RoutingKey, d.Reason
 	}
+	if routingKey == "" {
+		e.reject(ctx, rejectNoRoutingKey,
+			fmt.Errorf("%s %q matches no routing.keys entry and routing_key is not set", e.cfg.Routing.Attribute, m.RoutingValue),
+			recordFields(lr, res, ev.DedupKey)...)
+		return nil
+	}
+	// Behind a failed event of its key, a record waits even if it would be
+	// suppressed now: the cache does not yet show the failed event's effect.
 	if err, failing := p.failing[routingKey]; failing {
 		return err
+	}
+	if suppressed != "" {
+		e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, metric.WithAttributes(
+			attribute.String("event_action", string(ev.Action)), attribute.String("reason", suppressed)))
+		return nil
 	}
 
 	route := e.routes.name(routingKey)

@@ -533,3 +533,74 @@ func sumByAttrs(m metricdata.Metrics) map[string]int64 {
 	}
 	return out
 }
+
+// TestRecordsWaitBehindAFailedKey: a resolve held for retry keeps the firing
+// record after it from being judged a duplicate of the still-open incident.
+func TestRecordsWaitBehindAFailedKey(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	h := startExporter(t, testConfig(api))
+	ctx := context.Background()
+	firing := func() plog.Logs { return alert("checkout", "alert.fingerprint", "x", "alert.summary", "down") }
+	require.NoError(t, h.exp.ConsumeLogs(ctx, firing()))
+	api.taken()
+
+	api.respond = func(apiRequest) (int, http.Header, string) { return 503, nil, "" }
+	err := h.exp.ConsumeLogs(ctx, batch(alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"), firing()))
+	var partial consumererror.Logs
+	require.ErrorAs(t, err, &partial)
+	assert.Equal(t, 2, partial.Data().LogRecordCount(), "both records wait for the retry")
+	assert.Len(t, api.taken(), 1, "only the first record was tried")
+
+	api.respond = nil
+	require.NoError(t, h.exp.ConsumeLogs(ctx, partial.Data()))
+	var got []string
+	for _, r := range api.taken() {
+		got = append(got, r.action())
+	}
+	assert.Equal(t, []string{"resolve", "trigger"}, got)
+}
+
+// TestRetryKeepsArrivalOrder: records without a time are ordered by when the
+// exporter first saw them, so a trigger retried after its resolve landed is
+// stale, not a new incident.
+func TestRetryKeepsArrivalOrder(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	h := startExporter(t, testConfig(api))
+	ctx := context.Background()
+	untimed := func(ld plog.Logs) plog.Logs {
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(0)
+		return ld
+	}
+	api.respond = func(apiRequest) (int, http.Header, string) { return 500, nil, "" }
+	err := h.exp.ConsumeLogs(ctx, untimed(alert("checkout", "alert.fingerprint", "x")))
+	var partial consumererror.Logs
+	require.ErrorAs(t, err, &partial)
+	held := partial.Data().ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	assert.NotZero(t, held.ObservedTimestamp(), "the held record carries its arrival time")
+
+	api.respond = nil
+	require.NoError(t, h.exp.ConsumeLogs(ctx, untimed(alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"))))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, partial.Data()))
+	reqs := api.taken()
+	require.Len(t, reqs, 2, "trigger (failed), resolve; the retried trigger is not sent")
+	assert.Equal(t, "resolve", reqs[1].action())
+	metadatatest.AssertEqualExporterPagerdutySuppressed(t, h.tt, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("event_action", "trigger"), attribute.String("reason", "stale"))},
+	}, ignore...)
+}
+
+// TestAffinityWithoutDefaultKey: with only routing.keys, a resolve naming no
+// service still reaches the incident's key rather than being dropped.
+func TestAffinityWithoutDefaultKey(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.RoutingKey = ""
+	h := startExporter(t, cfg)
+	ctx := context.Background()
+	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("payments", "alert.fingerprint", "x")))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("", "alert.fingerprint", "x", "alert.status", "resolved")))
+	reqs := api.taken()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, paymentsKey, reqs[1].key())
+	assert.Equal(t, "resolve", reqs[1].action())
+}

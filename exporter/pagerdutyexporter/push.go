@@ -4,12 +4,15 @@ import (
 	"errors"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 // push is the state of one pushLogs call: which routing keys have failed and
 // the records to hand back for a retry.
 type push struct {
+	// arrival stands in for the time of records that carry none.
+	arrival pcommon.Timestamp
 	failing map[string]error
 	errs    []error
 	unsent  unsentLogs
@@ -42,7 +45,9 @@ type unsentLogs struct {
 	count      int
 }
 
-func (u *unsentLogs) add(res, scope int, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) {
+// add copies lr; a record with no time gets arrival as its observed time, so
+// that its retry is ordered by when it first came, not by when it is retried.
+func (u *unsentLogs) add(res, scope int, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, arrival pcommon.Timestamp) {
 	if u.count == 0 {
 		u.logs = plog.NewLogs()
 		u.res, u.scope = -1, -1
@@ -59,6 +64,10 @@ func (u *unsentLogs) add(res, scope int, rl plog.ResourceLogs, sl plog.ScopeLogs
 		u.sl.SetSchemaUrl(sl.SchemaUrl())
 		u.scope = scope
 	}
-	lr.CopyTo(u.sl.LogRecords().AppendEmpty())
+	held := u.sl.LogRecords().AppendEmpty()
+	lr.CopyTo(held)
+	if held.Timestamp() == 0 && held.ObservedTimestamp() == 0 {
+		held.SetObservedTimestamp(arrival)
+	}
 	u.count++
 }

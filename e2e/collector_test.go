@@ -1,0 +1,263 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Integration keys of the test configs: fakes only the simulator accepts.
+const (
+	keyDefault  = "d0000000000000000000000000000000"
+	keyCheckout = "c0000000000000000000000000000000"
+	keyPayments = "9a000000000000000000000000000000"
+)
+
+// collectorPorts are the loopback ports one collector listens on.
+type collectorPorts struct {
+	OTLP, Health, Metrics int
+}
+
+// collectorSpec says how to configure a collector for a set of ports.
+type collectorSpec struct {
+	// config renders a config, which is written to the test's temporary
+	// directory. Either config or configFile must be set.
+	config func(collectorPorts) string
+	// configFile is an existing config, used as it is.
+	configFile string
+	// env returns variables the config reads, if any.
+	env func(collectorPorts) []string
+}
+
+// collector is a running otelcol-pagerduty.
+type collector struct {
+	proc       *proc
+	ports      collectorPorts
+	otlpURL    string
+	healthURL  string
+	metricsURL string
+}
+
+// startCollector starts the collector on fresh loopback ports and waits
+// until its health check reports ready. A port taken between our probe and
+// the collector's bind is retried with new ports.
+func startCollector(t *testing.T, spec collectorSpec) *collector {
+	t.Helper()
+	bin := collectorBin(t)
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		ports := collectorPorts{OTLP: freePort(t), Health: freePort(t), Metrics: freePort(t)}
+		path := spec.configFile
+		if spec.config != nil {
+			path = filepath.Join(t.TempDir(), "collector.yaml")
+			if err := os.WriteFile(path, []byte(spec.config(ports)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var env []string
+		if spec.env != nil {
+			env = spec.env(ports)
+		}
+		c := &collector{
+			proc:       startProc(t, fmt.Sprintf("collector-%d", attempt), bin, env, "--config", path),
+			ports:      ports,
+			otlpURL:    fmt.Sprintf("http://127.0.0.1:%d/v1/logs", ports.OTLP),
+			healthURL:  fmt.Sprintf("http://127.0.0.1:%d/", ports.Health),
+			metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", ports.Metrics),
+		}
+		err := c.waitHealthy()
+		if err == nil {
+			return c
+		}
+		if attempt < attempts && strings.Contains(c.proc.output(), "address already in use") {
+			t.Logf("collector attempt %d lost a port race, retrying with new ports", attempt)
+			c.proc.stop()
+			continue
+		}
+		t.Fatalf("collector did not become healthy: %v", err)
+	}
+}
+
+func (c *collector) waitHealthy() error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if err := c.proc.exitError(); err != nil {
+			return fmt.Errorf("collector exited during start-up: %w", err)
+		}
+		if c.healthy() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no healthy answer from %s within %v", c.healthURL, startTimeout)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+func (c *collector) healthy() bool {
+	resp, err := httpClient.Get(c.healthURL)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusOK
+}
+
+// send posts logs to the collector's OTLP/HTTP receiver as JSON.
+func (c *collector) send(t *testing.T, ld plog.Logs) {
+	t.Helper()
+	body, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
+	if err != nil {
+		t.Fatalf("marshalling OTLP JSON: %v", err)
+	}
+	c.sendJSON(t, body)
+}
+
+// sendJSON posts an OTLP JSON body to /v1/logs and requires a 200.
+func (c *collector) sendJSON(t *testing.T, body []byte) {
+	t.Helper()
+	resp, err := httpClient.Post(c.otlpURL, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s: %v", c.otlpURL, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %s: %s", c.otlpURL, resp.Status, out)
+	}
+}
+
+// metric returns the sum of the collector's own metric series named name
+// (as the Prometheus reader exposes it; a _total suffix, which some reader
+// settings add to counters, is accepted too) whose labels include every
+// "key=value" in labels; 0 when there is none.
+func (c *collector) metric(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	resp, err := httpClient.Get(c.metricsURL)
+	if err != nil {
+		t.Fatalf("GET %s: %v", c.metricsURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", c.metricsURL, resp.Status)
+	}
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || !strings.HasPrefix(line, name) {
+			continue
+		}
+		series, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		metricName, lbls, _ := strings.Cut(series, "{")
+		if metricName != name && metricName != name+"_total" {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			k, v, _ := strings.Cut(l, "=")
+			if !strings.Contains(","+strings.TrimSuffix(lbls, "}")+",", ","+k+`="`+v+`",`) {
+				match = false
+				break
+			}
+		}
+		if !match {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		sum += f
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("reading %s: %v", c.metricsURL, err)
+	}
+	return sum
+}
+
+// exporterConfig tunes the pagerduty exporter of testConfig.
+type exporterConfig struct {
+	// noDefaultKey leaves routing_key unset: only routing.keys route.
+	noDefaultKey bool
+}
+
+// testConfig is the collector config of the tests: OTLP/HTTP in, the
+// pagerduty exporter out to the simulator with routing by service.name,
+// fast retries, no client-side rate limit, and every listener on a port of
+// its own so that collectors of parallel tests never clash.
+func testConfig(simURL string, ec exporterConfig) func(collectorPorts) string {
+	return func(p collectorPorts) string {
+		defaultKey := "    routing_key: " + keyDefault + "\n"
+		if ec.noDefaultKey {
+			defaultKey = ""
+		}
+		return fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:%d
+
+exporters:
+  pagerduty:
+    endpoint: %s
+%s    routing:
+      attribute: service.name
+      keys:
+        checkout: %s
+        payments: %s
+    rate_limit:
+      events_per_minute: 0
+    retry_on_failure:
+      initial_interval: 100ms
+      max_interval: 500ms
+      max_elapsed_time: 30s
+
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:%d
+
+service:
+  extensions: [health_check]
+  telemetry:
+    logs:
+      level: info
+    metrics:
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [pagerduty]
+`, p.OTLP, simURL, defaultKey, keyCheckout, keyPayments, p.Health, p.Metrics)
+	}
+}
+
+// startPair starts a simulator with the given flags and a collector with
+// testConfig pointing at it.
+func startPair(t *testing.T, ec exporterConfig, simFlags ...string) (*simulator, *collector) {
+	t.Helper()
+	sim := startSim(t, simFlags...)
+	col := startCollector(t, collectorSpec{config: testConfig(sim.url, ec)})
+	return sim, col
+}

@@ -1,0 +1,265 @@
+// Package e2e holds the end-to-end tests of the otelcol-pagerduty
+// distribution: the collector binary built by ocb runs as a real process,
+// receives OTLP/HTTP JSON logs and exports them to the local Events API
+// simulator (cmd/pdsim), whose /incidents state the tests assert.
+//
+// The tests are skipped unless PAGERDUTY_E2E=1, so `go test ./...` stays
+// fast. Run them with `make e2e`, which builds both binaries first, or with
+//
+//	make build pdsim && PAGERDUTY_E2E=1 go test -count=1 -v ./e2e/
+//
+// OTELCOL_BIN and PDSIM_BIN override the binaries' paths (default
+// _build/otelcol-pagerduty and _build/pdsim). Tests that reproduce open bugs
+// are skipped unless PAGERDUTY_E2E_KNOWN_BUGS=1 as well.
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const envE2E = "PAGERDUTY_E2E"
+
+// Timeouts. They are generous on purpose: every test runs its own collector
+// and simulator, in parallel, on machines with as few as two cores.
+const (
+	startTimeout = 30 * time.Second // a process until it serves
+	landTimeout  = 20 * time.Second // an event until the simulator has it
+	pollInterval = 25 * time.Millisecond
+)
+
+// requireE2E skips the test unless the end-to-end tests were asked for.
+func requireE2E(t *testing.T) {
+	t.Helper()
+	if os.Getenv(envE2E) != "1" {
+		t.Skipf("end-to-end test: run `make e2e`, or `make build pdsim && %s=1 go test -count=1 -v ./e2e/` "+
+			"(binaries from $OTELCOL_BIN and $PDSIM_BIN, default _build/otelcol-pagerduty and _build/pdsim)", envE2E)
+	}
+}
+
+// envKnownBugs enables the tests that reproduce open bugs.
+const envKnownBugs = "PAGERDUTY_E2E_KNOWN_BUGS"
+
+// binary returns the absolute path of a binary: $env if set, else
+// _build/name at the repository root.
+func binary(t *testing.T, env, name string) string {
+	t.Helper()
+	p := os.Getenv(env)
+	if p == "" {
+		p = filepath.Join("..", "_build", name)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatalf("resolving %s: %v", p, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		t.Fatalf("%s is not an executable (%v): run `make build pdsim` (or `make e2e`), or set %s", abs, err, env)
+	}
+	return abs
+}
+
+func collectorBin(t *testing.T) string { return binary(t, "OTELCOL_BIN", "otelcol-pagerduty") }
+func pdsimBin(t *testing.T) string     { return binary(t, "PDSIM_BIN", "pdsim") }
+
+// eventually polls cond until it returns true or timeout passes, then fails
+// the test with msgAndArgs (a format string and its arguments).
+func eventually(t *testing.T, timeout time.Duration, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v: %s", timeout, describe(msgAndArgs))
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// consistently polls cond for the whole duration and fails the test as soon
+// as it returns false. It proves that something does not happen, such as a
+// retry, once the thing it would follow has been observed.
+func consistently(t *testing.T, d time.Duration, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if !cond() {
+			t.Fatalf("condition stopped holding within %v: %s", d, describe(msgAndArgs))
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+func describe(msgAndArgs []any) string {
+	if len(msgAndArgs) == 0 {
+		return "(no description)"
+	}
+	if format, ok := msgAndArgs[0].(string); ok {
+		return fmt.Sprintf(format, msgAndArgs[1:]...)
+	}
+	return fmt.Sprint(msgAndArgs...)
+}
+
+// freePort returns a loopback TCP port that was free a moment ago. Another
+// process may take it before we do; startCollector retries on such a clash.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("finding a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// proc is a child process whose stdout and stderr go to files in the test's
+// temporary directory. It is stopped at cleanup, and its output is printed
+// when the test failed.
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	stdout string // path of the stdout file
+	stderr string // path of the stderr file
+	done   chan struct{}
+	err    error // from Wait; read only after done is closed
+}
+
+// startProc starts bin with args and env (added to the test's environment
+// minus the demo's variables), in dir's files named after name.
+func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	dir := t.TempDir() // registered before our cleanup, so removed after it
+	p := &proc{
+		name:   name,
+		stdout: filepath.Join(dir, name+".stdout.log"),
+		stderr: filepath.Join(dir, name+".stderr.log"),
+		done:   make(chan struct{}),
+	}
+	outF, err := os.Create(p.stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errF, err := os.Create(p.stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(baseEnv(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = outF, errF
+	p.cmd.SysProcAttr = childAttrs()
+	if err := p.cmd.Start(); err != nil {
+		outF.Close()
+		errF.Close()
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		outF.Close()
+		errF.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			p.dumpLogs(t)
+		}
+	})
+	return p
+}
+
+// baseEnv is the test's environment without the variables the demo config
+// reads, so that a developer's shell cannot change what a test asserts.
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DEMO_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop asks the process to terminate, and kills it if it has not within 5 s.
+func (p *proc) stop() {
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// output returns what the process wrote to stdout and stderr so far.
+func (p *proc) output() string {
+	var b strings.Builder
+	for _, f := range []string{p.stdout, p.stderr} {
+		data, _ := os.ReadFile(f)
+		b.Write(data)
+	}
+	return b.String()
+}
+
+// maxDump bounds how much of each log file a failure prints.
+const maxDump = 256 << 10
+
+func (p *proc) dumpLogs(t *testing.T) {
+	t.Helper()
+	status := "running"
+	if p.exited() {
+		status = fmt.Sprintf("exited: %v", p.err)
+		if p.err == nil {
+			status = "exited: 0"
+		}
+	}
+	for _, f := range []string{p.stdout, p.stderr} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Logf("--- %s: %v", f, err)
+			continue
+		}
+		note := ""
+		if len(data) > maxDump {
+			note = fmt.Sprintf(" (last %d of %d bytes)", maxDump, len(data))
+			data = data[len(data)-maxDump:]
+		}
+		t.Logf("--- %s (%s, %s)%s:\n%s", filepath.Base(f), p.name, status, note, data)
+	}
+}
+
+// exitError returns the process's exit error once it has exited, or nil
+// while it runs.
+func (p *proc) exitError() error {
+	if !p.exited() {
+		return nil
+	}
+	if p.err == nil {
+		return errors.New("exited with status 0")
+	}
+	return p.err
+}
