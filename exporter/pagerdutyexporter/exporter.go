@@ -89,6 +89,10 @@ func newExporter(cfg *Config, set exporter.Settings) (*pagerdutyExporter, error)
 			o.Observe(int64(e.cache.Stats().Open))
 			return nil
 		}),
+		tb.RegisterExporterPagerdutyCacheEvictionsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(e.cache.Stats().Evictions)
+			return nil
+		}),
 	)
 	if err != nil {
 		tb.Shutdown()

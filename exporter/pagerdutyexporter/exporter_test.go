@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -217,6 +218,7 @@ func TestLifecycleRoutingAndSuppression(t *testing.T) {
 	}, ignore...)
 	metadatatest.AssertEqualExporterPagerdutyOpenIncidents(t, h.tt, []metricdata.DataPoint[int64]{{Value: 2}}, ignore...)
 	metadatatest.AssertEqualExporterPagerdutyCacheEntries(t, h.tt, []metricdata.DataPoint[int64]{{Value: 3}}, ignore...)
+	metadatatest.AssertEqualExporterPagerdutyCacheEvictions(t, h.tt, []metricdata.DataPoint[int64]{{Value: 0}}, ignore...)
 	metadatatest.AssertEqualExporterPagerdutyRequests(t, h.tt, []metricdata.DataPoint[int64]{
 		{Value: 6, Attributes: attribute.NewSet(attribute.String("endpoint", "/v2/enqueue"), attribute.String("status_class", "2xx"))},
 		{Value: 2, Attributes: attribute.NewSet(attribute.String("endpoint", "/v2/change/enqueue"), attribute.String("status_class", "2xx"))},
@@ -603,4 +605,37 @@ func TestAffinityWithoutDefaultKey(t *testing.T) {
 	require.Len(t, reqs, 2)
 	assert.Equal(t, paymentsKey, reqs[1].key())
 	assert.Equal(t, "resolve", reqs[1].action())
+}
+
+// TestCardinalityStaysBounded feeds 20,000 distinct fingerprints through an
+// exporter whose cache holds 1,000: the cache stays at its bound, every
+// trigger is still sent, and the evictions are counted. The cache alone is
+// driven with 1,000,000 in dedup's TestMillionDistinctKeys.
+func TestCardinalityStaysBounded(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.Dedup.MaxEntries = 1000
+	h := startExporter(t, cfg)
+	const total, perBatch = 20_000, 1_000
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("host.name", "storm")
+	records := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for range perBatch {
+		lr := records.AppendEmpty()
+		lr.Attributes().PutStr("alert.summary", "noise")
+		lr.Attributes().PutStr("alert.fingerprint", "")
+	}
+	for b := range total / perBatch {
+		for i, lr := range records.All() {
+			lr.Attributes().PutStr("alert.fingerprint", fmt.Sprintf("fp-%d", b*perBatch+i))
+		}
+		require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+		api.taken()
+	}
+	metadatatest.AssertEqualExporterPagerdutyCacheEntries(t, h.tt, []metricdata.DataPoint[int64]{{Value: 1000}}, ignore...)
+	metadatatest.AssertEqualExporterPagerdutyCacheEvictions(t, h.tt, []metricdata.DataPoint[int64]{{Value: total - 1000}}, ignore...)
+	got, err := h.tt.GetMetric("otelcol_exporter_pagerduty_events")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"trigger/accepted/default": total}, sumByAttrs(got))
 }

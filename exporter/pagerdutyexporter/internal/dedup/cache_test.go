@@ -252,3 +252,29 @@ func BenchmarkDecideRecord(b *testing.B) {
 		})
 	})
 }
+
+// TestMillionDistinctKeys: a storm of 1,000,000 distinct keys against a bound
+// of 1,000 keeps the cache at its bound, evicting resolved entries before
+// open ones, with every eviction counted.
+func TestMillionDistinctKeys(t *testing.T) {
+	const total, bound = 1_000_000, 1000
+	c := New(Config{MaxEntries: bound, RepeatInterval: time.Hour}, nil)
+	// An open incident recorded first must survive the whole storm of
+	// resolved entries.
+	c.Record("keep-open", ev(eventsapi.Trigger, keyA, 1))
+	var ms runtime.MemStats
+	peak := uint64(0)
+	for i := range total {
+		c.Record(fmt.Sprintf("storm-%d", i), ev(eventsapi.Resolve, keyA, 0))
+		if i%100_000 == 0 {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+		}
+	}
+	s := c.Stats()
+	assert.Equal(t, bound, s.Entries)
+	assert.Equal(t, 1, s.Open)
+	assert.Equal(t, int64(total+1-bound), s.Evictions)
+	assert.False(t, c.Decide("keep-open", ev(eventsapi.Trigger, keyA, 1)).Send, "the open incident is still known")
+	assert.Less(t, peak, uint64(64<<20), "heap stays small: the bound holds")
+}

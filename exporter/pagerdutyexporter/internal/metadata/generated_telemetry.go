@@ -29,7 +29,7 @@ type TelemetryBuilder struct {
 	mu                               sync.Mutex
 	registrations                    []metric.Registration
 	ExporterPagerdutyCacheEntries    metric.Int64ObservableGauge
-	ExporterPagerdutyCacheEvictions  metric.Int64Counter
+	ExporterPagerdutyCacheEvictions  metric.Int64ObservableCounter
 	ExporterPagerdutyEvents          metric.Int64Counter
 	ExporterPagerdutyOpenIncidents   metric.Int64ObservableGauge
 	ExporterPagerdutyRateLimitWait   metric.Float64Counter
@@ -58,6 +58,21 @@ func (builder *TelemetryBuilder) RegisterExporterPagerdutyCacheEntriesCallback(c
 		cb(ctx, &observerInt64{inst: builder.ExporterPagerdutyCacheEntries, obs: o})
 		return nil
 	}, builder.ExporterPagerdutyCacheEntries)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterExporterPagerdutyCacheEvictionsCallback sets callback for observable ExporterPagerdutyCacheEvictions metric.
+func (builder *TelemetryBuilder) RegisterExporterPagerdutyCacheEvictionsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ExporterPagerdutyCacheEvictions, obs: o})
+		return nil
+	}, builder.ExporterPagerdutyCacheEvictions)
 	if err != nil {
 		return err
 	}
@@ -116,7 +131,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{entry}"),
 	)
 	errs = errors.Join(errs, err)
-	builder.ExporterPagerdutyCacheEvictions, err = builder.meter.Int64Counter(
+	builder.ExporterPagerdutyCacheEvictions, err = builder.meter.Int64ObservableCounter(
 		"otelcol_exporter_pagerduty_cache_evictions",
 		metric.WithDescription("Dedup cache entries dropped before their TTL to stay within max_entries. [Alpha]"),
 		metric.WithUnit("{entry}"),

@@ -24,11 +24,14 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
+	require.NoError(t, tb.RegisterExporterPagerdutyCacheEvictionsCallback(func(_ context.Context, observer metric.Int64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
 	require.NoError(t, tb.RegisterExporterPagerdutyOpenIncidentsCallback(func(_ context.Context, observer metric.Int64Observer) error {
 		observer.Observe(1)
 		return nil
 	}))
-	tb.ExporterPagerdutyCacheEvictions.Add(context.Background(), 1)
 	tb.ExporterPagerdutyEvents.Add(context.Background(), 1)
 	tb.ExporterPagerdutyRateLimitWait.Add(context.Background(), 1)
 	tb.ExporterPagerdutyRecordsRejected.Add(context.Background(), 1)
