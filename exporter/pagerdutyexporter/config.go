@@ -71,6 +71,8 @@ type DedupConfig struct {
 	// RepeatInterval is how long an identical firing record stays suppressed
 	// while its incident is open.
 	RepeatInterval time.Duration `mapstructure:"repeat_interval"`
+	// Storage names a storage extension that keeps the cache across restarts.
+	Storage *component.ID `mapstructure:"storage"`
 
 	_ struct{}
 }
@@ -103,6 +105,9 @@ func (cfg *Config) Validate() error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if name == defaultRoute {
+			errs = append(errs, fmt.Errorf("routing.keys::%s: the name %q is reserved for routing_key", name, defaultRoute))
+		}
 		if err := checkKey(cfg.Routing.Keys[name]); err != nil {
 			errs = append(errs, fmt.Errorf("routing.keys::%s: %w", name, err))
 		}

@@ -57,7 +57,9 @@ func TestLoadConfig(t *testing.T) {
 		assert.Equal(t, 10*time.Second, cfg.ClientConfig.Timeout)
 		assert.Equal(t, "http://proxy.internal:3128", cfg.ClientConfig.ProxyURL)
 		assert.Equal(t, RateLimitConfig{EventsPerMinute: 60, Burst: 5}, cfg.RateLimit)
-		assert.Equal(t, DedupConfig{TTL: 48 * time.Hour, MaxEntries: 50000, RepeatInterval: time.Hour}, cfg.Dedup)
+		storageID := component.MustNewID("file_storage")
+		assert.Equal(t, DedupConfig{TTL: 48 * time.Hour, MaxEntries: 50000, RepeatInterval: time.Hour, Storage: &storageID}, cfg.Dedup)
+		assert.Equal(t, &storageID, cfg.QueueConfig.Get().StorageID)
 		assert.Equal(t, "warning", cfg.DefaultSeverity)
 		require.True(t, cfg.QueueConfig.HasValue())
 		assert.Equal(t, 4, cfg.QueueConfig.Get().NumConsumers)
@@ -94,6 +96,9 @@ func TestValidate(t *testing.T) {
 		{name: "empty endpoint", mutate: func(c *Config) { c.ClientConfig.Endpoint = "" }, errs: []string{"endpoint: must be set"}},
 		{name: "relative endpoint", mutate: func(c *Config) { c.ClientConfig.Endpoint = "events.pagerduty.com" }, errs: []string{"endpoint: must be an absolute"}},
 		{name: "unknown severity", mutate: func(c *Config) { c.DefaultSeverity = "high" }, errs: []string{`default_severity: must be one of critical, error, warning, info, got "high"`}},
+		{name: "reserved route name", mutate: func(c *Config) {
+			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"default": testKey}}
+		}, errs: []string{`routing.keys::default: the name "default" is reserved for routing_key`}},
 		{name: "negative rate", mutate: func(c *Config) { c.RateLimit.EventsPerMinute = -1 }, errs: []string{"rate_limit.events_per_minute: must not be negative"}},
 		{name: "rate limit off ignores burst", mutate: func(c *Config) { c.RateLimit = RateLimitConfig{} }},
 		{name: "zero burst", mutate: func(c *Config) { c.RateLimit.Burst = 0 }, errs: []string{"rate_limit.burst: must be between 1 and rate_limit.events_per_minute (120), got 0"}},

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
@@ -37,6 +38,7 @@ const (
 )
 
 type pagerdutyExporter struct {
+	id        component.ID
 	cfg       *Config
 	settings  component.TelemetrySettings
 	logger    *zap.Logger
@@ -61,6 +63,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*pagerdutyExporter, error)
 	}
 	hostname, _ := os.Hostname()
 	e := &pagerdutyExporter{
+		id:        set.ID,
 		cfg:       cfg,
 		settings:  set.TelemetrySettings,
 		logger:    set.Logger,
@@ -108,15 +111,40 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	}
 	e.httpClient = httpClient
 	e.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, e.userAgent)
+	if e.cfg.Dedup.Storage != nil {
+		return e.attachStorage(ctx, host, *e.cfg.Dedup.Storage)
+	}
 	return nil
 }
 
-func (e *pagerdutyExporter) shutdown(context.Context) error {
+// attachStorage keeps the dedup cache in the storage extension id.
+func (e *pagerdutyExporter) attachStorage(ctx context.Context, host component.Host, id component.ID) error {
+	ext, ok := host.GetExtensions()[id]
+	if !ok {
+		return fmt.Errorf("dedup.storage: extension %q is not configured in service::extensions", id)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return fmt.Errorf("dedup.storage: extension %q is not a storage extension", id)
+	}
+	client, err := se.GetClient(ctx, component.KindExporter, e.id, "dedup")
+	if err != nil {
+		return fmt.Errorf("dedup.storage: opening %q: %w", id, err)
+	}
+	err = e.cache.Attach(ctx, &dedup.Persistence{Client: client, Route: e.routes.name, Key: e.routes.key})
+	if err != nil {
+		// A partly unreadable cache only costs suppressions; keep going.
+		e.logger.Warn("Dedup storage could not be fully loaded", zap.Error(err))
+	}
+	return nil
+}
+
+func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 	if e.httpClient != nil {
 		e.httpClient.CloseIdleConnections()
 	}
 	e.telemetry.Shutdown()
-	return nil
+	return e.cache.Close(ctx)
 }
 
 // pushLogs sends one event per record, in order. Records PagerDuty refused
@@ -170,7 +198,10 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 		}
 		defer release()
 		seen.RoutingKey = routingKey
-		d := e.cache.Decide(ev.DedupKey, seen)
+		d, err := e.cache.Decide(ctx, ev.DedupKey, seen)
+		if err != nil {
+			e.logger.Warn("Dedup storage lookup failed; deciding on the in-memory cache", zap.Error(err))
+		}
 		// The incident's own key wins over the record's, even when the record
 		// names no route at all.
 		routingKey, seen.RoutingKey, suppressed = d.RoutingKey, d.RoutingKey, d.Reason
@@ -211,7 +242,9 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 	switch {
 	case err == nil:
 		if !ev.IsChange() {
-			e.cache.Record(ev.DedupKey, seen)
+			if err := e.cache.Record(ctx, ev.DedupKey, seen); err != nil {
+				e.logger.Warn("Dedup storage update failed; the in-memory cache is current", zap.Error(err))
+			}
 		}
 		return nil
 	case consumererror.IsPermanent(err):

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -116,6 +117,11 @@ type harness struct {
 
 func startExporter(t *testing.T, cfg *Config) *harness {
 	t.Helper()
+	return startExporterOn(t, cfg, componenttest.NewNopHost())
+}
+
+func startExporterOn(t *testing.T, cfg *Config, host component.Host) *harness {
+	t.Helper()
 	tt := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
 	core, logs := observer.New(zapcore.DebugLevel)
@@ -123,10 +129,12 @@ func startExporter(t *testing.T, cfg *Config) *harness {
 	set.Logger = zap.New(core)
 	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
 	return &harness{exp: exp, tt: tt, logs: logs}
 }
+
+func newSettings(*testing.T) exporter.Settings { return exportertest.NewNopSettings(metadata.Type) }
 
 // alert builds a one-record batch; attrs alternate name and value.
 func alert(service string, attrs ...any) plog.Logs {

@@ -36,6 +36,14 @@ func (r router) pick(value string) (string, bool) {
 	return r.defaultKey, r.defaultKey != ""
 }
 
+// key returns the key of a route name, "" for a route no longer configured.
+func (r router) key(name string) string {
+	if name == defaultRoute {
+		return r.defaultKey
+	}
+	return r.keys[name]
+}
+
 // name returns the route name of key, safe to show in telemetry.
 func (r router) name(key string) string {
 	if name, ok := r.names[key]; ok {

@@ -6,6 +6,8 @@
 package dedup // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -74,6 +76,7 @@ type Cache struct {
 	open     list // Triggered and Acknowledged entries, least recently updated first
 	resolved list // Resolved entries, least recently updated first
 	evicted  int64
+	persist  *Persistence
 }
 
 type entry struct {
@@ -96,11 +99,27 @@ func New(cfg Config, now func() time.Time) *Cache {
 }
 
 // Decide says whether ev, for dedupKey, would change anything in PagerDuty.
-// It does not change the cache: call Record once PagerDuty accepted the event.
-func (c *Cache) Decide(dedupKey string, ev Event) Decision {
+// It does not record ev: call Record once PagerDuty accepted the event. The
+// error reports a failed storage access; the decision is still usable, made
+// on what the cache could see.
+func (c *Cache) Decide(ctx context.Context, dedupKey string, ev Event) (Decision, error) {
+	c.mu.Lock()
+	e, expired := c.lookup(dedupKey)
+	p := c.persist
+	c.mu.Unlock()
+	err := c.deleteStored(ctx, p, expired)
+	if e == nil && p != nil && expired == nil {
+		var loaded *entry
+		if loaded, err = c.load(ctx, p, dedupKey); loaded != nil {
+			e = c.insertLoaded(ctx, p, loaded)
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.lookup(dedupKey)
+	return c.decide(e, ev), err
+}
+
+func (c *Cache) decide(e *entry, ev Event) Decision {
 	if e == nil {
 		return Decision{Send: true, RoutingKey: ev.RoutingKey}
 	}
@@ -108,6 +127,10 @@ func (c *Cache) Decide(dedupKey string, ev Event) Decision {
 		return Decision{RoutingKey: e.routingKey, Reason: ReasonStale}
 	}
 	routingKey := e.routingKey
+	if routingKey == "" {
+		// Stored under a route the configuration no longer has.
+		routingKey = ev.RoutingKey
+	}
 	switch ev.Action {
 	case eventsapi.Trigger:
 		if !e.state.open() {
@@ -130,19 +153,22 @@ func (c *Cache) Decide(dedupKey string, ev Event) Decision {
 	return Decision{Send: true, RoutingKey: routingKey}
 }
 
-// Record notes that PagerDuty accepted ev for dedupKey under ev.RoutingKey.
-func (c *Cache) Record(dedupKey string, ev Event) {
+// Record notes that PagerDuty accepted ev for dedupKey under ev.RoutingKey,
+// and writes the entry through to the storage, if any.
+func (c *Cache) Record(ctx context.Context, dedupKey string, ev Event) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	now := c.now().UnixNano()
-	e := c.lookup(dedupKey)
+	e, expired := c.lookup(dedupKey)
+	victims := expired
 	if e == nil {
 		// An acknowledge for an incident we never saw opened nothing in
 		// PagerDuty: remembering it as open would suppress the real trigger.
 		if ev.Action == eventsapi.Acknowledge {
-			return
+			p := c.persist
+			c.mu.Unlock()
+			return c.deleteStored(ctx, p, victims)
 		}
-		c.makeRoom(now)
+		victims = append(victims, c.makeRoom(now)...)
 		e = &entry{key: dedupKey}
 		c.entries[dedupKey] = e
 	} else {
@@ -167,6 +193,20 @@ func (c *Cache) Record(dedupKey string, ev Event) {
 	e.updatedAt = now
 	e.eventTime = max(e.eventTime, ev.Time)
 	c.listOf(e.state).pushBack(e)
+	p := c.persist
+	var encoded []byte
+	if p != nil {
+		encoded = p.encode(e)
+	}
+	c.mu.Unlock()
+
+	if p == nil {
+		return nil
+	}
+	return errors.Join(
+		p.Client.Set(ctx, entryPrefix+dedupKey, encoded),
+		c.deleteStored(ctx, p, victims),
+	)
 }
 
 // Stats is a snapshot of the cache's size.
@@ -183,17 +223,40 @@ func (c *Cache) Stats() Stats {
 	return Stats{Entries: len(c.entries), Open: c.open.len, Evictions: c.evicted}
 }
 
-// lookup returns the live entry for key, dropping it if its TTL has passed.
-func (c *Cache) lookup(key string) *entry {
+// lookup returns the live entry for key. An entry whose TTL has passed is
+// dropped, and its key returned for deletion from the storage.
+func (c *Cache) lookup(key string) (*entry, []string) {
 	e, ok := c.entries[key]
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	if c.expired(e, c.now().UnixNano()) {
 		c.delete(e)
+		return nil, []string{key}
+	}
+	return e, nil
+}
+
+// insertLoaded adds an entry read from the storage, unless it expired or the
+// key was added meanwhile, and returns the key's entry.
+func (c *Cache) insertLoaded(ctx context.Context, p *Persistence, loaded *entry) *entry {
+	c.mu.Lock()
+	now := c.now().UnixNano()
+	if e, ok := c.entries[loaded.key]; ok {
+		c.mu.Unlock()
+		return e
+	}
+	if c.expired(loaded, now) {
+		c.mu.Unlock()
+		_ = c.deleteStored(ctx, p, []string{loaded.key})
 		return nil
 	}
-	return e
+	victims := c.makeRoom(now)
+	c.entries[loaded.key] = loaded
+	c.listOf(loaded.state).pushBack(loaded)
+	c.mu.Unlock()
+	_ = c.deleteStored(ctx, p, victims)
+	return loaded
 }
 
 func (c *Cache) expired(e *entry, now int64) bool {
@@ -202,10 +265,12 @@ func (c *Cache) expired(e *entry, now int64) bool {
 
 // makeRoom drops expired entries, then, if the cache is still full, the least
 // recently updated resolved entry, or failing that the least recently updated
-// open one.
-func (c *Cache) makeRoom(now int64) {
+// open one. It returns the dropped keys.
+func (c *Cache) makeRoom(now int64) []string {
+	var dropped []string
 	for _, l := range []*list{&c.resolved, &c.open} {
 		for l.head != nil && c.expired(l.head, now) {
+			dropped = append(dropped, l.head.key)
 			c.delete(l.head)
 		}
 	}
@@ -214,9 +279,11 @@ func (c *Cache) makeRoom(now int64) {
 		if victim == nil {
 			victim = c.open.head
 		}
+		dropped = append(dropped, victim.key)
 		c.delete(victim)
 		c.evicted++
 	}
+	return dropped
 }
 
 func (c *Cache) delete(e *entry) {

@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync"
@@ -100,11 +101,11 @@ func TestDecideLifecycle(t *testing.T) {
 			c := New(Config{TTL: 24 * time.Hour, MaxEntries: 100, RepeatInterval: time.Hour}, clk.now)
 			for i, s := range tc.steps {
 				clk.advance(s.wait)
-				d := c.Decide("dk", s.event)
+				d := decide(c, "dk", s.event)
 				assert.Equal(t, Decision{Send: s.send, RoutingKey: s.key, Reason: s.reason}, d, "step %d", i)
 				if d.Send {
 					s.event.RoutingKey = d.RoutingKey
-					c.Record("dk", s.event)
+					record(c, "dk", s.event)
 				}
 			}
 		})
@@ -117,60 +118,60 @@ func TestStaleEventsAreSuppressed(t *testing.T) {
 	resolve := Event{Action: eventsapi.Resolve, RoutingKey: keyA, Time: 200}
 	// The resolve lands first (say the trigger was retried): the late trigger
 	// must not reopen the incident.
-	require.True(t, c.Decide("dk", resolve).Send)
-	c.Record("dk", resolve)
-	assert.Equal(t, Decision{RoutingKey: keyA, Reason: ReasonStale}, c.Decide("dk", trigger))
+	require.True(t, decide(c, "dk", resolve).Send)
+	record(c, "dk", resolve)
+	assert.Equal(t, Decision{RoutingKey: keyA, Reason: ReasonStale}, decide(c, "dk", trigger))
 	// A newer trigger opens a new incident; an unknown time is never stale.
-	assert.True(t, c.Decide("dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 300}).Send)
-	assert.True(t, c.Decide("dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA}).Send)
+	assert.True(t, decide(c, "dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 300}).Send)
+	assert.True(t, decide(c, "dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA}).Send)
 }
 
 func TestTTL(t *testing.T) {
 	clk := newClock()
 	c := New(Config{TTL: time.Hour, RepeatInterval: 4 * time.Hour}, clk.now)
-	c.Record("dk", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "dk", ev(eventsapi.Trigger, keyA, 1))
 	clk.advance(59 * time.Minute)
-	assert.False(t, c.Decide("dk", ev(eventsapi.Trigger, keyA, 1)).Send)
+	assert.False(t, decide(c, "dk", ev(eventsapi.Trigger, keyA, 1)).Send)
 	clk.advance(time.Minute)
 	// Forgotten: the trigger goes out again, under the record's own key.
-	assert.Equal(t, Decision{Send: true, RoutingKey: keyB}, c.Decide("dk", ev(eventsapi.Trigger, keyB, 1)))
+	assert.Equal(t, Decision{Send: true, RoutingKey: keyB}, decide(c, "dk", ev(eventsapi.Trigger, keyB, 1)))
 	assert.Zero(t, c.Stats().Entries)
 
 	// Expired entries are also swept when new ones arrive.
-	c.Record("old", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "old", ev(eventsapi.Trigger, keyA, 1))
 	clk.advance(2 * time.Hour)
-	c.Record("new", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "new", ev(eventsapi.Trigger, keyA, 1))
 	assert.Equal(t, Stats{Entries: 1, Open: 1}, c.Stats())
 }
 
 func TestBoundEvictsResolvedFirst(t *testing.T) {
 	clk := newClock()
 	c := New(Config{MaxEntries: 3, RepeatInterval: time.Hour}, clk.now)
-	c.Record("open-1", ev(eventsapi.Trigger, keyA, 1))
-	c.Record("resolved-1", ev(eventsapi.Resolve, keyA, 0))
-	c.Record("open-2", ev(eventsapi.Trigger, keyA, 1))
-	c.Record("open-3", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "open-1", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "resolved-1", ev(eventsapi.Resolve, keyA, 0))
+	record(c, "open-2", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "open-3", ev(eventsapi.Trigger, keyA, 1))
 	assert.Equal(t, Stats{Entries: 3, Open: 3, Evictions: 1}, c.Stats())
 	// The resolved entry went, though it was newer than open-1.
-	assert.False(t, c.Decide("open-1", ev(eventsapi.Trigger, keyA, 1)).Send)
-	assert.Equal(t, Decision{Send: true, RoutingKey: keyB}, c.Decide("resolved-1", ev(eventsapi.Resolve, keyB, 0)))
+	assert.False(t, decide(c, "open-1", ev(eventsapi.Trigger, keyA, 1)).Send)
+	assert.Equal(t, Decision{Send: true, RoutingKey: keyB}, decide(c, "resolved-1", ev(eventsapi.Resolve, keyB, 0)))
 
 	// With no resolved entries left, the least recently updated open one goes.
-	c.Record("open-1", ev(eventsapi.Trigger, keyA, 2)) // refreshes open-1
-	c.Record("open-4", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "open-1", ev(eventsapi.Trigger, keyA, 2)) // refreshes open-1
+	record(c, "open-4", ev(eventsapi.Trigger, keyA, 1))
 	assert.Equal(t, Stats{Entries: 3, Open: 3, Evictions: 2}, c.Stats())
-	assert.True(t, c.Decide("open-2", ev(eventsapi.Trigger, keyA, 1)).Send, "open-2 was the oldest")
-	assert.False(t, c.Decide("open-1", ev(eventsapi.Trigger, keyA, 2)).Send)
+	assert.True(t, decide(c, "open-2", ev(eventsapi.Trigger, keyA, 1)).Send, "open-2 was the oldest")
+	assert.False(t, decide(c, "open-1", ev(eventsapi.Trigger, keyA, 2)).Send)
 }
 
 func TestStatsCountOpenIncidents(t *testing.T) {
 	c := New(Config{RepeatInterval: time.Hour}, nil)
-	c.Record("a", ev(eventsapi.Trigger, keyA, 1))
-	c.Record("b", ev(eventsapi.Trigger, keyA, 1))
-	c.Record("b", ev(eventsapi.Acknowledge, keyA, 0))
-	c.Record("c", ev(eventsapi.Resolve, keyA, 0))
+	record(c, "a", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "b", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "b", ev(eventsapi.Acknowledge, keyA, 0))
+	record(c, "c", ev(eventsapi.Resolve, keyA, 0))
 	assert.Equal(t, Stats{Entries: 3, Open: 2}, c.Stats())
-	c.Record("a", ev(eventsapi.Resolve, keyA, 0))
+	record(c, "a", ev(eventsapi.Resolve, keyA, 0))
 	assert.Equal(t, Stats{Entries: 3, Open: 1}, c.Stats())
 }
 
@@ -183,8 +184,8 @@ func TestConcurrentUse(t *testing.T) {
 				dk := fmt.Sprintf("alert-%d", (g*7919+i)%1000)
 				actions := []eventsapi.Action{eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve}
 				e := ev(actions[i%3], keyA, uint64(i%5))
-				if d := c.Decide(dk, e); d.Send {
-					c.Record(dk, e)
+				if d := decide(c, dk, e); d.Send {
+					record(c, dk, e)
 				}
 				_ = c.Stats()
 			}
@@ -210,13 +211,13 @@ func BenchmarkEntryBytes(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	c := New(Config{MaxEntries: n, RepeatInterval: time.Hour}, nil)
 	for _, k := range keys {
-		c.Record(k, ev(eventsapi.Trigger, keyA, 1))
+		record(c, k, ev(eventsapi.Trigger, keyA, 1))
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(c)
 	for b.Loop() {
-		c.Decide(keys[0], ev(eventsapi.Trigger, keyA, 1))
+		decide(c, keys[0], ev(eventsapi.Trigger, keyA, 1))
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/entry")
 }
@@ -232,8 +233,8 @@ func BenchmarkDecideRecord(b *testing.B) {
 		for b.Loop() {
 			k := keys[i%len(keys)]
 			e := ev(eventsapi.Trigger, keyA, uint64(i%3))
-			if c.Decide(k, e).Send {
-				c.Record(k, e)
+			if decide(c, k, e).Send {
+				record(c, k, e)
 			}
 			i++
 		}
@@ -244,8 +245,8 @@ func BenchmarkDecideRecord(b *testing.B) {
 			for pb.Next() {
 				k := keys[i%len(keys)]
 				e := ev(eventsapi.Trigger, keyA, uint64(i%3))
-				if c.Decide(k, e).Send {
-					c.Record(k, e)
+				if decide(c, k, e).Send {
+					record(c, k, e)
 				}
 				i++
 			}
@@ -261,11 +262,11 @@ func TestMillionDistinctKeys(t *testing.T) {
 	c := New(Config{MaxEntries: bound, RepeatInterval: time.Hour}, nil)
 	// An open incident recorded first must survive the whole storm of
 	// resolved entries.
-	c.Record("keep-open", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "keep-open", ev(eventsapi.Trigger, keyA, 1))
 	var ms runtime.MemStats
 	peak := uint64(0)
 	for i := range total {
-		c.Record(fmt.Sprintf("storm-%d", i), ev(eventsapi.Resolve, keyA, 0))
+		record(c, fmt.Sprintf("storm-%d", i), ev(eventsapi.Resolve, keyA, 0))
 		if i%100_000 == 0 {
 			runtime.ReadMemStats(&ms)
 			peak = max(peak, ms.HeapAlloc)
@@ -275,6 +276,21 @@ func TestMillionDistinctKeys(t *testing.T) {
 	assert.Equal(t, bound, s.Entries)
 	assert.Equal(t, 1, s.Open)
 	assert.Equal(t, int64(total+1-bound), s.Evictions)
-	assert.False(t, c.Decide("keep-open", ev(eventsapi.Trigger, keyA, 1)).Send, "the open incident is still known")
+	assert.False(t, decide(c, "keep-open", ev(eventsapi.Trigger, keyA, 1)).Send, "the open incident is still known")
 	assert.Less(t, peak, uint64(64<<20), "heap stays small: the bound holds")
+}
+
+// decide and record call the cache with no storage, where errors cannot occur.
+func decide(c *Cache, dedupKey string, e Event) Decision {
+	d, err := c.Decide(context.Background(), dedupKey, e)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func record(c *Cache, dedupKey string, e Event) {
+	if err := c.Record(context.Background(), dedupKey, e); err != nil {
+		panic(err)
+	}
 }
