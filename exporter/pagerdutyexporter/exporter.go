@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
@@ -31,6 +30,14 @@ const version = "0.1.0"
 // queue's default 10 consumers, two unrelated keys rarely share a stripe.
 const sequencerStripes = 1024
 
+// Outcomes of an Events API call, as counted in the events metric.
+const (
+	outcomeAccepted  = "accepted"
+	outcomeRejected  = "rejected"
+	outcomeThrottled = "throttled"
+	outcomeFailed    = "failed"
+)
+
 // Reasons a record is rejected outside the mapping.
 const (
 	rejectNoRoutingKey = "no_routing_key"
@@ -43,6 +50,7 @@ type pagerdutyExporter struct {
 	settings  component.TelemetrySettings
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
+	attrs     *attrSets
 	userAgent string
 
 	mapping   recordmap.Options
@@ -62,6 +70,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*pagerdutyExporter, error)
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
 	hostname, _ := os.Hostname()
+	routes := newRouter(cfg)
 	e := &pagerdutyExporter{
 		id:        set.ID,
 		cfg:       cfg,
@@ -74,7 +83,8 @@ func newExporter(cfg *Config, set exporter.Settings) (*pagerdutyExporter, error)
 			DefaultSeverity:  cfg.DefaultSeverity,
 			Hostname:         hostname,
 		},
-		routes: newRouter(cfg),
+		routes: routes,
+		attrs:  newAttrSets(routes.routeNames()),
 		cache: dedup.New(dedup.Config{
 			TTL:            cfg.Dedup.TTL,
 			MaxEntries:     cfg.Dedup.MaxEntries,
@@ -105,7 +115,13 @@ func newExporter(cfg *Config, set exporter.Settings) (*pagerdutyExporter, error)
 }
 
 func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) error {
-	httpClient, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.settings)
+	// confighttp wraps the transport in otelhttp when both providers are set.
+	// Its body wrapper hides from net/http that the body is in memory, which
+	// splits every request into two writes and costs more than the rest of
+	// the push; the exporter measures its requests itself, so go without it.
+	settings := e.settings
+	settings.TracerProvider = nil
+	httpClient, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), settings)
 	if err != nil {
 		return fmt.Errorf("creating HTTP client: %w", err)
 	}
@@ -169,7 +185,7 @@ func (e *pagerdutyExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 // exportRecord maps, routes, deduplicates and sends one record. It returns
 // an error only when the record must be retried.
 func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.LogRecord, res pcommon.Resource) error {
-	m, err := recordmap.Map(lr, res, &e.mapping)
+	m, err := recordmap.Identify(lr, res, &e.mapping)
 	if err != nil {
 		var rejected *recordmap.RejectError
 		errors.As(err, &rejected)
@@ -177,9 +193,6 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 		return nil
 	}
 	ev := &m.Event
-	for r := range m.Repairs.All() {
-		e.telemetry.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", r.String())))
-	}
 
 	// A record without a time of its own is ordered by when it first reached
 	// the exporter; a retry carries that time along (see unsentLogs.add).
@@ -218,15 +231,20 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 		return err
 	}
 	if suppressed != "" {
-		e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, metric.WithAttributes(
-			attribute.String("event_action", string(ev.Action)), attribute.String("reason", suppressed)))
+		e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, e.attrs.of("event_action", string(ev.Action), "reason", suppressed))
 		return nil
+	}
+
+	// Only an event that will be sent needs its details, links and images.
+	m.Complete()
+	for r := range m.Repairs.All() {
+		e.telemetry.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, e.attrs.of("reason", r.String()))
 	}
 
 	route := e.routes.name(routingKey)
 	waited, err := e.limiter.Wait(ctx, routingKey)
 	if waited > 0 {
-		e.telemetry.ExporterPagerdutyRateLimitWait.Add(ctx, waited.Seconds(), metric.WithAttributes(attribute.String("routing", route)))
+		e.telemetry.ExporterPagerdutyRateLimitWait.Add(ctx, waited.Seconds(), e.attrs.of("routing", route))
 	}
 	if err != nil {
 		return p.fail(routingKey, fmt.Errorf("waiting for the rate limiter: %w", err))
@@ -237,8 +255,7 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 	resp, err := e.client.Send(ctx, ev)
 	e.recordRequest(ctx, resp, time.Since(start))
 	outcome := outcomeOf(resp, err)
-	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, metric.WithAttributes(
-		attribute.String("event_action", string(ev.Action)), attribute.String("outcome", outcome), attribute.String("routing", route)))
+	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of("event_action", string(ev.Action), "outcome", outcome, "routing", route))
 	switch {
 	case err == nil:
 		if !ev.IsChange() {
@@ -252,40 +269,48 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 		return nil
 	default:
 		if resp.StatusCode == http.StatusTooManyRequests {
-			e.telemetry.ExporterPagerdutyThrottled.Add(ctx, 1, metric.WithAttributes(attribute.String("routing", route)))
+			e.telemetry.ExporterPagerdutyThrottled.Add(ctx, 1, e.attrs.of("routing", route))
 		}
 		return p.fail(routingKey, fmt.Errorf("routing %q: %w", route, err))
 	}
 }
 
 func (e *pagerdutyExporter) reject(ctx context.Context, reason string, err error, fields ...zap.Field) {
-	e.telemetry.ExporterPagerdutyRecordsRejected.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
+	e.telemetry.ExporterPagerdutyRecordsRejected.Add(ctx, 1, e.attrs.of("reason", reason))
 	e.logger.Warn("Dropping log record that cannot be delivered to PagerDuty",
 		append(fields, zap.String("reason", reason), zap.Error(err))...)
 }
 
 func (e *pagerdutyExporter) recordRequest(ctx context.Context, resp eventsapi.Response, took time.Duration) {
-	endpoint := attribute.String("endpoint", resp.Path)
-	e.telemetry.ExporterPagerdutyRequests.Add(ctx, 1, metric.WithAttributes(endpoint, attribute.String("status_class", statusClass(resp.StatusCode))))
-	e.telemetry.ExporterPagerdutyRequestDuration.Record(ctx, took.Seconds(), metric.WithAttributes(endpoint))
+	e.telemetry.ExporterPagerdutyRequests.Add(ctx, 1, e.attrs.of("endpoint", resp.Path, "status_class", statusClass(resp.StatusCode)))
+	e.telemetry.ExporterPagerdutyRequestDuration.Record(ctx, took.Seconds(), e.attrs.of("endpoint", resp.Path))
 }
 
 func outcomeOf(resp eventsapi.Response, err error) string {
 	switch {
 	case err == nil:
-		return "accepted"
+		return outcomeAccepted
 	case consumererror.IsPermanent(err):
-		return "rejected"
+		return outcomeRejected
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return "throttled"
+		return outcomeThrottled
 	default:
-		return "failed"
+		return outcomeFailed
 	}
 }
 
 func statusClass(code int) string {
-	if code == 0 {
+	switch code / 100 {
+	case 0:
 		return "transport"
+	case 2:
+		return "2xx"
+	case 3:
+		return "3xx"
+	case 4:
+		return "4xx"
+	case 5:
+		return "5xx"
 	}
 	return fmt.Sprintf("%dxx", code/100)
 }

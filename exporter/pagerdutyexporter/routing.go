@@ -1,7 +1,11 @@
 package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
 
-// defaultRoute names the routing_key in metrics and logs.
-const defaultRoute = "default"
+// defaultRoute names the routing_key in metrics and logs; unknownRoute a key
+// no route has, such as one read back from storage after a rotation.
+const (
+	defaultRoute = "default"
+	unknownRoute = "unknown"
+)
 
 // router picks a record's integration key from the configured map. Keys are
 // only ever looked up here; records can name a route but never carry a key.
@@ -44,10 +48,19 @@ func (r router) key(name string) string {
 	return r.keys[name]
 }
 
+// routeNames lists every name name can return.
+func (r router) routeNames() []string {
+	names := []string{defaultRoute, unknownRoute}
+	for value := range r.keys {
+		names = append(names, value)
+	}
+	return names
+}
+
 // name returns the route name of key, safe to show in telemetry.
 func (r router) name(key string) string {
 	if name, ok := r.names[key]; ok {
 		return name
 	}
-	return "unknown"
+	return unknownRoute
 }

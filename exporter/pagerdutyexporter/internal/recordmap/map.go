@@ -50,6 +50,9 @@ type Result struct {
 	Time int64
 	// Repairs lists what was changed to fit PagerDuty's rules.
 	Repairs Repairs
+
+	rec      record
+	bodyUsed bool
 }
 
 // Repairs is a set of Repair.
@@ -159,8 +162,20 @@ func (r *record) capped(s string, n int) string {
 // Map turns lr, from resource res, into an event. It returns a *RejectError
 // when the record asks for something the Events API has no meaning for.
 func Map(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
-	r := record{lr: lr, res: res}
-	var out Result
+	out, err := Identify(lr, res, opts)
+	if err == nil {
+		out.Complete()
+	}
+	return out, err
+}
+
+// Identify does the part of Map that decides what the event is: its type,
+// action, dedup key, severity, summary, source and time, and the routing
+// value. Complete adds the rest. Splitting the two lets a record that the
+// dedup cache will suppress skip the costly part.
+func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
+	out := Result{rec: record{lr: lr, res: res}}
+	r := &out.rec
 
 	action, err := r.action()
 	if err != nil {
@@ -172,6 +187,7 @@ func Map(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error)
 	p := &ev.Payload
 	p.Source = r.capped(r.source(opts.Hostname), maxFieldRunes)
 	summary, bodyUsed := r.summary()
+	out.bodyUsed = bodyUsed
 	if action != eventsapi.Change {
 		p.Severity = r.severity(opts.DefaultSeverity)
 		p.Component = r.capped(r.str(AttrComponent), maxFieldRunes)
@@ -188,25 +204,32 @@ func Map(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error)
 	if ts == 0 {
 		ts = lr.ObservedTimestamp()
 	}
-	if ts != 0 {
-		out.Time = int64(ts)
-		p.Timestamp = ts.AsTime().UTC().Format(timestampLayout)
-	}
-
+	out.Time = int64(ts)
 	if action != eventsapi.Change {
 		ev.DedupKey = r.dedupKey(p.Source, p.Component)
-		ev.Images = r.images()
 	}
-	ev.Links = r.links()
-	p.Details = r.details(!bodyUsed)
-	r.shed(ev)
-
 	if opts.RoutingAttribute != "" {
 		out.RoutingValue = r.str(opts.RoutingAttribute)
 	}
 	out.PayloadHash = payloadHash(p.Severity, p.Summary)
 	out.Repairs = r.repairs
 	return out, nil
+}
+
+// Complete adds the timestamp, links, images and custom details to an
+// identified event, and sheds details until the request fits.
+func (out *Result) Complete() {
+	r, ev := &out.rec, &out.Event
+	if out.Time != 0 {
+		ev.Payload.Timestamp = pcommon.Timestamp(out.Time).AsTime().UTC().Format(timestampLayout)
+	}
+	if ev.Action != eventsapi.Change {
+		ev.Images = r.images()
+	}
+	ev.Links = r.links()
+	ev.Payload.Details = r.details(!out.bodyUsed)
+	r.shed(ev)
+	out.Repairs = r.repairs
 }
 
 // action reads the event type and action. An absent value means an alert
@@ -488,6 +511,9 @@ func (r *record) details(includeBody bool) []eventsapi.Detail {
 // Should shedding every detail not suffice, images and then links go: with
 // every other field capped, only they can still be too large in aggregate.
 func (r *record) shed(ev *eventsapi.Event) {
+	if sizeBound(ev) <= eventsapi.MaxRequestBytes {
+		return // the common case, decided without encoding the body
+	}
 	total := requestSize(ev)
 	if total <= eventsapi.MaxRequestBytes {
 		return
@@ -537,6 +563,27 @@ func shedDetails(ev *eventsapi.Event, total int) bool {
 	}
 	ev.Payload.Details = []eventsapi.Detail{note.detail()}
 	return false
+}
+
+// sizeBound is an upper bound of requestSize: JSON escaping makes a byte of
+// text at most six bytes, and the fixed parts of the body take less than
+// fixedOverhead.
+func sizeBound(ev *eventsapi.Event) int {
+	const escaped, fixedOverhead, perItem = 6, 512, 32
+	p := &ev.Payload
+	text := len(ev.DedupKey) + len(p.Summary) + len(p.Source) + len(p.Severity) + len(p.Timestamp) +
+		len(p.Component) + len(p.Group) + len(p.Class)
+	for _, l := range ev.Links {
+		text += len(l.Href) + len(l.Text)
+	}
+	for _, img := range ev.Images {
+		text += len(img.Src) + len(img.Href) + len(img.Alt)
+	}
+	size := fixedOverhead + eventsapi.RoutingKeyLen + escaped*text + perItem*(len(ev.Links)+len(ev.Images)+len(p.Details))
+	for _, d := range p.Details {
+		size += escaped*len(d.Key) + len(d.JSON)
+	}
+	return size
 }
 
 // requestSize is the size of ev's body once a routing key is set.

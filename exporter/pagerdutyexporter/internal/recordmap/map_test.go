@@ -1434,3 +1434,23 @@ func TestRejectDetailStaysShort(t *testing.T) {
 	require.ErrorAs(t, m.err, &rejected)
 	assert.Less(t, len(rejected.Error()), 200)
 }
+
+// TestSizeBoundIsAnUpperBound: the shortcut that skips measuring must never
+// be below the real size, whatever the text holds.
+func TestSizeBoundIsAnUpperBound(t *testing.T) {
+	for _, text := range []string{"plain", "\x01\x02\x03\x04", "\"\\\"\\", "é漢🚨", "\xff\xfe", "\u2028\u2029"} {
+		m := mapOK(t, func(lr plog.LogRecord, res pcommon.Resource) {
+			long := strings.Repeat(text, 50)
+			a := lr.Attributes()
+			a.PutStr(AttrSummary, long)
+			a.PutStr(AttrComponent, long)
+			a.PutStr(AttrRunbookURL, long)
+			a.PutStr(AttrImages, long)
+			a.PutStr(long, long)
+			a.PutEmptyMap("nested").PutStr(long, long)
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(recordTime))
+			res.Attributes().PutStr(long, long)
+		})
+		assert.GreaterOrEqual(t, sizeBound(&m.Event), len(m.body), "text %q", text)
+	}
+}

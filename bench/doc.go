@@ -1,0 +1,5 @@
+// Package bench holds the end-to-end benchmarks of the pagerduty exporter
+// against github.com/PagerDuty/go-pagerduty and bare net/http; they live in
+// fullpath_test.go and run with ./run.sh (see README.md). It is a module of
+// its own so that the root module never depends on go-pagerduty.
+package bench

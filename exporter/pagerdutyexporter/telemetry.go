@@ -1,0 +1,76 @@
+package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+
+import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
+)
+
+// attrSets are the attribute sets the exporter's metrics are recorded with,
+// built once: every value they take is known from the configuration, and
+// building a set per event would cost more than mapping the record.
+type attrSets struct {
+	sets map[[6]string]metric.MeasurementOption
+}
+
+func newAttrSets(routes []string) *attrSets {
+	a := &attrSets{sets: map[[6]string]metric.MeasurementOption{}}
+	actions := []string{string(eventsapi.Trigger), string(eventsapi.Acknowledge), string(eventsapi.Resolve), string(eventsapi.Change)}
+	for _, route := range routes {
+		for _, action := range actions {
+			for _, outcome := range []string{outcomeAccepted, outcomeRejected, outcomeThrottled, outcomeFailed} {
+				a.add("event_action", action, "outcome", outcome, "routing", route)
+			}
+		}
+		a.add("routing", route)
+	}
+	for _, action := range actions {
+		for _, reason := range []string{dedup.ReasonDuplicate, dedup.ReasonAlreadyApplied, dedup.ReasonStale} {
+			a.add("event_action", action, "reason", reason)
+		}
+	}
+	for _, endpoint := range []string{eventsapi.EnqueuePath, eventsapi.ChangeEnqueuePath} {
+		a.add("endpoint", endpoint)
+		for _, class := range []string{"2xx", "3xx", "4xx", "5xx", "transport"} {
+			a.add("endpoint", endpoint, "status_class", class)
+		}
+	}
+	for r := range recordmap.Repairs(^uint16(0)).All() {
+		a.add("reason", r.String())
+	}
+	for _, reason := range []string{recordmap.RejectUnknownEventType, recordmap.RejectUnknownEventAction, rejectNoRoutingKey, rejectByAPI} {
+		a.add("reason", reason)
+	}
+	return a
+}
+
+func (a *attrSets) add(kv ...string) {
+	a.sets[key(kv)] = metric.WithAttributeSet(attrSet(kv))
+}
+
+// of returns the option for the given name/value pairs, built on the spot for
+// a combination newAttrSets did not foresee.
+func (a *attrSets) of(kv ...string) metric.MeasurementOption {
+	if opt, ok := a.sets[key(kv)]; ok {
+		return opt
+	}
+	return metric.WithAttributeSet(attrSet(kv))
+}
+
+// key identifies a set by its names and values, without allocating.
+func key(kv []string) [6]string {
+	var k [6]string
+	copy(k[:], kv)
+	return k
+}
+
+func attrSet(kv []string) attribute.Set {
+	attrs := make([]attribute.KeyValue, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		attrs = append(attrs, attribute.String(kv[i], kv[i+1]))
+	}
+	return attribute.NewSet(attrs...)
+}
