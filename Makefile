@@ -68,5 +68,14 @@ build: builder ## Build the collector distribution into _build/otelcol-pagerduty
 # processes, which the race detector cannot see; it would only instrument the
 # test harness, at the price of a slower first compile.
 .PHONY: e2e
-e2e: build pdsim ## Run the end-to-end tests (e2e/): real collector + simulator processes on loopback.
+e2e: build pdsim ## Run the end-to-end tests (e2e/, examples/): real collector + simulator processes on loopback.
 	PAGERDUTY_E2E=1 $(GO) test -count=1 -v ./e2e/
+	$(BUILDER) --config examples/loadbalancing/builder-config.yaml
+	PAGERDUTY_E2E=1 $(GO) test -count=1 ./examples/
+
+# Full-size variants of the load tests: a 100,000-record alert storm, noisy
+# bursts of 200 alerts under the rate limit (minutes each: they drain at one
+# event per second), 100 requests across a kill -9.
+.PHONY: e2e-full
+e2e-full: build pdsim ## Run the end-to-end tests at full size (PAGERDUTY_E2E_FULL=1); takes several minutes.
+	PAGERDUTY_E2E=1 PAGERDUTY_E2E_FULL=1 $(GO) test -count=1 -v -timeout 30m ./e2e/
