@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -137,9 +138,10 @@ func (cfg *Config) Validate() error {
 }
 
 // checkKey checks the shape PagerDuty requires of an integration key. The
-// key itself never appears in the error.
+// key itself never appears in the error. Surrounding white space is ignored,
+// as the router drops it: a key read with ${file:...} ends in a newline.
 func checkKey(key configopaque.String) error {
-	switch n := len(key); {
+	switch n := len(strings.TrimSpace(string(key))); {
 	case n == 0:
 		return errors.New("must not be empty")
 	case n != eventsapi.RoutingKeyLen:

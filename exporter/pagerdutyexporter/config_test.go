@@ -85,6 +85,7 @@ func TestValidate(t *testing.T) {
 			c.RoutingKey = ""
 			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"a": testKey}}
 		}},
+		{name: "key read from a file keeps its newline", mutate: func(c *Config) { c.RoutingKey = testKey + "\n" }},
 		{name: "missing key", mutate: func(c *Config) { c.RoutingKey = "" }, errs: []string{"routing_key: must be set"}},
 		{name: "short key", mutate: func(c *Config) { c.RoutingKey = "abc" }, errs: []string{"routing_key: must be a 32-character integration key, got 3 characters"}},
 		{name: "bad routed key", mutate: func(c *Config) {

@@ -450,6 +450,17 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 	}
 }
 
+func TestKeysAreTrimmed(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.RoutingKey = testKey + "\n"
+	h := startExporter(t, cfg)
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), alert("search", "alert.fingerprint", "s-1")))
+	reqs := api.taken()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, testKey, reqs[0].key())
+}
+
 func TestNoRoutingKeyIsRejected(t *testing.T) {
 	api := newFakeEventsAPI(t)
 	cfg := testConfig(api)

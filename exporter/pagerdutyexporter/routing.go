@@ -1,5 +1,7 @@
 package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
 
+import "strings"
+
 // defaultRoute names the routing_key in metrics and logs; unknownRoute a key
 // no route has, such as one read back from storage after a rotation.
 const (
@@ -17,13 +19,14 @@ type router struct {
 
 func newRouter(cfg *Config) router {
 	r := router{
-		defaultKey: string(cfg.RoutingKey),
+		defaultKey: strings.TrimSpace(string(cfg.RoutingKey)),
 		keys:       make(map[string]string, len(cfg.Routing.Keys)),
 		names:      make(map[string]string, len(cfg.Routing.Keys)+1),
 	}
 	for value, key := range cfg.Routing.Keys {
-		r.keys[value] = string(key)
-		r.names[string(key)] = value
+		k := strings.TrimSpace(string(key))
+		r.keys[value] = k
+		r.names[k] = value
 	}
 	if r.defaultKey != "" {
 		r.names[r.defaultKey] = defaultRoute

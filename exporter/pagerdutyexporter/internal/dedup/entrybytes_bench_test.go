@@ -1,0 +1,53 @@
+package dedup
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+)
+
+// BenchmarkEntryBytesMillion reports the heap held per cache entry with
+// 1,000,000 entries (40-byte dedup keys, open incidents): BenchmarkEntryBytes
+// at ten times the default max_entries. It reports bytes/entry on top of the
+// keys themselves (the keys are allocated before the first reading) and
+// key+entry bytes/entry including them. The timed loop is a lookup of a
+// known key in the full cache.
+func BenchmarkEntryBytesMillion(b *testing.B) {
+	const n, keyLen = 1_000_000, 40
+	ctx := context.Background()
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%0*d", keyLen, i)
+	}
+	e := Event{Action: eventsapi.Trigger, RoutingKey: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", PayloadHash: 1}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	c := New(Config{MaxEntries: n, RepeatInterval: time.Hour}, nil)
+	for _, k := range keys {
+		if err := c.Record(ctx, k, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if got := c.Stats().Entries; got != n {
+		b.Fatalf("cache holds %d entries, want %d", got, n)
+	}
+	i := 0
+	for b.Loop() {
+		if _, err := c.Decide(ctx, keys[i%n], e); err != nil {
+			b.Fatal(err)
+		}
+		i += 7919
+	}
+	runtime.KeepAlive(c)
+	runtime.KeepAlive(keys)
+	perEntry := float64(after.HeapAlloc-before.HeapAlloc) / n
+	b.ReportMetric(perEntry, "bytes/entry")
+	b.ReportMetric(perEntry+keyLen, "key+entry-bytes/entry")
+}
