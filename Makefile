@@ -79,3 +79,15 @@ e2e: build pdsim ## Run the end-to-end tests (e2e/, examples/): real collector +
 .PHONY: e2e-full
 e2e-full: build pdsim ## Run the end-to-end tests at full size (PAGERDUTY_E2E_FULL=1); takes several minutes.
 	PAGERDUTY_E2E=1 PAGERDUTY_E2E_FULL=1 $(GO) test -count=1 -v -timeout 30m ./e2e/
+
+# --- benchmarks ---
+.PHONY: bench bench-e2e bench-smoke
+bench: build pdsim ## Run every benchmark (micro, bench/run.sh, end-to-end load) and write BENCHMARKS.md (~5 min).
+	scripts/bench.sh
+
+bench-e2e: build pdsim ## Load the built collector and the simulator with cmd/pdload: latency, throughput, CPU, RSS, alert storm (SMOKE=1: tiny sizes).
+	$(GO) build -o _build/pdload ./cmd/pdload
+	_build/pdload -workdir _build/bench/e2e $(if $(filter 1,$(SMOKE)),-smoke)
+
+bench-smoke: build pdsim ## Every benchmark with tiny sizes, for CI (only checks that they run; report in _build/bench/BENCHMARKS.smoke.md).
+	SMOKE=1 scripts/bench.sh

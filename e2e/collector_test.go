@@ -191,10 +191,25 @@ func (c *collector) metric(t *testing.T, name string, labels ...string) float64 
 	return sum
 }
 
-// exporterConfig tunes the pagerduty exporter of testConfig.
+// exporterConfig tunes the pagerduty exporter of testConfig. Its zero
+// value is the config every test started with: the default key, no
+// client-side rate limit, fast retries for up to 30 s, exporterhelper's
+// default in-memory queue (10 consumers) and the default 30 s HTTP timeout.
 type exporterConfig struct {
 	// noDefaultKey leaves routing_key unset: only routing.keys route.
 	noDefaultKey bool
+	// timeout is the HTTP client's timeout per request ("" keeps 30s).
+	timeout string
+	// eventsPerMinute and burst set rate_limit; 0 turns it off.
+	eventsPerMinute, burst int
+	// maxElapsed is retry_on_failure.max_elapsed_time ("" keeps 30s).
+	maxElapsed string
+	// numConsumers is sending_queue.num_consumers (0 keeps the default, 10).
+	numConsumers int
+	// storageDir, when set, adds the file_storage extension with that
+	// directory and makes the sending queue persistent on it. A collector
+	// started again with the same directory resumes the queue.
+	storageDir string
 }
 
 // testConfig is the collector config of the tests: OTLP/HTTP in, the
@@ -203,9 +218,38 @@ type exporterConfig struct {
 // its own so that collectors of parallel tests never clash.
 func testConfig(simURL string, ec exporterConfig) func(collectorPorts) string {
 	return func(p collectorPorts) string {
-		defaultKey := "    routing_key: " + keyDefault + "\n"
-		if ec.noDefaultKey {
-			defaultKey = ""
+		var exp strings.Builder
+		fmt.Fprintf(&exp, "    endpoint: %s\n", simURL)
+		if ec.timeout != "" {
+			fmt.Fprintf(&exp, "    timeout: %s\n", ec.timeout)
+		}
+		if !ec.noDefaultKey {
+			fmt.Fprintf(&exp, "    routing_key: %s\n", keyDefault)
+		}
+		fmt.Fprintf(&exp, "    routing:\n      attribute: service.name\n      keys:\n        checkout: %s\n        payments: %s\n",
+			keyCheckout, keyPayments)
+		fmt.Fprintf(&exp, "    rate_limit:\n      events_per_minute: %d\n", ec.eventsPerMinute)
+		if ec.eventsPerMinute > 0 {
+			fmt.Fprintf(&exp, "      burst: %d\n", ec.burst)
+		}
+		maxElapsed := ec.maxElapsed
+		if maxElapsed == "" {
+			maxElapsed = "30s"
+		}
+		fmt.Fprintf(&exp, "    retry_on_failure:\n      initial_interval: 100ms\n      max_interval: 500ms\n      max_elapsed_time: %s\n", maxElapsed)
+		if ec.numConsumers > 0 || ec.storageDir != "" {
+			exp.WriteString("    sending_queue:\n")
+			if ec.numConsumers > 0 {
+				fmt.Fprintf(&exp, "      num_consumers: %d\n", ec.numConsumers)
+			}
+			if ec.storageDir != "" {
+				exp.WriteString("      storage: file_storage\n")
+			}
+		}
+		extensions, extensionNames := fmt.Sprintf("  health_check:\n    endpoint: 127.0.0.1:%d\n", p.Health), "health_check"
+		if ec.storageDir != "" {
+			extensions += fmt.Sprintf("  file_storage:\n    directory: %s\n", ec.storageDir)
+			extensionNames += ", file_storage"
 		}
 		return fmt.Sprintf(`receivers:
   otlp:
@@ -215,25 +259,11 @@ func testConfig(simURL string, ec exporterConfig) func(collectorPorts) string {
 
 exporters:
   pagerduty:
-    endpoint: %s
-%s    routing:
-      attribute: service.name
-      keys:
-        checkout: %s
-        payments: %s
-    rate_limit:
-      events_per_minute: 0
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-      max_elapsed_time: 30s
-
+%s
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:%d
-
+%s
 service:
-  extensions: [health_check]
+  extensions: [%s]
   telemetry:
     logs:
       level: info
@@ -249,7 +279,7 @@ service:
     logs:
       receivers: [otlp]
       exporters: [pagerduty]
-`, p.OTLP, simURL, defaultKey, keyCheckout, keyPayments, p.Health, p.Metrics)
+`, p.OTLP, exp.String(), extensions, extensionNames, p.Metrics)
 	}
 }
 

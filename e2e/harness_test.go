@@ -10,7 +10,9 @@
 //
 // OTELCOL_BIN and PDSIM_BIN override the binaries' paths (default
 // _build/otelcol-pagerduty and _build/pdsim). Tests that reproduce open bugs
-// are skipped unless PAGERDUTY_E2E_KNOWN_BUGS=1 as well.
+// are skipped unless PAGERDUTY_E2E_KNOWN_BUGS=1 as well. PAGERDUTY_E2E_FULL=1
+// (`make e2e-full`) runs the load tests of delivery_test.go and
+// storm_test.go at full size, which takes minutes.
 package e2e
 
 import (
@@ -262,4 +264,38 @@ func (p *proc) exitError() error {
 		return errors.New("exited with status 0")
 	}
 	return p.err
+}
+
+// pid is the process's id.
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// kill sends SIGKILL, as a crash or an OOM kill would, and waits for the
+// process to be gone.
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	if p.exited() {
+		t.Fatalf("%s exited before it could be killed: %v", p.name, p.err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("SIGKILL %s: %v", p.name, err)
+	}
+	<-p.done
+}
+
+// terminate sends SIGTERM and waits up to timeout for the process to
+// exit. It returns how long the exit took and the exit error (nil for
+// status 0); exited is false when the process still ran at timeout (it is
+// then left to the cleanup, which kills it).
+func (p *proc) terminate(t *testing.T, timeout time.Duration) (took time.Duration, exited bool, err error) {
+	t.Helper()
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM %s: %v", p.name, err)
+	}
+	select {
+	case <-p.done:
+		return time.Since(start), true, p.err
+	case <-time.After(timeout):
+		return time.Since(start), false, nil
+	}
 }

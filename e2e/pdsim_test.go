@@ -40,15 +40,16 @@ type requestStats struct {
 }
 
 type eventRecord struct {
-	Seq        int    `json:"seq"`
-	Action     string `json:"action"`
-	Applied    bool   `json:"applied"`
-	Note       string `json:"note"`
-	RoutingKey string `json:"routing_key"`
-	DedupKey   string `json:"dedup_key"`
-	Incident   int    `json:"incident"`
-	Summary    string `json:"summary"`
-	Severity   string `json:"severity"`
+	Seq        int       `json:"seq"`
+	Action     string    `json:"action"`
+	Time       time.Time `json:"time"` // when the simulator applied (or dropped) it
+	Applied    bool      `json:"applied"`
+	Note       string    `json:"note"`
+	RoutingKey string    `json:"routing_key"`
+	DedupKey   string    `json:"dedup_key"`
+	Incident   int       `json:"incident"`
+	Summary    string    `json:"summary"`
+	Severity   string    `json:"severity"`
 }
 
 type incident struct {
@@ -214,9 +215,16 @@ func (s *simulator) snapshot(t *testing.T) snapshot {
 // waitFor polls /incidents until cond holds and returns that snapshot.
 func (s *simulator) waitFor(t *testing.T, what string, cond func(snapshot) bool) snapshot {
 	t.Helper()
+	return s.waitWithin(t, landTimeout, what, cond)
+}
+
+// waitWithin is waitFor with a timeout of its own, for waits that are long
+// by design (a rate limit, a backlog).
+func (s *simulator) waitWithin(t *testing.T, timeout time.Duration, what string, cond func(snapshot) bool) snapshot {
+	t.Helper()
 	var last snapshot
 	var lastErr error
-	deadline := time.Now().Add(landTimeout)
+	deadline := time.Now().Add(timeout)
 	for {
 		last, lastErr = s.fetch()
 		if lastErr == nil && cond(last) {
@@ -224,9 +232,9 @@ func (s *simulator) waitFor(t *testing.T, what string, cond func(snapshot) bool)
 		}
 		if time.Now().After(deadline) {
 			if lastErr != nil {
-				t.Fatalf("waiting %v for %s: simulator: %v", landTimeout, what, lastErr)
+				t.Fatalf("waiting %v for %s: simulator: %v", timeout, what, lastErr)
 			}
-			t.Fatalf("waiting %v for %s; last simulator state:\n%s", landTimeout, what, last)
+			t.Fatalf("waiting %v for %s; last simulator state:\n%s", timeout, what, last)
 		}
 		time.Sleep(pollInterval)
 	}
