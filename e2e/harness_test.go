@@ -9,8 +9,7 @@
 //	make build pdsim && PAGERDUTY_E2E=1 go test -count=1 -v ./e2e/
 //
 // OTELCOL_BIN and PDSIM_BIN override the binaries' paths (default
-// _build/otelcol-pagerduty and _build/pdsim). Tests that reproduce open bugs
-// are skipped unless PAGERDUTY_E2E_KNOWN_BUGS=1 as well. PAGERDUTY_E2E_FULL=1
+// _build/otelcol-pagerduty and _build/pdsim). PAGERDUTY_E2E_FULL=1
 // (`make e2e-full`) runs the load tests of delivery_test.go and
 // storm_test.go at full size, which takes minutes.
 package e2e
@@ -46,9 +45,6 @@ func requireE2E(t *testing.T) {
 			"(binaries from $OTELCOL_BIN and $PDSIM_BIN, default _build/otelcol-pagerduty and _build/pdsim)", envE2E)
 	}
 }
-
-// envKnownBugs enables the tests that reproduce open bugs.
-const envKnownBugs = "PAGERDUTY_E2E_KNOWN_BUGS"
 
 // binary returns the absolute path of a binary: $env if set, else
 // _build/name at the repository root.

@@ -26,10 +26,6 @@ import (
 // version is sent in the User-Agent header.
 const version = "0.1.0"
 
-// sequencerStripes is how many dedup keys can be in flight at once; with the
-// queue's default 10 consumers, two unrelated keys rarely share a stripe.
-const sequencerStripes = 1024
-
 // Outcomes of an Events API call, as counted in the events metric.
 const (
 	outcomeAccepted  = "accepted"
@@ -90,7 +86,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*pagerdutyExporter, error)
 			MaxEntries:     cfg.Dedup.MaxEntries,
 			RepeatInterval: cfg.Dedup.RepeatInterval,
 		}, nil),
-		sequencer: dedup.NewSequencer(sequencerStripes),
+		sequencer: dedup.NewSequencer(),
 		limiter:   eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
 	}
 	err = errors.Join(
@@ -127,8 +123,21 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	}
 	e.httpClient = httpClient
 	e.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, e.userAgent)
+	if id := e.dedupStorage(); id != nil {
+		return e.attachStorage(ctx, host, *id)
+	}
+	return nil
+}
+
+// dedupStorage is dedup.storage, else the sending queue's storage: a queue
+// that survives a restart replays requests whose events were already
+// accepted, and only a cache that survives too can tell them from new ones.
+func (e *pagerdutyExporter) dedupStorage() *component.ID {
 	if e.cfg.Dedup.Storage != nil {
-		return e.attachStorage(ctx, host, *e.cfg.Dedup.Storage)
+		return e.cfg.Dedup.Storage
+	}
+	if e.cfg.QueueConfig.HasValue() {
+		return e.cfg.QueueConfig.Get().StorageID
 	}
 	return nil
 }

@@ -88,3 +88,30 @@ func TestDedupStorageMisconfigured(t *testing.T) {
 		})
 	}
 }
+
+func TestDedupStorageDefaultsToTheQueuesStorage(t *testing.T) {
+	queueStorage, dedupStorage := component.MustNewID("file_storage"), component.MustNewIDWithName("file_storage", "dedup")
+	withQueueStorage := func(c *Config) {
+		q := c.QueueConfig.Get()
+		q.StorageID = &queueStorage
+	}
+	for name, tc := range map[string]struct {
+		mutate func(*Config)
+		want   *component.ID
+	}{
+		"neither":              {func(*Config) {}, nil},
+		"queue storage":        {withQueueStorage, &queueStorage},
+		"dedup storage wins":   {func(c *Config) { withQueueStorage(c); c.Dedup.Storage = &dedupStorage }, &dedupStorage},
+		"queue off, dedup set": {func(c *Config) { c.Dedup.Storage = &dedupStorage }, &dedupStorage},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig().(*Config)
+			cfg.RoutingKey = testKey
+			tc.mutate(cfg)
+			e, err := newExporter(cfg, newSettings(t))
+			require.NoError(t, err)
+			defer e.telemetry.Shutdown()
+			assert.Equal(t, tc.want, e.dedupStorage())
+		})
+	}
+}

@@ -2,36 +2,71 @@ package dedup
 
 import (
 	"context"
-	"hash/maphash"
+	"sync"
 )
 
 // Sequencer serializes the work done for one dedup key: deciding, sending and
 // recording an event happen as one step, so that two queue consumers holding
-// records for the same key never both act on a stale view of the cache. Keys
-// share a fixed set of stripes, so memory does not grow with the number of
-// keys; two keys on one stripe merely wait for each other.
+// records for the same key never both act on a stale view of the cache.
+// Different keys never wait for each other, even while one waits on a rate
+// limiter; memory grows only with the keys in flight.
 type Sequencer struct {
-	seed    maphash.Seed
-	stripes []chan struct{}
+	mu    sync.Mutex
+	slots map[string]*slot
+	free  sync.Pool
 }
 
-// NewSequencer returns a sequencer with n stripes.
-func NewSequencer(n int) *Sequencer {
-	s := &Sequencer{seed: maphash.MakeSeed(), stripes: make([]chan struct{}, n)}
-	for i := range s.stripes {
-		s.stripes[i] = make(chan struct{}, 1)
-	}
-	return s
+// slot is the turn of one dedup key; refs counts its holder and waiters.
+type slot struct {
+	turn chan struct{}
+	refs int
+}
+
+// NewSequencer returns an empty sequencer.
+func NewSequencer() *Sequencer {
+	return &Sequencer{slots: make(map[string]*slot)}
 }
 
 // Acquire waits for dedupKey's turn and returns the function that ends it. It
 // fails only when ctx ends first.
 func (s *Sequencer) Acquire(ctx context.Context, dedupKey string) (release func(), err error) {
-	stripe := s.stripes[maphash.String(s.seed, dedupKey)%uint64(len(s.stripes))]
+	s.mu.Lock()
+	sl, ok := s.slots[dedupKey]
+	if !ok {
+		sl, _ = s.free.Get().(*slot)
+		if sl == nil {
+			sl = &slot{turn: make(chan struct{}, 1)}
+		}
+		s.slots[dedupKey] = sl
+	}
+	sl.refs++
+	s.mu.Unlock()
+
 	select {
-	case stripe <- struct{}{}:
-		return func() { <-stripe }, nil
+	case sl.turn <- struct{}{}:
+		return func() {
+			<-sl.turn
+			s.leave(dedupKey, sl)
+		}, nil
 	case <-ctx.Done():
+		s.leave(dedupKey, sl)
 		return nil, ctx.Err()
 	}
+}
+
+func (s *Sequencer) leave(dedupKey string, sl *slot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl.refs--
+	if sl.refs == 0 {
+		delete(s.slots, dedupKey)
+		s.free.Put(sl)
+	}
+}
+
+// inFlight is the number of keys held or awaited.
+func (s *Sequencer) inFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.slots)
 }

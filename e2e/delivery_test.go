@@ -1,0 +1,695 @@
+package e2e
+
+// Delivery guarantees under failure: every fault the Events API (or the
+// network in front of it) can show, a collector killed with SIGKILL, and a
+// collector stopped with SIGTERM while events are queued. Each test runs
+// its own simulator and collector and asserts the simulator's exact state
+// and request counts against the collector's own metrics.
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Further metric names (see e2e_test.go for the others).
+const (
+	metricSent          = "otelcol_exporter_sent_log_records"
+	metricQueueSize     = "otelcol_exporter_queue_size"
+	metricRequests      = "otelcol_exporter_pagerduty_requests"
+	metricRateLimitWait = "otelcol_exporter_pagerduty_rate_limit_wait"
+)
+
+// envFull asks for the full-size variants of the load tests (`make e2e-full`).
+const envFull = "PAGERDUTY_E2E_FULL"
+
+func fullSize() bool { return os.Getenv(envFull) == "1" }
+
+// dropMessage is what exporterhelper's queue sender logs, at level error,
+// for a request it gives up on: retries exhausted (max_elapsed_time), a
+// permanent error, or a failure while the collector shuts down. The line
+// ends with the error and "dropped_items": the record count of the whole
+// request as it was queued.
+const dropMessage = "Exporting failed. Dropping data."
+
+// dropLines returns the lines of a collector's output that report dropped
+// data.
+func dropLines(output string) []string {
+	var out []string
+	for _, line := range strings.Split(output, "\n") {
+		if strings.Contains(line, dropMessage) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+var droppedItems = regexp.MustCompile(`"dropped_items": (\d+)`)
+
+// droppedCount sums "dropped_items" over drop lines.
+func droppedCount(t *testing.T, lines []string) int {
+	t.Helper()
+	n := 0
+	for _, l := range lines {
+		m := droppedItems.FindStringSubmatch(l)
+		require.NotNil(t, m, "drop line without dropped_items: %s", l)
+		k, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		n += k
+	}
+	return n
+}
+
+// fingerprints returns n fingerprints prefix-0 … prefix-(n-1).
+func fingerprints(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", prefix, i)
+	}
+	return out
+}
+
+// firingAll is one firing record per fingerprint; the summary is derived
+// from the fingerprint, so that the same fingerprint always makes the same
+// record (as a repeating alert does).
+func firingAll(fps []string) []alert {
+	out := make([]alert, len(fps))
+	for i, fp := range fps {
+		out[i] = firing(fp, "critical", "down: "+fp)
+	}
+	return out
+}
+
+// sendEach posts one OTLP request per fingerprint, each holding its one
+// firing record, so that each becomes a queue entry of its own.
+func sendEach(t *testing.T, col *collector, service string, fps []string) {
+	t.Helper()
+	for _, a := range firingAll(fps) {
+		col.send(t, records(service, a))
+	}
+}
+
+// waitDelivered waits until each fingerprint has exactly one incident, then
+// until no request has reached the simulator for retryQuiet: nothing is
+// left to retry, and no abandoned request is still being answered. It
+// returns that final state, whose exact counts the tests assert: a request
+// that came late, such as a duplicate, shows there.
+func waitDelivered(t *testing.T, sim *simulator, fps ...string) snapshot {
+	t.Helper()
+	s := sim.waitFor(t, fmt.Sprintf("an incident for each of %d alerts", len(fps)), func(s snapshot) bool { return s.has(fps...) })
+	deadline := time.Now().Add(landTimeout)
+	for quietSince := time.Now(); time.Since(quietSince) < retryQuiet; {
+		if time.Now().After(deadline) {
+			t.Fatalf("requests still arriving %v after every alert arrived; last state:\n%s", landTimeout, s)
+		}
+		time.Sleep(pollInterval)
+		next := sim.snapshot(t)
+		if next.Requests.Total != s.Requests.Total {
+			quietSince = time.Now()
+		}
+		s = next
+	}
+	return s
+}
+
+// assertOnce checks that fp has exactly one incident, under routingKey,
+// still triggered, opened by exactly one trigger event.
+func assertOnce(t *testing.T, s snapshot, routingKey, fp string) {
+	t.Helper()
+	incs := s.incidentsFor(fp)
+	if !assert.Len(t, incs, 1, "incidents of %s", fp) {
+		return
+	}
+	assert.Equal(t, routingKey, incs[0].RoutingKey, fp)
+	assert.Equal(t, "triggered", incs[0].State, fp)
+	assert.Equal(t, []string{"trigger"}, actions(incs[0].Events), "events of %s", fp)
+}
+
+// faultCase is one row of TestFaultMatrix. Each case sends two OTLP
+// requests of perChain firing records, one for checkout and one for
+// payments: two retry chains, each of which sends one event per attempt
+// (once a routing key fails, its later records wait for the retry).
+type faultCase struct {
+	name string
+	ec   exporterConfig
+	// inject sets the fault through POST /control before the alerts are
+	// sent; lift clears it once hold has passed since they were sent.
+	inject, lift map[string]any
+	hold         time.Duration
+	// refused: no simulator listens at first; it is started on the
+	// collector's endpoint port when the fault lifts.
+	refused bool
+	// code is the simulator's by_endpoint key for a failed attempt, or ""
+	// when the simulator never answers one (refused, timed out).
+	code string
+	// statusClass and outcome are how the exporter counts a failed attempt
+	// (otelcol_exporter_pagerduty_requests{status_class},
+	// otelcol_exporter_pagerduty_events{outcome}).
+	statusClass, outcome string
+	// mayDuplicate: the simulator may apply an attempt the collector gave
+	// up on, so an incident can see its trigger more than once.
+	mayDuplicate bool
+	// check makes case-specific assertions; failed is the number of failed
+	// attempts the exporter counted, held how long the fault lasted.
+	check func(t *testing.T, s snapshot, col *collector, failed int, held time.Duration)
+}
+
+const (
+	perChain = 3
+	chains   = 2
+)
+
+// retryAfterBound is the most 429s the chains can have had in held if
+// each retry waited Retry-After (1 s): attempts at 0 s, ≥1 s, ≥2 s, …
+func retryAfterBound(held time.Duration) int {
+	return chains * (int(math.Floor(held.Seconds())) + 1)
+}
+
+// TestFaultMatrix: for every fault of the Events API or the network, N
+// alerts sent during the fault arrive exactly once after it, and the
+// request counts of the simulator match the collector's metrics exactly.
+//
+// A 400 for one routing key (permanent: not retried, and it blocks no
+// other key) is TestRejectedKeyIsNotRetriedAndBlocksNothing in
+// e2e_test.go; retries running out (max_elapsed_time) is
+// TestRetriesExhausted below.
+func TestFaultMatrix(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+
+	var cases []faultCase
+	for _, status := range []int{500, 502, 503, 504} {
+		cases = append(cases, faultCase{
+			name:        strconv.Itoa(status),
+			inject:      map[string]any{"fail_rate": 1, "fail_status": status},
+			lift:        map[string]any{"fail_rate": 0},
+			hold:        1500 * time.Millisecond,
+			code:        strconv.Itoa(status),
+			statusClass: "5xx",
+			outcome:     "failed",
+		})
+	}
+	cases = append(cases,
+		faultCase{
+			// Each retry waits at least the 1 s the server asked for,
+			// although the backoff (100ms → 500ms) would come sooner.
+			name:        "429 with Retry-After",
+			inject:      map[string]any{"throttle_rate": 1, "retry_after": 1},
+			lift:        map[string]any{"throttle_rate": 0},
+			hold:        2500 * time.Millisecond,
+			code:        "429",
+			statusClass: "4xx",
+			outcome:     "throttled",
+			check: func(t *testing.T, s snapshot, col *collector, failed int, held time.Duration) {
+				assert.LessOrEqual(t, s.Requests.Throttled, retryAfterBound(held),
+					"more 429s in %v than Retry-After: 1 allows: Retry-After not honoured", held)
+				assert.Equal(t, float64(failed), col.metric(t, metricThrottled))
+			},
+		},
+		faultCase{
+			// Without Retry-After a 429 is retried with the plain backoff.
+			name:        "429 without Retry-After",
+			inject:      map[string]any{"throttle_rate": 1, "retry_after": 0},
+			lift:        map[string]any{"throttle_rate": 0},
+			hold:        2500 * time.Millisecond,
+			code:        "429",
+			statusClass: "4xx",
+			outcome:     "throttled",
+			check: func(t *testing.T, s snapshot, col *collector, failed int, held time.Duration) {
+				assert.Greater(t, s.Requests.Throttled, retryAfterBound(held),
+					"retries came no faster than 1 s apart in %v: the backoff (100ms → 500ms) should apply", held)
+				assert.Equal(t, float64(failed), col.metric(t, metricThrottled))
+			},
+		},
+		faultCase{
+			// Nothing listens on the endpoint's port until the fault lifts.
+			name:        "connection refused",
+			refused:     true,
+			hold:        1500 * time.Millisecond,
+			statusClass: "transport",
+			outcome:     "failed",
+		},
+		faultCase{
+			// The simulator closes each connection (RST) without answering,
+			// after it read the request's headers. Go's HTTP client does not
+			// resend a POST that reached the server, so each reset is one
+			// failed attempt of the exporter, as the counts show.
+			name:        "connection reset",
+			inject:      map[string]any{"reset_rate": 1},
+			lift:        map[string]any{"reset_rate": 0},
+			hold:        1500 * time.Millisecond,
+			code:        "reset",
+			statusClass: "transport",
+			outcome:     "failed",
+			check: func(t *testing.T, s snapshot, _ *collector, failed int, _ time.Duration) {
+				assert.Equal(t, failed, s.Requests.Resets)
+			},
+		},
+		faultCase{
+			// Every answer comes after the client's timeout. The simulator
+			// (as a real server may) still applies a request whose client has
+			// given up: it sleeps before reading the body, so it does not
+			// notice the closed connection. Each timed-out attempt is then
+			// applied as well as its retry, and PagerDuty sees the trigger
+			// more than once: at-least-once delivery, which the dedup_key
+			// makes harmless (one incident, triggered). The simulator counts
+			// those late attempts as 202s: its request counts cannot tell a
+			// timeout from a success.
+			name:         "response slower than the client timeout",
+			ec:           exporterConfig{timeout: "200ms"},
+			inject:       map[string]any{"latency": "500ms"},
+			lift:         map[string]any{"latency": "0s"},
+			hold:         1500 * time.Millisecond,
+			statusClass:  "transport",
+			outcome:      "failed",
+			mayDuplicate: true,
+		},
+	)
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			runFaultCase(t, tc)
+		})
+	}
+}
+
+func runFaultCase(t *testing.T, tc faultCase) {
+	var sim *simulator
+	var col *collector
+	var port int
+	var release func()
+	if tc.refused {
+		port, release = reservePort(t)
+		col = startCollector(t, collectorSpec{config: testConfig(fmt.Sprintf("http://127.0.0.1:%d", port), tc.ec)})
+	} else {
+		sim, col = startPair(t, tc.ec)
+		sim.control(t, tc.inject)
+	}
+
+	prefix := strings.NewReplacer(" ", "-").Replace(tc.name)
+	checkoutFPs := fingerprints(prefix+"-checkout", perChain)
+	paymentsFPs := fingerprints(prefix+"-payments", perChain)
+	all := append(append([]string(nil), checkoutFPs...), paymentsFPs...)
+	start := time.Now()
+	col.send(t, records("checkout", firingAll(checkoutFPs)...))
+	col.send(t, records("payments", firingAll(paymentsFPs)...))
+
+	// More failed attempts than chains: the collector is retrying.
+	eventually(t, landTimeout, func() bool {
+		return col.metric(t, metricEvents, "outcome="+tc.outcome) > chains
+	}, "retries of the failed attempts")
+	if sim != nil && !tc.mayDuplicate {
+		require.Empty(t, sim.snapshot(t).Incidents, "an event got through the fault")
+	}
+	time.Sleep(time.Until(start.Add(tc.hold)))
+
+	if tc.refused {
+		release()
+		sim = startSim(t, "-addr", fmt.Sprintf("127.0.0.1:%d", port))
+	} else {
+		sim.control(t, tc.lift)
+	}
+	held := time.Since(start)
+	s := waitDelivered(t, sim, all...)
+
+	// Each alert: one incident, triggered, under its key.
+	require.Len(t, s.Incidents, len(all), "incidents:\n%s", s)
+	triggers := 0
+	for _, fps := range []struct {
+		key string
+		fps []string
+	}{{keyCheckout, checkoutFPs}, {keyPayments, paymentsFPs}} {
+		for _, fp := range fps.fps {
+			if !tc.mayDuplicate {
+				assertOnce(t, s, fps.key, fp)
+				continue
+			}
+			incs := s.incidentsFor(fp)
+			require.Len(t, incs, 1, fp)
+			assert.Equal(t, fps.key, incs[0].RoutingKey, fp)
+			assert.Equal(t, "triggered", incs[0].State, fp)
+			for _, a := range actions(incs[0].Events) {
+				assert.Equal(t, "trigger", a, fp)
+			}
+			triggers += len(incs[0].Events)
+		}
+	}
+	if tc.mayDuplicate {
+		t.Logf("%s: %d trigger events applied for %d alerts (%d duplicates of attempts the client had given up on)",
+			tc.name, triggers, len(all), triggers-len(all))
+	}
+	assert.Zero(t, s.Dropped)
+
+	// The exporter's failed attempts, by its two counters, and the
+	// simulator's view of them.
+	failed := int(col.metric(t, metricEvents, "outcome="+tc.outcome))
+	assert.Equal(t, float64(failed), col.metric(t, metricRequests, "status_class="+tc.statusClass),
+		"failed attempts by status class vs by outcome")
+	assert.Greater(t, failed, chains, "failed attempts")
+	want := map[string]int{"202": len(s.Events)}
+	if tc.code != "" {
+		assert.Equal(t, failed, s.Requests.ByEndpoint[enqueuePath][tc.code],
+			"failed attempts counted by the exporter vs %s answers of the simulator", tc.code)
+		want[tc.code] = failed
+	}
+	if tc.mayDuplicate {
+		assert.LessOrEqual(t, triggers-len(all), failed, "duplicates can only be attempts the client gave up on")
+	} else {
+		assert.Len(t, s.Events, len(all))
+	}
+	assert.Equal(t, want, s.Requests.ByEndpoint[enqueuePath])
+	assert.Equal(t, len(s.Events)+want[tc.code], s.Requests.Total, "requests in all")
+	assert.Equal(t, float64(len(all)), col.metric(t, metricEvents, "outcome=accepted"))
+	assert.Equal(t, float64(len(all)), col.metric(t, metricRequests, "status_class=2xx"))
+	assert.Equal(t, float64(len(all)), col.metric(t, metricSent), "records sent")
+	assert.Zero(t, col.metric(t, metricSendFailed), "records dropped")
+	if tc.check != nil {
+		tc.check(t, s, col, failed, held)
+	}
+	t.Logf("%s: %d alerts delivered once each after %d failed attempts over %v", tc.name, len(all), failed, held.Round(time.Millisecond))
+}
+
+// TestRetriesExhausted: with the Events API down longer than
+// retry_on_failure.max_elapsed_time (2 s here, 4 s down), exporterhelper
+// gives up: it logs dropMessage and counts the records in
+// otelcol_exporter_send_failed_log_records, and they are never sent, even
+// once the API is back. Records sent after the recovery are delivered,
+// including a dropped alert sent again: a failed trigger is not
+// remembered, so it is not suppressed.
+func TestRetriesExhausted(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+
+	t.Run("whole API down", func(t *testing.T) {
+		t.Parallel()
+		sim, col := startPair(t, exporterConfig{maxElapsed: "2s"})
+		sim.control(t, map[string]any{"fail_rate": 1, "fail_status": 503})
+		down := time.Now()
+		lostCheckout := fingerprints("exhausted-checkout", 3)
+		lostPayments := fingerprints("exhausted-payments", 2)
+		col.send(t, records("checkout", firingAll(lostCheckout)...))
+		col.send(t, records("payments", firingAll(lostPayments)...))
+
+		eventually(t, landTimeout, func() bool {
+			return col.metric(t, metricSendFailed) == 5 && len(dropLines(col.proc.output())) == 2
+		}, "both requests dropped after max_elapsed_time")
+		droppedAfter := time.Since(down)
+		atDrop := sim.snapshot(t)
+		require.Empty(t, atDrop.Incidents)
+		if d := 4*time.Second - time.Since(down); d > 0 {
+			consistently(t, d, func() bool {
+				return sim.snapshot(t).Requests.Total == atDrop.Requests.Total
+			}, "no request after the drop")
+		}
+		sim.control(t, map[string]any{"fail_rate": 0})
+		consistently(t, retryQuiet, func() bool {
+			return sim.snapshot(t).Requests.Total == atDrop.Requests.Total
+		}, "a dropped record was sent after the Events API recovered")
+
+		later := fingerprints("exhausted-later", 2)
+		again := lostCheckout[0]
+		col.send(t, records("checkout", firingAll(append(later, again))...))
+		s := waitDelivered(t, sim, append(later, again)...)
+
+		require.Len(t, s.Incidents, 3, "incidents:\n%s", s)
+		for _, fp := range append(later, again) {
+			assertOnce(t, s, keyCheckout, fp)
+		}
+		for _, fp := range append(lostCheckout[1:], lostPayments...) {
+			assert.Empty(t, s.eventsFor(fp), "dropped alert %s was sent", fp)
+		}
+		failures := s.Requests.InjectedFailures
+		assert.Equal(t, atDrop.Requests.Total, failures, "requests before the recovery were all failures")
+		assert.Equal(t, map[string]int{"202": 3, "503": failures}, s.Requests.ByEndpoint[enqueuePath])
+		assert.Equal(t, float64(failures), col.metric(t, metricEvents, "outcome=failed"))
+		assert.Equal(t, 3.0, col.metric(t, metricEvents, "outcome=accepted"))
+		assert.Equal(t, 5.0, col.metric(t, metricSendFailed), "records dropped")
+		assert.Equal(t, 3.0, col.metric(t, metricSent), "records sent")
+		assert.Zero(t, col.metric(t, metricSuppressed), "the dropped alert sent again was suppressed")
+
+		lines := dropLines(col.proc.output())
+		require.Len(t, lines, 2)
+		assert.Equal(t, 5, droppedCount(t, lines))
+		for _, l := range lines {
+			assert.Contains(t, l, "\terror\t")
+			assert.Contains(t, l, `"error": "no more retries left: routing \"`)
+			assert.Contains(t, l, `events API responded 503 Service Unavailable`)
+		}
+		t.Logf("dropped %v after the outage began (max_elapsed_time 2s), after %d failed attempts; the collector logged:\n%s",
+			droppedAfter.Round(time.Millisecond), failures, strings.Join(lines, "\n"))
+	})
+
+	// One key down: the records of the other key in the same OTLP request
+	// are delivered at once, the failing key's are dropped when retries run
+	// out. exporterhelper counts the whole request as failed, though: its
+	// metric and log line count the records as queued, not those the
+	// exporter handed back for the retry.
+	t.Run("one key down", func(t *testing.T) {
+		t.Parallel()
+		sim, col := startPair(t, exporterConfig{maxElapsed: "2s"})
+		sim.control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 503}})
+		col.send(t, newPayload().
+			service("checkout").add(firing("partial-chk-1", "error", "delivered")).
+			service("payments").add(firing("partial-pay-1", "error", "dropped")).
+			service("checkout").add(firing("partial-chk-2", "error", "delivered")).
+			service("payments").add(firing("partial-pay-2", "error", "dropped")).
+			logs())
+
+		eventually(t, landTimeout, func() bool {
+			return len(dropLines(col.proc.output())) == 1
+		}, "the request dropped after max_elapsed_time")
+		sim.control(t, map[string]any{"reject_keys": map[string]int{}})
+		consistently(t, retryQuiet, func() bool {
+			return len(sim.snapshot(t).Events) == 2
+		}, "only the checkout events, once each")
+
+		s := sim.snapshot(t)
+		assertOnce(t, s, keyCheckout, "partial-chk-1")
+		assertOnce(t, s, keyCheckout, "partial-chk-2")
+		assert.Empty(t, s.eventsFor("partial-pay-1"))
+		assert.Empty(t, s.eventsFor("partial-pay-2"))
+		failures := s.Requests.Rejected
+		assert.Equal(t, map[string]int{"202": 2, "503": failures}, s.Requests.ByEndpoint[enqueuePath])
+		assert.Equal(t, float64(failures), col.metric(t, metricEvents, "routing=payments", "outcome=failed"))
+		assert.Equal(t, 2.0, col.metric(t, metricEvents, "routing=checkout", "outcome=accepted"))
+
+		// Two records were dropped; exporterhelper reports the four of the
+		// request (it reads the count before the retry narrows the request
+		// to the unsent records).
+		lines := dropLines(col.proc.output())
+		assert.Equal(t, 4, droppedCount(t, lines), "dropped_items of:\n%s", strings.Join(lines, "\n"))
+		assert.Equal(t, 4.0, col.metric(t, metricSendFailed), "records counted as failed")
+		assert.Zero(t, col.metric(t, metricSent), "records counted as sent")
+		t.Logf("2 of 4 records delivered, 2 dropped; exporterhelper counted send_failed=%v sent=%v and logged:\n%s",
+			col.metric(t, metricSendFailed), col.metric(t, metricSent), strings.Join(lines, "\n"))
+	})
+}
+
+// TestPersistentQueueSurvivesKill9: with the sending queue on file_storage,
+// alerts queued while the Events API fails survive a SIGKILL of the
+// collector: a new collector on the same storage directory delivers each
+// exactly once.
+func TestPersistentQueueSurvivesKill9(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	requests := 8
+	if fullSize() {
+		requests = 100
+	}
+	const consumers = 2
+	sim := startSim(t)
+	sim.control(t, map[string]any{"fail_rate": 1, "fail_status": 503})
+	spec := collectorSpec{config: testConfig(sim.url, exporterConfig{storageDir: t.TempDir(), numConsumers: consumers})}
+	col := startCollector(t, spec)
+
+	// Each request: one alert for checkout, one for payments.
+	checkoutFPs := fingerprints("kill9-checkout", requests)
+	paymentsFPs := fingerprints("kill9-payments", requests)
+	for i := range requests {
+		col.send(t, newPayload().
+			service("checkout").add(firingAll(checkoutFPs[i:i+1])...).
+			service("payments").add(firingAll(paymentsFPs[i:i+1])...).
+			logs())
+	}
+	// The persistent queue's size counts the requests being retried too.
+	// Two consumers each fail once per key on the first attempt.
+	eventually(t, landTimeout, func() bool {
+		return col.metric(t, metricQueueSize) == float64(requests) &&
+			sim.snapshot(t).Requests.InjectedFailures >= 2*consumers
+	}, "%d requests queued and the first attempts failed", requests)
+	col.proc.kill(t)
+
+	before := sim.snapshot(t)
+	require.Empty(t, before.Incidents)
+	sim.control(t, map[string]any{"fail_rate": 0})
+	col2 := startCollector(t, spec)
+	s := waitDelivered(t, sim, append(append([]string(nil), checkoutFPs...), paymentsFPs...)...)
+
+	require.Len(t, s.Incidents, 2*requests)
+	for i := range requests {
+		assertOnce(t, s, keyCheckout, checkoutFPs[i])
+		assertOnce(t, s, keyPayments, paymentsFPs[i])
+	}
+	assert.Zero(t, s.Dropped)
+	assert.Equal(t, map[string]int{"202": 2 * requests, "503": before.Requests.InjectedFailures}, s.Requests.ByEndpoint[enqueuePath])
+	assert.Equal(t, float64(2*requests), col2.metric(t, metricEvents, "outcome=accepted"))
+	assert.Zero(t, col2.metric(t, metricEvents, "outcome=failed"))
+	assert.Equal(t, float64(2*requests), col2.metric(t, metricSent))
+	assert.Zero(t, col2.metric(t, metricSendFailed))
+	eventually(t, landTimeout, func() bool { return col2.metric(t, metricQueueSize) == 0 }, "an empty queue")
+	t.Logf("%d alerts queued in %d requests, %d failed attempts, SIGKILL; all delivered once by the restarted collector",
+		2*requests, requests, before.Requests.InjectedFailures)
+}
+
+// shutdownBudget bounds a collector's exit after SIGTERM in these tests.
+// The collector has no shutdown timeout of its own: exporterhelper's
+// in-memory queue drains before the exporter stops.
+const shutdownBudget = 15 * time.Second
+
+// TestShutdownWithQueuedEvents: SIGTERM while the Events API answers slowly
+// (300 ms) and events are queued behind two consumers. The collector exits
+// 0 in every case; what happens to the queue depends on where it lives.
+func TestShutdownWithQueuedEvents(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	const n, consumers = 10, 2
+
+	// In memory, the queue drains before the collector exits: every queued
+	// event is sent, once, and nothing is lost while the API answers.
+	t.Run("memory queue", func(t *testing.T) {
+		t.Parallel()
+		sim, col := startPair(t, exporterConfig{numConsumers: consumers}, "-latency", "300ms")
+		fps := fingerprints("shutdown-mem", n)
+		sendEach(t, col, "checkout", fps)
+		sim.waitFor(t, "the first events", func(s snapshot) bool { return len(s.Events) >= consumers })
+		before := len(sim.snapshot(t).Events)
+
+		took, exited, err := col.proc.terminate(t, shutdownBudget)
+		require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
+		require.NoError(t, err, "collector exit status")
+		s := sim.snapshot(t)
+		for _, fp := range fps {
+			assertOnce(t, s, keyCheckout, fp)
+		}
+		assert.Equal(t, map[string]int{"202": n}, s.Requests.ByEndpoint[enqueuePath])
+		assert.Empty(t, dropLines(col.proc.output()))
+		t.Logf("memory queue: SIGTERM with %d of %d delivered; exit 0 after %v; %d delivered while draining, 0 lost",
+			before, n, took.Round(time.Millisecond), len(s.Events)-before)
+	})
+
+	// In memory, with the API failing at shutdown: the drain gives each
+	// queued request one attempt, without retries, then drops it. All is
+	// lost, and logged.
+	t.Run("memory queue, API failing", func(t *testing.T) {
+		t.Parallel()
+		sim, col := startPair(t, exporterConfig{numConsumers: consumers}, "-latency", "300ms", "-fail-rate", "1")
+		fps := fingerprints("shutdown-fail", n)
+		sendEach(t, col, "checkout", fps)
+		sim.waitFor(t, "the first failures", func(s snapshot) bool { return s.Requests.InjectedFailures >= consumers })
+
+		took, exited, err := col.proc.terminate(t, shutdownBudget)
+		require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
+		require.NoError(t, err, "collector exit status")
+		s := sim.snapshot(t)
+		assert.Empty(t, s.Events)
+		failures := s.Requests.InjectedFailures
+		assert.GreaterOrEqual(t, failures, n, "every queued request had one attempt")
+		assert.Equal(t, map[string]int{"503": failures}, s.Requests.ByEndpoint[enqueuePath])
+		lines := dropLines(col.proc.output())
+		assert.Equal(t, n, droppedCount(t, lines), "records logged as dropped")
+		for _, l := range lines {
+			assert.Contains(t, l, "interrupted due to shutdown")
+		}
+		if len(lines) > 0 {
+			t.Logf("one of the drop lines:\n%s", lines[0])
+		}
+		t.Logf("memory queue, API failing: exit 0 after %v; %d failed attempts; 0 of %d delivered, %d lost (logged)",
+			took.Round(time.Millisecond), failures, n, n)
+	})
+
+	// On file_storage, the queue stops at SIGTERM: the requests in flight
+	// finish, the rest stay on disk and the next collector sends them, each
+	// once.
+	t.Run("file_storage queue", func(t *testing.T) {
+		t.Parallel()
+		sim := startSim(t, "-latency", "300ms")
+		spec := collectorSpec{config: testConfig(sim.url, exporterConfig{numConsumers: consumers, storageDir: t.TempDir()})}
+		col := startCollector(t, spec)
+		fps := fingerprints("shutdown-disk", n)
+		sendEach(t, col, "checkout", fps)
+		sim.waitFor(t, "the first events", func(s snapshot) bool { return len(s.Events) >= consumers })
+		before := len(sim.snapshot(t).Events)
+
+		took, exited, err := col.proc.terminate(t, shutdownBudget)
+		require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
+		require.NoError(t, err, "collector exit status")
+		atExit := sim.snapshot(t)
+		delivered := len(atExit.Events)
+		assert.Less(t, delivered, n, "everything was sent before the exit: nothing was left on disk to test")
+		assert.Empty(t, dropLines(col.proc.output()))
+
+		sim.control(t, map[string]any{"latency": "0s"})
+		col2 := startCollector(t, spec)
+		s := waitDelivered(t, sim, fps...)
+		for _, fp := range fps {
+			assertOnce(t, s, keyCheckout, fp)
+		}
+		assert.Equal(t, map[string]int{"202": n}, s.Requests.ByEndpoint[enqueuePath])
+		assert.Equal(t, float64(n-delivered), col2.metric(t, metricEvents, "outcome=accepted"))
+		t.Logf("file_storage queue: SIGTERM with %d of %d delivered; exit 0 after %v with %d delivered, %d left on disk; "+
+			"the restarted collector delivered those %d, each once",
+			before, n, took.Round(time.Millisecond), delivered, n-delivered, n-delivered)
+	})
+}
+
+// TestRestartDoesNotReopenResolvedIncident: a request whose checkout
+// trigger was accepted while its payments record kept failing stays whole
+// in the persistent queue; meanwhile the checkout alert resolves. After a
+// restart (a plain SIGTERM, as in a rolling update) the queue sends the
+// whole request again. The dedup cache, kept in the queue's storage when
+// dedup.storage is not set, knows the trigger as older than the resolve:
+// it must not reopen the resolved incident and page again.
+func TestRestartDoesNotReopenResolvedIncident(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	sim := startSim(t)
+	sim.control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 503}})
+	spec := collectorSpec{config: testConfig(sim.url, exporterConfig{storageDir: t.TempDir()})}
+	col := startCollector(t, spec)
+
+	col.send(t, newPayload().
+		service("checkout").add(firing("reopen-chk", "critical", "checkout down")).
+		service("payments").add(firing("reopen-pay", "error", "payments slow")).
+		logs())
+	sim.waitFor(t, "the checkout trigger and a failed payments attempt", func(s snapshot) bool {
+		return s.has("reopen-chk") && s.Requests.Rejected >= 1
+	})
+	col.send(t, records("checkout", resolved("reopen-chk")))
+	sim.waitFor(t, "the resolve", func(s snapshot) bool { return s.incidentsFor("reopen-chk")[0].State == "resolved" })
+
+	_, exited, err := col.proc.terminate(t, shutdownBudget)
+	require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
+	require.NoError(t, err)
+	sim.control(t, map[string]any{"reject_keys": map[string]int{}})
+	startCollector(t, spec)
+	s := waitDelivered(t, sim, "reopen-pay")
+
+	assertOnce(t, s, keyPayments, "reopen-pay")
+	incs := s.incidentsFor("reopen-chk")
+	var states []string
+	for _, inc := range incs {
+		states = append(states, inc.State)
+	}
+	assert.Equal(t, []string{"resolved"}, states,
+		"incidents of reopen-chk: the re-sent trigger reopened the resolved incident (the alert's last record resolved it)")
+	assert.Equal(t, []string{"trigger", "resolve"}, actions(s.eventsFor("reopen-chk")), "events of reopen-chk")
+}
