@@ -231,9 +231,9 @@ func assertSlidingWindow(t *testing.T, times []time.Time, limit int) {
 // TestRateLimitWaitHoldsUpNoOtherKey: an event waiting for its routing
 // key's rate limiter must not hold up the events of other routing keys,
 // which have limiters of their own. The exporter holds an event's dedup key
-// while it waits on the limiter, so a dedup key shared with another must
-// never make that other wait (an earlier design striped the keys over 1,024
-// locks, which did). Here 900 noisy events wait at once, each on a consumer
+// while it waits on the limiter; events of other dedup keys must never wait
+// for that (an earlier design striped the keys over 1,024 locks, which made
+// them). Here 900 noisy events wait at once, each on a consumer
 // of its own; ten alerts for two other keys (each with a burst of 5) must
 // all arrive at once. (The queue counts the requests its consumers hold: 910
 // fit its default 1,000.)
