@@ -17,7 +17,7 @@ generate: $(MDATAGEN) ## Regenerate the mdatagen code from metadata.yaml.
 	cd $(COMPONENT) && $(MDATAGEN) metadata.yaml
 
 .PHONY: test unit fmt-check pdsim demo live
-test: fmt-check unit e2e ## Everything CI runs: format check, build, vet, unit tests (-race, coverage, short fuzz), end-to-end tests.
+test: fmt-check unit e2e bench-smoke ## Everything CI runs: format check, build, vet, unit tests (-race, coverage, short fuzz), end-to-end tests, benchmarks in smoke mode.
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -49,6 +49,7 @@ func TestLoadConfig(t *testing.T) {
 		assert.Equal(t, "error", cfg.DefaultSeverity)
 		assert.True(t, cfg.QueueConfig.HasValue(), "the sending queue is on by default")
 		assert.True(t, cfg.BackOffConfig.Enabled)
+		assert.Equal(t, 100, cfg.ClientConfig.Keepalive.Get().MaxIdleConnsPerHost, "every queue consumer keeps its connection")
 	})
 	t.Run("full", func(t *testing.T) {
 		cfg := loadConfig(t, "full")

@@ -19,13 +19,14 @@ import (
 // Defaults. The rate limit matches PagerDuty's documented 120 events per
 // minute per integration key.
 const (
-	defaultEndpoint        = "https://events.pagerduty.com"
-	defaultTimeout         = 30 * time.Second
-	defaultEventsPerMinute = 120
-	defaultBurst           = 10
-	defaultDedupTTL        = 24 * time.Hour
-	defaultMaxEntries      = 100000
-	defaultRepeatInterval  = 4 * time.Hour
+	defaultEndpoint            = "https://events.pagerduty.com"
+	defaultTimeout             = 30 * time.Second
+	defaultMaxIdleConnsPerHost = 100
+	defaultEventsPerMinute     = 120
+	defaultBurst               = 10
+	defaultDedupTTL            = 24 * time.Hour
+	defaultMaxEntries          = 100000
+	defaultRepeatInterval      = 4 * time.Hour
 )
 
 // NewFactory returns the factory of the pagerduty exporter.
@@ -41,6 +42,11 @@ func createDefaultConfig() component.Config {
 	client := confighttp.NewDefaultClientConfig()
 	client.Endpoint = defaultEndpoint
 	client.Timeout = defaultTimeout
+	// net/http keeps 2 idle connections per host; with the queue's consumers
+	// all posting to one host, the rest would reconnect for every event.
+	keepalive := confighttp.NewDefaultKeepaliveClientConfig()
+	keepalive.MaxIdleConnsPerHost = defaultMaxIdleConnsPerHost
+	client.Keepalive = configoptional.Some(keepalive)
 	return &Config{
 		ClientConfig:  client,
 		QueueConfig:   configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
