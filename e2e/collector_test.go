@@ -33,7 +33,8 @@ type collectorSpec struct {
 	// config renders a config, which is written to the test's temporary
 	// directory. Either config or configFile must be set.
 	config func(collectorPorts) string
-	// configFile is an existing config, used as it is.
+	// configFile is an existing config, used as it is, or, with config, the
+	// base that the rendered config is merged over (two --config flags).
 	configFile string
 	// env returns variables the config reads, if any.
 	env func(collectorPorts) []string
@@ -57,19 +58,23 @@ func startCollector(t *testing.T, spec collectorSpec) *collector {
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
 		ports := collectorPorts{OTLP: freePort(t), Health: freePort(t), Metrics: freePort(t)}
-		path := spec.configFile
+		var args []string
+		if spec.configFile != "" {
+			args = append(args, "--config", spec.configFile)
+		}
 		if spec.config != nil {
-			path = filepath.Join(t.TempDir(), "collector.yaml")
+			path := filepath.Join(t.TempDir(), "collector.yaml")
 			if err := os.WriteFile(path, []byte(spec.config(ports)), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			args = append(args, "--config", path)
 		}
 		var env []string
 		if spec.env != nil {
 			env = spec.env(ports)
 		}
 		c := &collector{
-			proc:       startProc(t, fmt.Sprintf("collector-%d", attempt), bin, env, "--config", path),
+			proc:       startProc(t, fmt.Sprintf("collector-%d", attempt), bin, env, args...),
 			ports:      ports,
 			otlpURL:    fmt.Sprintf("http://127.0.0.1:%d/v1/logs", ports.OTLP),
 			healthURL:  fmt.Sprintf("http://127.0.0.1:%d/", ports.Health),

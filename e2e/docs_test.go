@@ -432,7 +432,8 @@ service:
                 port: %d
 `, p.OTLP, sim.url, keyDefault, p.Health, p.Metrics)
 	}
-	col := startLayeredCollector(t, recipe, overlay, snippetEnv(sn.text))
+	env := snippetEnv(sn.text)
+	col := startCollector(t, collectorSpec{configFile: recipe, config: overlay, env: func(collectorPorts) []string { return env }})
 	t.Cleanup(func() {
 		// The recipes must run without OTTL errors on the sample records.
 		out := col.proc.output()
@@ -441,35 +442,6 @@ service:
 		}
 	})
 	return sim, col
-}
-
-// startLayeredCollector is startCollector for a config file merged with an
-// overlay rendered for the ports (two --config flags).
-func startLayeredCollector(t *testing.T, base string, overlay func(collectorPorts) string, env []string) *collector {
-	t.Helper()
-	bin := collectorBin(t)
-	const attempts = 3
-	for attempt := 1; ; attempt++ {
-		ports := collectorPorts{OTLP: freePort(t), Health: freePort(t), Metrics: freePort(t)}
-		path := writeTemp(t, "overlay.yaml", overlay(ports))
-		c := &collector{
-			proc:       startProc(t, fmt.Sprintf("collector-%d", attempt), bin, env, "--config", base, "--config", path),
-			ports:      ports,
-			otlpURL:    fmt.Sprintf("http://127.0.0.1:%d/v1/logs", ports.OTLP),
-			healthURL:  fmt.Sprintf("http://127.0.0.1:%d/", ports.Health),
-			metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", ports.Metrics),
-		}
-		err := c.waitHealthy()
-		if err == nil {
-			return c
-		}
-		if attempt < attempts && strings.Contains(c.proc.output(), "address already in use") {
-			t.Logf("collector attempt %d lost a port race, retrying with new ports", attempt)
-			c.proc.stop()
-			continue
-		}
-		t.Fatalf("collector did not become healthy: %v", err)
-	}
 }
 
 // docRecord builds a one-record request: resource attributes, record
