@@ -178,7 +178,7 @@ func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 // events are never sent twice. Once a routing key fails, its later records
 // wait for the retry too, keeping their order.
 func (e *pagerdutyExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	p := push{failing: map[string]error{}, arrival: pcommon.NewTimestampFromTime(time.Now())}
+	p := push{arrival: pcommon.NewTimestampFromTime(time.Now())}
 	for i, rl := range ld.ResourceLogs().All() {
 		for j, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
@@ -240,20 +240,20 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 		return err
 	}
 	if suppressed != "" {
-		e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, e.attrs.of("event_action", string(ev.Action), "reason", suppressed))
+		e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "reason", suppressed}))
 		return nil
 	}
 
 	// Only an event that will be sent needs its details, links and images.
 	m.Complete()
 	for r := range m.Repairs.All() {
-		e.telemetry.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, e.attrs.of("reason", r.String()))
+		e.telemetry.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, e.attrs.of(attrKey{"reason", r.String()}))
 	}
 
 	route := e.routes.name(routingKey)
 	waited, err := e.limiter.Wait(ctx, routingKey)
 	if waited > 0 {
-		e.telemetry.ExporterPagerdutyRateLimitWait.Add(ctx, waited.Seconds(), e.attrs.of("routing", route))
+		e.telemetry.ExporterPagerdutyRateLimitWait.Add(ctx, waited.Seconds(), e.attrs.of(attrKey{"routing", route}))
 	}
 	if err != nil {
 		return p.fail(routingKey, fmt.Errorf("waiting for the rate limiter: %w", err))
@@ -264,7 +264,7 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 	resp, err := e.client.Send(ctx, ev)
 	e.recordRequest(ctx, resp, time.Since(start))
 	outcome := outcomeOf(resp, err)
-	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of("event_action", string(ev.Action), "outcome", outcome, "routing", route))
+	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "outcome", outcome, "routing", route}))
 	switch {
 	case err == nil:
 		if !ev.IsChange() {
@@ -278,21 +278,21 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 		return nil
 	default:
 		if resp.StatusCode == http.StatusTooManyRequests {
-			e.telemetry.ExporterPagerdutyThrottled.Add(ctx, 1, e.attrs.of("routing", route))
+			e.telemetry.ExporterPagerdutyThrottled.Add(ctx, 1, e.attrs.of(attrKey{"routing", route}))
 		}
 		return p.fail(routingKey, fmt.Errorf("routing %q: %w", route, err))
 	}
 }
 
 func (e *pagerdutyExporter) reject(ctx context.Context, reason string, err error, fields ...zap.Field) {
-	e.telemetry.ExporterPagerdutyRecordsRejected.Add(ctx, 1, e.attrs.of("reason", reason))
+	e.telemetry.ExporterPagerdutyRecordsRejected.Add(ctx, 1, e.attrs.of(attrKey{"reason", reason}))
 	e.logger.Warn("Dropping log record that cannot be delivered to PagerDuty",
 		append(fields, zap.String("reason", reason), zap.Error(err))...)
 }
 
 func (e *pagerdutyExporter) recordRequest(ctx context.Context, resp eventsapi.Response, took time.Duration) {
-	e.telemetry.ExporterPagerdutyRequests.Add(ctx, 1, e.attrs.of("endpoint", resp.Path, "status_class", statusClass(resp.StatusCode)))
-	e.telemetry.ExporterPagerdutyRequestDuration.Record(ctx, took.Seconds(), e.attrs.of("endpoint", resp.Path))
+	e.telemetry.ExporterPagerdutyRequests.Add(ctx, 1, e.attrs.of(attrKey{"endpoint", resp.Path, "status_class", statusClass(resp.StatusCode)}))
+	e.telemetry.ExporterPagerdutyRequestDuration.Record(ctx, took.Seconds(), e.attrs.of(attrKey{"endpoint", resp.Path}))
 }
 
 func outcomeOf(resp eventsapi.Response, err error) string {

@@ -20,6 +20,9 @@ type push struct {
 
 // fail marks routingKey as failing for the rest of the push and returns err.
 func (p *push) fail(routingKey string, err error) error {
+	if p.failing == nil {
+		p.failing = map[string]error{}
+	}
 	p.failing[routingKey] = err
 	p.errs = append(p.errs, err)
 	return err

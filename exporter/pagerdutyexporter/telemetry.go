@@ -13,11 +13,11 @@ import (
 // built once: every value they take is known from the configuration, and
 // building a set per event would cost more than mapping the record.
 type attrSets struct {
-	sets map[[6]string]metric.MeasurementOption
+	sets map[attrKey]metric.MeasurementOption
 }
 
 func newAttrSets(routes []string) *attrSets {
-	a := &attrSets{sets: map[[6]string]metric.MeasurementOption{}}
+	a := &attrSets{sets: map[attrKey]metric.MeasurementOption{}}
 	actions := []string{string(eventsapi.Trigger), string(eventsapi.Acknowledge), string(eventsapi.Resolve), string(eventsapi.Change)}
 	for _, route := range routes {
 		for _, action := range actions {
@@ -48,29 +48,28 @@ func newAttrSets(routes []string) *attrSets {
 }
 
 func (a *attrSets) add(kv ...string) {
-	a.sets[key(kv)] = metric.WithAttributeSet(attrSet(kv))
+	var k attrKey
+	copy(k[:], kv)
+	a.sets[k] = metric.WithAttributeSet(k.set())
 }
 
-// of returns the option for the given name/value pairs, built on the spot for
-// a combination newAttrSets did not foresee.
-func (a *attrSets) of(kv ...string) metric.MeasurementOption {
-	if opt, ok := a.sets[key(kv)]; ok {
+// attrKey holds up to three attribute names, each followed by its value; an
+// array, unlike a slice, is looked up without allocating.
+type attrKey [6]string
+
+// of returns the option for k, built on the spot for a combination
+// newAttrSets did not foresee.
+func (a *attrSets) of(k attrKey) metric.MeasurementOption {
+	if opt, ok := a.sets[k]; ok {
 		return opt
 	}
-	return metric.WithAttributeSet(attrSet(kv))
+	return metric.WithAttributeSet(k.set())
 }
 
-// key identifies a set by its names and values, without allocating.
-func key(kv []string) [6]string {
-	var k [6]string
-	copy(k[:], kv)
-	return k
-}
-
-func attrSet(kv []string) attribute.Set {
-	attrs := make([]attribute.KeyValue, 0, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		attrs = append(attrs, attribute.String(kv[i], kv[i+1]))
+func (k attrKey) set() attribute.Set {
+	attrs := make([]attribute.KeyValue, 0, len(k)/2)
+	for i := 0; i+1 < len(k) && k[i] != ""; i += 2 {
+		attrs = append(attrs, attribute.String(k[i], k[i+1]))
 	}
 	return attribute.NewSet(attrs...)
 }

@@ -90,7 +90,13 @@ func (c *Client) Send(ctx context.Context, ev *Event) (Response, error) {
 	}
 	defer httpResp.Body.Close()
 	resp.StatusCode = httpResp.StatusCode
-	body, _ := io.ReadAll(io.LimitReader(httpResp.Body, maxResponseBytes))
+	var body []byte
+	if httpResp.StatusCode >= 200 && httpResp.StatusCode < 300 {
+		// Drained, not read: the connection is reused and nothing is kept.
+		_, _ = io.Copy(io.Discard, io.LimitReader(httpResp.Body, maxResponseBytes))
+	} else {
+		body, _ = io.ReadAll(io.LimitReader(httpResp.Body, maxResponseBytes))
+	}
 	return resp, responseError(httpResp, body, time.Now())
 }
 
