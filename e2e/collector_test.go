@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,9 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/proctest"
 )
 
 // Integration keys of the test configs: fakes only the simulator accepts.
@@ -84,29 +86,19 @@ func startCollector(t *testing.T, spec collectorSpec) *collector {
 		if err == nil {
 			return c
 		}
-		if attempt < attempts && strings.Contains(c.proc.output(), "address already in use") {
+		if attempt < attempts && strings.Contains(c.proc.Output(), "address already in use") {
 			t.Logf("collector attempt %d lost a port race, retrying with new ports", attempt)
-			c.proc.stop()
+			c.proc.Stop(stopGrace)
 			continue
 		}
 		t.Fatalf("collector did not become healthy: %v", err)
 	}
 }
 
+// waitHealthy waits until the health check answers 200 OK; it fails as
+// soon as the collector exits.
 func (c *collector) waitHealthy() error {
-	deadline := time.Now().Add(startTimeout)
-	for {
-		if err := c.proc.exitError(); err != nil {
-			return fmt.Errorf("collector exited during start-up: %w", err)
-		}
-		if c.healthy() {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no healthy answer from %s within %v", c.healthURL, startTimeout)
-		}
-		time.Sleep(pollInterval)
-	}
+	return proctest.WaitHTTP(context.Background(), httpClient, c.healthURL, c.proc.Proc, startTimeout, pollInterval)
 }
 
 func (c *collector) healthy() bool {

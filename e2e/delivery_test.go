@@ -400,7 +400,7 @@ func TestRetriesExhausted(t *testing.T) {
 		col.send(t, records("payments", firingAll(lostPayments)...))
 
 		eventually(t, landTimeout, func() bool {
-			return col.metric(t, metricSendFailed) == 5 && len(dropLines(col.proc.output())) == 2
+			return col.metric(t, metricSendFailed) == 5 && len(dropLines(col.proc.Output())) == 2
 		}, "both requests dropped after max_elapsed_time")
 		droppedAfter := time.Since(down)
 		atDrop := sim.snapshot(t)
@@ -436,7 +436,7 @@ func TestRetriesExhausted(t *testing.T) {
 		assert.Equal(t, 3.0, col.metric(t, metricSent), "records sent")
 		assert.Zero(t, col.metric(t, metricSuppressed), "the dropped alert sent again was suppressed")
 
-		lines := dropLines(col.proc.output())
+		lines := dropLines(col.proc.Output())
 		require.Len(t, lines, 2)
 		assert.Equal(t, 5, droppedCount(t, lines))
 		for _, l := range lines {
@@ -465,7 +465,7 @@ func TestRetriesExhausted(t *testing.T) {
 			logs())
 
 		eventually(t, landTimeout, func() bool {
-			return len(dropLines(col.proc.output())) == 1
+			return len(dropLines(col.proc.Output())) == 1
 		}, "the request dropped after max_elapsed_time")
 		sim.control(t, map[string]any{"reject_keys": map[string]int{}})
 		consistently(t, retryQuiet, func() bool {
@@ -485,7 +485,7 @@ func TestRetriesExhausted(t *testing.T) {
 		// Two records were dropped; exporterhelper reports the four of the
 		// request (it reads the count before the retry narrows the request
 		// to the unsent records).
-		lines := dropLines(col.proc.output())
+		lines := dropLines(col.proc.Output())
 		assert.Equal(t, 4, droppedCount(t, lines), "dropped_items of:\n%s", strings.Join(lines, "\n"))
 		assert.Equal(t, 4.0, col.metric(t, metricSendFailed), "records counted as failed")
 		assert.Zero(t, col.metric(t, metricSent), "records counted as sent")
@@ -581,7 +581,7 @@ func TestShutdownWithQueuedEvents(t *testing.T) {
 			assertOnce(t, s, keyCheckout, fp)
 		}
 		assert.Equal(t, map[string]int{"202": n}, s.Requests.ByEndpoint[enqueuePath])
-		assert.Empty(t, dropLines(col.proc.output()))
+		assert.Empty(t, dropLines(col.proc.Output()))
 		t.Logf("memory queue: SIGTERM with %d of %d delivered; exit 0 after %v; %d delivered while draining, 0 lost",
 			before, n, took.Round(time.Millisecond), len(s.Events)-before)
 	})
@@ -604,7 +604,7 @@ func TestShutdownWithQueuedEvents(t *testing.T) {
 		failures := s.Requests.InjectedFailures
 		assert.GreaterOrEqual(t, failures, n, "every queued request had one attempt")
 		assert.Equal(t, map[string]int{"503": failures}, s.Requests.ByEndpoint[enqueuePath])
-		lines := dropLines(col.proc.output())
+		lines := dropLines(col.proc.Output())
 		assert.Equal(t, n, droppedCount(t, lines), "records logged as dropped")
 		for _, l := range lines {
 			assert.Contains(t, l, "interrupted due to shutdown")
@@ -635,7 +635,7 @@ func TestShutdownWithQueuedEvents(t *testing.T) {
 		atExit := sim.snapshot(t)
 		delivered := len(atExit.Events)
 		assert.Less(t, delivered, n, "everything was sent before the exit: nothing was left on disk to test")
-		assert.Empty(t, dropLines(col.proc.output()))
+		assert.Empty(t, dropLines(col.proc.Output()))
 
 		sim.control(t, map[string]any{"latency": "0s"})
 		col2 := startCollector(t, spec)

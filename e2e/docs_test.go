@@ -436,7 +436,7 @@ service:
 	col := startCollector(t, collectorSpec{configFile: recipe, config: overlay, env: func(collectorPorts) []string { return env }})
 	t.Cleanup(func() {
 		// The recipes must run without OTTL errors on the sample records.
-		out := col.proc.output()
+		out := col.proc.Output()
 		for _, bad := range []string{"failed to execute statement", "failed to eval condition"} {
 			assert.NotContains(t, out, bad, "%s: the transform logged an OTTL error", sn.where())
 		}

@@ -689,7 +689,7 @@ func TestMalformedRecords(t *testing.T) {
 	assert.Equal(t, 3.0, col.metric(t, metricRepaired, "reason=details_shed"))
 
 	assert.True(t, col.healthy(), "collector unhealthy after the malformed records")
-	assert.NoError(t, col.proc.exitError())
+	assert.NoError(t, col.proc.ExitError())
 }
 
 // assertShed checks that a payload's custom_details lost exactly key, are

@@ -15,16 +15,15 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/proctest"
 )
 
 const envE2E = "PAGERDUTY_E2E"
@@ -115,24 +114,21 @@ func describe(msgAndArgs []any) string {
 // process may take it before we do; startCollector retries on such a clash.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := proctest.FreePort()
 	if err != nil {
 		t.Fatalf("finding a free port: %v", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
+
+// stopGrace is how long a stopped process has between SIGTERM and SIGKILL.
+const stopGrace = 5 * time.Second
 
 // proc is a child process whose stdout and stderr go to files in the test's
 // temporary directory. It is stopped at cleanup, and its output is printed
 // when the test failed.
 type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	stdout string // path of the stdout file
-	stderr string // path of the stderr file
-	done   chan struct{}
-	err    error // from Wait; read only after done is closed
+	*proctest.Proc
 }
 
 // startProc starts bin with args and env (added to the test's environment
@@ -140,37 +136,14 @@ type proc struct {
 func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	dir := t.TempDir() // registered before our cleanup, so removed after it
-	p := &proc{
-		name:   name,
-		stdout: filepath.Join(dir, name+".stdout.log"),
-		stderr: filepath.Join(dir, name+".stderr.log"),
-		done:   make(chan struct{}),
-	}
-	outF, err := os.Create(p.stdout)
+	pp, err := proctest.Start(name, bin, append(baseEnv(), env...),
+		filepath.Join(dir, name+".stdout.log"), filepath.Join(dir, name+".stderr.log"), args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	errF, err := os.Create(p.stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(baseEnv(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = outF, errF
-	p.cmd.SysProcAttr = childAttrs()
-	if err := p.cmd.Start(); err != nil {
-		outF.Close()
-		errF.Close()
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		outF.Close()
-		errF.Close()
-		close(p.done)
-	}()
+	p := &proc{pp}
 	t.Cleanup(func() {
-		p.stop()
+		p.Stop(stopGrace)
 		if t.Failed() {
 			p.dumpLogs(t)
 		}
@@ -190,52 +163,19 @@ func baseEnv() []string {
 	return env
 }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop asks the process to terminate, and kills it if it has not within 5 s.
-func (p *proc) stop() {
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// output returns what the process wrote to stdout and stderr so far.
-func (p *proc) output() string {
-	var b strings.Builder
-	for _, f := range []string{p.stdout, p.stderr} {
-		data, _ := os.ReadFile(f)
-		b.Write(data)
-	}
-	return b.String()
-}
-
 // maxDump bounds how much of each log file a failure prints.
 const maxDump = 256 << 10
 
 func (p *proc) dumpLogs(t *testing.T) {
 	t.Helper()
 	status := "running"
-	if p.exited() {
-		status = fmt.Sprintf("exited: %v", p.err)
-		if p.err == nil {
+	if p.Exited() {
+		status = fmt.Sprintf("exited: %v", p.Err())
+		if p.Err() == nil {
 			status = "exited: 0"
 		}
 	}
-	for _, f := range []string{p.stdout, p.stderr} {
+	for _, f := range []string{p.Stdout, p.Stderr} {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Logf("--- %s: %v", f, err)
@@ -246,36 +186,21 @@ func (p *proc) dumpLogs(t *testing.T) {
 			note = fmt.Sprintf(" (last %d of %d bytes)", maxDump, len(data))
 			data = data[len(data)-maxDump:]
 		}
-		t.Logf("--- %s (%s, %s)%s:\n%s", filepath.Base(f), p.name, status, note, data)
+		t.Logf("--- %s (%s, %s)%s:\n%s", filepath.Base(f), p.Name, status, note, data)
 	}
 }
-
-// exitError returns the process's exit error once it has exited, or nil
-// while it runs.
-func (p *proc) exitError() error {
-	if !p.exited() {
-		return nil
-	}
-	if p.err == nil {
-		return errors.New("exited with status 0")
-	}
-	return p.err
-}
-
-// pid is the process's id.
-func (p *proc) pid() int { return p.cmd.Process.Pid }
 
 // kill sends SIGKILL, as a crash or an OOM kill would, and waits for the
 // process to be gone.
 func (p *proc) kill(t *testing.T) {
 	t.Helper()
-	if p.exited() {
-		t.Fatalf("%s exited before it could be killed: %v", p.name, p.err)
+	if p.Exited() {
+		t.Fatalf("%s exited before it could be killed: %v", p.Name, p.Err())
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("SIGKILL %s: %v", p.name, err)
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("SIGKILL %s: %v", p.Name, err)
 	}
-	<-p.done
+	<-p.Done()
 }
 
 // terminate sends SIGTERM and waits up to timeout for the process to
@@ -285,12 +210,12 @@ func (p *proc) kill(t *testing.T) {
 func (p *proc) terminate(t *testing.T, timeout time.Duration) (took time.Duration, exited bool, err error) {
 	t.Helper()
 	start := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM %s: %v", p.name, err)
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM %s: %v", p.Name, err)
 	}
 	select {
-	case <-p.done:
-		return time.Since(start), true, p.err
+	case <-p.Done():
+		return time.Since(start), true, p.Err()
 	case <-time.After(timeout):
 		return time.Since(start), false, nil
 	}

@@ -156,7 +156,7 @@ func startSim(t *testing.T, flags ...string) *simulator {
 	// On failure, show what the simulator holds. Registered after the
 	// process's own cleanup, so it runs first, while pdsim still serves.
 	t.Cleanup(func() {
-		if t.Failed() && s.url != "" && !p.exited() {
+		if t.Failed() && s.url != "" && !p.Exited() {
 			if snap, err := s.fetch(); err == nil {
 				t.Logf("--- simulator state at failure:\n%s", snap)
 			}
@@ -164,15 +164,15 @@ func startSim(t *testing.T, flags ...string) *simulator {
 	})
 	deadline := time.Now().Add(startTimeout)
 	for s.url == "" {
-		if m := simListening.FindStringSubmatch(p.output()); m != nil {
+		if m := simListening.FindStringSubmatch(p.Output()); m != nil {
 			s.url = m[1]
 			break
 		}
-		if err := p.exitError(); err != nil {
-			t.Fatalf("pdsim exited before listening (%v):\n%s", err, p.output())
+		if err := p.ExitError(); err != nil {
+			t.Fatalf("pdsim exited before listening (%v):\n%s", err, p.Output())
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("pdsim printed no startup line within %v:\n%s", startTimeout, p.output())
+			t.Fatalf("pdsim printed no startup line within %v:\n%s", startTimeout, p.Output())
 		}
 		time.Sleep(pollInterval)
 	}

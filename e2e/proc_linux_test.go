@@ -10,13 +10,6 @@ import (
 	"testing"
 )
 
-// childAttrs makes the kernel kill a child when the test binary dies, so
-// that a test binary killed by `go test -timeout` leaves no collector or
-// simulator behind (t.Cleanup does not run then).
-func childAttrs() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
-
 // reservePort returns a loopback TCP port on which nothing listens, held by
 // a socket that is bound but not listening: a connection to it is refused,
 // and no other process can take the port until release is called (at the

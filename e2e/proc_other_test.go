@@ -4,13 +4,8 @@ package e2e
 
 import (
 	"errors"
-	"syscall"
 	"testing"
 )
-
-// childAttrs: only Linux can tie a child's life to its parent's; elsewhere
-// t.Cleanup is what stops the children.
-func childAttrs() *syscall.SysProcAttr { return nil }
 
 // reservePort: elsewhere a port that was free a moment ago; another
 // process may take it before the test's server does.

@@ -65,7 +65,7 @@ func TestAlertStorm(t *testing.T) {
 		return col.metric(t, metricEvents, "outcome=accepted")+col.metric(t, metricSuppressed) == float64(total)
 	}, "all %d records sent or suppressed", total)
 	took := time.Since(start)
-	rss, rssErr := peakRSS(col.proc.pid())
+	rss, rssErr := peakRSS(col.proc.Pid())
 
 	s := sim.snapshot(t)
 	assert.Equal(t, alerts, s.Requests.Total, "Events API requests")

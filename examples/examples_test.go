@@ -22,6 +22,7 @@ package examples
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -39,13 +40,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/proctest"
 )
 
 var update = flag.Bool("update", false, "TestDashboardLiveScrape: rewrite grafana/testdata/scrape.txt from the live collector")
@@ -1444,7 +1446,8 @@ func TestLoadBalancedReplicas(t *testing.T) {
 }
 
 // ============================================================================
-// Harness: processes, simulator, collectors, OTLP. A trimmed copy of e2e/'s.
+// Harness: processes (internal/proctest), simulator, collectors, OTLP. A
+// trimmed version of e2e/'s.
 // ============================================================================
 
 const envE2E = "PAGERDUTY_E2E"
@@ -1502,12 +1505,11 @@ func pdsimBin(t *testing.T) string {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := proctest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -1521,45 +1523,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// proc is a child process with its output in files, stopped at cleanup
-// and printed if the test failed.
-type proc struct {
-	name    string
-	cmd     *exec.Cmd
-	outPath string
-	done    chan struct{}
-	err     error
-}
+// stopGrace is how long a stopped process has between SIGTERM and SIGKILL.
+const stopGrace = 5 * time.Second
 
-func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
+// startProc starts bin with its output in a file; the process is stopped at
+// cleanup and its output printed if the test failed.
+func startProc(t *testing.T, name, bin string, env []string, args ...string) *proctest.Proc {
 	t.Helper()
-	p := &proc{name: name, outPath: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
-	out, err := os.Create(p.outPath)
+	outPath := filepath.Join(t.TempDir(), name+".log")
+	p, err := proctest.Start(name, bin, append(os.Environ(), env...), outPath, outPath, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = out, out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{}
-	// On Linux, the kernel kills the child if the test binary dies (a
-	// `go test -timeout` panic runs no cleanup). The field exists only there.
-	if f := reflect.ValueOf(p.cmd.SysProcAttr).Elem().FieldByName("Pdeathsig"); f.IsValid() {
-		f.Set(reflect.ValueOf(syscall.SIGKILL))
-	}
-	if err := p.cmd.Start(); err != nil {
-		out.Close()
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		out.Close()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
-		p.stop()
+		p.Stop(stopGrace)
 		if t.Failed() {
-			data, _ := os.ReadFile(p.outPath)
+			data, _ := os.ReadFile(outPath)
 			if len(data) > 64<<10 {
 				data = data[len(data)-64<<10:]
 			}
@@ -1569,38 +1548,11 @@ func startProc(t *testing.T, name, bin string, env []string, args ...string) *pr
 	return p
 }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *proc) stop() {
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func (p *proc) output() string {
-	data, _ := os.ReadFile(p.outPath)
-	return string(data)
-}
-
 // ports are the loopback ports of one collector.
 type ports struct{ otlp, health, metrics int }
 
 type collector struct {
-	proc       *proc
+	proc       *proctest.Proc
 	ports      ports
 	metricsURL string
 }
@@ -1615,25 +1567,15 @@ func startCollector(t *testing.T, bin, name string, setup func(ports) (env, args
 		c := &collector{proc: startProc(t, fmt.Sprintf("%s-%d", name, attempt), bin, env, args...), ports: p,
 			metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", p.metrics)}
 		healthURL := fmt.Sprintf("http://127.0.0.1:%d/", p.health)
-		deadline := time.Now().Add(startTimeout)
-		for {
-			if resp, err := httpClient.Get(healthURL); err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return c
-				}
-			}
-			if c.proc.exited() || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(pollInterval)
+		err := proctest.WaitHTTP(context.Background(), httpClient, healthURL, c.proc, startTimeout, pollInterval)
+		if err == nil {
+			return c
 		}
-		if attempt < 3 && strings.Contains(c.proc.output(), "address already in use") {
-			c.proc.stop()
+		if attempt < 3 && strings.Contains(c.proc.Output(), "address already in use") {
+			c.proc.Stop(stopGrace)
 			continue
 		}
-		t.Fatalf("%s did not become healthy on %s:\n%s", name, healthURL, c.proc.output())
+		t.Fatalf("%s did not become healthy on %s (%v):\n%s", name, healthURL, err, c.proc.Output())
 	}
 }
 
@@ -1734,7 +1676,7 @@ func postOTLP(t *testing.T, url string, body []byte) {
 
 // simulator is a running pdsim.
 type simulator struct {
-	proc *proc
+	proc *proctest.Proc
 	url  string
 }
 
@@ -1766,12 +1708,12 @@ func startSim(t *testing.T) *simulator {
 	s := &simulator{proc: p}
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if m := simListening.FindStringSubmatch(p.output()); m != nil {
+		if m := simListening.FindStringSubmatch(p.Output()); m != nil {
 			s.url = m[1]
 			return s
 		}
-		if p.exited() || time.Now().After(deadline) {
-			t.Fatalf("pdsim did not start:\n%s", p.output())
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("pdsim did not start:\n%s", p.Output())
 		}
 		time.Sleep(pollInterval)
 	}

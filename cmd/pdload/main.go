@@ -347,18 +347,18 @@ func runUnlimited(ctx context.Context, o *options, res *results) error {
 	if err != nil {
 		return err
 	}
-	defer sim.p.stop()
+	defer sim.p.Stop(stopGrace)
 	col, err := startCollector(ctx, o, "collector", sim, unlimitedExporter)
 	if err != nil {
 		return err
 	}
-	defer col.p.stop()
+	defer col.p.Stop(stopGrace)
 	h := &harness{o: o, sim: sim, col: col, otlp: newClient(max(o.tpSenders, 16)), direct: newClient(max(o.tpDirectWorkers, 16))}
 	if err := h.warmUp(ctx); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	tp := &throughputResult{}
-	tp.IdleRSSKB, _ = statusKB(col.p.pid(), "VmRSS")
+	tp.IdleRSSKB, _ = statusKB(col.p.Pid(), "VmRSS")
 	idle := 2 * time.Second
 	if o.smoke {
 		idle = 500 * time.Millisecond
@@ -383,8 +383,8 @@ func runUnlimited(ctx context.Context, o *options, res *results) error {
 		logf("throughput: %d events per round, batches of %d, %d senders; baseline %d direct workers; %d rounds per path",
 			o.tpEvents, o.tpBatch, o.tpSenders, o.tpDirectWorkers, o.tpRounds)
 		err := h.runThroughput(ctx, tp)
-		tp.PeakRSSKB, _ = statusKB(col.p.pid(), "VmHWM")
-		tp.SimPeakRSSKB, _ = statusKB(sim.p.pid(), "VmHWM")
+		tp.PeakRSSKB, _ = statusKB(col.p.Pid(), "VmHWM")
+		tp.SimPeakRSSKB, _ = statusKB(sim.p.Pid(), "VmHWM")
 		tp.LogProblems = col.logProblems()
 		res.Throughput = tp
 		if err != nil {

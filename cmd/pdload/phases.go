@@ -37,8 +37,8 @@ type usage struct {
 
 func (h *harness) usage() usage {
 	u := usage{at: time.Now()}
-	u.col, _ = cpuTime(h.col.p.pid())
-	u.sim, _ = cpuTime(h.sim.p.pid())
+	u.col, _ = cpuTime(h.col.p.Pid())
+	u.sim, _ = cpuTime(h.sim.p.Pid())
 	u.self, _ = cpuTime(pid())
 	u.all, _ = systemBusy()
 	return u
@@ -99,7 +99,7 @@ func (h *harness) warmUp(ctx context.Context) error {
 // poll interval, as it is while pdload waits for a delivery.
 func (h *harness) idleCPU(ctx context.Context, d time.Duration) (perSecond time.Duration, err error) {
 	start := time.Now()
-	c0, err := cpuTime(h.col.p.pid())
+	c0, err := cpuTime(h.col.p.Pid())
 	if err != nil {
 		return 0, err
 	}
@@ -109,7 +109,7 @@ func (h *harness) idleCPU(ctx context.Context, d time.Duration) (perSecond time.
 		}
 		time.Sleep(h.o.poll)
 	}
-	c1, err := cpuTime(h.col.p.pid())
+	c1, err := cpuTime(h.col.p.Pid())
 	if err != nil {
 		return 0, err
 	}
@@ -394,12 +394,12 @@ func runStorm(ctx context.Context, o *options) (*stormResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer sim.p.stop()
+	defer sim.p.Stop(stopGrace)
 	col, err := startCollector(ctx, o, "collector-storm", sim, stormExporter(o.stormKeys, o.stormPerMinute, o.stormBurst))
 	if err != nil {
 		return nil, err
 	}
-	defer col.p.stop()
+	defer col.p.Stop(stopGrace)
 	client := newClient(o.stormSenders)
 
 	// Warm up on the default route, whose budget the storm does not use.
@@ -445,9 +445,9 @@ func runStorm(ctx context.Context, o *options) (*stormResult, error) {
 		return nil, err
 	}
 	m0, _ := col.metrics(ctx, metricRateLimitWait, metricThrottled)
-	c0, _ := cpuTime(col.p.pid())
+	c0, _ := cpuTime(col.p.Pid())
 	all0, _ := systemBusy()
-	s0, _ := cpuTime(sim.p.pid())
+	s0, _ := cpuTime(sim.p.Pid())
 	self0, _ := cpuTime(pid())
 	start := time.Now()
 	var next atomic.Int64
@@ -475,9 +475,9 @@ func runStorm(ctx context.Context, o *options) (*stormResult, error) {
 		return nil, err
 	}
 	end := time.Now()
-	c1, _ := cpuTime(col.p.pid())
+	c1, _ := cpuTime(col.p.Pid())
 	all1, _ := systemBusy()
-	s1, _ := cpuTime(sim.p.pid())
+	s1, _ := cpuTime(sim.p.Pid())
 	self1, _ := cpuTime(pid())
 	if w := end.Sub(start).Seconds(); w > 0 {
 		res.OtherCores = math.Max(0, ((all1-all0)-(c1-c0)-(s1-s0)-(self1-self0)).Seconds()/w)

@@ -9,74 +9,32 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/proctest"
 )
 
-// proc is a child process: the simulator or the collector.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error
-}
+// stopGrace is how long a stopped child has between SIGTERM and SIGKILL.
+const stopGrace = 10 * time.Second
 
-// startProc starts bin with args, its output going to logDir/name.log. The
-// child dies with pdload (see childAttrs).
-func startProc(name, logDir, bin string, env []string, args ...string) (*proc, error) {
+// startProc starts bin with args, its output going to logDir/name.log. On
+// Linux the child dies with pdload; elsewhere the children are stopped on
+// the way out. (CPU and memory figures need Linux's /proc anyway and are
+// reported as n/a.)
+func startProc(name, logDir, bin string, env []string, args ...string) (*proctest.Proc, error) {
 	logPath := filepath.Join(logDir, name+".log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = childAttrs()
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-// stop asks the process to end (SIGTERM) and kills it after 10 s.
-func (p *proc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	return proctest.Start(name, bin, append(os.Environ(), env...), logPath, logPath, args...)
 }
 
 // exited reports an early exit with the tail of the process's log.
-func (p *proc) exited() error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("%s exited (%v); last lines of %s:\n%s", p.name, p.err, p.log, tail(p.log, 15))
-	default:
+func exited(p *proctest.Proc) error {
+	if !p.Exited() {
 		return nil
 	}
+	return fmt.Errorf("%s exited (%v); last lines of %s:\n%s", p.Name, p.Err(), p.Stdout, tail(p.Stdout, 15))
 }
 
 func tail(path string, n int) string {
@@ -91,41 +49,16 @@ func tail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// waitHTTP polls url until it answers 2xx, p exits, or timeout passes.
-func waitHTTP(ctx context.Context, p *proc, url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		if err := p.exited(); err != nil {
-			return err
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer %s within %v (last error: %v); see %s", p.name, url, timeout, err, p.log)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+// waitHTTP polls url until it answers 200 OK, p exits, or timeout passes.
+func waitHTTP(ctx context.Context, p *proctest.Proc, url string, timeout time.Duration) error {
+	err := proctest.WaitHTTP(ctx, http.DefaultClient, url, p, timeout, 50*time.Millisecond)
+	if err == nil || err == ctx.Err() {
+		return err
 	}
-}
-
-// freePort returns a loopback port nothing listened on a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	if perr := exited(p); perr != nil {
+		return perr
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return fmt.Errorf("%s: %w; see %s", p.Name, err, p.Stdout)
 }
 
 func freePorts(n int) ([]int, error) {

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/proctest"
 )
 
 // Fake integration keys: 32 characters, accepted by the simulator only.
@@ -23,13 +25,13 @@ func stormKey(i int) string { return fmt.Sprintf("5707%028d", i) }
 
 // simulator is a running cmd/pdsim.
 type simulator struct {
-	p    *proc
+	p    *proctest.Proc
 	url  string
 	port int
 }
 
 func startSimulator(ctx context.Context, o *options, name string, rateLimit int) (*simulator, error) {
-	port, err := freePort()
+	port, err := proctest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +42,7 @@ func startSimulator(ctx context.Context, o *options, name string, rateLimit int)
 	}
 	s := &simulator{p: p, url: fmt.Sprintf("http://127.0.0.1:%d", port), port: port}
 	if err := waitHTTP(ctx, p, s.url+"/healthz", 30*time.Second); err != nil {
-		p.stop()
+		p.Stop(stopGrace)
 		return nil, err
 	}
 	return s, nil
@@ -99,7 +101,7 @@ func (s *simulator) reset(ctx context.Context) error {
 
 // collector is a running otelcol-pagerduty.
 type collector struct {
-	p          *proc
+	p          *proctest.Proc
 	otlpURL    string
 	metricsURL string
 	config     string
@@ -199,11 +201,11 @@ func startCollector(ctx context.Context, o *options, name string, sim *simulator
 		config:     path,
 	}
 	if err := waitHTTP(ctx, p, fmt.Sprintf("http://127.0.0.1:%d/", health), 60*time.Second); err != nil {
-		p.stop()
+		p.Stop(stopGrace)
 		return nil, err
 	}
 	if err := waitHTTP(ctx, p, c.metricsURL, 10*time.Second); err != nil {
-		p.stop()
+		p.Stop(stopGrace)
 		return nil, err
 	}
 	return c, nil
@@ -280,13 +282,13 @@ func (c *collector) waitSent(ctx context.Context, target float64, every, timeout
 		if err == nil && n >= target {
 			return nil
 		}
-		if perr := c.p.exited(); perr != nil {
+		if perr := exited(c.p); perr != nil {
 			return perr
 		}
 		if time.Now().After(deadline) {
 			m, _ := c.metrics(ctx, metricFailed)
 			return fmt.Errorf("the collector sent %v of %v records within %v (send failed: %v; err %v); see %s",
-				n, target, timeout, m[metricFailed], err, c.p.log)
+				n, target, timeout, m[metricFailed], err, c.p.Stdout)
 		}
 		select {
 		case <-ctx.Done():
@@ -298,7 +300,7 @@ func (c *collector) waitSent(ctx context.Context, target float64, every, timeout
 
 // logProblems counts the collector's log lines at warn level or above.
 func (c *collector) logProblems() int {
-	b, err := os.ReadFile(c.p.log)
+	b, err := os.ReadFile(c.p.Stdout)
 	if err != nil {
 		return -1
 	}
