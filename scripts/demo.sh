@@ -76,4 +76,5 @@ echo
 echo "demo: the exporter's own metrics (http://127.0.0.1:$METRICS_PORT/metrics):"
 curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^otelcol_exporter_pagerduty_(events|suppressed)' || true
 echo
-echo "demo: done. Logs are in $LOGS/; open $SIM_URL/ while a demo runs to see the incident page."
+echo "demo: done. Logs are in $LOGS/. To look at the simulator's incident page, run the"
+echo "      simulator and collector yourself (README, Quick start) and open $SIM_URL/."

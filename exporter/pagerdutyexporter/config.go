@@ -89,8 +89,11 @@ func (cfg *Config) Validate() error {
 	var errs []error
 	if cfg.ClientConfig.Endpoint == "" {
 		errs = append(errs, errors.New("endpoint: must be set to the Events API base URL, e.g. https://events.pagerduty.com"))
-	} else if u, err := url.Parse(cfg.ClientConfig.Endpoint); err != nil || u.Scheme == "" || u.Host == "" {
+	} else if u, err := url.Parse(cfg.ClientConfig.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errors.New("endpoint: must be an absolute http(s) URL"))
+	} else if path := strings.TrimRight(u.Path, "/"); strings.HasSuffix(path, eventsapi.EnqueuePath) || strings.HasSuffix(path, eventsapi.ChangeEnqueuePath) {
+		// Every event would be answered 404 and dropped as refused.
+		errs = append(errs, fmt.Errorf("endpoint: is the base URL, without %s: the exporter appends the path itself", path[strings.LastIndex(path, "/v2/"):]))
 	}
 	switch {
 	case cfg.RoutingKey == "" && len(cfg.Routing.Keys) == 0:

@@ -96,6 +96,12 @@ func TestValidate(t *testing.T) {
 			c.Routing = RoutingConfig{Keys: map[string]configopaque.String{"a": testKey}}
 		}, errs: []string{"routing.attribute: must name the attribute"}},
 		{name: "empty endpoint", mutate: func(c *Config) { c.ClientConfig.Endpoint = "" }, errs: []string{"endpoint: must be set"}},
+		{name: "endpoint with the enqueue path", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/v2/enqueue" },
+			errs: []string{"endpoint: is the base URL, without /v2/enqueue"}},
+		{name: "endpoint with the change path", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/v2/change/enqueue/" },
+			errs: []string{"endpoint: is the base URL, without /v2/change/enqueue"}},
+		{name: "endpoint behind a gateway path", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://gateway.internal/pagerduty" }},
+		{name: "non-http endpoint", mutate: func(c *Config) { c.ClientConfig.Endpoint = "ftp://x" }, errs: []string{"endpoint: must be an absolute http(s) URL"}},
 		{name: "relative endpoint", mutate: func(c *Config) { c.ClientConfig.Endpoint = "events.pagerduty.com" }, errs: []string{"endpoint: must be an absolute"}},
 		{name: "unknown severity", mutate: func(c *Config) { c.DefaultSeverity = "high" }, errs: []string{`default_severity: must be one of critical, error, warning, info, got "high"`}},
 		{name: "reserved route name", mutate: func(c *Config) {

@@ -326,7 +326,7 @@ func statusClass(code int) string {
 
 // recordFields identify a record in logs without its routing key.
 func recordFields(lr plog.LogRecord, res pcommon.Resource, dedupKey string) []zap.Field {
-	fields := make([]zap.Field, 0, 4)
+	fields := make([]zap.Field, 0, 6)
 	if dedupKey != "" {
 		fields = append(fields, zap.String("dedup_key", dedupKey))
 	}
@@ -339,5 +339,16 @@ func recordFields(lr plog.LogRecord, res pcommon.Resource, dedupKey string) []za
 			fields = append(fields, zap.String(name, v.AsString()))
 		}
 	}
-	return append(fields, zap.Time("record_time", lr.Timestamp().AsTime()))
+	ts := lr.Timestamp()
+	if ts == 0 {
+		ts = lr.ObservedTimestamp()
+	}
+	if ts != 0 {
+		fields = append(fields, zap.Time("record_time", ts.AsTime()))
+	}
+	if body := lr.Body(); body.Type() == pcommon.ValueTypeStr && body.Str() != "" {
+		excerpt := []rune(body.Str())
+		fields = append(fields, zap.String("body", string(excerpt[:min(len(excerpt), 80)])))
+	}
+	return fields
 }
