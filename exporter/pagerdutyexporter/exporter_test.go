@@ -658,3 +658,26 @@ func TestCardinalityStaysBounded(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int64{"trigger/accepted/default": total}, sumByAttrs(got))
 }
+
+// TestDropWarningNamesTheRecord: a rejected record without its own time is
+// named by its observed time and the start of its body.
+func TestDropWarningNamesTheRecord(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	h := startExporter(t, testConfig(api))
+	ld := alert("checkout", "alert.status", "pending")
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	observed := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
+	lr.SetTimestamp(0)
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observed))
+	lr.Body().SetStr(strings.Repeat("disk almost full on db-1 ", 10))
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+
+	warnings := h.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").All()
+	require.Len(t, warnings, 1)
+	fields := warnings[0].ContextMap()
+	assert.Equal(t, observed, fields["record_time"].(time.Time).UTC())
+	body := fields["body"].(string)
+	assert.True(t, strings.HasPrefix(body, "disk almost full on db-1"))
+	assert.Len(t, []rune(body), 80, "an excerpt, not the whole body")
+	assert.Equal(t, "checkout", fields["service.name"])
+}
