@@ -209,7 +209,7 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 	if seen.Time == 0 {
 		seen.Time = int64(p.arrival)
 	}
-	routingKey, _ := e.routes.pick(m.RoutingValue)
+	routingKey := e.routes.pick(m.RoutingValue)
 	suppressed := ""
 	if !ev.IsChange() {
 		// Decide, send and record as one step per dedup key: a consumer that

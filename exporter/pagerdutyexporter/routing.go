@@ -34,13 +34,13 @@ func newRouter(cfg *Config) router {
 	return r
 }
 
-// pick returns the key for a record whose routing attribute has value, and
-// false when neither the map nor routing_key provides one.
-func (r router) pick(value string) (string, bool) {
+// pick returns the key for a record whose routing attribute has value, ""
+// when neither the map nor routing_key provides one.
+func (r router) pick(value string) string {
 	if key, ok := r.keys[value]; ok {
-		return key, true
+		return key
 	}
-	return r.defaultKey, r.defaultKey != ""
+	return r.defaultKey
 }
 
 // key returns the key of a route name, "" for a route no longer configured.

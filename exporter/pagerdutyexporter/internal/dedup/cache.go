@@ -106,9 +106,13 @@ func (c *Cache) Decide(ctx context.Context, dedupKey string, ev Event) (Decision
 	c.mu.Lock()
 	e, expired := c.lookup(dedupKey)
 	p := c.persist
+	if p == nil {
+		defer c.mu.Unlock()
+		return c.decide(e, ev), nil
+	}
 	c.mu.Unlock()
 	err := c.deleteStored(ctx, p, expired)
-	if e == nil && p != nil && expired == nil {
+	if e == nil && expired == nil {
 		var loaded *entry
 		if loaded, err = c.load(ctx, p, dedupKey); loaded != nil {
 			e = c.insertLoaded(ctx, p, loaded)
@@ -123,13 +127,13 @@ func (c *Cache) decide(e *entry, ev Event) Decision {
 	if e == nil {
 		return Decision{Send: true, RoutingKey: ev.RoutingKey}
 	}
-	if ev.Time != 0 && ev.Time < e.eventTime {
-		return Decision{RoutingKey: e.routingKey, Reason: ReasonStale}
-	}
 	routingKey := e.routingKey
 	if routingKey == "" {
 		// Stored under a route the configuration no longer has.
 		routingKey = ev.RoutingKey
+	}
+	if ev.Time != 0 && ev.Time < e.eventTime {
+		return Decision{RoutingKey: routingKey, Reason: ReasonStale}
 	}
 	switch ev.Action {
 	case eventsapi.Trigger:
