@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -200,11 +199,4 @@ func retryDelay(h http.Header, now time.Time) (time.Duration, bool) {
 		}
 	}
 	return 0, false
-}
-
-// AsStatusError returns the StatusError inside err, if any.
-func AsStatusError(err error) (*StatusError, bool) {
-	var se *StatusError
-	ok := errors.As(err, &se)
-	return se, ok
 }

@@ -3,7 +3,6 @@ package eventsapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -98,8 +97,8 @@ func TestSendClassifiesResponses(t *testing.T) {
 				require.False(t, consumererror.IsPermanent(err))
 				assert.NotContains(t, err.Error(), "Throttle")
 			}
-			se, ok := AsStatusError(err)
-			require.True(t, ok)
+			var se *StatusError
+			require.ErrorAs(t, err, &se)
 			assert.Equal(t, tc.status, se.Code)
 			if tc.messages != nil {
 				assert.Equal(t, tc.messages, se.Messages)
@@ -265,8 +264,6 @@ func TestErrorMessagesIgnoresEmptyAndTruncatesLongBodies(t *testing.T) {
 	assert.Equal(t, []string{"invalid event"}, errorMessages([]byte(`{"status":"invalid event"}`)))
 	se := &StatusError{Code: 500}
 	assert.Equal(t, "events API responded 500 Internal Server Error", se.Error())
-	_, ok := AsStatusError(errors.New("other"))
-	assert.False(t, ok)
 }
 
 func testEvent(action Action) *Event {
