@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -25,14 +24,6 @@ import (
 
 // version is sent in the User-Agent header.
 const version = "0.1.0"
-
-// Outcomes of an Events API call, as counted in the events metric.
-const (
-	outcomeAccepted  = "accepted"
-	outcomeRejected  = "rejected"
-	outcomeThrottled = "throttled"
-	outcomeFailed    = "failed"
-)
 
 // Reasons a record is rejected outside the mapping.
 const (
@@ -122,7 +113,7 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 		return fmt.Errorf("creating HTTP client: %w", err)
 	}
 	e.httpClient = httpClient
-	e.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, e.userAgent)
+	e.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, e.userAgent, e.cfg.BackOffConfig.MaxInterval)
 	if id := e.dedupStorage(); id != nil {
 		return e.attachStorage(ctx, host, *id)
 	}
@@ -261,27 +252,24 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 
 	ev.RoutingKey = routingKey
 	start := time.Now()
-	resp, err := e.client.Send(ctx, ev)
-	e.recordRequest(ctx, resp, time.Since(start))
-	outcome := outcomeOf(resp, err)
-	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "outcome", outcome, "routing", route}))
-	switch {
-	case err == nil:
+	sent := e.client.Send(ctx, ev)
+	e.recordRequest(ctx, sent, time.Since(start))
+	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "outcome", sent.Outcome.String(), "routing", route}))
+	switch sent.Outcome {
+	case eventsapi.Accepted:
 		if !ev.IsChange() {
 			if err := e.cache.Record(ctx, ev.DedupKey, seen); err != nil {
 				e.logger.Warn("Dedup storage update failed; the in-memory cache is current", zap.Error(err))
 			}
 		}
 		return nil
-	case consumererror.IsPermanent(err):
-		e.reject(ctx, rejectByAPI, err, recordFields(lr, res, ev.DedupKey)...)
+	case eventsapi.Rejected:
+		e.reject(ctx, rejectByAPI, sent.Err, recordFields(lr, res, ev.DedupKey)...)
 		return nil
-	default:
-		if resp.StatusCode == http.StatusTooManyRequests {
-			e.telemetry.ExporterPagerdutyThrottled.Add(ctx, 1, e.attrs.of(attrKey{"routing", route}))
-		}
-		return p.fail(routingKey, fmt.Errorf("routing %q: %w", route, err))
+	case eventsapi.Throttled:
+		e.telemetry.ExporterPagerdutyThrottled.Add(ctx, 1, e.attrs.of(attrKey{"routing", route}))
 	}
+	return p.fail(routingKey, fmt.Errorf("routing %q: %w", route, sent.Err))
 }
 
 func (e *pagerdutyExporter) reject(ctx context.Context, reason string, err error, fields ...zap.Field) {
@@ -290,22 +278,9 @@ func (e *pagerdutyExporter) reject(ctx context.Context, reason string, err error
 		append(fields, zap.String("reason", reason), zap.Error(err))...)
 }
 
-func (e *pagerdutyExporter) recordRequest(ctx context.Context, resp eventsapi.Response, took time.Duration) {
+func (e *pagerdutyExporter) recordRequest(ctx context.Context, resp eventsapi.Result, took time.Duration) {
 	e.telemetry.ExporterPagerdutyRequests.Add(ctx, 1, e.attrs.of(attrKey{"endpoint", resp.Path, "status_class", statusClass(resp.StatusCode)}))
 	e.telemetry.ExporterPagerdutyRequestDuration.Record(ctx, took.Seconds(), e.attrs.of(attrKey{"endpoint", resp.Path}))
-}
-
-func outcomeOf(resp eventsapi.Response, err error) string {
-	switch {
-	case err == nil:
-		return outcomeAccepted
-	case consumererror.IsPermanent(err):
-		return outcomeRejected
-	case resp.StatusCode == http.StatusTooManyRequests:
-		return outcomeThrottled
-	default:
-		return outcomeFailed
-	}
 }
 
 func statusClass(code int) string {

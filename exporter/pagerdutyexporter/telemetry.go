@@ -21,8 +21,8 @@ func newAttrSets(routes []string) *attrSets {
 	actions := []string{string(eventsapi.Trigger), string(eventsapi.Acknowledge), string(eventsapi.Resolve), string(eventsapi.Change)}
 	for _, route := range routes {
 		for _, action := range actions {
-			for _, outcome := range []string{outcomeAccepted, outcomeRejected, outcomeThrottled, outcomeFailed} {
-				a.add("event_action", action, "outcome", outcome, "routing", route)
+			for _, outcome := range eventsapi.Outcomes {
+				a.add("event_action", action, "outcome", outcome.String(), "routing", route)
 			}
 		}
 		a.add("routing", route)

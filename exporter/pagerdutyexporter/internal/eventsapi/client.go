@@ -29,44 +29,82 @@ const maxResponseBytes = 64 * 1024
 // Client sends events to one Events API base URL. It makes exactly one
 // attempt per call: retries belong to the collector's retry sender.
 type Client struct {
-	http       *http.Client
-	enqueueURL string
-	changeURL  string
-	userAgent  string
-	bufs       sync.Pool
+	http          *http.Client
+	enqueueURL    string
+	changeURL     string
+	userAgent     string
+	maxRetryAfter time.Duration
+	bufs          sync.Pool
 }
 
 // NewClient returns a client for the Events API at baseURL (for example
 // https://events.pagerduty.com), sending requests through httpClient.
-func NewClient(httpClient *http.Client, baseURL, userAgent string) *Client {
+//
+// maxRetryAfter caps the delay a server may ask for with Retry-After; 0
+// means no cap. Without one, a proxy answering `Retry-After: 999999` would
+// make the retry sender give up on the event at once.
+//
+// The client never follows redirects: it sets httpClient.CheckRedirect. The
+// Events API does not redirect, so a 3xx means something is in the way (a
+// captive portal, a misrouted proxy), and following it would hand the
+// routing key and any configured headers to another host.
+func NewClient(httpClient *http.Client, baseURL, userAgent string, maxRetryAfter time.Duration) *Client {
+	httpClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	base := strings.TrimRight(baseURL, "/")
 	return &Client{
-		http:       httpClient,
-		enqueueURL: base + EnqueuePath,
-		changeURL:  base + ChangeEnqueuePath,
-		userAgent:  userAgent,
+		http:          httpClient,
+		enqueueURL:    base + EnqueuePath,
+		changeURL:     base + ChangeEnqueuePath,
+		userAgent:     userAgent,
+		maxRetryAfter: maxRetryAfter,
 	}
 }
 
-// Response is what a call learned of the server's answer.
-type Response struct {
+// Outcome is what became of one event sent to the Events API, decided once,
+// from the response, by classify.
+type Outcome uint8
+
+const (
+	// Accepted: PagerDuty answered 2xx and has the event.
+	Accepted Outcome = iota
+	// Rejected: PagerDuty refused the event and would refuse it again; it is
+	// dropped, never retried.
+	Rejected
+	// Throttled: PagerDuty answered 429; the event is retried after the delay
+	// the server asked for, else after the retry back-off.
+	Throttled
+	// Failed: no answer, a 408, a 5xx or a redirect; the event is retried.
+	Failed
+)
+
+var outcomeNames = [...]string{Accepted: "accepted", Rejected: "rejected", Throttled: "throttled", Failed: "failed"}
+
+// String is the outcome's name in metrics.
+func (o Outcome) String() string { return outcomeNames[o] }
+
+// Outcomes lists every outcome, for telemetry that is prepared ahead.
+var Outcomes = [...]Outcome{Accepted, Rejected, Throttled, Failed}
+
+// Result is what one Send learned of the server's answer.
+type Result struct {
+	Outcome Outcome
 	// StatusCode is the HTTP status, or 0 when no response arrived.
 	StatusCode int
 	// Path is the endpoint path the event went to.
 	Path string
+	// Err is nil when Accepted. Otherwise it is the error the collector's
+	// retry sender acts on: permanent (consumererror.IsPermanent) when
+	// Rejected, a throttle (exporterhelper.NewThrottleRetry) carrying the
+	// server's delay when it gave one, and plain (retryable) otherwise.
+	Err error
 }
 
-// Send posts ev to its endpoint. The body is built afresh for this attempt.
-//
-// The error, when not nil, is permanent (consumererror.IsPermanent) when
-// PagerDuty refused the event and a retry would be refused too, a throttle
-// (exporterhelper.NewThrottleRetry) when the server asked for a delay, and
-// plain (retryable) otherwise.
-func (c *Client) Send(ctx context.Context, ev *Event) (Response, error) {
-	resp := Response{Path: EnqueuePath}
-	url := c.enqueueURL
+// Send posts ev to its endpoint, once. The body is built afresh for this
+// attempt.
+func (c *Client) Send(ctx context.Context, ev *Event) Result {
+	path, url := EnqueuePath, c.enqueueURL
 	if ev.IsChange() {
-		resp.Path, url = ChangeEnqueuePath, c.changeURL
+		path, url = ChangeEnqueuePath, c.changeURL
 	}
 
 	buf, _ := c.bufs.Get().(*[]byte)
@@ -78,17 +116,16 @@ func (c *Client) Send(ctx context.Context, ev *Event) (Response, error) {
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(*buf))
 	if err != nil {
-		return resp, consumererror.NewPermanent(fmt.Errorf("building request to %s: %w", resp.Path, err))
+		return Result{Outcome: Rejected, Path: path, Err: consumererror.NewPermanent(fmt.Errorf("building request to %s: %w", path, err))}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
 	httpResp, err := c.http.Do(req)
 	if err != nil {
-		return resp, fmt.Errorf("sending event to %s: %w", resp.Path, err)
+		return Result{Outcome: Failed, Path: path, Err: fmt.Errorf("sending event to %s: %w", path, err)}
 	}
 	defer httpResp.Body.Close()
-	resp.StatusCode = httpResp.StatusCode
 	var body []byte
 	if httpResp.StatusCode >= 200 && httpResp.StatusCode < 300 {
 		// Drained, not read: the connection is reused and nothing is kept.
@@ -96,30 +133,53 @@ func (c *Client) Send(ctx context.Context, ev *Event) (Response, error) {
 	} else {
 		body, _ = io.ReadAll(io.LimitReader(httpResp.Body, maxResponseBytes))
 	}
-	return resp, responseError(httpResp, body, time.Now())
+	res := classify(httpResp, body, time.Now(), c.maxRetryAfter)
+	res.Path = path
+	return res
 }
 
-// responseError maps an Events API response to the collector's error kinds,
-// following PagerDuty's retry table: 2xx is success; 429 is a throttle that
-// honours Retry-After (or ratelimit-reset); 408 and 5xx are retryable; every
-// other status is permanent, since resending the same event cannot succeed.
-func responseError(resp *http.Response, body []byte, now time.Time) error {
+// classify maps an Events API response to an outcome and to the collector's
+// error kinds, following PagerDuty's retry table
+// (https://developer.pagerduty.com/docs/events-api-v2-overview#response-codes--retry-logic):
+// 2xx is success; 429 is a throttle that honours Retry-After (or
+// ratelimit-reset) up to maxRetryAfter (0: no cap); 408 and 5xx are
+// retryable, and so is a 503 that asks for a delay; a 3xx is retryable and
+// names only the host it pointed to; every other status is permanent, since
+// resending the same event cannot succeed.
+func classify(resp *http.Response, body []byte, now time.Time, maxRetryAfter time.Duration) Result {
 	code := resp.StatusCode
+	res := Result{StatusCode: code}
 	if code >= 200 && code < 300 {
-		return nil
+		res.Outcome = Accepted
+		return res
 	}
 	err := &StatusError{Code: code, Messages: errorMessages(body)}
 	switch {
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-		if delay, ok := retryDelay(resp.Header, now); ok {
-			return exporterhelper.NewThrottleRetry(err, delay)
+		res.Outcome, res.Err = Failed, err
+		if code == http.StatusTooManyRequests {
+			res.Outcome = Throttled
 		}
-		return err
+		if delay, ok := retryDelay(resp.Header, now); ok {
+			if maxRetryAfter > 0 {
+				delay = min(delay, maxRetryAfter)
+			}
+			res.Err = exporterhelper.NewThrottleRetry(err, delay)
+		}
+	case code >= 300 && code < 400:
+		// The body and the full Location may carry what the redirecting host
+		// echoed back; its name is enough to find it.
+		err.Messages = []string{"redirect refused"}
+		if loc, locErr := resp.Location(); locErr == nil && loc.Host != "" {
+			err.Messages[0] = "redirect to " + loc.Host + " refused"
+		}
+		res.Outcome, res.Err = Failed, err
 	case code == http.StatusRequestTimeout || code >= 500:
-		return err
+		res.Outcome, res.Err = Failed, err
 	default:
-		return consumererror.NewPermanent(err)
+		res.Outcome, res.Err = Rejected, consumererror.NewPermanent(err)
 	}
+	return res
 }
 
 // StatusError is a non-2xx answer from the Events API.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ func TestSendClassifiesResponses(t *testing.T) {
 		want     string // "ok", "permanent", "throttle", "retryable"
 		delay    time.Duration
 		messages []string
+		maxDelay time.Duration // the client's cap on Retry-After
 	}{
 		{name: "202 accepted", status: 202, body: `{"status":"success","message":"Event processed","dedup_key":"k"}`, want: "ok"},
 		{name: "200 is success too", status: 200, want: "ok"},
@@ -57,6 +59,22 @@ func TestSendClassifiesResponses(t *testing.T) {
 		{name: "429 with ratelimit-reset", status: 429, want: "throttle", delay: 12 * time.Second, header: map[string]string{"Ratelimit-Reset": "12"}},
 		{name: "429 without a hint", status: 429, want: "retryable"},
 		{name: "429 with garbage Retry-After", status: 429, want: "retryable", header: map[string]string{"Retry-After": "soon"}},
+		{
+			name: "429 with an absurd Retry-After is capped", status: 429, want: "throttle", delay: 30 * time.Second, maxDelay: 30 * time.Second,
+			header: map[string]string{"Retry-After": "999999"},
+		},
+		{
+			name: "429 with a far HTTP date is capped", status: 429, want: "throttle", delay: 30 * time.Second, maxDelay: 30 * time.Second,
+			header: map[string]string{"Retry-After": "Fri, 01 Jan 2099 00:00:00 GMT"},
+		},
+		{name: "429 shorter than the cap", status: 429, want: "throttle", delay: 7 * time.Second, maxDelay: 30 * time.Second, header: map[string]string{"Retry-After": "7"}},
+		{
+			name: "307 to another host is retried, never followed", status: 307, want: "retryable",
+			header:   map[string]string{"Location": "https://elsewhere.example/v2/enqueue?echo=" + testKey},
+			body:     "redirecting " + testKey,
+			messages: []string{"redirect to elsewhere.example refused"},
+		},
+		{name: "302 without Location", status: 302, want: "retryable", messages: []string{"redirect refused"}},
 		{name: "500", status: 500, want: "retryable"},
 		{name: "502", status: 502, want: "retryable"},
 		{name: "503 with Retry-After", status: 503, want: "throttle", delay: 3 * time.Second, header: map[string]string{"Retry-After": "3"}},
@@ -73,8 +91,14 @@ func TestSendClassifiesResponses(t *testing.T) {
 				_, _ = io.WriteString(w, tc.body)
 			}))
 			defer srv.Close()
-			c := NewClient(srv.Client(), srv.URL, "test")
-			resp, err := c.Send(context.Background(), testEvent(Trigger))
+			c := NewClient(srv.Client(), srv.URL, "test", tc.maxDelay)
+			resp := c.Send(context.Background(), testEvent(Trigger))
+			err := resp.Err
+			wantOutcome := map[string]Outcome{"ok": Accepted, "permanent": Rejected, "throttle": Failed, "retryable": Failed}[tc.want]
+			if tc.status == http.StatusTooManyRequests {
+				wantOutcome = Throttled
+			}
+			assert.Equal(t, wantOutcome, resp.Outcome)
 			assert.Equal(t, tc.status, resp.StatusCode)
 			assert.Equal(t, EnqueuePath, resp.Path)
 			switch tc.want {
@@ -122,9 +146,9 @@ func TestSendRequest(t *testing.T) {
 	}))
 	defer srv.Close()
 	// A trailing slash on the base URL must not double up.
-	c := NewClient(srv.Client(), srv.URL+"/", "otelcol-pagerduty-exporter/test")
+	c := NewClient(srv.Client(), srv.URL+"/", "otelcol-pagerduty-exporter/test", 0)
 
-	_, err := c.Send(context.Background(), testEvent(Trigger))
+	err := c.Send(context.Background(), testEvent(Trigger)).Err
 	require.NoError(t, err)
 	s := <-got
 	assert.Equal(t, EnqueuePath, s.path)
@@ -133,7 +157,8 @@ func TestSendRequest(t *testing.T) {
 	assert.Equal(t, "trigger", s.body["event_action"])
 	assert.Equal(t, testKey, s.body["routing_key"])
 
-	resp, err := c.Send(context.Background(), testEvent(Change))
+	resp := c.Send(context.Background(), testEvent(Change))
+	err = resp.Err
 	require.NoError(t, err)
 	assert.Equal(t, ChangeEnqueuePath, resp.Path)
 	s = <-got
@@ -152,10 +177,10 @@ func TestSendRebuildsBodyForEveryAttempt(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
-	c := NewClient(srv.Client(), srv.URL, "test")
+	c := NewClient(srv.Client(), srv.URL, "test", 0)
 	ev := testEvent(Trigger)
 	for range 3 {
-		_, err := c.Send(context.Background(), ev)
+		err := c.Send(context.Background(), ev).Err
 		require.Error(t, err)
 	}
 	require.Len(t, lengths, 3)
@@ -171,7 +196,8 @@ func TestSendTransportErrorsAreRetryable(t *testing.T) {
 		defer close(release)
 		client := srv.Client()
 		client.Timeout = 50 * time.Millisecond
-		resp, err := NewClient(client, srv.URL, "test").Send(context.Background(), testEvent(Trigger))
+		resp := NewClient(client, srv.URL, "test", 0).Send(context.Background(), testEvent(Trigger))
+		err := resp.Err
 		require.Error(t, err)
 		assert.False(t, consumererror.IsPermanent(err))
 		assert.Zero(t, resp.StatusCode)
@@ -187,7 +213,8 @@ func TestSendTransportErrorsAreRetryable(t *testing.T) {
 			}
 		}))
 		defer srv.Close()
-		resp, err := NewClient(srv.Client(), srv.URL, "test").Send(context.Background(), testEvent(Trigger))
+		resp := NewClient(srv.Client(), srv.URL, "test", 0).Send(context.Background(), testEvent(Trigger))
+		err := resp.Err
 		require.Error(t, err)
 		assert.False(t, consumererror.IsPermanent(err))
 		assert.Zero(t, resp.StatusCode)
@@ -196,7 +223,7 @@ func TestSendTransportErrorsAreRetryable(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		url := srv.URL
 		srv.Close()
-		_, err := NewClient(http.DefaultClient, url, "test").Send(context.Background(), testEvent(Trigger))
+		err := NewClient(&http.Client{}, url, "test", 0).Send(context.Background(), testEvent(Trigger)).Err
 		require.Error(t, err)
 		assert.False(t, consumererror.IsPermanent(err))
 	})
@@ -205,7 +232,7 @@ func TestSendTransportErrorsAreRetryable(t *testing.T) {
 		defer srv.Close()
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err := NewClient(srv.Client(), srv.URL, "test").Send(ctx, testEvent(Trigger))
+		err := NewClient(srv.Client(), srv.URL, "test", 0).Send(ctx, testEvent(Trigger)).Err
 		require.ErrorIs(t, err, context.Canceled)
 	})
 }
@@ -277,4 +304,33 @@ func testEvent(action Action) *Event {
 		ev.Payload.Severity = SeverityError
 	}
 	return ev
+}
+
+// TestSendNeverFollowsRedirects proves that neither the body (with its
+// routing key) nor the configured headers reach the host a 3xx points to,
+// and that a captive portal answering 200 after a 302 is not taken as
+// PagerDuty accepting the event.
+func TestSendNeverFollowsRedirects(t *testing.T) {
+	for _, status := range []int{http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			var portalHits atomic.Int32
+			portal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				portalHits.Add(1)
+				w.WriteHeader(http.StatusOK)
+			}))
+			defer portal.Close()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Location", portal.URL+"/login")
+				w.WriteHeader(status)
+			}))
+			defer srv.Close()
+
+			res := NewClient(srv.Client(), srv.URL, "test", 0).Send(context.Background(), testEvent(Trigger))
+			assert.Equal(t, Failed, res.Outcome)
+			assert.Equal(t, status, res.StatusCode)
+			require.Error(t, res.Err)
+			assert.False(t, consumererror.IsPermanent(res.Err), "a redirect is retried")
+			assert.Zero(t, portalHits.Load(), "the redirect target was contacted")
+		})
+	}
 }
