@@ -3,11 +3,15 @@
 // the last payload sent and when. From it the exporter decides whether a
 // record would change anything in PagerDuty, and under which routing key its
 // acknowledge or resolve must go.
+//
+// Delivering one event is a transaction on its dedup key: Begin takes the
+// key's turn and decides, Turn.Commit records what PagerDuty accepted, and
+// Turn.Release ends the turn. Two consumers holding records for one key thus
+// never act on a stale view; different keys never wait for each other.
 package dedup // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -27,13 +31,18 @@ func (s State) open() bool { return s == Triggered || s == Acknowledged }
 
 // Config bounds the cache and sets the repeat window.
 type Config struct {
-	// TTL is how long an entry lives after its last update.
+	// TTL is how long an entry lives after its last update; 0 keeps entries
+	// until they are evicted.
 	TTL time.Duration
 	// MaxEntries bounds the number of entries; resolved entries are evicted
-	// first, oldest first.
+	// first, oldest first. 0 means no bound.
 	MaxEntries int
-	// RepeatInterval is how long an identical trigger stays suppressed.
+	// RepeatInterval is how long an identical trigger stays suppressed; 0
+	// sends every trigger.
 	RepeatInterval time.Duration
+	// StoreError is told of every failed storage access; the cache carries
+	// on with what it holds in memory. nil ignores them.
+	StoreError func(error)
 }
 
 // Event is what the cache needs to know of an alert event.
@@ -55,77 +64,103 @@ const (
 	ReasonStale          = "stale"
 )
 
+// Reasons lists every suppression reason, for telemetry prepared ahead.
+var Reasons = [...]string{ReasonDuplicate, ReasonAlreadyApplied, ReasonStale}
+
 // Decision says whether to send an event and under which routing key.
 type Decision struct {
-	Send bool
 	// RoutingKey is the key that opened the incident when the cache knows it,
 	// else the event's own.
 	RoutingKey string
-	// Reason names why the event is suppressed; empty when Send is true.
+	// Reason names why the event is suppressed; "" means send it.
 	Reason string
 }
 
 // Cache is safe for concurrent use. Its memory is bounded by MaxEntries; see
 // EntryOverhead.
 type Cache struct {
-	cfg Config
-	now func() time.Time
+	cfg   Config
+	now   func() time.Time
+	turns sequencer
+	store store // written through on every change; noStore when memory only
 
-	mu       sync.Mutex
-	entries  map[string]*entry
-	open     list // Triggered and Acknowledged entries, least recently updated first
-	resolved list // Resolved entries, least recently updated first
-	evicted  int64
-	persist  *Persistence
+	mu  sync.Mutex
+	lru lru
 }
 
-type entry struct {
-	key         string
-	routingKey  string // shares memory with the configured key: costs a header, not a copy
-	payloadHash uint64
-	sentAt      int64 // Unix nanoseconds of the last send
-	eventTime   int64
-	updatedAt   int64
-	state       State
-	prev, next  *entry
-}
-
-// New returns an empty cache. now is the clock; nil means time.Now.
+// New returns an empty cache kept in memory only. now is the clock; nil
+// means time.Now.
 func New(cfg Config, now func() time.Time) *Cache {
+	return newCache(cfg, now, noStore{})
+}
+
+func newCache(cfg Config, now func() time.Time, s store) *Cache {
 	if now == nil {
 		now = time.Now
 	}
-	return &Cache{cfg: cfg, now: now, entries: make(map[string]*entry)}
+	if cfg.StoreError == nil {
+		cfg.StoreError = func(error) {}
+	}
+	return &Cache{cfg: cfg, now: now, store: s, turns: newSequencer(), lru: newLRU(cfg.TTL, cfg.MaxEntries)}
 }
 
-// Decide says whether ev, for dedupKey, would change anything in PagerDuty.
-// It does not record ev: call Record once PagerDuty accepted the event. The
-// error reports a failed storage access; the decision is still usable, made
-// on what the cache could see.
-func (c *Cache) Decide(ctx context.Context, dedupKey string, ev Event) (Decision, error) {
-	c.mu.Lock()
-	e, expired := c.lookup(dedupKey)
-	p := c.persist
-	if p == nil {
-		defer c.mu.Unlock()
-		return c.decide(e, ev), nil
+// Turn is one dedup key's exclusive turn, from Begin to Release. Decision is
+// what the cache decided for the event offered to Begin.
+type Turn struct {
+	Decision
+
+	c        *Cache
+	dedupKey string
+	event    Event
+	release  func()
+}
+
+// Begin waits for dedupKey's turn and decides whether ev would change
+// anything in PagerDuty. It fails only when ctx ends first. Every Turn must
+// be released; commit it once PagerDuty accepted the event.
+func (c *Cache) Begin(ctx context.Context, dedupKey string, ev Event) (*Turn, error) {
+	release, err := c.turns.acquire(ctx, dedupKey)
+	if err != nil {
+		return nil, err
 	}
+	d := c.decide(ctx, dedupKey, ev)
+	ev.RoutingKey = d.RoutingKey
+	return &Turn{Decision: d, c: c, dedupKey: dedupKey, event: ev, release: release}, nil
+}
+
+// Commit records that PagerDuty accepted the turn's event under
+// Decision.RoutingKey, writing the entry through to the storage.
+func (t *Turn) Commit(ctx context.Context) { t.c.record(ctx, t.dedupKey, t.event) }
+
+// Release ends the turn; later calls do nothing.
+func (t *Turn) Release() {
+	if t.release != nil {
+		t.release()
+		t.release = nil
+	}
+}
+
+// decide is Begin's decision, made while the caller holds dedupKey's turn:
+// the turn, not c.mu, keeps the key's entry from changing while the storage
+// is read.
+func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision {
+	c.mu.Lock()
+	now := c.now().UnixNano()
+	e, expired := c.lru.lookup(dedupKey, now)
 	c.mu.Unlock()
-	err := c.deleteStored(ctx, p, expired)
+	c.deleteStored(ctx, expired)
 	if e == nil && expired == nil {
-		var loaded *entry
-		if loaded, err = c.load(ctx, p, dedupKey); loaded != nil {
-			e = c.insertLoaded(ctx, p, loaded)
-		}
+		e = c.loadStored(ctx, dedupKey)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.decide(e, ev), err
+	return c.rules(e, ev)
 }
 
-func (c *Cache) decide(e *entry, ev Event) Decision {
+// rules is the decision itself, on the entry e (nil when unknown).
+func (c *Cache) rules(e *entry, ev Event) Decision {
 	if e == nil {
-		return Decision{Send: true, RoutingKey: ev.RoutingKey}
+		return Decision{RoutingKey: ev.RoutingKey}
 	}
 	routingKey := e.routingKey
 	if routingKey == "" {
@@ -139,7 +174,7 @@ func (c *Cache) decide(e *entry, ev Event) Decision {
 	case eventsapi.Trigger:
 		if !e.state.open() {
 			// A new incident may open under the key the record asks for.
-			return Decision{Send: true, RoutingKey: ev.RoutingKey}
+			return Decision{RoutingKey: ev.RoutingKey}
 		}
 		repeatDue := c.now().UnixNano()-e.sentAt >= int64(c.cfg.RepeatInterval)
 		if e.payloadHash == ev.PayloadHash && !repeatDue {
@@ -154,30 +189,26 @@ func (c *Cache) decide(e *entry, ev Event) Decision {
 			return Decision{RoutingKey: routingKey, Reason: ReasonAlreadyApplied}
 		}
 	}
-	return Decision{Send: true, RoutingKey: routingKey}
+	return Decision{RoutingKey: routingKey}
 }
 
-// Record notes that PagerDuty accepted ev for dedupKey under ev.RoutingKey,
-// and writes the entry through to the storage, if any.
-func (c *Cache) Record(ctx context.Context, dedupKey string, ev Event) error {
+// record notes that PagerDuty accepted ev for dedupKey under ev.RoutingKey.
+func (c *Cache) record(ctx context.Context, dedupKey string, ev Event) {
 	c.mu.Lock()
 	now := c.now().UnixNano()
-	e, expired := c.lookup(dedupKey)
-	victims := expired
+	e, victims := c.lru.lookup(dedupKey, now)
 	if e == nil {
 		// An acknowledge for an incident we never saw opened nothing in
 		// PagerDuty: remembering it as open would suppress the real trigger.
 		if ev.Action == eventsapi.Acknowledge {
-			p := c.persist
 			c.mu.Unlock()
-			return c.deleteStored(ctx, p, victims)
+			c.deleteStored(ctx, victims)
+			return
 		}
-		victims = append(victims, c.makeRoom(now)...)
 		e = &entry{key: dedupKey}
-		c.entries[dedupKey] = e
-	} else {
-		c.listOf(e.state).remove(e)
+		victims = append(victims, c.lru.insert(e, now)...)
 	}
+	c.lru.unlink(e)
 	switch ev.Action {
 	case eventsapi.Trigger:
 		if e.state != Acknowledged {
@@ -194,23 +225,44 @@ func (c *Cache) Record(ctx context.Context, dedupKey string, ev Event) error {
 		}
 	}
 	e.sentAt = now
-	e.updatedAt = now
 	e.eventTime = max(e.eventTime, ev.Time)
-	c.listOf(e.state).pushBack(e)
-	p := c.persist
-	var encoded []byte
-	if p != nil {
-		encoded = p.encode(e)
-	}
+	c.lru.link(e, now)
+	saved := *e
 	c.mu.Unlock()
 
-	if p == nil {
+	c.report(c.store.save(ctx, &saved))
+	c.deleteStored(ctx, victims)
+}
+
+func (c *Cache) loadStored(ctx context.Context, dedupKey string) *entry {
+	loaded, err := c.store.load(ctx, dedupKey)
+	c.report(err)
+	if loaded == nil {
 		return nil
 	}
-	return errors.Join(
-		p.Client.Set(ctx, entryPrefix+dedupKey, encoded),
-		c.deleteStored(ctx, p, victims),
-	)
+	c.mu.Lock()
+	now := c.now().UnixNano()
+	if c.lru.expired(loaded, now) {
+		c.mu.Unlock()
+		c.deleteStored(ctx, []string{dedupKey})
+		return nil
+	}
+	victims := c.lru.insert(loaded, now)
+	c.mu.Unlock()
+	c.deleteStored(ctx, victims)
+	return loaded
+}
+
+func (c *Cache) deleteStored(ctx context.Context, keys []string) {
+	if len(keys) > 0 {
+		c.report(c.store.delete(ctx, keys))
+	}
+}
+
+func (c *Cache) report(err error) {
+	if err != nil {
+		c.cfg.StoreError(err)
+	}
 }
 
 // Stats is a snapshot of the cache's size.
@@ -224,113 +276,8 @@ type Stats struct {
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Entries: len(c.entries), Open: c.open.len, Evictions: c.evicted}
+	return Stats{Entries: len(c.lru.entries), Open: c.lru.open.len, Evictions: c.lru.evicted}
 }
 
-// lookup returns the live entry for key. An entry whose TTL has passed is
-// dropped, and its key returned for deletion from the storage.
-func (c *Cache) lookup(key string) (*entry, []string) {
-	e, ok := c.entries[key]
-	if !ok {
-		return nil, nil
-	}
-	if c.expired(e, c.now().UnixNano()) {
-		c.delete(e)
-		return nil, []string{key}
-	}
-	return e, nil
-}
-
-// insertLoaded adds an entry read from the storage, unless it expired or the
-// key was added meanwhile, and returns the key's entry.
-func (c *Cache) insertLoaded(ctx context.Context, p *Persistence, loaded *entry) *entry {
-	c.mu.Lock()
-	now := c.now().UnixNano()
-	if e, ok := c.entries[loaded.key]; ok {
-		c.mu.Unlock()
-		return e
-	}
-	if c.expired(loaded, now) {
-		c.mu.Unlock()
-		_ = c.deleteStored(ctx, p, []string{loaded.key})
-		return nil
-	}
-	victims := c.makeRoom(now)
-	c.entries[loaded.key] = loaded
-	c.listOf(loaded.state).pushBack(loaded)
-	c.mu.Unlock()
-	_ = c.deleteStored(ctx, p, victims)
-	return loaded
-}
-
-func (c *Cache) expired(e *entry, now int64) bool {
-	return c.cfg.TTL > 0 && now-e.updatedAt >= int64(c.cfg.TTL)
-}
-
-// makeRoom drops expired entries, then, if the cache is still full, the least
-// recently updated resolved entry, or failing that the least recently updated
-// open one. It returns the dropped keys.
-func (c *Cache) makeRoom(now int64) []string {
-	var dropped []string
-	for _, l := range []*list{&c.resolved, &c.open} {
-		for l.head != nil && c.expired(l.head, now) {
-			dropped = append(dropped, l.head.key)
-			c.delete(l.head)
-		}
-	}
-	for c.cfg.MaxEntries > 0 && len(c.entries) >= c.cfg.MaxEntries {
-		victim := c.resolved.head
-		if victim == nil {
-			victim = c.open.head
-		}
-		dropped = append(dropped, victim.key)
-		c.delete(victim)
-		c.evicted++
-	}
-	return dropped
-}
-
-func (c *Cache) delete(e *entry) {
-	c.listOf(e.state).remove(e)
-	delete(c.entries, e.key)
-}
-
-func (c *Cache) listOf(s State) *list {
-	if s == Resolved {
-		return &c.resolved
-	}
-	return &c.open
-}
-
-// list is an intrusive doubly linked list ordered by update time; it saves
-// the allocation and interface boxing of container/list on every entry.
-type list struct {
-	head, tail *entry
-	len        int
-}
-
-func (l *list) pushBack(e *entry) {
-	e.prev, e.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = e
-	} else {
-		l.head = e
-	}
-	l.tail = e
-	l.len++
-}
-
-func (l *list) remove(e *entry) {
-	if e.prev != nil {
-		e.prev.next = e.next
-	} else {
-		l.head = e.next
-	}
-	if e.next != nil {
-		e.next.prev = e.prev
-	} else {
-		l.tail = e.prev
-	}
-	e.prev, e.next = nil, nil
-	l.len--
-}
+// Close releases the storage, if any.
+func (c *Cache) Close(ctx context.Context) error { return c.store.close(ctx) }

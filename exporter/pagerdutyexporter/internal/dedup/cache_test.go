@@ -102,8 +102,9 @@ func TestDecideLifecycle(t *testing.T) {
 			for i, s := range tc.steps {
 				clk.advance(s.wait)
 				d := decide(c, "dk", s.event)
-				assert.Equal(t, Decision{Send: s.send, RoutingKey: s.key, Reason: s.reason}, d, "step %d", i)
-				if d.Send {
+				assert.Equal(t, Decision{RoutingKey: s.key, Reason: s.reason}, d, "step %d", i)
+				assert.Equal(t, s.send, d.Reason == "", "step %d sends", i)
+				if d.Reason == "" {
 					s.event.RoutingKey = d.RoutingKey
 					record(c, "dk", s.event)
 				}
@@ -118,12 +119,12 @@ func TestStaleEventsAreSuppressed(t *testing.T) {
 	resolve := Event{Action: eventsapi.Resolve, RoutingKey: keyA, Time: 200}
 	// The resolve lands first (say the trigger was retried): the late trigger
 	// must not reopen the incident.
-	require.True(t, decide(c, "dk", resolve).Send)
+	require.True(t, decide(c, "dk", resolve).Reason == "")
 	record(c, "dk", resolve)
 	assert.Equal(t, Decision{RoutingKey: keyA, Reason: ReasonStale}, decide(c, "dk", trigger))
 	// A newer trigger opens a new incident; an unknown time is never stale.
-	assert.True(t, decide(c, "dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 300}).Send)
-	assert.True(t, decide(c, "dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA}).Send)
+	assert.True(t, decide(c, "dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 300}).Reason == "")
+	assert.True(t, decide(c, "dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA}).Reason == "")
 }
 
 func TestTTL(t *testing.T) {
@@ -131,10 +132,10 @@ func TestTTL(t *testing.T) {
 	c := New(Config{TTL: time.Hour, RepeatInterval: 4 * time.Hour}, clk.now)
 	record(c, "dk", ev(eventsapi.Trigger, keyA, 1))
 	clk.advance(59 * time.Minute)
-	assert.False(t, decide(c, "dk", ev(eventsapi.Trigger, keyA, 1)).Send)
+	assert.False(t, decide(c, "dk", ev(eventsapi.Trigger, keyA, 1)).Reason == "")
 	clk.advance(time.Minute)
 	// Forgotten: the trigger goes out again, under the record's own key.
-	assert.Equal(t, Decision{Send: true, RoutingKey: keyB}, decide(c, "dk", ev(eventsapi.Trigger, keyB, 1)))
+	assert.Equal(t, Decision{RoutingKey: keyB}, decide(c, "dk", ev(eventsapi.Trigger, keyB, 1)))
 	assert.Zero(t, c.Stats().Entries)
 
 	// Expired entries are also swept when new ones arrive.
@@ -153,15 +154,15 @@ func TestBoundEvictsResolvedFirst(t *testing.T) {
 	record(c, "open-3", ev(eventsapi.Trigger, keyA, 1))
 	assert.Equal(t, Stats{Entries: 3, Open: 3, Evictions: 1}, c.Stats())
 	// The resolved entry went, though it was newer than open-1.
-	assert.False(t, decide(c, "open-1", ev(eventsapi.Trigger, keyA, 1)).Send)
-	assert.Equal(t, Decision{Send: true, RoutingKey: keyB}, decide(c, "resolved-1", ev(eventsapi.Resolve, keyB, 0)))
+	assert.False(t, decide(c, "open-1", ev(eventsapi.Trigger, keyA, 1)).Reason == "")
+	assert.Equal(t, Decision{RoutingKey: keyB}, decide(c, "resolved-1", ev(eventsapi.Resolve, keyB, 0)))
 
 	// With no resolved entries left, the least recently updated open one goes.
 	record(c, "open-1", ev(eventsapi.Trigger, keyA, 2)) // refreshes open-1
 	record(c, "open-4", ev(eventsapi.Trigger, keyA, 1))
 	assert.Equal(t, Stats{Entries: 3, Open: 3, Evictions: 2}, c.Stats())
-	assert.True(t, decide(c, "open-2", ev(eventsapi.Trigger, keyA, 1)).Send, "open-2 was the oldest")
-	assert.False(t, decide(c, "open-1", ev(eventsapi.Trigger, keyA, 2)).Send)
+	assert.True(t, decide(c, "open-2", ev(eventsapi.Trigger, keyA, 1)).Reason == "", "open-2 was the oldest")
+	assert.False(t, decide(c, "open-1", ev(eventsapi.Trigger, keyA, 2)).Reason == "")
 }
 
 func TestStatsCountOpenIncidents(t *testing.T) {
@@ -184,7 +185,7 @@ func TestConcurrentUse(t *testing.T) {
 				dk := fmt.Sprintf("alert-%d", (g*7919+i)%1000)
 				actions := []eventsapi.Action{eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve}
 				e := ev(actions[i%3], keyA, uint64(i%5))
-				if d := decide(c, dk, e); d.Send {
+				if d := decide(c, dk, e); d.Reason == "" {
 					record(c, dk, e)
 				}
 				_ = c.Stats()
@@ -233,7 +234,7 @@ func BenchmarkDecideRecord(b *testing.B) {
 		for b.Loop() {
 			k := keys[i%len(keys)]
 			e := ev(eventsapi.Trigger, keyA, uint64(i%3))
-			if decide(c, k, e).Send {
+			if decide(c, k, e).Reason == "" {
 				record(c, k, e)
 			}
 			i++
@@ -245,7 +246,7 @@ func BenchmarkDecideRecord(b *testing.B) {
 			for pb.Next() {
 				k := keys[i%len(keys)]
 				e := ev(eventsapi.Trigger, keyA, uint64(i%3))
-				if decide(c, k, e).Send {
+				if decide(c, k, e).Reason == "" {
 					record(c, k, e)
 				}
 				i++
@@ -276,21 +277,27 @@ func TestMillionDistinctKeys(t *testing.T) {
 	assert.Equal(t, bound, s.Entries)
 	assert.Equal(t, 1, s.Open)
 	assert.Equal(t, int64(total+1-bound), s.Evictions)
-	assert.False(t, decide(c, "keep-open", ev(eventsapi.Trigger, keyA, 1)).Send, "the open incident is still known")
+	assert.False(t, decide(c, "keep-open", ev(eventsapi.Trigger, keyA, 1)).Reason == "", "the open incident is still known")
 	assert.Less(t, peak, uint64(64<<20), "heap stays small: the bound holds")
 }
 
-// decide and record call the cache with no storage, where errors cannot occur.
+// decide and record go through the transaction the exporter uses.
 func decide(c *Cache, dedupKey string, e Event) Decision {
-	d, err := c.Decide(context.Background(), dedupKey, e)
+	turn, err := c.Begin(context.Background(), dedupKey, e)
 	if err != nil {
 		panic(err)
 	}
-	return d
+	defer turn.Release()
+	return turn.Decision
 }
 
+// record commits e as accepted, under its own routing key when the cache
+// knows none for dedupKey, else under the incident's.
 func record(c *Cache, dedupKey string, e Event) {
-	if err := c.Record(context.Background(), dedupKey, e); err != nil {
+	turn, err := c.Begin(context.Background(), dedupKey, e)
+	if err != nil {
 		panic(err)
 	}
+	defer turn.Release()
+	turn.Commit(context.Background())
 }

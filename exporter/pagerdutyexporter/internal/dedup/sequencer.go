@@ -5,12 +5,12 @@ import (
 	"sync"
 )
 
-// Sequencer serializes the work done for one dedup key: deciding, sending and
+// sequencer serializes the work done for one dedup key: deciding, sending and
 // recording an event happen as one step, so that two queue consumers holding
 // records for the same key never both act on a stale view of the cache.
 // Different keys never wait for each other, even while one waits on a rate
 // limiter; memory grows only with the keys in flight.
-type Sequencer struct {
+type sequencer struct {
 	mu    sync.Mutex
 	slots map[string]*slot
 	free  sync.Pool
@@ -22,14 +22,13 @@ type slot struct {
 	refs int
 }
 
-// NewSequencer returns an empty sequencer.
-func NewSequencer() *Sequencer {
-	return &Sequencer{slots: make(map[string]*slot)}
+func newSequencer() sequencer {
+	return sequencer{slots: make(map[string]*slot)}
 }
 
-// Acquire waits for dedupKey's turn and returns the function that ends it. It
+// acquire waits for dedupKey's turn and returns the function that ends it. It
 // fails only when ctx ends first.
-func (s *Sequencer) Acquire(ctx context.Context, dedupKey string) (release func(), err error) {
+func (s *sequencer) acquire(ctx context.Context, dedupKey string) (release func(), err error) {
 	s.mu.Lock()
 	sl, ok := s.slots[dedupKey]
 	if !ok {
@@ -54,7 +53,7 @@ func (s *Sequencer) Acquire(ctx context.Context, dedupKey string) (release func(
 	}
 }
 
-func (s *Sequencer) leave(dedupKey string, sl *slot) {
+func (s *sequencer) leave(dedupKey string, sl *slot) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sl.refs--
@@ -65,7 +64,7 @@ func (s *Sequencer) leave(dedupKey string, sl *slot) {
 }
 
 // inFlight is the number of keys held or awaited.
-func (s *Sequencer) inFlight() int {
+func (s *sequencer) inFlight() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.slots)

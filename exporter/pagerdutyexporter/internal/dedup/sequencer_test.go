@@ -12,7 +12,7 @@ import (
 )
 
 func TestSequencerSerializesOneKey(t *testing.T) {
-	s := NewSequencer()
+	s := newSequencer()
 	var (
 		mu      sync.Mutex
 		inside  int
@@ -21,7 +21,7 @@ func TestSequencerSerializesOneKey(t *testing.T) {
 	)
 	for range 20 {
 		wg.Go(func() {
-			release, err := s.Acquire(context.Background(), "same-key")
+			release, err := s.acquire(context.Background(), "same-key")
 			require.NoError(t, err)
 			mu.Lock()
 			inside++
@@ -40,15 +40,15 @@ func TestSequencerSerializesOneKey(t *testing.T) {
 }
 
 func TestSequencerOtherKeysProceed(t *testing.T) {
-	s := NewSequencer()
-	release, err := s.Acquire(context.Background(), "held")
+	s := newSequencer()
+	release, err := s.acquire(context.Background(), "held")
 	require.NoError(t, err)
 	defer release()
 	// No other key ever waits for the held one.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for i := range 10_000 {
-		r, err := s.Acquire(ctx, fmt.Sprintf("other-%d", i))
+		r, err := s.acquire(ctx, fmt.Sprintf("other-%d", i))
 		require.NoError(t, err)
 		r()
 	}
@@ -56,16 +56,16 @@ func TestSequencerOtherKeysProceed(t *testing.T) {
 }
 
 func TestSequencerAcquireHonoursContext(t *testing.T) {
-	s := NewSequencer()
-	release, err := s.Acquire(context.Background(), "k")
+	s := newSequencer()
+	release, err := s.acquire(context.Background(), "k")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	_, err = s.Acquire(ctx, "k")
+	_, err = s.acquire(ctx, "k")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	release()
 	assert.Zero(t, s.inFlight(), "the waiter that gave up left nothing behind")
-	release, err = s.Acquire(context.Background(), "k")
+	release, err = s.acquire(context.Background(), "k")
 	require.NoError(t, err)
 	release()
 }

@@ -1,6 +1,7 @@
 package eventsapi
 
 import (
+	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -8,30 +9,58 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// window is the span the limit applies to: PagerDuty's sliding 60 seconds,
-// plus a second of slack so that jitter between our send time and PagerDuty's
-// receive time cannot push one more event into a server-side window.
+// window is the span the limit applies to: PagerDuty's sliding 60 seconds
+// (https://developer.pagerduty.com/docs/events-api-v2-overview#api-limits),
+// plus a second of slack so that jitter between our send time and
+// PagerDuty's receive time cannot push one more event into a server-side
+// window.
 const window = time.Minute + time.Second
+
+// MaxSendLog bounds the log of send times kept per routing key. Up to this
+// many events per minute, the log guarantees that no sliding window ever
+// holds more than the limit while sending at the full rate; above it, the
+// bucket alone paces the key, at eventsPerMinute - burst per minute, so that
+// a full burst on top of a minute's refill still fits the window. Memory per
+// key is thus at most MaxSendLog times (24 bytes).
+const MaxSendLog = 4096
+
+// AgingStep is how much earlier, per rank, a waiting event must have come to
+// go before a more urgent one. An event of rank r is never overtaken by an
+// event of rank r-k that reached the limiter more than k*AgingStep after it,
+// so no rank starves.
+const AgingStep = time.Minute
 
 // Limiter paces events per routing key: a token bucket spreads them at
 // eventsPerMinute with bursts of at most burst, and a log of the last
 // eventsPerMinute send times guarantees that no sliding window ever holds more
 // than eventsPerMinute. The bucket alone cannot promise that: a full bucket
 // adds burst events on top of a minute's refill.
+//
+// When more events wait for a key than it lets out, the next free slot goes
+// to the waiter with the earliest deadline: the time it began to wait plus
+// its rank times AgingStep. Rank 0 is the most urgent; equal deadlines go in
+// arrival order. Slots are handed out as they come due, never booked ahead,
+// so an urgent event arriving behind a backlog is next.
 type Limiter struct {
-	perWindow int
+	perWindow int // 0: no limit
 	limit     rate.Limit
 	burst     int
+	logSize   int // 0: the bucket alone paces
 
 	mu   sync.Mutex
 	keys map[string]*keyLimiter
 }
 
 type keyLimiter struct {
-	mu     sync.Mutex
-	bucket *rate.Limiter
-	sent   []time.Time // ring of the last perWindow send times
-	next   int         // oldest entry of sent once it is full
+	l *Limiter
+
+	mu      sync.Mutex
+	bucket  *rate.Limiter
+	sent    []time.Time // ring of the last logSize send times
+	next    int         // oldest entry of sent once it is full
+	waiters waitQueue
+	seq     uint64
+	timer   *time.Timer
 }
 
 // NewLimiter returns a limiter allowing eventsPerMinute events per routing
@@ -39,51 +68,127 @@ type keyLimiter struct {
 // disables limiting; otherwise burst must be in [1, eventsPerMinute].
 func NewLimiter(eventsPerMinute, burst int) *Limiter {
 	l := &Limiter{perWindow: eventsPerMinute, burst: burst}
-	if eventsPerMinute > 0 {
-		l.limit = rate.Limit(float64(eventsPerMinute) / time.Minute.Seconds())
-		l.keys = make(map[string]*keyLimiter)
+	if eventsPerMinute <= 0 {
+		return l
 	}
+	if eventsPerMinute <= MaxSendLog {
+		// The log holds the window; the bucket only spreads events out.
+		l.logSize = eventsPerMinute
+		l.limit = rate.Limit(float64(eventsPerMinute) / time.Minute.Seconds())
+	} else {
+		// A burst plus a window's refill must fit the limit.
+		l.limit = rate.Limit(float64(max(eventsPerMinute-burst, 1)) / window.Seconds())
+	}
+	l.keys = make(map[string]*keyLimiter)
 	return l
 }
 
-// Wait blocks until an event may be sent under routingKey and returns how long
-// it waited. It fails only when ctx ends first; the slot it held then stays
-// counted, which can only make later events wait a little longer.
-func (l *Limiter) Wait(ctx context.Context, routingKey string) (time.Duration, error) {
+// Wait blocks until an event of the given rank (0 most urgent) may be sent
+// under routingKey and returns how long it waited. It fails only when ctx
+// ends first; the event then takes no slot.
+func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int) (time.Duration, error) {
 	if l.perWindow == 0 {
 		return 0, nil
 	}
-	delay := l.reserve(routingKey, time.Now())
-	if delay == 0 {
+	k := l.forKey(routingKey)
+	start := time.Now()
+	k.mu.Lock()
+	if k.waiters.Len() == 0 && !k.nextSlot(start).After(start) {
+		k.take(start)
+		k.mu.Unlock()
 		return 0, nil
 	}
-	t := time.NewTimer(delay)
-	defer t.Stop()
+	w := &waiter{deadline: start.Add(time.Duration(rank) * AgingStep), ready: make(chan struct{})}
+	w.seq = k.seq
+	k.seq++
+	heap.Push(&k.waiters, w)
+	k.grant(start)
+	granted := w.index < 0
+	k.mu.Unlock()
+	if granted {
+		return 0, nil
+	}
+
 	select {
-	case <-t.C:
-		return delay, nil
+	case <-w.ready:
+		return time.Since(start), nil
 	case <-ctx.Done():
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if w.index < 0 {
+			// Granted meanwhile: the slot is spent either way.
+			return time.Since(start), nil
+		}
+		heap.Remove(&k.waiters, w.index)
 		return 0, ctx.Err()
 	}
 }
 
-// reserve books the next send slot for routingKey at or after now and returns
-// how long until it.
-func (l *Limiter) reserve(routingKey string, now time.Time) time.Duration {
+// Waiting returns how many events wait for routingKey's next slot.
+func (l *Limiter) Waiting(routingKey string) int {
+	if l.perWindow == 0 {
+		return 0
+	}
 	k := l.forKey(routingKey)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	at := now.Add(k.bucket.ReserveN(now, 1).DelayFrom(now))
-	if len(k.sent) < l.perWindow {
-		k.sent = append(k.sent, at)
-		return at.Sub(now)
+	return k.waiters.Len()
+}
+
+// grant hands every slot due at now to the most urgent waiters, then arms
+// the timer for the next slot if anyone still waits. k.mu must be held.
+func (k *keyLimiter) grant(now time.Time) {
+	for k.waiters.Len() > 0 {
+		at := k.nextSlot(now)
+		if at.After(now) {
+			if k.timer == nil {
+				k.timer = time.AfterFunc(at.Sub(now), k.onTimer)
+			} else {
+				k.timer.Reset(at.Sub(now))
+			}
+			return
+		}
+		k.take(now)
+		close(heap.Pop(&k.waiters).(*waiter).ready)
 	}
-	if earliest := k.sent[k.next].Add(window); at.Before(earliest) {
-		at = earliest
+}
+
+func (k *keyLimiter) onTimer() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.grant(time.Now())
+}
+
+// nextSlot is the earliest time at or after now when an event may go.
+func (k *keyLimiter) nextSlot(now time.Time) time.Time {
+	at := now
+	if tokens := k.bucket.TokensAt(now); tokens < 1 {
+		at = now.Add(time.Duration((1 - tokens) / float64(k.bucket.Limit()) * float64(time.Second)))
 	}
-	k.sent[k.next] = at
-	k.next = (k.next + 1) % l.perWindow
-	return at.Sub(now)
+	if size := k.l.logSize; size > 0 && len(k.sent) == size {
+		if earliest := k.sent[k.next].Add(window); at.Before(earliest) {
+			at = earliest
+		}
+	}
+	return at
+}
+
+// take spends the slot at now, which nextSlot found due.
+func (k *keyLimiter) take(now time.Time) {
+	// A token short by rounding is borrowed, not waited for.
+	k.bucket.ReserveN(now, 1)
+	size := k.l.logSize
+	switch {
+	case size == 0:
+	case len(k.sent) < size:
+		if k.sent == nil {
+			k.sent = make([]time.Time, 0, size)
+		}
+		k.sent = append(k.sent, now)
+	default:
+		k.sent[k.next] = now
+		k.next = (k.next + 1) % size
+	}
 }
 
 func (l *Limiter) forKey(routingKey string) *keyLimiter {
@@ -91,8 +196,47 @@ func (l *Limiter) forKey(routingKey string) *keyLimiter {
 	defer l.mu.Unlock()
 	k, ok := l.keys[routingKey]
 	if !ok {
-		k = &keyLimiter{bucket: rate.NewLimiter(l.limit, l.burst)}
+		k = &keyLimiter{l: l, bucket: rate.NewLimiter(l.limit, l.burst)}
 		l.keys[routingKey] = k
 	}
 	return k
+}
+
+// waiter is one event waiting for a slot.
+type waiter struct {
+	deadline time.Time
+	seq      uint64
+	index    int // in waitQueue; -1 once granted
+	ready    chan struct{}
+}
+
+// waitQueue is a heap of waiters, earliest deadline first.
+type waitQueue []*waiter
+
+func (q waitQueue) Len() int { return len(q) }
+func (q waitQueue) Less(i, j int) bool {
+	if !q[i].deadline.Equal(q[j].deadline) {
+		return q[i].deadline.Before(q[j].deadline)
+	}
+	return q[i].seq < q[j].seq
+}
+
+func (q waitQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+
+func (q *waitQueue) Push(x any) {
+	w := x.(*waiter)
+	w.index = len(*q)
+	*q = append(*q, w)
+}
+
+func (q *waitQueue) Pop() any {
+	old := *q
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	w.index = -1
+	return w
 }

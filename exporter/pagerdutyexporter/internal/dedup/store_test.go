@@ -89,8 +89,8 @@ func (w walkingStorage) Walk(_ context.Context, fn storage.WalkFunc) error {
 // routes maps keys to names as the exporter's router does.
 var routes = map[string]string{keyA: "checkout", keyB: "default"}
 
-func persistence(client storage.Client) *Persistence {
-	return &Persistence{
+func persistence(client storage.Client) Persistence {
+	return Persistence{
 		Client: client,
 		Route:  func(k string) string { return routes[k] },
 		Key: func(name string) string {
@@ -115,28 +115,25 @@ func TestPersistenceSurvivesRestart(t *testing.T) {
 				client = walkingStorage{mem}
 			}
 			clk := newClock()
-			cfg := Config{TTL: time.Hour, MaxEntries: 10, RepeatInterval: time.Hour}
-			before := New(cfg, clk.now)
-			require.NoError(t, before.Attach(ctx, persistence(client)))
-			require.NoError(t, before.Record(ctx, "open", ev(eventsapi.Trigger, keyA, 7)))
-			require.NoError(t, before.Record(ctx, "closed", ev(eventsapi.Trigger, keyA, 1)))
-			require.NoError(t, before.Record(ctx, "closed", ev(eventsapi.Resolve, keyA, 0)))
+			cfg := Config{TTL: time.Hour, MaxEntries: 10, RepeatInterval: time.Hour, StoreError: failOn(t)}
+			before, err := Open(ctx, cfg, clk.now, persistence(client))
+			require.NoError(t, err)
+			record(before, "open", ev(eventsapi.Trigger, keyA, 7))
+			record(before, "closed", ev(eventsapi.Trigger, keyA, 1))
+			record(before, "closed", ev(eventsapi.Resolve, keyA, 0))
 			require.NoError(t, before.Close(ctx))
 
 			clk.advance(time.Minute)
-			after := New(cfg, clk.now)
-			require.NoError(t, after.Attach(ctx, persistence(client)))
+			after, err := Open(ctx, cfg, clk.now, persistence(client))
+			require.NoError(t, err)
 			if walks {
 				assert.Equal(t, Stats{Entries: 2, Open: 1}, after.Stats(), "loaded at start")
 			}
-			d, err := after.Decide(ctx, "open", ev(eventsapi.Resolve, keyB, 0))
-			require.NoError(t, err)
-			assert.Equal(t, Decision{Send: true, RoutingKey: keyA}, d, "resolve goes to the opening key")
-			d, err = after.Decide(ctx, "open", ev(eventsapi.Trigger, keyB, 7))
-			require.NoError(t, err)
+			d := decide(after, "open", ev(eventsapi.Resolve, keyB, 0))
+			assert.Equal(t, Decision{RoutingKey: keyA}, d, "resolve goes to the opening key")
+			d = decide(after, "open", ev(eventsapi.Trigger, keyB, 7))
 			assert.Equal(t, ReasonDuplicate, d.Reason, "suppression survives the restart")
-			d, err = after.Decide(ctx, "closed", ev(eventsapi.Resolve, keyB, 0))
-			require.NoError(t, err)
+			d = decide(after, "closed", ev(eventsapi.Resolve, keyB, 0))
 			assert.Equal(t, ReasonAlreadyApplied, d.Reason)
 		})
 	}
@@ -145,10 +142,10 @@ func TestPersistenceSurvivesRestart(t *testing.T) {
 func TestPersistenceStoresRouteNamesNotKeys(t *testing.T) {
 	ctx := context.Background()
 	mem := &memStorage{data: map[string][]byte{}}
-	c := New(Config{RepeatInterval: time.Hour}, nil)
-	require.NoError(t, c.Attach(ctx, persistence(walkingStorage{mem})))
-	require.NoError(t, c.Record(ctx, "a", ev(eventsapi.Trigger, keyA, 1)))
-	require.NoError(t, c.Record(ctx, "b", ev(eventsapi.Trigger, keyB, 1)))
+	c, err := Open(ctx, Config{RepeatInterval: time.Hour, StoreError: failOn(t)}, nil, persistence(walkingStorage{mem}))
+	require.NoError(t, err)
+	record(c, "a", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "b", ev(eventsapi.Trigger, keyB, 1))
 	for _, v := range mem.data {
 		assert.NotContains(t, string(v), keyA)
 		assert.NotContains(t, string(v), keyB)
@@ -159,22 +156,21 @@ func TestPersistenceStoresRouteNamesNotKeys(t *testing.T) {
 	// record's own key.
 	delete(routes, keyA)
 	defer func() { routes[keyA] = "checkout" }()
-	after := New(Config{RepeatInterval: time.Hour}, nil)
-	require.NoError(t, after.Attach(ctx, persistence(walkingStorage{mem})))
-	d, err := after.Decide(ctx, "a", ev(eventsapi.Resolve, keyB, 0))
+	after, err := Open(ctx, Config{RepeatInterval: time.Hour, StoreError: failOn(t)}, nil, persistence(walkingStorage{mem}))
 	require.NoError(t, err)
-	assert.Equal(t, Decision{Send: true, RoutingKey: keyB}, d)
+	d := decide(after, "a", ev(eventsapi.Resolve, keyB, 0))
+	assert.Equal(t, Decision{RoutingKey: keyB}, d)
 }
 
 func TestPersistenceDeletesWhatTheCacheDrops(t *testing.T) {
 	ctx := context.Background()
 	mem := &memStorage{data: map[string][]byte{}}
 	clk := newClock()
-	c := New(Config{TTL: time.Hour, MaxEntries: 2, RepeatInterval: time.Hour}, clk.now)
-	require.NoError(t, c.Attach(ctx, persistence(walkingStorage{mem})))
-	require.NoError(t, c.Record(ctx, "one", ev(eventsapi.Trigger, keyA, 1)))
-	require.NoError(t, c.Record(ctx, "two", ev(eventsapi.Trigger, keyA, 1)))
-	require.NoError(t, c.Record(ctx, "three", ev(eventsapi.Trigger, keyA, 1)))
+	c, err := Open(ctx, Config{TTL: time.Hour, MaxEntries: 2, RepeatInterval: time.Hour, StoreError: failOn(t)}, clk.now, persistence(walkingStorage{mem}))
+	require.NoError(t, err)
+	record(c, "one", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "two", ev(eventsapi.Trigger, keyA, 1))
+	record(c, "three", ev(eventsapi.Trigger, keyA, 1))
 	assert.ElementsMatch(t, []string{entryPrefix + "two", entryPrefix + "three"}, mem.keys(), "the evicted entry is deleted")
 
 	// Entries that expire while the collector is down are deleted at start;
@@ -182,8 +178,7 @@ func TestPersistenceDeletesWhatTheCacheDrops(t *testing.T) {
 	mem.data[entryPrefix+"garbage"] = []byte{9, 9}
 	mem.data["someone-else"] = []byte("kept")
 	clk.advance(2 * time.Hour)
-	after := New(Config{TTL: time.Hour, RepeatInterval: time.Hour}, clk.now)
-	err := after.Attach(ctx, persistence(walkingStorage{mem}))
+	after, err := Open(ctx, Config{TTL: time.Hour, RepeatInterval: time.Hour}, clk.now, persistence(walkingStorage{mem}))
 	require.ErrorContains(t, err, `dedup entry "garbage": unknown layout`)
 	assert.Equal(t, []string{"someone-else"}, mem.keys())
 	assert.Zero(t, after.Stats().Entries)
@@ -192,14 +187,23 @@ func TestPersistenceDeletesWhatTheCacheDrops(t *testing.T) {
 func TestPersistenceErrorsDoNotBlockDecisions(t *testing.T) {
 	ctx := context.Background()
 	mem := &memStorage{data: map[string][]byte{}, failed: errors.New("disk full")}
-	c := New(Config{RepeatInterval: time.Hour}, nil)
-	require.NoError(t, c.Attach(ctx, persistence(mem)))
-	err := c.Record(ctx, "a", ev(eventsapi.Trigger, keyA, 1))
-	require.ErrorContains(t, err, "disk full")
-	d, err := c.Decide(ctx, "a", ev(eventsapi.Trigger, keyA, 1))
-	require.NoError(t, err, "a key in memory needs no storage")
+	var storeErrs []error
+	cfg := Config{RepeatInterval: time.Hour, StoreError: func(err error) { storeErrs = append(storeErrs, err) }}
+	c, err := Open(ctx, cfg, nil, persistence(mem))
+	require.NoError(t, err)
+	record(c, "a", ev(eventsapi.Trigger, keyA, 1))
+	require.Len(t, storeErrs, 2, "the lookup and the write of a are reported")
+	require.ErrorContains(t, storeErrs[1], "disk full")
+	d := decide(c, "a", ev(eventsapi.Trigger, keyA, 1))
+	assert.Len(t, storeErrs, 2, "a key in memory needs no storage")
 	assert.Equal(t, ReasonDuplicate, d.Reason, "the in-memory cache is still current")
-	d, err = c.Decide(ctx, "b", ev(eventsapi.Trigger, keyA, 1))
-	require.ErrorContains(t, err, "disk full")
-	assert.True(t, d.Send)
+	d = decide(c, "b", ev(eventsapi.Trigger, keyA, 1))
+	require.Len(t, storeErrs, 3)
+	require.ErrorContains(t, storeErrs[2], "disk full")
+	assert.Empty(t, d.Reason, "decided on what memory holds: send")
+}
+
+// failOn fails the test on any storage error.
+func failOn(t *testing.T) func(error) {
+	return func(err error) { t.Errorf("storage error: %v", err) }
 }

@@ -1,0 +1,137 @@
+package dedup
+
+import "time"
+
+// entry is what the cache holds for one dedup key.
+type entry struct {
+	key         string
+	routingKey  string // shares memory with the configured key: costs a header, not a copy
+	payloadHash uint64
+	sentAt      int64 // Unix nanoseconds of the last send
+	eventTime   int64
+	updatedAt   int64
+	state       State
+	prev, next  *entry
+}
+
+// lru is the cache's bounded map: entries expire ttl after their last update
+// and, beyond maxEntries, the least recently updated go, resolved ones first.
+// It is not safe for concurrent use; Cache guards it.
+type lru struct {
+	ttl        int64 // nanoseconds; 0: never expire
+	maxEntries int   // 0: no bound
+
+	entries  map[string]*entry
+	open     list // Triggered and Acknowledged entries, least recently updated first
+	resolved list // Resolved entries, least recently updated first
+	evicted  int64
+}
+
+func newLRU(ttl time.Duration, maxEntries int) lru {
+	return lru{ttl: int64(ttl), maxEntries: maxEntries, entries: make(map[string]*entry)}
+}
+
+// lookup returns the live entry for key at now (Unix nanoseconds). An entry
+// whose TTL has passed is dropped, and its key returned for deletion from
+// the storage.
+func (l *lru) lookup(key string, now int64) (*entry, []string) {
+	e, ok := l.entries[key]
+	if !ok {
+		return nil, nil
+	}
+	if l.expired(e, now) {
+		l.delete(e)
+		return nil, []string{key}
+	}
+	return e, nil
+}
+
+// insert adds e, a key not held, making room first; it returns the keys it
+// dropped.
+func (l *lru) insert(e *entry, now int64) []string {
+	dropped := l.makeRoom(now)
+	l.entries[e.key] = e
+	l.listOf(e.state).pushBack(e)
+	return dropped
+}
+
+// unlink takes e off its state's list, before its state changes; link puts
+// it back, as updated at now.
+func (l *lru) unlink(e *entry) { l.listOf(e.state).remove(e) }
+
+func (l *lru) link(e *entry, now int64) {
+	e.updatedAt = now
+	l.listOf(e.state).pushBack(e)
+}
+
+func (l *lru) expired(e *entry, now int64) bool {
+	return l.ttl > 0 && now-e.updatedAt >= l.ttl
+}
+
+// makeRoom drops expired entries, then, if the map is still full, the least
+// recently updated resolved entry, or failing that the least recently
+// updated open one. It returns the dropped keys.
+func (l *lru) makeRoom(now int64) []string {
+	var dropped []string
+	for _, lst := range []*list{&l.resolved, &l.open} {
+		for lst.head != nil && l.expired(lst.head, now) {
+			dropped = append(dropped, lst.head.key)
+			l.delete(lst.head)
+		}
+	}
+	for l.maxEntries > 0 && len(l.entries) >= l.maxEntries {
+		victim := l.resolved.head
+		if victim == nil {
+			victim = l.open.head
+		}
+		dropped = append(dropped, victim.key)
+		l.delete(victim)
+		l.evicted++
+	}
+	return dropped
+}
+
+func (l *lru) delete(e *entry) {
+	l.unlink(e)
+	delete(l.entries, e.key)
+}
+
+func (l *lru) listOf(s State) *list {
+	if s == Resolved {
+		return &l.resolved
+	}
+	return &l.open
+}
+
+// list is an intrusive doubly linked list ordered by update time; it saves
+// the allocation and interface boxing of container/list on every entry.
+type list struct {
+	head, tail *entry
+	len        int
+}
+
+func (l *list) pushBack(e *entry) {
+	e.prev, e.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = e
+	} else {
+		l.head = e
+	}
+	l.tail = e
+	l.len++
+}
+
+func (l *list) remove(e *entry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		l.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		l.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+	l.len--
+}

@@ -1,0 +1,164 @@
+package dedup
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+)
+
+// store is where the cache writes through every change, so that it can be
+// refilled after a restart.
+type store interface {
+	// load returns the stored entry of a key the cache does not hold, nil
+	// when there is none.
+	load(ctx context.Context, dedupKey string) (*entry, error)
+	save(ctx context.Context, e *entry) error
+	delete(ctx context.Context, dedupKeys []string) error
+	close(ctx context.Context) error
+}
+
+// noStore is the store of a cache kept in memory only.
+type noStore struct{}
+
+func (noStore) load(context.Context, string) (*entry, error) { return nil, nil }
+func (noStore) save(context.Context, *entry) error           { return nil }
+func (noStore) delete(context.Context, []string) error       { return nil }
+func (noStore) close(context.Context) error                  { return nil }
+
+// Persistence keeps the cache in a collector storage extension, so that after
+// a restart acknowledge and resolve still reach the routing key that opened
+// each incident, and duplicates are still suppressed.
+//
+// Every accepted event writes its entry through; evicted and expired entries
+// are deleted. At start the cache is refilled by walking the storage when the
+// extension can walk (file_storage can); otherwise each unknown dedup key is
+// looked up once, on first sight.
+//
+// The storage never holds an integration key: Route turns a key into the
+// name of its route and Key turns the name back, so a rotated key applies to
+// the incidents opened under its route.
+type Persistence struct {
+	Client storage.Client
+	Route  func(routingKey string) string
+	Key    func(route string) string
+}
+
+// Open returns a cache kept in p's storage, refilled from it. Entries that
+// expired while the collector was down, and entries that cannot be read, are
+// deleted. The error reports what could not be loaded; the cache is usable
+// all the same, since a partly empty cache only costs suppressions.
+func Open(ctx context.Context, cfg Config, now func() time.Time, p Persistence) (*Cache, error) {
+	s := &storageStore{Persistence: p}
+	s.walker, s.walks = p.Client.(storage.Walker)
+	c := newCache(cfg, now, s)
+	if !s.walks {
+		return c, nil
+	}
+	nowNanos := c.now().UnixNano()
+	var loaded []*entry
+	var errs []error
+	err := s.walker.Walk(ctx, func(key string, value []byte) ([]*storage.Operation, error) {
+		dedupKey, ours := strings.CutPrefix(key, entryPrefix)
+		if !ours {
+			return nil, nil
+		}
+		e, err := s.decode(dedupKey, value)
+		if err != nil || c.lru.expired(e, nowNanos) {
+			errs = append(errs, err)
+			return []*storage.Operation{storage.DeleteOperation(key)}, nil
+		}
+		loaded = append(loaded, e)
+		return nil, nil
+	})
+	if err != nil {
+		return c, fmt.Errorf("loading the dedup cache: %w", err)
+	}
+	// Insert oldest first, so that a smaller max_entries keeps the newest.
+	slices.SortFunc(loaded, func(a, b *entry) int { return int(a.updatedAt - b.updatedAt) })
+	var victims []string
+	for _, e := range loaded {
+		victims = append(victims, c.lru.insert(e, nowNanos)...)
+	}
+	errs = append(errs, s.delete(ctx, victims))
+	return c, errors.Join(errs...)
+}
+
+// storageStore is the store in a storage extension.
+type storageStore struct {
+	Persistence
+	walker storage.Walker
+	walks  bool // Open loaded everything there was: no lookups needed
+}
+
+// entryPrefix namespaces entries in the storage.
+const entryPrefix = "dedup/"
+
+// entryVersion leads every stored entry, so that a future layout can tell.
+const entryVersion = 1
+
+// fixedSize is the encoded size of everything but the route name.
+const fixedSize = 1 + 1 + 8*4
+
+func (s *storageStore) load(ctx context.Context, dedupKey string) (*entry, error) {
+	if s.walks {
+		return nil, nil
+	}
+	b, err := s.Client.Get(ctx, entryPrefix+dedupKey)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	return s.decode(dedupKey, b)
+}
+
+func (s *storageStore) save(ctx context.Context, e *entry) error {
+	return s.Client.Set(ctx, entryPrefix+e.key, s.encode(e))
+}
+
+func (s *storageStore) delete(ctx context.Context, dedupKeys []string) error {
+	if len(dedupKeys) == 0 {
+		return nil
+	}
+	ops := make([]*storage.Operation, len(dedupKeys))
+	for i, k := range dedupKeys {
+		ops[i] = storage.DeleteOperation(entryPrefix + k)
+	}
+	return s.Client.Batch(ctx, ops...)
+}
+
+func (s *storageStore) close(ctx context.Context) error { return s.Client.Close(ctx) }
+
+func (s *storageStore) encode(e *entry) []byte {
+	route := s.Route(e.routingKey)
+	b := make([]byte, fixedSize, fixedSize+len(route))
+	b[0], b[1] = entryVersion, byte(e.state)
+	binary.LittleEndian.PutUint64(b[2:], e.payloadHash)
+	binary.LittleEndian.PutUint64(b[10:], uint64(e.sentAt))
+	binary.LittleEndian.PutUint64(b[18:], uint64(e.eventTime))
+	binary.LittleEndian.PutUint64(b[26:], uint64(e.updatedAt))
+	return append(b, route...)
+}
+
+func (s *storageStore) decode(key string, b []byte) (*entry, error) {
+	if len(b) < fixedSize || b[0] != entryVersion {
+		return nil, fmt.Errorf("dedup entry %q: unknown layout", key)
+	}
+	state := State(b[1])
+	if state != Triggered && state != Acknowledged && state != Resolved {
+		return nil, fmt.Errorf("dedup entry %q: unknown state %d", key, b[1])
+	}
+	return &entry{
+		key:         key,
+		state:       state,
+		payloadHash: binary.LittleEndian.Uint64(b[2:]),
+		sentAt:      int64(binary.LittleEndian.Uint64(b[10:])),
+		eventTime:   int64(binary.LittleEndian.Uint64(b[18:])),
+		updatedAt:   int64(binary.LittleEndian.Uint64(b[26:])),
+		routingKey:  s.Key(string(b[fixedSize:])),
+	}, nil
+}
