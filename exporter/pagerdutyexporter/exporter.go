@@ -1,14 +1,17 @@
 package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -31,6 +34,9 @@ const (
 	rejectByAPI        = "api_rejected"
 )
 
+// pagerdutyExporter takes records in (dispatch), queues each on its route's
+// queue of its priority, and delivers them from there (deliver), one event
+// per record.
 type pagerdutyExporter struct {
 	id        component.ID
 	cfg       *Config
@@ -40,18 +46,19 @@ type pagerdutyExporter struct {
 	attrs     *attrSets
 	userAgent string
 
-	mapping   recordmap.Options
-	routes    router
-	cache     *dedup.Cache
-	sequencer *dedup.Sequencer
-	limiter   *eventsapi.Limiter
+	mapping recordmap.Options
+	routes  router
+	queues  *queues
+	backlog *backlog
+	limiter *eventsapi.Limiter
 
-	// Built in start, where the host's extensions (auth) are known.
+	// Built in start, where the host's extensions (auth, storage) are known.
 	httpClient *http.Client
 	client     *eventsapi.Client
+	cache      *dedup.Cache
 }
 
-func newExporter(cfg *Config, set exporter.Settings) (*pagerdutyExporter, error) {
+func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*pagerdutyExporter, error) {
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, fmt.Errorf("creating telemetry: %w", err)
@@ -70,35 +77,66 @@ func newExporter(cfg *Config, set exporter.Settings) (*pagerdutyExporter, error)
 			DefaultSeverity:  cfg.DefaultSeverity,
 			Hostname:         hostname,
 		},
-		routes: routes,
-		attrs:  newAttrSets(routes.routeNames()),
-		cache: dedup.New(dedup.Config{
-			TTL:            cfg.Dedup.TTL,
-			MaxEntries:     cfg.Dedup.MaxEntries,
-			RepeatInterval: cfg.Dedup.RepeatInterval,
-		}, nil),
-		sequencer: dedup.NewSequencer(),
-		limiter:   eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
+		routes:  routes,
+		attrs:   newAttrSets(routes.routeNames()),
+		backlog: newBacklog(routes.queued(), giveUpAfter(cfg)),
+		limiter: eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
+		// Until start opens the configured storage.
+		cache: dedup.New(dedupConfig(cfg, nil), nil),
 	}
-	err = errors.Join(
-		tb.RegisterExporterPagerdutyCacheEntriesCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(int64(e.cache.Stats().Entries))
-			return nil
-		}),
-		tb.RegisterExporterPagerdutyOpenIncidentsCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(int64(e.cache.Stats().Open))
-			return nil
-		}),
-		tb.RegisterExporterPagerdutyCacheEvictionsCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(e.cache.Stats().Evictions)
-			return nil
-		}),
-	)
-	if err != nil {
+	if e.queues, err = newQueues(ctx, set, cfg, routes.queued(), e.deliver); err != nil {
+		tb.Shutdown()
+		return nil, err
+	}
+	if err := e.registerGauges(); err != nil {
 		tb.Shutdown()
 		return nil, fmt.Errorf("registering telemetry callbacks: %w", err)
 	}
 	return e, nil
+}
+
+func dedupConfig(cfg *Config, storeError func(error)) dedup.Config {
+	return dedup.Config{
+		TTL:            cfg.Dedup.TTL,
+		MaxEntries:     cfg.Dedup.MaxEntries,
+		RepeatInterval: cfg.Dedup.RepeatInterval,
+		StoreError:     storeError,
+	}
+}
+
+// giveUpAfter is when the retry sender has surely given up on a request it
+// was handed back; 0 when it never does.
+func giveUpAfter(cfg *Config) time.Duration {
+	switch {
+	case !cfg.BackOffConfig.Enabled:
+		return time.Nanosecond
+	case cfg.BackOffConfig.MaxElapsedTime == 0:
+		return 0
+	}
+	return cfg.BackOffConfig.MaxElapsedTime + cfg.BackOffConfig.MaxInterval
+}
+
+func (e *pagerdutyExporter) registerGauges() error {
+	return errors.Join(
+		e.telemetry.RegisterExporterPagerdutyCacheEntriesCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(e.cache.Stats().Entries))
+			return nil
+		}),
+		e.telemetry.RegisterExporterPagerdutyOpenIncidentsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(e.cache.Stats().Open))
+			return nil
+		}),
+		e.telemetry.RegisterExporterPagerdutyCacheEvictionsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(e.cache.Stats().Evictions)
+			return nil
+		}),
+		e.telemetry.RegisterExporterPagerdutyBacklogCallback(func(_ context.Context, o metric.Int64Observer) error {
+			e.backlog.observe(time.Now(), func(route string, records int64) {
+				o.Observe(records, e.attrs.of(attrKey{"routing", route}))
+			})
+			return nil
+		}),
+	)
 }
 
 func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) error {
@@ -115,9 +153,12 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	e.httpClient = httpClient
 	e.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, e.userAgent, e.cfg.BackOffConfig.MaxInterval)
 	if id := e.dedupStorage(); id != nil {
-		return e.attachStorage(ctx, host, *id)
+		if err := e.openCache(ctx, host, *id); err != nil {
+			return err
+		}
 	}
-	return nil
+	// Last: their consumers deliver at once, with the client and the cache.
+	return e.queues.start(ctx, host)
 }
 
 // dedupStorage is dedup.storage, else the sending queue's storage: a queue
@@ -133,8 +174,8 @@ func (e *pagerdutyExporter) dedupStorage() *component.ID {
 	return nil
 }
 
-// attachStorage keeps the dedup cache in the storage extension id.
-func (e *pagerdutyExporter) attachStorage(ctx context.Context, host component.Host, id component.ID) error {
+// openCache keeps the dedup cache in the storage extension id.
+func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, id component.ID) error {
 	ext, ok := host.GetExtensions()[id]
 	if !ok {
 		return fmt.Errorf("dedup.storage: extension %q is not configured in service::extensions", id)
@@ -147,7 +188,11 @@ func (e *pagerdutyExporter) attachStorage(ctx context.Context, host component.Ho
 	if err != nil {
 		return fmt.Errorf("dedup.storage: opening %q: %w", id, err)
 	}
-	err = e.cache.Attach(ctx, &dedup.Persistence{Client: client, Route: e.routes.name, Key: e.routes.key})
+	storeError := func(err error) {
+		e.logger.Warn("Dedup storage access failed; the in-memory cache decides", zap.Error(err))
+	}
+	e.cache, err = dedup.Open(ctx, dedupConfig(e.cfg, storeError), nil,
+		dedup.Persistence{Client: client, Route: e.routes.name, Key: e.routes.key})
 	if err != nil {
 		// A partly unreadable cache only costs suppressions; keep going.
 		e.logger.Warn("Dedup storage could not be fully loaded", zap.Error(err))
@@ -156,73 +201,142 @@ func (e *pagerdutyExporter) attachStorage(ctx context.Context, host component.Ho
 }
 
 func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
+	err := e.queues.shutdown(ctx)
 	if e.httpClient != nil {
 		e.httpClient.CloseIdleConnections()
 	}
 	e.telemetry.Shutdown()
-	return e.cache.Close(ctx)
+	return errors.Join(err, e.cache.Close(ctx))
 }
 
-// pushLogs sends one event per record, in order. Records PagerDuty refused
-// are dropped with a log line and a metric; records that failed in a way a
-// retry can fix are handed back to the retry sender, alone, so that accepted
-// events are never sent twice. Once a routing key fails, its later records
-// wait for the retry too, keeping their order.
-func (e *pagerdutyExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	p := push{arrival: pcommon.NewTimestampFromTime(time.Now())}
+// dispatch puts each record on the queue of its route and priority. Records
+// that can never become an event are dropped here, with a log line and a
+// metric. Only a refused enqueue (a full queue) fails the call.
+func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
+	received := pcommon.NewTimestampFromTime(time.Now())
+	batches := map[queueKey]*heldLogs{}
+	n := 0
 	for i, rl := range ld.ResourceLogs().All() {
 		for j, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				if err := e.exportRecord(ctx, &p, lr, rl.Resource()); err != nil {
-					p.unsent.add(i, j, rl, sl, lr, p.arrival)
+				n++
+				m, err := recordmap.Identify(lr, rl.Resource(), &e.mapping)
+				if err != nil {
+					e.reject(ctx, rejectReason(err), err, recordFields(lr, rl.Resource(), "")...)
+					continue
 				}
+				key, ok := e.queueOf(&m)
+				if !ok {
+					e.rejectUnrouted(ctx, &m, lr, rl.Resource())
+					continue
+				}
+				if batches[key] == nil {
+					batches[key] = &heldLogs{}
+				}
+				batches[key].add(i, j, n, rl, sl, lr, received)
 			}
 		}
 	}
-	return p.result()
+	// Most urgent first: should the queues fill, the least urgent are refused.
+	keys := slices.SortedFunc(func(yield func(queueKey) bool) {
+		for k := range batches {
+			if !yield(k) {
+				return
+			}
+		}
+	}, func(a, b queueKey) int { return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.route, b.route)) })
+	var errs []error
+	for _, key := range keys {
+		held := batches[key]
+		e.backlog.add(key.route, held.count)
+		if err := e.queues.byKey[key].ConsumeLogs(ctx, held.logs); err != nil {
+			e.backlog.settle(key.route, held.count)
+			errs = append(errs, fmt.Errorf("queueing %d records for route %q, priority %s: %w", held.count, key.route, key.priority, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
-// exportRecord maps, routes, deduplicates and sends one record. It returns
-// an error only when the record must be retried.
-func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.LogRecord, res pcommon.Resource) error {
+// queueOf picks a record's queue: the route of its incident's key when the
+// cache knows an incident the event belongs to, else the route its routing
+// attribute selects. An acknowledge or resolve with no route at all goes to
+// the first route, where delivery looks again: its trigger may be queued
+// still.
+func (e *pagerdutyExporter) queueOf(m *recordmap.Result) (queueKey, bool) {
+	ev := &m.Event
+	p := priorityOf(ev)
+	routingKey := e.routes.pick(m.RoutingValue)
+	if !ev.IsChange() {
+		if incidentKey, open := e.cache.IncidentKey(ev.DedupKey); incidentKey != "" && (open || ev.Action != eventsapi.Trigger) {
+			routingKey = incidentKey
+		}
+	}
+	if route, ok := e.routes.queueName(routingKey); ok {
+		return queueKey{route, p}, true
+	}
+	if ev.Action == eventsapi.Acknowledge || ev.Action == eventsapi.Resolve {
+		return queueKey{e.routes.queued()[0], p}, true
+	}
+	return queueKey{}, false
+}
+
+// deliver returns the push of one queue: it sends one event per record, in
+// order. Records PagerDuty refused are dropped with a log line and a metric;
+// records that failed in a way a retry can fix are handed back to the retry
+// sender, alone, so that accepted events are never sent twice. Once a
+// routing key fails, its later records wait for the retry too, keeping their
+// order.
+func (e *pagerdutyExporter) deliver(key queueKey) consumer.ConsumeLogsFunc {
+	return func(ctx context.Context, ld plog.Logs) error {
+		e.backlog.taken(ld)
+		p := push{}
+		for i, rl := range ld.ResourceLogs().All() {
+			for j, sl := range rl.ScopeLogs().All() {
+				received := receivedAt(sl)
+				for _, lr := range sl.LogRecords().All() {
+					if err := e.exportRecord(ctx, &p, key, lr, rl.Resource(), received); err != nil {
+						p.unsent.add(i, j, 0, rl, sl, lr, 0)
+					}
+				}
+			}
+		}
+		e.backlog.settle(key.route, ld.LogRecordCount()-p.unsent.count)
+		err := p.result()
+		if err != nil {
+			e.backlog.retrying(p.unsent.logs, key.route, time.Now())
+		}
+		return err
+	}
+}
+
+// exportRecord identifies, routes, decides, sends and settles one record,
+// received by the exporter at received. It returns an error only when the
+// record must be retried.
+func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKey, lr plog.LogRecord, res pcommon.Resource, received pcommon.Timestamp) error {
 	m, err := recordmap.Identify(lr, res, &e.mapping)
 	if err != nil {
-		var rejected *recordmap.RejectError
-		errors.As(err, &rejected)
-		e.reject(ctx, rejected.Reason, err, recordFields(lr, res, "")...)
+		e.reject(ctx, rejectReason(err), err, recordFields(lr, res, "")...)
 		return nil
 	}
 	ev := &m.Event
-
-	// A record without a time of its own is ordered by when it first reached
-	// the exporter; a retry carries that time along (see unsentLogs.add).
-	seen := dedup.Event{Action: ev.Action, PayloadHash: m.PayloadHash, Time: m.Time}
-	if seen.Time == 0 {
-		seen.Time = int64(p.arrival)
-	}
-	routingKey := e.routes.pick(m.RoutingValue)
-	suppressed := ""
+	turn := dedup.Untracked(e.routes.pick(m.RoutingValue))
 	if !ev.IsChange() {
 		// Decide, send and record as one step per dedup key: a consumer that
 		// holds an older record for the key then sees this one's effect.
-		release, err := e.sequencer.Acquire(ctx, ev.DedupKey)
-		if err != nil {
-			return p.fail(routingKey, fmt.Errorf("waiting for dedup key %q: %w", ev.DedupKey, err))
+		seen := dedup.Event{Action: ev.Action, RoutingKey: turn.RoutingKey, PayloadHash: m.PayloadHash, Time: m.OrderingTime(received)}
+		if turn, err = e.cache.Begin(ctx, ev.DedupKey, seen); err != nil {
+			return p.fail(seen.RoutingKey, fmt.Errorf("waiting for dedup key %q: %w", ev.DedupKey, err))
 		}
-		defer release()
-		seen.RoutingKey = routingKey
-		d, err := e.cache.Decide(ctx, ev.DedupKey, seen)
-		if err != nil {
-			e.logger.Warn("Dedup storage lookup failed; deciding on the in-memory cache", zap.Error(err))
-		}
-		// The incident's own key wins over the record's, even when the record
-		// names no route at all.
-		routingKey, seen.RoutingKey, suppressed = d.RoutingKey, d.RoutingKey, d.Reason
 	}
+	defer turn.Release()
+	routingKey := turn.RoutingKey
 	if routingKey == "" {
-		e.reject(ctx, rejectNoRoutingKey,
-			fmt.Errorf("%s %q matches no routing.keys entry and routing_key is not set", e.cfg.Routing.Attribute, m.RoutingValue),
-			recordFields(lr, res, ev.DedupKey)...)
+		// A resolve that overtook its trigger still closes it: the trigger,
+		// older, will be stale.
+		if ev.Action == eventsapi.Resolve {
+			turn.Commit(ctx)
+		}
+		e.rejectUnrouted(ctx, &m, lr, res)
 		return nil
 	}
 	// Behind a failed event of its key, a record waits even if it would be
@@ -230,8 +344,8 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 	if err, failing := p.failing[routingKey]; failing {
 		return err
 	}
-	if suppressed != "" {
-		e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "reason", suppressed}))
+	if turn.Reason != "" {
+		e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "reason", turn.Reason}))
 		return nil
 	}
 
@@ -240,9 +354,8 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 	for r := range m.Repairs.All() {
 		e.telemetry.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, e.attrs.of(attrKey{"reason", r.String()}))
 	}
-
 	route := e.routes.name(routingKey)
-	waited, err := e.limiter.Wait(ctx, routingKey)
+	waited, err := e.limiter.Wait(ctx, routingKey, int(q.priority))
 	if waited > 0 {
 		e.telemetry.ExporterPagerdutyRateLimitWait.Add(ctx, waited.Seconds(), e.attrs.of(attrKey{"routing", route}))
 	}
@@ -257,11 +370,8 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "outcome", sent.Outcome.String(), "routing", route}))
 	switch sent.Outcome {
 	case eventsapi.Accepted:
-		if !ev.IsChange() {
-			if err := e.cache.Record(ctx, ev.DedupKey, seen); err != nil {
-				e.logger.Warn("Dedup storage update failed; the in-memory cache is current", zap.Error(err))
-			}
-		}
+		turn.Commit(ctx)
+		e.telemetry.ExporterPagerdutyEventWait.Record(ctx, time.Since(received.AsTime()).Seconds(), e.attrs.of(attrKey{"priority", q.priority.String(), "routing", route}))
 		return nil
 	case eventsapi.Rejected:
 		e.reject(ctx, rejectByAPI, sent.Err, recordFields(lr, res, ev.DedupKey)...)
@@ -270,6 +380,20 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, lr plog.L
 		e.telemetry.ExporterPagerdutyThrottled.Add(ctx, 1, e.attrs.of(attrKey{"routing", route}))
 	}
 	return p.fail(routingKey, fmt.Errorf("routing %q: %w", route, sent.Err))
+}
+
+// rejectReason is the reason a mapping error names, or the mapping's catch-all.
+func rejectReason(err error) string {
+	if rejected, ok := errors.AsType[*recordmap.RejectError](err); ok {
+		return rejected.Reason
+	}
+	return recordmap.RejectUnknownEventType
+}
+
+func (e *pagerdutyExporter) rejectUnrouted(ctx context.Context, m *recordmap.Result, lr plog.LogRecord, res pcommon.Resource) {
+	e.reject(ctx, rejectNoRoutingKey,
+		fmt.Errorf("%s %q matches no routing.keys entry and routing_key is not set", e.cfg.Routing.Attribute, m.RoutingValue),
+		recordFields(lr, res, m.Event.DedupKey)...)
 }
 
 func (e *pagerdutyExporter) reject(ctx context.Context, reason string, err error, fields ...zap.Field) {
@@ -314,11 +438,7 @@ func recordFields(lr plog.LogRecord, res pcommon.Resource, dedupKey string) []za
 			fields = append(fields, zap.String(name, v.AsString()))
 		}
 	}
-	ts := lr.Timestamp()
-	if ts == 0 {
-		ts = lr.ObservedTimestamp()
-	}
-	if ts != 0 {
+	if ts := recordmap.RecordTime(lr); ts != 0 {
 		fields = append(fields, zap.Time("record_time", ts.AsTime()))
 	}
 	if body := lr.Body(); body.Type() == pcommon.ValueTypeStr && body.Str() != "" {

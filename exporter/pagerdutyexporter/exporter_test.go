@@ -425,15 +425,24 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 				alert("checkout", "alert.fingerprint", "after", "alert.summary", "good"),
 			)
 			require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
-			reqs := api.taken()
-			require.NotEmpty(t, reqs)
-			assert.Equal(t, "before", reqs[0].dedup())
-			assert.Equal(t, "after", reqs[len(reqs)-1].dedup())
+			// Each record goes to the queue of its route and priority, so the
+			// bad one need not be sent between its neighbours.
+			var neighbours, others []apiRequest
+			for _, r := range api.taken() {
+				if r.dedup() == "before" || r.dedup() == "after" {
+					neighbours = append(neighbours, r)
+				} else {
+					others = append(others, r)
+				}
+			}
+			require.Len(t, neighbours, 2)
+			assert.Equal(t, "before", neighbours[0].dedup())
+			assert.Equal(t, "after", neighbours[1].dedup())
 			if tc.sent {
-				require.Len(t, reqs, 3)
-				tc.check(t, reqs[1])
+				require.Len(t, others, 1)
+				tc.check(t, others[0])
 			} else {
-				require.Len(t, reqs, 2)
+				require.Empty(t, others)
 			}
 			if tc.repaired != "" {
 				m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_records_repaired")
@@ -555,8 +564,8 @@ func sumByAttrs(m metricdata.Metrics) map[string]int64 {
 	return out
 }
 
-// TestRecordsWaitBehindAFailedKey: a resolve held for retry keeps the firing
-// record after it from being judged a duplicate of the still-open incident.
+// TestRecordsWaitBehindAFailedKey: within one queue, a record held for retry
+// holds back the records of its routing key after it, keeping their order.
 func TestRecordsWaitBehindAFailedKey(t *testing.T) {
 	api := newFakeEventsAPI(t)
 	h := startExporter(t, testConfig(api))
@@ -566,7 +575,10 @@ func TestRecordsWaitBehindAFailedKey(t *testing.T) {
 	api.taken()
 
 	api.respond = func(apiRequest) (int, http.Header, string) { return 503, nil, "" }
-	err := h.exp.ConsumeLogs(ctx, batch(alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"), firing()))
+	err := h.exp.ConsumeLogs(ctx, batch(
+		alert("checkout", "alert.fingerprint", "x", "alert.status", "acknowledged"),
+		alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"),
+	))
 	var partial consumererror.Logs
 	require.ErrorAs(t, err, &partial)
 	assert.Equal(t, 2, partial.Data().LogRecordCount(), "both records wait for the retry")
@@ -578,7 +590,42 @@ func TestRecordsWaitBehindAFailedKey(t *testing.T) {
 	for _, r := range api.taken() {
 		got = append(got, r.action())
 	}
-	assert.Equal(t, []string{"resolve", "trigger"}, got)
+	assert.Equal(t, []string{"acknowledge", "resolve"}, got)
+}
+
+// TestNewestIntentWinsAcrossQueues: a resolve held for retry in its queue
+// does not close an incident that a newer firing record, in another queue,
+// kept open: the firing record is suppressed as a duplicate, and the retried
+// resolve is then stale.
+func TestNewestIntentWinsAcrossQueues(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	h := startExporter(t, testConfig(api))
+	ctx := context.Background()
+	firing := func() plog.Logs { return alert("checkout", "alert.fingerprint", "x", "alert.summary", "down") }
+	require.NoError(t, h.exp.ConsumeLogs(ctx, firing()))
+	api.taken()
+
+	later := func(ld plog.Logs, d time.Duration) plog.Logs {
+		lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+		lr.SetTimestamp(lr.Timestamp() + pcommon.Timestamp(d))
+		return ld
+	}
+	api.respond = func(apiRequest) (int, http.Header, string) { return 503, nil, "" }
+	err := h.exp.ConsumeLogs(ctx, batch(
+		later(alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"), time.Second),
+		later(firing(), 2*time.Second),
+	))
+	var partial consumererror.Logs
+	require.ErrorAs(t, err, &partial)
+	assert.Equal(t, 1, partial.Data().LogRecordCount(), "the resolve waits for the retry")
+	assert.Len(t, api.taken(), 1, "only the resolve was tried; the firing record was a duplicate")
+
+	api.respond = nil
+	require.NoError(t, h.exp.ConsumeLogs(ctx, partial.Data()))
+	assert.Empty(t, api.taken(), "the retried resolve is older than the firing record: stale")
+	got, err := h.tt.GetMetric("otelcol_exporter_pagerduty_suppressed")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int64{"trigger/duplicate": 1, "resolve/stale": 1}, sumByAttrs(got))
 }
 
 // TestRetryKeepsArrivalOrder: records without a time are ordered by when the

@@ -63,17 +63,16 @@ func createDefaultConfig() component.Config {
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	e, err := newExporter(c, set)
+	e, err := newExporter(ctx, c, set)
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs,
+	// The exporter's own queues (see queues) carry sending_queue and
+	// retry_on_failure; in front of them, dispatch only sorts records.
+	return exporterhelper.NewLogs(ctx, set, cfg, e.dispatch,
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(e.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		// The HTTP client's timeout bounds each request; a push may hold many.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
-		exporterhelper.WithRetry(c.BackOffConfig),
-		exporterhelper.WithQueue(c.QueueConfig),
 	)
 }

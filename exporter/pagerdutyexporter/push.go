@@ -8,14 +8,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
-// push is the state of one pushLogs call: which routing keys have failed and
-// the records to hand back for a retry.
+// push is the state of one delivery: which routing keys have failed and the
+// records to hand back for a retry.
 type push struct {
-	// arrival stands in for the time of records that carry none.
-	arrival pcommon.Timestamp
 	failing map[string]error
 	errs    []error
-	unsent  unsentLogs
+	unsent  heldLogs
 }
 
 // fail marks routingKey as failing for the rest of the push and returns err.
@@ -37,10 +35,22 @@ func (p *push) result() error {
 	return consumererror.NewLogs(errors.Join(p.errs...), p.unsent.logs)
 }
 
-// unsentLogs copies records into a new plog.Logs, keeping their resource and
+// receivedAttr is the scope attribute in which the exporter's own queues
+// carry when their records reached the exporter, in Unix nanoseconds. It
+// never leaves the exporter: scope attributes are not part of any event.
+const receivedAttr = "pagerduty.exporter.received"
+
+// receivedAt reads receivedAttr from a scope of the exporter's queues, 0
+// when absent.
+func receivedAt(sl plog.ScopeLogs) pcommon.Timestamp {
+	v, _ := sl.Scope().Attributes().Get(receivedAttr)
+	return pcommon.Timestamp(v.Int())
+}
+
+// heldLogs copies records into a new plog.Logs, keeping their resource and
 // scope. Records arrive in iteration order, so a resource or scope is copied
 // once, when its first record arrives.
-type unsentLogs struct {
+type heldLogs struct {
 	logs       plog.Logs
 	rl         plog.ResourceLogs
 	sl         plog.ScopeLogs
@@ -48,29 +58,37 @@ type unsentLogs struct {
 	count      int
 }
 
-// add copies lr; a record with no time gets arrival as its observed time, so
-// that its retry is ordered by when it first came, not by when it is retried.
-func (u *unsentLogs) add(res, scope int, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, arrival pcommon.Timestamp) {
-	if u.count == 0 {
-		u.logs = plog.NewLogs()
-		u.res, u.scope = -1, -1
+// add copies lr, the record-th record of its plog.Logs, at (res, scope).
+// received, when not 0, is stamped on the copied scope (see receivedAttr),
+// and stands in for the time of a record that carries none, so that the
+// record is ordered by when it first came, not by when it is sent or
+// retried.
+func (h *heldLogs) add(res, scope, record int, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, received pcommon.Timestamp) {
+	if h.count == 0 {
+		h.logs = plog.NewLogs()
+		h.res, h.scope = -1, -1
 	}
-	if res != u.res {
-		u.rl = u.logs.ResourceLogs().AppendEmpty()
-		rl.Resource().CopyTo(u.rl.Resource())
-		u.rl.SetSchemaUrl(rl.SchemaUrl())
-		u.res, u.scope = res, -1
+	if res != h.res {
+		h.rl = h.logs.ResourceLogs().AppendEmpty()
+		rl.Resource().CopyTo(h.rl.Resource())
+		h.rl.SetSchemaUrl(rl.SchemaUrl())
+		h.res, h.scope = res, -1
 	}
-	if scope != u.scope {
-		u.sl = u.rl.ScopeLogs().AppendEmpty()
-		sl.Scope().CopyTo(u.sl.Scope())
-		u.sl.SetSchemaUrl(sl.SchemaUrl())
-		u.scope = scope
+	if scope != h.scope {
+		h.sl = h.rl.ScopeLogs().AppendEmpty()
+		sl.Scope().CopyTo(h.sl.Scope())
+		h.sl.SetSchemaUrl(sl.SchemaUrl())
+		if received != 0 {
+			h.sl.Scope().Attributes().PutInt(receivedAttr, int64(received))
+		}
+		h.scope = scope
 	}
-	held := u.sl.LogRecords().AppendEmpty()
+	held := h.sl.LogRecords().AppendEmpty()
 	lr.CopyTo(held)
 	if held.Timestamp() == 0 && held.ObservedTimestamp() == 0 {
-		held.SetObservedTimestamp(arrival)
+		// A nanosecond apart, so that records of one call keep their order
+		// even across queues.
+		held.SetObservedTimestamp(received + pcommon.Timestamp(record))
 	}
-	u.count++
+	h.count++
 }

@@ -1,6 +1,10 @@
 package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // defaultRoute names the routing_key in metrics and logs; unknownRoute a key
 // no route has, such as one read back from storage after a rotation.
@@ -49,6 +53,25 @@ func (r router) key(name string) string {
 		return r.defaultKey
 	}
 	return r.keys[name]
+}
+
+// queued lists the routes that have queues: routing_key's, then the
+// routing.keys entries in name order.
+func (r router) queued() []string {
+	var names []string
+	if r.defaultKey != "" {
+		names = append(names, defaultRoute)
+	}
+	for _, value := range slices.Sorted(maps.Keys(r.keys)) {
+		names = append(names, value)
+	}
+	return names
+}
+
+// queueName returns the route of key, if it has queues.
+func (r router) queueName(key string) (string, bool) {
+	name, ok := r.names[key]
+	return name, ok && key != ""
 }
 
 // routeNames lists every name name can return.

@@ -108,7 +108,7 @@ func TestDedupStorageDefaultsToTheQueuesStorage(t *testing.T) {
 			cfg := NewFactory().CreateDefaultConfig().(*Config)
 			cfg.RoutingKey = testKey
 			tc.mutate(cfg)
-			e, err := newExporter(cfg, newSettings(t))
+			e, err := newExporter(context.Background(), cfg, newSettings(t))
 			require.NoError(t, err)
 			defer e.telemetry.Shutdown()
 			assert.Equal(t, tc.want, e.dedupStorage())

@@ -26,9 +26,12 @@ func newAttrSets(routes []string) *attrSets {
 			}
 		}
 		a.add("routing", route)
+		for p := range numPriorities {
+			a.add("priority", p.String(), "routing", route)
+		}
 	}
 	for _, action := range actions {
-		for _, reason := range []string{dedup.ReasonDuplicate, dedup.ReasonAlreadyApplied, dedup.ReasonStale} {
+		for _, reason := range dedup.Reasons {
 			a.add("event_action", action, "reason", reason)
 		}
 	}

@@ -128,9 +128,34 @@ func (c *Cache) Begin(ctx context.Context, dedupKey string, ev Event) (*Turn, er
 	return &Turn{Decision: d, c: c, dedupKey: dedupKey, event: ev, release: release}, nil
 }
 
+// Untracked returns a turn for an event the cache does not track, such as a
+// change event: its decision is to send under routingKey, and Commit and
+// Release do nothing.
+func Untracked(routingKey string) *Turn {
+	return &Turn{Decision: Decision{RoutingKey: routingKey}}
+}
+
+// IncidentKey returns the routing key of dedupKey's incident as the cache
+// holds it in memory, and whether the incident is open; "" when unknown. It
+// takes no turn, so the answer may be overtaken: it serves to pick a queue,
+// not to decide.
+func (c *Cache) IncidentKey(dedupKey string) (routingKey string, open bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lru.entries[dedupKey]
+	if !ok {
+		return "", false
+	}
+	return e.routingKey, e.state.open()
+}
+
 // Commit records that PagerDuty accepted the turn's event under
 // Decision.RoutingKey, writing the entry through to the storage.
-func (t *Turn) Commit(ctx context.Context) { t.c.record(ctx, t.dedupKey, t.event) }
+func (t *Turn) Commit(ctx context.Context) {
+	if t.c != nil {
+		t.c.record(ctx, t.dedupKey, t.event)
+	}
+}
 
 // Release ends the turn; later calls do nothing.
 func (t *Turn) Release() {
@@ -154,7 +179,14 @@ func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rules(e, ev)
+	d := c.rules(e, ev)
+	if e != nil && (d.Reason == ReasonDuplicate || d.Reason == ReasonAlreadyApplied) {
+		// PagerDuty already shows this event's effect, as of its time: an
+		// older record, such as a resolve being retried behind it, is stale.
+		// Kept in memory only; the storage learns it with the next send.
+		e.eventTime = max(e.eventTime, ev.Time)
+	}
+	return d
 }
 
 // rules is the decision itself, on the entry e (nil when unknown).

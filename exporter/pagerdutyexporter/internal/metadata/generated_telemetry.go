@@ -28,8 +28,10 @@ type TelemetryBuilder struct {
 	meter                            metric.Meter
 	mu                               sync.Mutex
 	registrations                    []metric.Registration
+	ExporterPagerdutyBacklog         metric.Int64ObservableGauge
 	ExporterPagerdutyCacheEntries    metric.Int64ObservableGauge
 	ExporterPagerdutyCacheEvictions  metric.Int64ObservableCounter
+	ExporterPagerdutyEventWait       metric.Float64Histogram
 	ExporterPagerdutyEvents          metric.Int64Counter
 	ExporterPagerdutyOpenIncidents   metric.Int64ObservableGauge
 	ExporterPagerdutyRateLimitWait   metric.Float64Counter
@@ -50,6 +52,21 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterExporterPagerdutyBacklogCallback sets callback for observable ExporterPagerdutyBacklog metric.
+func (builder *TelemetryBuilder) RegisterExporterPagerdutyBacklogCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ExporterPagerdutyBacklog, obs: o})
+		return nil
+	}, builder.ExporterPagerdutyBacklog)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterExporterPagerdutyCacheEntriesCallback sets callback for observable ExporterPagerdutyCacheEntries metric.
@@ -125,6 +142,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ExporterPagerdutyBacklog, err = builder.meter.Int64ObservableGauge(
+		"otelcol_exporter_pagerduty_backlog",
+		metric.WithDescription("Log records the exporter holds for a route and has not settled yet (accepted, suppressed or rejected) - queued in the route's sending queues, waiting for its rate limiter, or held for a retry. [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterPagerdutyCacheEntries, err = builder.meter.Int64ObservableGauge(
 		"otelcol_exporter_pagerduty_cache_entries",
 		metric.WithDescription("Dedup keys held by the dedup cache. [Alpha]"),
@@ -135,6 +158,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_exporter_pagerduty_cache_evictions",
 		metric.WithDescription("Dedup cache entries dropped before their TTL to stay within max_entries. [Alpha]"),
 		metric.WithUnit("{entry}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPagerdutyEventWait, err = builder.meter.Float64Histogram(
+		"otelcol_exporter_pagerduty_event_wait",
+		metric.WithDescription("Time from a record reaching the exporter until PagerDuty accepted its event, by route and priority. [Alpha]"),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries([]float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600}...),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterPagerdutyEvents, err = builder.meter.Int64Counter(

@@ -20,6 +20,10 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	require.NoError(t, tb.RegisterExporterPagerdutyBacklogCallback(func(_ context.Context, observer metric.Int64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
 	require.NoError(t, tb.RegisterExporterPagerdutyCacheEntriesCallback(func(_ context.Context, observer metric.Int64Observer) error {
 		observer.Observe(1)
 		return nil
@@ -32,6 +36,7 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
+	tb.ExporterPagerdutyEventWait.Record(context.Background(), 1)
 	tb.ExporterPagerdutyEvents.Add(context.Background(), 1)
 	tb.ExporterPagerdutyRateLimitWait.Add(context.Background(), 1)
 	tb.ExporterPagerdutyRecordsRejected.Add(context.Background(), 1)
@@ -40,11 +45,17 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterPagerdutyRequests.Add(context.Background(), 1)
 	tb.ExporterPagerdutySuppressed.Add(context.Background(), 1)
 	tb.ExporterPagerdutyThrottled.Add(context.Background(), 1)
+	AssertEqualExporterPagerdutyBacklog(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPagerdutyCacheEntries(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPagerdutyCacheEvictions(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPagerdutyEventWait(t, testTel,
+		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreValue(),
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPagerdutyEvents(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -69,6 +70,7 @@ const (
 	RepairDetailsShed
 	RepairLinksCapped
 	RepairInvalidUTF8
+	RepairTimeInFuture
 	repairEnd
 )
 
@@ -81,6 +83,7 @@ var repairNames = map[Repair]string{
 	RepairDetailsShed:        "details_shed",
 	RepairLinksCapped:        "links_capped",
 	RepairInvalidUTF8:        "invalid_utf8",
+	RepairTimeInFuture:       "time_in_future",
 }
 
 func (r Repair) String() string { return repairNames[r] }
@@ -199,11 +202,7 @@ func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, e
 	}
 	p.Summary = r.capped(summary, eventsapi.MaxSummaryRunes)
 
-	ts := lr.Timestamp()
-	if ts == 0 {
-		ts = lr.ObservedTimestamp()
-	}
-	out.Time = int64(ts)
+	out.Time = int64(RecordTime(lr))
 	if action != eventsapi.Change {
 		ev.DedupKey = r.dedupKey(p.Source, p.Component)
 	}
@@ -213,6 +212,39 @@ func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, e
 	out.PayloadHash = payloadHash(p.Severity, p.Summary)
 	out.Repairs = r.repairs
 	return out, nil
+}
+
+// RecordTime is when a record says it happened: its Timestamp, else its
+// ObservedTimestamp; 0 when it carries neither. The exporter stamps the time
+// a record reached it as the ObservedTimestamp of a record with neither, so
+// that such records are ordered by arrival.
+func RecordTime(lr plog.LogRecord) pcommon.Timestamp {
+	if ts := lr.Timestamp(); ts != 0 {
+		return ts
+	}
+	return lr.ObservedTimestamp()
+}
+
+// FutureTolerance is how far ahead of the time it reached the exporter a
+// record's time may be before it is taken for clock skew.
+const FutureTolerance = time.Minute
+
+// OrderingTime is the time the dedup cache orders the record by, in Unix
+// nanoseconds: its own time, or received (when it reached the exporter) if
+// it has none or claims to be more than FutureTolerance ahead of received.
+// The latter is a repair (RepairTimeInFuture): a trigger stamped an hour
+// ahead would otherwise make the correct, later resolve look stale and keep
+// the incident open. payload.timestamp keeps what the source said.
+func (out *Result) OrderingTime(received pcommon.Timestamp) int64 {
+	switch {
+	case out.Time == 0:
+		return int64(received)
+	case received != 0 && out.Time > int64(received)+int64(FutureTolerance):
+		out.Repairs |= Repairs(RepairTimeInFuture)
+		out.rec.repairs |= Repairs(RepairTimeInFuture)
+		return int64(received)
+	}
+	return out.Time
 }
 
 // Complete adds the timestamp, links, images and custom details to an
