@@ -244,7 +244,9 @@ func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
 				return
 			}
 		}
-	}, func(a, b queueKey) int { return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.route, b.route)) })
+	}, func(a, b queueKey) int {
+		return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.route, b.route))
+	})
 	var errs []error
 	for _, key := range keys {
 		held := batches[key]
