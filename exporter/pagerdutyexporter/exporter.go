@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -215,6 +216,9 @@ func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
 	received := pcommon.NewTimestampFromTime(time.Now())
 	batches := map[queueKey]*heldLogs{}
+	// Records of one dedup key in one call keep their order: they share the
+	// queue of the first of them, whatever their own priority.
+	sameKey := map[string]queueKey{}
 	n := 0
 	for i, rl := range ld.ResourceLogs().All() {
 		for j, sl := range rl.ScopeLogs().All() {
@@ -225,10 +229,15 @@ func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
 					e.reject(ctx, rejectReason(err), err, recordFields(lr, rl.Resource(), "")...)
 					continue
 				}
-				key, ok := e.queueOf(&m)
+				key, ok := sameKey[m.Event.DedupKey]
 				if !ok {
-					e.rejectUnrouted(ctx, &m, lr, rl.Resource())
-					continue
+					if key, ok = e.queueOf(&m); !ok {
+						e.rejectUnrouted(ctx, &m, lr, rl.Resource())
+						continue
+					}
+					if !m.Event.IsChange() {
+						sameKey[m.Event.DedupKey] = key
+					}
 				}
 				if batches[key] == nil {
 					batches[key] = &heldLogs{}
@@ -238,13 +247,7 @@ func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
 		}
 	}
 	// Most urgent first: should the queues fill, the least urgent are refused.
-	keys := slices.SortedFunc(func(yield func(queueKey) bool) {
-		for k := range batches {
-			if !yield(k) {
-				return
-			}
-		}
-	}, func(a, b queueKey) int {
+	keys := slices.SortedFunc(maps.Keys(batches), func(a, b queueKey) int {
 		return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.route, b.route))
 	})
 	var errs []error

@@ -564,8 +564,8 @@ func sumByAttrs(m metricdata.Metrics) map[string]int64 {
 	return out
 }
 
-// TestRecordsWaitBehindAFailedKey: within one queue, a record held for retry
-// holds back the records of its routing key after it, keeping their order.
+// TestRecordsWaitBehindAFailedKey: a resolve held for retry keeps the firing
+// record after it from being judged a duplicate of the still-open incident.
 func TestRecordsWaitBehindAFailedKey(t *testing.T) {
 	api := newFakeEventsAPI(t)
 	h := startExporter(t, testConfig(api))
@@ -575,10 +575,7 @@ func TestRecordsWaitBehindAFailedKey(t *testing.T) {
 	api.taken()
 
 	api.respond = func(apiRequest) (int, http.Header, string) { return 503, nil, "" }
-	err := h.exp.ConsumeLogs(ctx, batch(
-		alert("checkout", "alert.fingerprint", "x", "alert.status", "acknowledged"),
-		alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"),
-	))
+	err := h.exp.ConsumeLogs(ctx, batch(alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"), firing()))
 	var partial consumererror.Logs
 	require.ErrorAs(t, err, &partial)
 	assert.Equal(t, 2, partial.Data().LogRecordCount(), "both records wait for the retry")
@@ -590,13 +587,13 @@ func TestRecordsWaitBehindAFailedKey(t *testing.T) {
 	for _, r := range api.taken() {
 		got = append(got, r.action())
 	}
-	assert.Equal(t, []string{"acknowledge", "resolve"}, got)
+	assert.Equal(t, []string{"resolve", "trigger"}, got)
 }
 
 // TestNewestIntentWinsAcrossQueues: a resolve held for retry in its queue
-// does not close an incident that a newer firing record, in another queue,
-// kept open: the firing record is suppressed as a duplicate, and the retried
-// resolve is then stale.
+// does not close an incident that a newer firing record, sent later to
+// another queue, kept open: the firing record is suppressed as a duplicate,
+// and the retried resolve is then stale.
 func TestNewestIntentWinsAcrossQueues(t *testing.T) {
 	api := newFakeEventsAPI(t)
 	h := startExporter(t, testConfig(api))
@@ -611,13 +608,11 @@ func TestNewestIntentWinsAcrossQueues(t *testing.T) {
 		return ld
 	}
 	api.respond = func(apiRequest) (int, http.Header, string) { return 503, nil, "" }
-	err := h.exp.ConsumeLogs(ctx, batch(
-		later(alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"), time.Second),
-		later(firing(), 2*time.Second),
-	))
+	err := h.exp.ConsumeLogs(ctx, later(alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"), time.Second))
 	var partial consumererror.Logs
 	require.ErrorAs(t, err, &partial)
 	assert.Equal(t, 1, partial.Data().LogRecordCount(), "the resolve waits for the retry")
+	require.NoError(t, h.exp.ConsumeLogs(ctx, later(firing(), 2*time.Second)))
 	assert.Len(t, api.taken(), 1, "only the resolve was tried; the firing record was a duplicate")
 
 	api.respond = nil

@@ -68,11 +68,19 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		return nil, err
 	}
 	// The exporter's own queues (see queues) carry sending_queue and
-	// retry_on_failure; in front of them, dispatch only sorts records.
-	return exporterhelper.NewLogs(ctx, set, cfg, e.dispatch,
-		exporterhelper.WithStart(e.start),
-		exporterhelper.WithShutdown(e.shutdown),
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
-	)
+	// retry_on_failure, and exporterhelper's telemetry with them; in front
+	// of them, dispatch only sorts records, synchronously.
+	logs, err := consumer.NewLogs(e.dispatch, consumer.WithCapabilities(consumer.Capabilities{MutatesData: false}))
+	if err != nil {
+		return nil, err
+	}
+	return &frontExporter{StartFunc: e.start, ShutdownFunc: e.shutdown, Logs: logs}, nil
+}
+
+// frontExporter is the component the pipeline sees: records go in through
+// dispatch, and out through the queues, which start and stop with it.
+type frontExporter struct {
+	component.StartFunc
+	component.ShutdownFunc
+	consumer.Logs
 }
