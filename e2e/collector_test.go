@@ -201,6 +201,9 @@ type exporterConfig struct {
 	eventsPerMinute, burst int
 	// maxElapsed is retry_on_failure.max_elapsed_time ("" keeps 30s).
 	maxElapsed string
+	// maxInterval is retry_on_failure.max_interval ("" keeps 500ms), which
+	// also caps the delay a Retry-After header may ask for.
+	maxInterval string
 	// numConsumers is sending_queue.num_consumers (0 keeps the default, 10).
 	numConsumers int
 	// storageDir, when set, adds the file_storage extension with that
@@ -233,7 +236,11 @@ func testConfig(simURL string, ec exporterConfig) func(collectorPorts) string {
 		if maxElapsed == "" {
 			maxElapsed = "30s"
 		}
-		fmt.Fprintf(&exp, "    retry_on_failure:\n      initial_interval: 100ms\n      max_interval: 500ms\n      max_elapsed_time: %s\n", maxElapsed)
+		maxInterval := ec.maxInterval
+		if maxInterval == "" {
+			maxInterval = "500ms"
+		}
+		fmt.Fprintf(&exp, "    retry_on_failure:\n      initial_interval: 100ms\n      max_interval: %s\n      max_elapsed_time: %s\n", maxInterval, maxElapsed)
 		if ec.numConsumers > 0 || ec.storageDir != "" {
 			exp.WriteString("    sending_queue:\n")
 			if ec.numConsumers > 0 {

@@ -1,12 +1,11 @@
 package e2e
 
 // Load: an alert storm the dedup cache must absorb, and a noisy routing key
-// whose rate limit must not hold up a quiet one. PAGERDUTY_E2E_FULL=1
-// (`make e2e-full`) runs them at full size.
+// whose rate limit must not hold up a quiet one (see also priority_test.go).
+// PAGERDUTY_E2E_FULL=1 (`make e2e-full`) runs them at full size.
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"testing"
 	"time"
@@ -103,114 +102,6 @@ func TestAlertStorm(t *testing.T) {
 		"%d trigger requests, %v suppressed (%v duplicate, %v stale); collector peak RSS (VmHWM) %s",
 		total, alerts, repeats, posted.Round(time.Millisecond), took.Round(time.Millisecond),
 		s.Requests.Total, duplicate+stale, duplicate, stale, rss)
-}
-
-// TestNoisyKeyHeadOfLineBlocking: a noisy routing key (checkout) receives a
-// burst of distinct alerts, one OTLP request each, under rate_limit 60 per
-// minute with a burst of 5; a quiet key (payments) receives one alert 1 s
-// into the burst. The simulator limits at 60 per minute as well and never
-// answers 429: the limiter keeps every key within it.
-//
-// The quiet alert is not held by its own limiter (its wait is 0) but by the
-// queue: every consumer takes a noisy request and waits on the noisy key's
-// limiter, and the quiet request, behind the noisy ones in the queue, is
-// only read once all those before it were taken, some
-// (burst - consumers - 5) seconds after the burst at one event per second.
-// The test measures that latency (send → simulator) with the default 10
-// consumers and with 50 and logs it; it does not bound it. Bounded size: 60
-// noisy alerts (about 45 s and 5 s); full size: 200.
-func TestNoisyKeyHeadOfLineBlocking(t *testing.T) {
-	requireE2E(t)
-	t.Parallel()
-	noisy := 60
-	if fullSize() {
-		noisy = 200
-	}
-	const perMinute, burst = 60, 5
-
-	for _, consumers := range []int{10, 50} {
-		t.Run(fmt.Sprintf("%d consumers", consumers), func(t *testing.T) {
-			t.Parallel()
-			ec := exporterConfig{eventsPerMinute: perMinute, burst: burst}
-			if consumers != 10 { // 10 is exporterhelper's default: leave it unset
-				ec.numConsumers = consumers
-			}
-			sim, col := startPair(t, ec, "-rate-limit", fmt.Sprint(perMinute))
-
-			fps := fingerprints("noisy", noisy)
-			start := time.Now()
-			sendEach(t, col, "checkout", fps)
-			posted := time.Since(start)
-			time.Sleep(time.Until(start.Add(time.Second)))
-			quietSent := time.Now()
-			col.send(t, records("payments", firing("quiet", "critical", "the quiet key's only alert")))
-
-			// The quiet request is read once the noisy requests ahead of it
-			// are taken: a consumer frees up with each noisy event sent, 5
-			// at once, then one per second.
-			// On top of that, the quiet record may wait for a noisy record
-			// whose dedup key shares its sequencer stripe (random per
-			// process) and which holds it while it waits on the limiter: up
-			// to a second per consumer (TestRateLimitWaitHoldsUpNoOtherKey).
-			expected := time.Duration(max(0, noisy+1-consumers-burst)) * time.Second
-			bound := expected + time.Duration(consumers)*time.Second + 30*time.Second
-			s := sim.waitWithin(t, bound, "the quiet alert", func(s snapshot) bool {
-				return len(s.incidentsFor("quiet")) > 0
-			})
-
-			assertOnce(t, s, keyPayments, "quiet")
-			latency := s.incidentsFor("quiet")[0].Events[0].Time.Sub(quietSent)
-			var noisyTimes []time.Time
-			for _, ev := range s.Events {
-				if ev.RoutingKey == keyCheckout {
-					noisyTimes = append(noisyTimes, ev.Time)
-				}
-			}
-			delivered := len(noisyTimes)
-			for _, fp := range fps {
-				assert.LessOrEqual(t, len(s.eventsFor(fp)), 1, "events of %s", fp)
-			}
-			require.Positive(t, delivered)
-			assert.Len(t, s.Events, delivered+1)
-			assert.Zero(t, s.Requests.Throttled, "429s")
-			assert.Zero(t, s.Requests.RateLimited, "429s from the simulator's rate limit")
-			assert.Equal(t, map[string]int{"202": delivered + 1}, s.Requests.ByEndpoint[enqueuePath])
-			assertSlidingWindow(t, noisyTimes, perMinute)
-			assert.Zero(t, col.metric(t, metricRateLimitWait, "routing=payments"), "the quiet key waited on its own limiter")
-			assert.Positive(t, col.metric(t, metricRateLimitWait, "routing=checkout"))
-
-			// Sustained rate: the events after the first burst over the time
-			// from the first event to the last.
-			span := noisyTimes[len(noisyTimes)-1].Sub(noisyTimes[0])
-			rate := math.NaN()
-			if span > 0 && delivered > burst {
-				rate = float64(delivered-burst) / span.Seconds()
-			}
-			estimate := max(0, expected-time.Second)
-			note := ""
-			if excess := latency - estimate; excess > 3*time.Second {
-				note = fmt.Sprintf(" (%v over the estimate: most likely a sequencer stripe shared with a noisy record waiting on its limiter)",
-					excess.Round(time.Millisecond))
-			}
-			t.Logf("%d consumers: quiet-key latency %v (sent 1 s into a burst of %d noisy requests, posted in %v; queueing estimate %v)%s; "+
-				"noisy key meanwhile: %d events in %v, %.2f events/s after its first %d",
-				consumers, latency.Round(time.Millisecond), noisy, posted.Round(time.Millisecond), estimate, note,
-				delivered, span.Round(time.Millisecond), rate, burst)
-
-			// The rest of the backlog drains at the rate limit, and a
-			// SIGTERM waits for it: the in-memory queue drains before the
-			// exporter stops. Measured, then the collector is killed.
-			backlog := noisy - delivered
-			took, exited, err := col.proc.terminate(t, 2*time.Second)
-			if exited {
-				t.Logf("SIGTERM with %d noisy events queued: exited after %v (%v)", backlog, took.Round(time.Millisecond), err)
-				return
-			}
-			t.Logf("SIGTERM with %d noisy events queued: still running after %v, draining at the rate limit (about %d s to go); killed",
-				backlog, took.Round(time.Millisecond), backlog)
-			col.proc.kill(t)
-		})
-	}
 }
 
 // assertSlidingWindow checks that no 60-second window holds more than

@@ -350,6 +350,7 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 		return err
 	}
 	if turn.Reason != "" {
+		turn.Commit(ctx)
 		e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "reason", turn.Reason}))
 		return nil
 	}

@@ -149,11 +149,19 @@ func (c *Cache) IncidentKey(dedupKey string) (routingKey string, open bool) {
 	return e.routingKey, e.state.open()
 }
 
-// Commit records that PagerDuty accepted the turn's event under
-// Decision.RoutingKey, writing the entry through to the storage.
+// Commit records what PagerDuty shows once the turn's event is settled: when
+// it was sent, that PagerDuty accepted it under Decision.RoutingKey (written
+// through to the storage); when it was suppressed as a duplicate or as
+// already applied, that its effect holds as of its time, so that an older
+// record, such as a resolve still being retried, is stale. The latter is
+// kept in memory only; the storage learns it with the key's next send.
 func (t *Turn) Commit(ctx context.Context) {
-	if t.c != nil {
+	switch {
+	case t.c == nil:
+	case t.Reason == "":
 		t.c.record(ctx, t.dedupKey, t.event)
+	case t.Reason == ReasonDuplicate || t.Reason == ReasonAlreadyApplied:
+		t.c.advance(t.dedupKey, t.event.Time)
 	}
 }
 
@@ -179,14 +187,7 @@ func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	d := c.rules(e, ev)
-	if e != nil && (d.Reason == ReasonDuplicate || d.Reason == ReasonAlreadyApplied) {
-		// PagerDuty already shows this event's effect, as of its time: an
-		// older record, such as a resolve being retried behind it, is stale.
-		// Kept in memory only; the storage learns it with the next send.
-		e.eventTime = max(e.eventTime, ev.Time)
-	}
-	return d
+	return c.rules(e, ev)
 }
 
 // rules is the decision itself, on the entry e (nil when unknown).
@@ -264,6 +265,15 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event) {
 
 	c.report(c.store.save(ctx, &saved))
 	c.deleteStored(ctx, victims)
+}
+
+// advance notes that dedupKey's state holds as of eventTime.
+func (c *Cache) advance(dedupKey string, eventTime int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.lru.entries[dedupKey]; ok {
+		e.eventTime = max(e.eventTime, eventTime)
+	}
 }
 
 func (c *Cache) loadStored(ctx context.Context, dedupKey string) *entry {

@@ -1,0 +1,210 @@
+package e2e
+
+// Pages that matter never wait: a backlog on one route does not hold up
+// another route, and within a route the most urgent events go first. The
+// simulator enforces the same rate limit as the exporter, so any event sent
+// ahead of its turn would show as a 429.
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	metricBacklog   = "otelcol_exporter_pagerduty_backlog"
+	metricEventWait = "otelcol_exporter_pagerduty_event_wait"
+)
+
+// stormRequests posts alerts for service in OTLP requests of perRequest
+// records each, every alert firing at severity.
+func stormRequests(t *testing.T, col *collector, service, severity string, fps []string, perRequest int) {
+	t.Helper()
+	for start := 0; start < len(fps); start += perRequest {
+		p := newPayload().service(service)
+		for _, fp := range fps[start:min(start+perRequest, len(fps))] {
+			p.add(firing(fp, severity, "storm "+fp))
+		}
+		col.send(t, p.logs())
+	}
+}
+
+// pagedAfter returns when fp's first event reached the simulator, and how
+// many events of routingKey reached it between sent and that event.
+func pagedAfter(t *testing.T, s snapshot, fp, routingKey string, sent time.Time) (time.Duration, int) {
+	t.Helper()
+	evs := s.eventsFor(fp)
+	require.NotEmpty(t, evs, "events of %s", fp)
+	paged := evs[0].Time
+	ahead := 0
+	for _, ev := range s.Events {
+		if ev.RoutingKey == routingKey && ev.Time.After(sent) && ev.Time.Before(paged) {
+			ahead++
+		}
+	}
+	return paged.Sub(sent), ahead
+}
+
+func timesOf(s snapshot, routingKey string) []time.Time {
+	var times []time.Time
+	for _, ev := range s.Events {
+		if ev.RoutingKey == routingKey {
+			times = append(times, ev.Time)
+		}
+	}
+	return times
+}
+
+// TestQuietRouteDuringStorm: 1,000 distinct critical alerts on checkout,
+// limited to 60 per minute, then one critical alert on payments: payments is
+// paged within a second, with the default 10 consumers, while checkout
+// drains at its limit with no 429.
+func TestQuietRouteDuringStorm(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	const perMinute, burst, storm = 60, 5, 1000
+	sim, col := startPair(t, exporterConfig{eventsPerMinute: perMinute, burst: burst}, "-rate-limit", fmt.Sprint(perMinute), "-quiet")
+
+	stormRequests(t, col, "checkout", "critical", fingerprints("storm", storm), 100)
+	sim.waitFor(t, "the storm's first burst", func(s snapshot) bool { return len(s.Events) >= burst })
+	time.Sleep(2 * time.Second)
+
+	sent := time.Now()
+	col.send(t, records("payments", firing("quiet", "critical", "the quiet route's page")))
+	s := sim.waitFor(t, "the quiet route's page", func(s snapshot) bool { return s.has("quiet") })
+	latency, _ := pagedAfter(t, s, "quiet", keyPayments, sent)
+	t.Logf("quiet route paged %v after it was sent, with %d of %d storm alerts still waiting on checkout",
+		latency.Round(time.Millisecond), storm-len(timesOf(s, keyCheckout)), storm)
+	assert.LessOrEqual(t, latency, time.Second, "time to page on the quiet route")
+	assertOnce(t, s, keyPayments, "quiet")
+	assert.Zero(t, s.Requests.Throttled, "429s")
+	assert.Zero(t, s.Requests.RateLimited, "429s from the simulator's rate limit")
+	assertSlidingWindow(t, timesOf(s, keyCheckout), perMinute)
+	assert.Positive(t, col.metric(t, metricBacklog, "routing=checkout"), "the storm shows as checkout's backlog")
+	assert.Zero(t, col.metric(t, metricBacklog, "routing=payments"), "payments has nothing left")
+	assert.Positive(t, col.metric(t, metricEventWait+"_count", "routing=payments", "priority=critical"))
+	col.proc.kill(t) // a SIGTERM would drain the storm at one event per second
+}
+
+// TestCriticalJumpsItsRoutesBacklog: 200 info alerts on checkout, limited to
+// 60 per minute, then one critical alert on checkout: it is among the next
+// two events checkout sends, within 3 s, and the info alerts keep draining.
+func TestCriticalJumpsItsRoutesBacklog(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	const perMinute, burst, backlog = 60, 5, 200
+	sim, col := startPair(t, exporterConfig{eventsPerMinute: perMinute, burst: burst}, "-rate-limit", fmt.Sprint(perMinute), "-quiet")
+
+	stormRequests(t, col, "checkout", "info", fingerprints("info", backlog), 50)
+	sim.waitFor(t, "the backlog's first burst", func(s snapshot) bool { return len(s.Events) >= burst })
+	time.Sleep(1500 * time.Millisecond)
+
+	sent := time.Now()
+	col.send(t, records("checkout", firing("urgent", "critical", "the page that matters")))
+	s := sim.waitWithin(t, 10*time.Second, "the critical alert", func(s snapshot) bool { return s.has("urgent") })
+	latency, ahead := pagedAfter(t, s, "urgent", keyCheckout, sent)
+	t.Logf("critical paged %v after it was sent, %d info events ahead of it, %d info alerts still waiting",
+		latency.Round(time.Millisecond), ahead, backlog-len(timesOf(s, keyCheckout))+1)
+	assert.LessOrEqual(t, ahead, 1, "the critical is among the next two events sent")
+	assert.LessOrEqual(t, latency, 3*time.Second, "time to page behind a backlog")
+	assertOnce(t, s, keyCheckout, "urgent")
+
+	// The info backlog keeps draining after it, at the limit.
+	before := len(timesOf(s, keyCheckout))
+	s = sim.waitFor(t, "more info alerts", func(s snapshot) bool { return len(timesOf(s, keyCheckout)) >= before+3 })
+	assert.Zero(t, s.Requests.Throttled+s.Requests.RateLimited, "429s")
+	assertSlidingWindow(t, timesOf(s, keyCheckout), perMinute)
+	col.proc.kill(t)
+}
+
+// TestStormSurvivesKill9: both of the above with a persistent queue, and a
+// kill -9 in the middle of the storm. Checkout holds 300 info alerts at 600
+// per minute; a critical alert for checkout and one for payments are paged
+// at once; the collector is killed with most of the storm queued, started
+// again on the same storage, and then every alert is delivered at least
+// once and open exactly once.
+func TestStormSurvivesKill9(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	const perMinute, burst = 600, 10
+	storm := 300
+	if fullSize() {
+		storm = 1000
+	}
+	// The simulator does not limit: the restarted collector's limiter does
+	// not know what its predecessor sent in the last minute.
+	sim := startSim(t, "-rate-limit", "0", "-quiet")
+	spec := collectorSpec{config: testConfig(sim.url, exporterConfig{eventsPerMinute: perMinute, burst: burst, storageDir: t.TempDir()})}
+	col := startCollector(t, spec)
+
+	fps := fingerprints("kill9-storm", storm)
+	stormRequests(t, col, "checkout", "info", fps, 50)
+	sim.waitFor(t, "the storm under way", func(s snapshot) bool { return len(s.Events) >= burst+5 })
+	sent := time.Now()
+	col.send(t, newPayload().
+		service("payments").add(firing("kill9-quiet", "critical", "the other route's page")).
+		service("checkout").add(firing("kill9-urgent", "critical", "the page that matters")).
+		logs())
+	s := sim.waitWithin(t, 5*time.Second, "both critical alerts", func(s snapshot) bool { return s.has("kill9-quiet", "kill9-urgent") })
+	quiet, _ := pagedAfter(t, s, "kill9-quiet", keyPayments, sent)
+	urgent, ahead := pagedAfter(t, s, "kill9-urgent", keyCheckout, sent)
+	assert.LessOrEqual(t, quiet, time.Second, "time to page on the quiet route")
+	assert.LessOrEqual(t, ahead, 1, "the critical is among the next two events sent")
+	assert.LessOrEqual(t, urgent, 3*time.Second, "time to page behind a backlog")
+
+	col.proc.kill(t)
+	killed := sim.snapshot(t)
+	sentBefore := len(timesOf(killed, keyCheckout))
+	require.Less(t, sentBefore, storm, "killed in the middle of the storm")
+
+	restarted := time.Now()
+	startCollector(t, spec)
+	all := append([]string{"kill9-quiet", "kill9-urgent"}, fps...)
+	s = waitDelivered(t, sim, all...)
+	t.Logf("killed with %d of %d storm alerts sent; the restarted collector delivered the rest in %v",
+		sentBefore, storm, time.Since(restarted).Round(time.Millisecond))
+	for _, fp := range all {
+		incs := s.incidentsFor(fp)
+		if assert.Len(t, incs, 1, "incidents of %s", fp) {
+			assert.Equal(t, "triggered", incs[0].State, fp)
+			assert.NotEmpty(t, incs[0].Events, fp)
+		}
+	}
+	assert.Zero(t, s.Dropped)
+}
+
+// TestPriorityKeepsNewestIntentUnderFailures: trigger and resolve pairs of
+// every severity, each record in its own OTLP request, while a fifth of the
+// Events API requests fail: whichever of a pair reaches PagerDuty first,
+// through its priority or a retry, no alert is left open.
+func TestPriorityKeepsNewestIntentUnderFailures(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	sim, col := startPair(t, exporterConfig{eventsPerMinute: 600, burst: 5}, "-fail-rate", "0.2", "-rate-limit", "0", "-quiet")
+
+	severities := []string{"critical", "error", "warning", "info"}
+	const n = 40
+	for i := range n {
+		fp := fmt.Sprintf("intent-%d", i)
+		col.send(t, records("checkout", firing(fp, severities[i%len(severities)], "flapping "+fp)))
+		col.send(t, records("checkout", resolved(fp)))
+	}
+	eventually(t, 60*time.Second, func() bool {
+		return col.metric(t, metricEvents, "outcome=accepted")+col.metric(t, metricSuppressed) == 2*n
+	}, "every record accepted or suppressed")
+	s := sim.snapshot(t)
+	var open []string
+	for _, inc := range s.Incidents {
+		if inc.State != "resolved" {
+			open = append(open, fmt.Sprintf("%s %v", inc.DedupKey, actions(inc.Events)))
+		}
+	}
+	sort.Strings(open)
+	assert.Empty(t, open, "incidents left open")
+	assert.Positive(t, s.Requests.InjectedFailures, "failures were injected")
+	t.Logf("%d pairs, %d injected failures, %v suppressed as stale", n, s.Requests.InjectedFailures, col.metric(t, metricSuppressed, "reason=stale"))
+}
