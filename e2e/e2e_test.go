@@ -278,10 +278,11 @@ func TestRoutingAffinityWithoutDefaultKey(t *testing.T) {
 	col.send(t, records("checkout", firing(fp, "critical", "Checkout 5xx rate 7%")))
 	sim.waitFor(t, "the trigger", func(s snapshot) bool { return s.has(fp) })
 
-	// The acknowledge and resolve name no service; a marker follows them in
-	// the same request, whose records are processed in order.
+	// The acknowledge and resolve name no service; a marker for another
+	// route follows them in the same request.
 	col.send(t, newPayload().service("").add(acked(fp), resolved(fp)).
 		service("payments").add(firing("route-nodefault-marker", "info", "marker")).logs())
+	sim.waitFor(t, "the resolve", func(s snapshot) bool { return len(s.eventsFor(fp)) >= 3 })
 	s := sim.waitFor(t, "the marker", func(s snapshot) bool { return s.has("route-nodefault-marker") })
 
 	rejected := col.metric(t, metricRejected, "reason=no_routing_key")

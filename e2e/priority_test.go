@@ -164,6 +164,8 @@ func TestStormSurvivesKill9(t *testing.T) {
 	restarted := time.Now()
 	startCollector(t, spec)
 	all := append([]string{"kill9-quiet", "kill9-urgent"}, fps...)
+	// The rest drains at the limit: 10 events a second.
+	sim.waitWithin(t, time.Duration(storm/10+30)*time.Second, "the rest of the storm", func(s snapshot) bool { return s.has(all...) })
 	s = waitDelivered(t, sim, all...)
 	t.Logf("killed with %d of %d storm alerts sent; the restarted collector delivered the rest in %v",
 		sentBefore, storm, time.Since(restarted).Round(time.Millisecond))
