@@ -93,12 +93,12 @@ var (
 	_ confmap.Unmarshaler = (*DedupConfig)(nil)
 )
 
-// Unmarshal refuses a number that is not whole or out of range before it is
-// decoded: decoding would truncate 1.5 to 1, and turn a number too large
-// for an int (YAML reads 99999999999999999999 as a float) into a negative
-// one, which Validate would then report as negative.
+// Unmarshal refuses a number that decoding would corrupt: it truncates 1.5
+// to 1, and turns a number too large for an int (YAML reads
+// 99999999999999999999 as a float) into a negative one, which Validate
+// would then report as negative. Values that fit are left to Validate.
 func (rl *RateLimitConfig) Unmarshal(conf *confmap.Conf) error {
-	if err := checkWholeNumbers(conf, "rate_limit.", map[string]int64{
+	if err := checkWholeNumbers(conf, map[string]int64{
 		"events_per_minute": maxEventsPerMinute,
 		"burst":             maxEventsPerMinute,
 	}); err != nil {
@@ -110,17 +110,17 @@ func (rl *RateLimitConfig) Unmarshal(conf *confmap.Conf) error {
 // Unmarshal refuses a max_entries that is not whole or does not fit an int,
 // as RateLimitConfig.Unmarshal does.
 func (dc *DedupConfig) Unmarshal(conf *confmap.Conf) error {
-	if err := checkWholeNumbers(conf, "dedup.", map[string]int64{"max_entries": math.MaxInt64}); err != nil {
+	if err := checkWholeNumbers(conf, map[string]int64{"max_entries": math.MaxInt64}); err != nil {
 		return err
 	}
 	return conf.Unmarshal(dc)
 }
 
-// checkWholeNumbers checks the raw values of conf's integer fields, named
-// prefix+name in errors: each must be a whole number of at most its bound in
-// absolute value. Other types are left to decoding, negative values within
-// the bound to Validate.
-func checkWholeNumbers(conf *confmap.Conf, prefix string, bounds map[string]int64) error {
+// checkWholeNumbers checks the raw values of conf's integer fields: each
+// must be a whole number that fits an int64; the error states the field's
+// documented bound. The collector prefixes the section ('rate_limit').
+// Other types are left to decoding, values that fit to Validate.
+func checkWholeNumbers(conf *confmap.Conf, bounds map[string]int64) error {
 	names := make([]string, 0, len(bounds))
 	for name := range bounds {
 		names = append(names, name)
@@ -135,20 +135,19 @@ func checkWholeNumbers(conf *confmap.Conf, prefix string, bounds map[string]int6
 			f = v
 		case float32:
 			f = float64(v)
-		case int:
-			f = float64(v)
-		case int64:
-			f = float64(v)
 		case uint64:
+			if v <= math.MaxInt64 {
+				continue
+			}
 			f = float64(v)
-		default:
+		default: // ints fit; other types are decoding's to refuse
 			continue
 		}
 		switch {
-		case math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > float64(bound):
-			errs = append(errs, fmt.Errorf("%s%s: out of range: at most %d, got %v", prefix, name, bound, conf.Get(name)))
+		case math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) >= math.MaxInt64: // 2^63: does not fit
+			errs = append(errs, fmt.Errorf("%s: out of range: at most %d, got %v", name, bound, conf.Get(name)))
 		case f != math.Trunc(f):
-			errs = append(errs, fmt.Errorf("%s%s: must be a whole number, got %v", prefix, name, f))
+			errs = append(errs, fmt.Errorf("%s: must be a whole number, got %v", name, f))
 		}
 	}
 	return errors.Join(errs...)

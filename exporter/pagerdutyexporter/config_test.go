@@ -213,22 +213,24 @@ func TestUnmarshalRefusesNumbersOutOfRange(t *testing.T) {
 	tests := []struct {
 		name, yaml string
 		err        string // "" when it loads
+		validate   string // what Validate then says, "" when nothing
 	}{
 		{name: "events_per_minute beyond int", yaml: "rate_limit: {events_per_minute: 99999999999999999999}",
-			err: "rate_limit.events_per_minute: out of range: at most 1000000, got 1e+20"},
-		{name: "events_per_minute beyond the maximum", yaml: "rate_limit: {events_per_minute: 1000001, burst: 10}",
-			err: "rate_limit.events_per_minute: out of range: at most 1000000, got 1000001"},
-		{name: "largest int64", yaml: "rate_limit: {events_per_minute: 9223372036854775807}",
-			err: "rate_limit.events_per_minute: out of range"},
+			err: "'rate_limit' events_per_minute: out of range: at most 1000000, got 1e+20"},
 		{name: "negative beyond int", yaml: "rate_limit: {events_per_minute: -99999999999999999999}",
-			err: "rate_limit.events_per_minute: out of range"},
-		{name: "burst beyond int", yaml: "rate_limit: {burst: 1e30}", err: "rate_limit.burst: out of range: at most 1000000"},
-		{name: "not a whole number", yaml: "rate_limit: {events_per_minute: 1.5}", err: "rate_limit.events_per_minute: must be a whole number, got 1.5"},
-		{name: "infinity", yaml: "rate_limit: {burst: .inf}", err: "rate_limit.burst: out of range"},
-		{name: "max_entries beyond int", yaml: "dedup: {max_entries: 99999999999999999999}", err: "dedup.max_entries: out of range"},
+			err: "'rate_limit' events_per_minute: out of range"},
+		{name: "burst beyond int", yaml: "rate_limit: {burst: 1e30}", err: "'rate_limit' burst: out of range: at most 1000000"},
+		{name: "not a whole number", yaml: "rate_limit: {events_per_minute: 1.5}", err: "'rate_limit' events_per_minute: must be a whole number, got 1.5"},
+		{name: "infinity", yaml: "rate_limit: {burst: .inf}", err: "'rate_limit' burst: out of range"},
+		{name: "max_entries beyond int", yaml: "dedup: {max_entries: 99999999999999999999}", err: "'dedup' max_entries: out of range"},
 		{name: "whole float", yaml: "rate_limit: {events_per_minute: 60.0, burst: 5}"},
 		{name: "maximum", yaml: "rate_limit: {events_per_minute: 1000000, burst: 1000000}"},
-		{name: "negative stays for Validate", yaml: "rate_limit: {events_per_minute: -1}"},
+		// Values that fit an int are Validate's, which lists every problem.
+		{name: "beyond the maximum but an int", yaml: "rate_limit: {events_per_minute: 1000001, burst: 10}",
+			validate: "rate_limit.events_per_minute: out of range: at most 1000000 (0 disables rate limiting), got 1000001"},
+		{name: "largest int64", yaml: "rate_limit: {events_per_minute: 9223372036854775807, burst: 10}",
+			validate: "rate_limit.events_per_minute: out of range: at most 1000000"},
+		{name: "negative", yaml: "rate_limit: {events_per_minute: -1}", validate: "rate_limit.events_per_minute: must not be negative"},
 		{name: "large max_entries", yaml: "dedup: {max_entries: 10000000000, ttl: 1h}"},
 	}
 	for _, tc := range tests {
@@ -241,6 +243,11 @@ func TestUnmarshalRefusesNumbersOutOfRange(t *testing.T) {
 			err = cm.Unmarshal(cfg)
 			if tc.err == "" {
 				require.NoError(t, err)
+				if tc.validate == "" {
+					require.NoError(t, confmap.Validate(cfg))
+				} else {
+					require.ErrorContains(t, confmap.Validate(cfg), tc.validate)
+				}
 				return
 			}
 			require.ErrorContains(t, err, tc.err)
