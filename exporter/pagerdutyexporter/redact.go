@@ -54,6 +54,7 @@ func (c *redactCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore
 
 func (c *redactCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	ent.Message = c.r.Redact(ent.Message)
+	ent.Stack = c.r.Redact(ent.Stack)
 	return c.Core.Write(ent, redactFields(c.r, fields))
 }
 
@@ -73,8 +74,12 @@ func (w *redactedWrite) Check(_ zapcore.Entry, ce *zapcore.CheckedEntry) *zapcor
 	return ce
 }
 
-func (w *redactedWrite) Write(_ zapcore.Entry, fields []zapcore.Field) error {
-	w.down.Entry.Message = w.r.Redact(w.down.Entry.Message)
+// Write takes the entry as the logger completed it after Check (its caller
+// and stack are set then), not the copy the wrapped core checked.
+func (w *redactedWrite) Write(ent zapcore.Entry, fields []zapcore.Field) error {
+	ent.Message = w.r.Redact(ent.Message)
+	ent.Stack = w.r.Redact(ent.Stack)
+	w.down.Entry = ent
 	w.down.Write(redactFields(w.r, fields)...)
 	return nil
 }

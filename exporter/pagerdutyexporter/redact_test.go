@@ -81,7 +81,7 @@ func (o keyObject) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 // that none survives, while the rest of each entry is kept.
 func TestRedactLogger(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
-	logger := redactLogger(zap.New(core), eventsapi.NewRedactor(testKey, checkoutKey))
+	logger := redactLogger(zap.New(core, zap.AddCaller()), eventsapi.NewRedactor(testKey, checkoutKey))
 
 	type body struct {
 		RoutingKey string `json:"routing_key"`
@@ -102,6 +102,8 @@ func TestRedactLogger(t *testing.T) {
 	)
 	logger.Debug("below the level " + testKey) // filtered by the core's level
 	require.Equal(t, 1, logs.Len())
+	assert.True(t, logs.All()[0].Caller.Defined, "the caller is kept")
+	assert.Contains(t, logs.All()[0].Caller.File, "redact_test.go")
 
 	text := encodeAll(t, logs)
 	assert.Empty(t, keyLeak(text, testKey, checkoutKey), text)
