@@ -37,6 +37,9 @@ type requestStats struct {
 	InjectedFailures int                       `json:"injected_failures"`
 	Rejected         int                       `json:"rejected"`
 	Resets           int                       `json:"resets"`
+	Echoed           int                       `json:"echoed"`
+	Redirected       int                       `json:"redirected"`
+	PortalHits       int                       `json:"portal_hits"`
 }
 
 type eventRecord struct {

@@ -242,6 +242,15 @@ func TestChooseFault(t *testing.T) {
 			t.Errorf("chooseFault(%v) = %v, want %v", tc.u, got, tc.want)
 		}
 	}
+	cfg.EchoRate, cfg.RedirectRate = 0.125, 0.25
+	for _, tc := range []struct {
+		u    float64
+		want fault
+	}{{0.62, faultThrottle}, {0.625, faultEcho}, {0.74, faultEcho}, {0.75, faultRedirect}, {0.99, faultRedirect}} {
+		if got := chooseFault(cfg, tc.u); got != tc.want {
+			t.Errorf("with echo and redirect: chooseFault(%v) = %v, want %v", tc.u, got, tc.want)
+		}
+	}
 	if got := chooseFault(FaultConfig{}, 0); got != faultNone {
 		t.Errorf("no faults configured: got %v", got)
 	}
@@ -250,9 +259,11 @@ func TestChooseFault(t *testing.T) {
 func TestControl(t *testing.T) {
 	env := newEnv(t, FaultConfig{FailStatus: 503, RateLimit: 120})
 	r := env.get(t, "/control")
-	want := map[string]any{"fail_rate": 0, "fail_status": 503, "throttle_rate": 0, "retry_after": 0, "latency": "0s",
-		"reset_rate": 0, "rate_limit": 120, "reject_keys": map[string]int{}}
-	wantShape(t, r, 200, want, "fail_rate", "fail_status", "throttle_rate", "retry_after", "latency", "reset_rate", "rate_limit", "reject_keys")
+	want := map[string]any{"fail_rate": 0, "fail_status": 503, "throttle_rate": 0, "retry_after": 0, "retry_after_date": "", "latency": "0s",
+		"reset_rate": 0, "rate_limit": 120, "reject_keys": map[string]int{},
+		"echo_rate": 0, "echo_status": 400, "echo_format": "json", "redirect_rate": 0, "redirect_status": 307, "redirect_to": "portal"}
+	wantShape(t, r, 200, want, "fail_rate", "fail_status", "throttle_rate", "retry_after", "retry_after_date", "latency", "reset_rate", "rate_limit", "reject_keys",
+		"echo_rate", "echo_status", "echo_format", "redirect_rate", "redirect_status", "redirect_to")
 
 	// The example body from the brief, then a partial update.
 	r = env.post(t, "/control", `{"fail_rate":1,"fail_status":500,"throttle_rate":0,"retry_after":"2","latency":"0s","reset_rate":0,"rate_limit":120}`)
@@ -267,6 +278,9 @@ func TestControl(t *testing.T) {
 	for _, bad := range []string{
 		`{"fail_rate":1.5}`, `{"throttle_rate":-0.1}`, `{"fail_status":404}`, `{"latency":"soon"}`, `{"latency":"-1s"}`,
 		`{"rate_limit":-1}`, `{"retry_after":"x"}`, `{"reject_keys":{"k":200}}`, `{"fail_rat":1}`, `not json`,
+		`{"echo_rate":2}`, `{"echo_status":302}`, `{"echo_status":200}`, `{"echo_format":"xml"}`,
+		`{"redirect_rate":-1}`, `{"redirect_status":304}`, `{"redirect_status":500}`, `{"redirect_to":"elsewhere"}`, `{"redirect_to":"ftp://x/"}`,
+		`{"retry_after_date":"tomorrow"}`, `{"retry_after_date":5}`,
 	} {
 		r := env.post(t, "/control", bad)
 		if r.status != 400 || r.body["error"] == "" {

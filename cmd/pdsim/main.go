@@ -8,8 +8,11 @@
 //   - alert state per (routing key, dedup key): trigger, acknowledge, resolve,
 //     with dropped events recorded rather than applied;
 //   - a per-routing-key sliding 60 s rate limit;
-//   - fault injection (latency, 5xx, 429 with Retry-After, connection resets,
-//     forced status per routing key), set by flags or POST /control;
+//   - fault injection (latency, 5xx, 429 with Retry-After in seconds or as an
+//     HTTP date, connection resets, forced status per routing key, error
+//     bodies that echo the request as a careless proxy's do, redirects to
+//     another URL or to a captive portal at /portal that answers 200), set by
+//     flags or POST /control;
 //   - GET /incidents (JSON), GET / (HTML, masked keys), GET /healthz,
 //     POST /reset, and the -print-table text view.
 //
@@ -54,6 +57,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.RetryAfter = n
 		return err
 	})
+	fs.Func("retry-after-date", "Retry-After sent with injected 429s as this HTTP date (or RFC 3339) instead of seconds, e.g. \"Thu, 01 Jan 2099 00:00:00 GMT\"", func(s string) error {
+		t, err := parseHTTPDate(s)
+		cfg.RetryAfterDate = t
+		return err
+	})
+	fs.Float64Var(&cfg.EchoRate, "echo-rate", 0, "fraction (0..1) of requests answered -echo-status with the request body (routing key included) quoted in the error body")
+	fs.IntVar(&cfg.EchoStatus, "echo-status", defaultEchoStatus, "4xx or 5xx status for -echo-rate")
+	fs.StringVar(&cfg.EchoFormat, "echo-format", defaultEchoFormat, "body of -echo-rate answers: json (PagerDuty's shape, the request in errors[]) or html (a proxy's page)")
+	fs.Float64Var(&cfg.RedirectRate, "redirect-rate", 0, "fraction (0..1) of requests answered -redirect-status with a Location")
+	fs.IntVar(&cfg.RedirectStatus, "redirect-status", defaultRedirectStatus, "301, 302, 303, 307 or 308 for -redirect-rate")
+	fs.StringVar(&cfg.RedirectTo, "redirect-to", redirectPortal, "Location of -redirect-rate answers: an absolute http(s) URL, or \"portal\" for pdsim's own "+portalPath+", which answers 200 to anything")
 	fs.DurationVar(&cfg.Latency, "latency", 0, "delay added to every Events API request")
 	fs.Float64Var(&cfg.ResetRate, "reset-rate", 0, "fraction (0..1) of connections closed without a response")
 	seed := fs.Uint64("seed", 0, "seed for fault choice (0 = random)")

@@ -28,6 +28,9 @@ type RequestStats struct {
 	InjectedFailures int                       `json:"injected_failures"` // 5xx from fail_rate
 	Rejected         int                       `json:"rejected"`          // answers forced by reject_keys
 	Resets           int                       `json:"resets"`            // connections closed by reset_rate
+	Echoed           int                       `json:"echoed"`            // answers quoting the request, from echo_rate
+	Redirected       int                       `json:"redirected"`        // 3xx answers, from redirect_rate
+	PortalHits       int                       `json:"portal_hits"`       // requests to /portal, where redirects point by default
 }
 
 func newStats() RequestStats {
@@ -94,6 +97,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /control", s.handleGetControl)
 	mux.HandleFunc("POST /control", s.handlePostControl)
 	mux.HandleFunc("POST /reset", s.handleReset)
+	// The captive portal that injected redirects point to: it answers
+	// every method 200, so a client that followed a redirect would count
+	// the event as delivered. Hits are counted, and should stay 0.
+	mux.HandleFunc(portalPath, s.handlePortal)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -136,11 +143,34 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, endpoint st
 		s.reply(w, endpoint, cfg.FailStatus, injectedBody(cfg.FailStatus, "pdsim injected failure (fail_rate)"))
 		return
 	case faultThrottle:
-		if cfg.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(cfg.RetryAfter))
+		if ra := cfg.retryAfter(); ra != "" {
+			w.Header().Set("Retry-After", ra)
 		}
 		s.log.Printf("%s: injected 429", endpoint)
 		s.reply(w, endpoint, http.StatusTooManyRequests, throttleBody)
+		return
+	case faultEcho:
+		request, _ := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+		status := cfg.echoStatus()
+		if ra := cfg.retryAfter(); ra != "" && status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", ra)
+		}
+		contentType, body := echoBody(cfg.EchoFormat, status, request)
+		s.mu.Lock()
+		s.stats.Echoed++
+		s.mu.Unlock()
+		s.log.Printf("%s: injected %d echoing the request (%s)", endpoint, status, cfg.EchoFormat)
+		s.replyRaw(w, endpoint, status, contentType, body)
+		return
+	case faultRedirect:
+		status, location := cfg.redirectStatus(), cfg.location(r.Host)
+		w.Header().Set("Location", location)
+		s.mu.Lock()
+		s.stats.Redirected++
+		s.mu.Unlock()
+		s.log.Printf("%s: injected %d to %s", endpoint, status, location)
+		s.replyRaw(w, endpoint, status, "text/html; charset=utf-8",
+			[]byte("<html><body>Moved: <a href=\""+location+"\">"+location+"</a></body></html>\n"))
 		return
 	}
 
@@ -215,13 +245,36 @@ func (s *Server) rejectLocked(routingKey string) (int, any, bool) {
 }
 
 func (s *Server) reply(w http.ResponseWriter, endpoint string, status int, body any) {
+	s.countStatus(endpoint, status)
+	writeJSON(w, status, body)
+}
+
+// replyRaw answers with a body that is already encoded.
+func (s *Server) replyRaw(w http.ResponseWriter, endpoint string, status int, contentType string, body []byte) {
+	s.countStatus(endpoint, status)
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func (s *Server) countStatus(endpoint string, status int) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.countLocked(endpoint, strconv.Itoa(status))
 	if status == http.StatusTooManyRequests {
 		s.stats.Throttled++
 	}
+}
+
+func (s *Server) handlePortal(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBodyBytes))
+	s.mu.Lock()
+	s.stats.PortalHits++
 	s.mu.Unlock()
-	writeJSON(w, status, body)
+	s.log.Printf("portal: %s %s answered 200", r.Method, r.URL.Path)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, "<html><body><h1>Guest network</h1><p>Sign in to continue.</p></body></html>\n")
 }
 
 func (s *Server) countLocked(endpoint, code string) {

@@ -3,10 +3,12 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -78,10 +80,78 @@ type DedupConfig struct {
 	_ struct{}
 }
 
+// maxEventsPerMinute bounds rate_limit.events_per_minute, and with it
+// burst. PagerDuty's highest documented limit is 10,000 events a minute per
+// integration key; beyond a million the limiter's log of send times per key
+// would cost more memory than it is worth.
+const maxEventsPerMinute = 1_000_000
+
 var (
-	_ component.Config  = (*Config)(nil)
-	_ confmap.Validator = (*Config)(nil)
+	_ component.Config    = (*Config)(nil)
+	_ confmap.Validator   = (*Config)(nil)
+	_ confmap.Unmarshaler = (*RateLimitConfig)(nil)
+	_ confmap.Unmarshaler = (*DedupConfig)(nil)
 )
+
+// Unmarshal refuses a number that decoding would corrupt: it truncates 1.5
+// to 1, and turns a number too large for an int (YAML reads
+// 99999999999999999999 as a float) into a negative one, which Validate
+// would then report as negative. Values that fit are left to Validate.
+func (rl *RateLimitConfig) Unmarshal(conf *confmap.Conf) error {
+	if err := checkWholeNumbers(conf, map[string]int64{
+		"events_per_minute": maxEventsPerMinute,
+		"burst":             maxEventsPerMinute,
+	}); err != nil {
+		return err
+	}
+	return conf.Unmarshal(rl)
+}
+
+// Unmarshal refuses a max_entries that is not whole or does not fit an int,
+// as RateLimitConfig.Unmarshal does.
+func (dc *DedupConfig) Unmarshal(conf *confmap.Conf) error {
+	if err := checkWholeNumbers(conf, map[string]int64{"max_entries": math.MaxInt64}); err != nil {
+		return err
+	}
+	return conf.Unmarshal(dc)
+}
+
+// checkWholeNumbers checks the raw values of conf's integer fields: each
+// must be a whole number that fits an int64; the error states the field's
+// documented bound. The collector prefixes the section ('rate_limit').
+// Other types are left to decoding, values that fit to Validate.
+func checkWholeNumbers(conf *confmap.Conf, bounds map[string]int64) error {
+	names := make([]string, 0, len(bounds))
+	for name := range bounds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		bound := bounds[name]
+		var f float64
+		switch v := conf.Get(name).(type) {
+		case float64:
+			f = v
+		case float32:
+			f = float64(v)
+		case uint64:
+			if v <= math.MaxInt64 {
+				continue
+			}
+			f = float64(v)
+		default: // ints fit; other types are decoding's to refuse
+			continue
+		}
+		switch {
+		case math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) >= math.MaxInt64: // 2^63: does not fit
+			errs = append(errs, fmt.Errorf("%s: out of range: at most %d, got %v", name, bound, conf.Get(name)))
+		case f != math.Trunc(f):
+			errs = append(errs, fmt.Errorf("%s: must be a whole number, got %v", name, f))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Validate checks the exporter's own fields; confmap validates the nested
 // HTTP, queue and retry configs.
@@ -91,9 +161,16 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("endpoint: must be set to the Events API base URL, e.g. https://events.pagerduty.com"))
 	} else if u, err := url.Parse(cfg.ClientConfig.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errors.New("endpoint: must be an absolute http(s) URL"))
+	} else if err := checkEndpointParts(cfg.ClientConfig.Endpoint, u); err != nil {
+		errs = append(errs, err)
 	} else if path := strings.TrimRight(u.Path, "/"); strings.HasSuffix(path, eventsapi.EnqueuePath) || strings.HasSuffix(path, eventsapi.ChangeEnqueuePath) {
 		// Every event would be answered 404 and dropped as refused.
 		errs = append(errs, fmt.Errorf("endpoint: is the base URL, without %s: the exporter appends the path itself", path[strings.LastIndex(path, "/v2/"):]))
+	}
+	if cfg.ClientConfig.Timeout <= 0 {
+		// Without a timeout, a server that never answers holds every queue
+		// consumer, and with them the whole pipeline, forever.
+		errs = append(errs, fmt.Errorf("timeout: must be greater than 0 (it bounds each request to the Events API), got %v", cfg.ClientConfig.Timeout))
 	}
 	switch {
 	case cfg.RoutingKey == "" && len(cfg.Routing.Keys) == 0:
@@ -108,19 +185,40 @@ func (cfg *Config) Validate() error {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	// Route names by key, to find a key listed twice; routing_key first.
+	owner := map[string]string{}
+	if key := strings.TrimSpace(string(cfg.RoutingKey)); key != "" {
+		owner[key] = "routing_key"
+	}
 	for _, name := range names {
-		if name == defaultRoute {
+		switch strings.TrimSpace(name) {
+		case "":
+			errs = append(errs, fmt.Errorf("routing.keys: a route name must not be empty or blank, got %q", name))
+		case defaultRoute:
 			errs = append(errs, fmt.Errorf("routing.keys::%s: the name %q is reserved for routing_key", name, defaultRoute))
+		case unknownRoute:
+			errs = append(errs, fmt.Errorf("routing.keys::%s: the name %q is reserved: metrics label with it a key no route has", name, unknownRoute))
 		}
 		if err := checkKey(cfg.Routing.Keys[name]); err != nil {
 			errs = append(errs, fmt.Errorf("routing.keys::%s: %w", name, err))
+			continue
 		}
+		key := strings.TrimSpace(string(cfg.Routing.Keys[name]))
+		if first, ok := owner[key]; ok {
+			// The key itself is never named; the two places that hold it are.
+			errs = append(errs, fmt.Errorf("routing.keys::%s: the same integration key as %s; give each key one name", name, placeOf(first)))
+			continue
+		}
+		owner[key] = name
 	}
 	if len(cfg.Routing.Keys) > 0 && cfg.Routing.Attribute == "" {
 		errs = append(errs, errors.New("routing.attribute: must name the attribute whose value selects a key from routing.keys"))
 	}
 	if cfg.RateLimit.EventsPerMinute < 0 {
 		errs = append(errs, errors.New("rate_limit.events_per_minute: must not be negative (0 disables rate limiting)"))
+	}
+	if cfg.RateLimit.EventsPerMinute > maxEventsPerMinute {
+		errs = append(errs, fmt.Errorf("rate_limit.events_per_minute: out of range: at most %d (0 disables rate limiting), got %d", maxEventsPerMinute, cfg.RateLimit.EventsPerMinute))
 	}
 	if cfg.RateLimit.EventsPerMinute > 0 && (cfg.RateLimit.Burst < 1 || cfg.RateLimit.Burst > cfg.RateLimit.EventsPerMinute) {
 		errs = append(errs, fmt.Errorf("rate_limit.burst: must be between 1 and rate_limit.events_per_minute (%d), got %d", cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst))
@@ -140,15 +238,58 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkKey checks the shape PagerDuty requires of an integration key. The
-// key itself never appears in the error. Surrounding white space is ignored,
-// as the router drops it: a key read with ${file:...} ends in a newline.
+// placeOf names where a route's key is configured.
+func placeOf(route string) string {
+	if route == "routing_key" {
+		return route
+	}
+	return "routing.keys::" + route
+}
+
+// checkEndpointParts refuses the URL parts the exporter cannot keep: the
+// paths are appended to the endpoint as text, so a query or a fragment
+// would end up before them (http://host?token=x posts to
+// /?token=x/v2/enqueue), and user info would be sent to every host the
+// URL names. The parts themselves, which may be secrets, are not quoted.
+func checkEndpointParts(raw string, u *url.URL) error {
+	switch {
+	case u.User != nil:
+		return errors.New("endpoint: must not carry user info (user:password@); use headers or auth for credentials")
+	case u.RawQuery != "" || u.ForceQuery:
+		return errors.New("endpoint: must not carry a query (?...): the exporter appends /v2/enqueue to the endpoint, after it")
+	case strings.Contains(raw, "#"):
+		return errors.New("endpoint: must not carry a fragment (#...): the exporter appends /v2/enqueue to the endpoint, after it")
+	}
+	return nil
+}
+
+// checkKey checks the shape PagerDuty requires of an integration key: 32
+// printable ASCII characters. The key itself never appears in the error.
+// Surrounding white space is ignored, as the router drops it: a key read
+// with ${file:...} ends in a newline.
 func checkKey(key configopaque.String) error {
-	switch n := len(strings.TrimSpace(string(key))); {
+	k := strings.TrimSpace(string(key))
+	switch n := utf8.RuneCountInString(k); {
 	case n == 0:
 		return errors.New("must not be empty")
 	case n != eventsapi.RoutingKeyLen:
 		return fmt.Errorf("must be a %d-character integration key, got %d characters", eventsapi.RoutingKeyLen, n)
+	}
+	for i, c := range []rune(k) {
+		var what string
+		switch {
+		case c == ' ' || c == '\t':
+			what = "a space or tab"
+		case c == '\r' || c == '\n':
+			what = "a line break"
+		case c < ' ' || c == 0x7f:
+			what = "a control character"
+		case c > 0x7f:
+			what = "not ASCII"
+		default:
+			continue
+		}
+		return fmt.Errorf("must be %d printable ASCII characters, but character %d is %s", eventsapi.RoutingKeyLen, i+1, what)
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package pagerdutyexporter
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,6 +115,67 @@ func TestValidate(t *testing.T) {
 		{name: "burst over rate", mutate: func(c *Config) { c.RateLimit.Burst = 121 }, errs: []string{"rate_limit.burst"}},
 		{name: "negative dedup values", mutate: func(c *Config) { c.Dedup = DedupConfig{TTL: -1, MaxEntries: -1, RepeatInterval: -1} },
 			errs: []string{"dedup.ttl: must not be negative", "dedup.max_entries: must not be negative", "dedup.repeat_interval: must not be negative"}},
+
+		// A request that never ends holds a queue consumer forever.
+		{name: "zero timeout", mutate: func(c *Config) { c.ClientConfig.Timeout = 0 }, errs: []string{"timeout: must be greater than 0", "got 0s"}},
+		{name: "negative timeout", mutate: func(c *Config) { c.ClientConfig.Timeout = -time.Second }, errs: []string{"timeout: must be greater than 0", "got -1s"}},
+		{name: "short timeout", mutate: func(c *Config) { c.ClientConfig.Timeout = time.Millisecond }},
+
+		// The paths are appended to the endpoint as text.
+		{name: "endpoint with a query", mutate: func(c *Config) { c.ClientConfig.Endpoint = "http://gateway.internal?token=" + testKey },
+			errs: []string{"endpoint: must not carry a query"}},
+		{name: "endpoint with an empty query", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/?" },
+			errs: []string{"endpoint: must not carry a query"}},
+		{name: "endpoint with a fragment", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/#x" },
+			errs: []string{"endpoint: must not carry a fragment"}},
+		{name: "endpoint with an empty fragment", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com#" },
+			errs: []string{"endpoint: must not carry a fragment"}},
+		{name: "endpoint with user info", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://user:" + testKey + "@gateway.internal" },
+			errs: []string{"endpoint: must not carry user info"}},
+		{name: "endpoint with a user name only", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://user@gateway.internal" },
+			errs: []string{"endpoint: must not carry user info"}},
+		{name: "endpoint with a port and a path", mutate: func(c *Config) { c.ClientConfig.Endpoint = "http://127.0.0.1:8090/pd/" }},
+
+		// Route names label metrics; "default" and "unknown" have meanings.
+		{name: "empty route name", mutate: func(c *Config) {
+			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"": checkoutKey}}
+		}, errs: []string{`routing.keys: a route name must not be empty or blank, got ""`}},
+		{name: "blank route name", mutate: func(c *Config) {
+			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"  ": checkoutKey}}
+		}, errs: []string{`routing.keys: a route name must not be empty or blank, got "  "`}},
+		{name: "route named unknown", mutate: func(c *Config) {
+			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"unknown": checkoutKey}}
+		}, errs: []string{`routing.keys::unknown: the name "unknown" is reserved`}},
+
+		// One key, two names: metrics and the cache could name only one.
+		{name: "one key under two routes", mutate: func(c *Config) {
+			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"checkout": checkoutKey, "payments": checkoutKey + "\n"}}
+		}, errs: []string{"routing.keys::payments: the same integration key as routing.keys::checkout"}},
+		{name: "a route with the default key", mutate: func(c *Config) {
+			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"checkout": testKey, "payments": paymentsKey}}
+		}, errs: []string{"routing.keys::checkout: the same integration key as routing_key"}},
+
+		// Exactly 32 printable ASCII characters, counted as characters.
+		{name: "16 two-byte characters", mutate: func(c *Config) { c.RoutingKey = configopaque.String(strings.Repeat("é", 16)) },
+			errs: []string{"routing_key: must be a 32-character integration key, got 16 characters"}},
+		{name: "32 non-ASCII characters", mutate: func(c *Config) { c.RoutingKey = configopaque.String(strings.Repeat("é", 32)) },
+			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 1 is not ASCII"}},
+		{name: "inner space", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:10] + " " + testKey[11:]) },
+			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 11 is a space or tab"}},
+		{name: "inner CR LF", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:15] + "\r\n" + testKey[17:]) },
+			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 16 is a line break"}},
+		{name: "control character", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:31] + "\x00") },
+			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 32 is a control character"}},
+		{name: "routed key with an inner tab", mutate: func(c *Config) {
+			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"checkout": configopaque.String(checkoutKey[:5] + "\t" + checkoutKey[6:])}}
+		}, errs: []string{"routing.keys::checkout: must be 32 printable ASCII characters, but character 6 is a space or tab"}},
+		{name: "surrounding white space of every kind", mutate: func(c *Config) { c.RoutingKey = " \t\r\n" + testKey + "\r\n" }},
+		{name: "punctuation is printable", mutate: func(c *Config) { c.RoutingKey = "R0!#$%&'()*+,-./:;<=>?@[]^_`{|}~" }},
+
+		// A documented maximum, in the words "out of range".
+		{name: "rate at the maximum", mutate: func(c *Config) { c.RateLimit.EventsPerMinute = 1_000_000 }},
+		{name: "rate over the maximum", mutate: func(c *Config) { c.RateLimit.EventsPerMinute = 1_000_001 },
+			errs: []string{"rate_limit.events_per_minute: out of range: at most 1000000 (0 disables rate limiting), got 1000001"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,7 +191,11 @@ func TestValidate(t *testing.T) {
 			for _, want := range tc.errs {
 				assert.Contains(t, err.Error(), want)
 			}
-			assert.NotContains(t, err.Error(), testKey, "errors never carry a routing key")
+			for _, key := range []string{testKey, checkoutKey, paymentsKey} {
+				for i := 0; i+16 <= len(key); i++ {
+					assert.NotContains(t, err.Error(), key[i:i+16], "errors never carry a routing key, nor a piece of one")
+				}
+			}
 		})
 	}
 }
@@ -136,4 +203,74 @@ func TestValidate(t *testing.T) {
 func TestDefaultConfigNeedsAKey(t *testing.T) {
 	err := confmap.Validate(NewFactory().CreateDefaultConfig())
 	require.ErrorContains(t, err, "routing_key")
+}
+
+// TestUnmarshalRefusesNumbersOutOfRange loads YAML as the collector does: a
+// number too large for an int, which YAML reads as a float, or one that is
+// not whole is refused when it is decoded, naming the field, rather than
+// truncated (1.5 to 1) or wrapped around into a negative number.
+func TestUnmarshalRefusesNumbersOutOfRange(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		err        string // "" when it loads
+		validate   string // what Validate then says, "" when nothing
+	}{
+		{name: "events_per_minute beyond int", yaml: "rate_limit: {events_per_minute: 99999999999999999999}",
+			err: "'rate_limit' events_per_minute: out of range: at most 1000000, got 1e+20"},
+		{name: "negative beyond int", yaml: "rate_limit: {events_per_minute: -99999999999999999999}",
+			err: "'rate_limit' events_per_minute: out of range"},
+		{name: "burst beyond int", yaml: "rate_limit: {burst: 1e30}", err: "'rate_limit' burst: out of range: at most 1000000"},
+		{name: "not a whole number", yaml: "rate_limit: {events_per_minute: 1.5}", err: "'rate_limit' events_per_minute: must be a whole number, got 1.5"},
+		{name: "infinity", yaml: "rate_limit: {burst: .inf}", err: "'rate_limit' burst: out of range"},
+		{name: "max_entries beyond int", yaml: "dedup: {max_entries: 99999999999999999999}", err: "'dedup' max_entries: out of range"},
+		{name: "whole float", yaml: "rate_limit: {events_per_minute: 60.0, burst: 5}"},
+		{name: "maximum", yaml: "rate_limit: {events_per_minute: 1000000, burst: 1000000}"},
+		// Values that fit an int are Validate's, which lists every problem.
+		{name: "beyond the maximum but an int", yaml: "rate_limit: {events_per_minute: 1000001, burst: 10}",
+			validate: "rate_limit.events_per_minute: out of range: at most 1000000 (0 disables rate limiting), got 1000001"},
+		{name: "largest int64", yaml: "rate_limit: {events_per_minute: 9223372036854775807, burst: 10}",
+			validate: "rate_limit.events_per_minute: out of range: at most 1000000"},
+		{name: "negative", yaml: "rate_limit: {events_per_minute: -1}", validate: "rate_limit.events_per_minute: must not be negative"},
+		{name: "large max_entries", yaml: "dedup: {max_entries: 10000000000, ttl: 1h}"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(tc.yaml+"\nrouting_key: "+testKey+"\n"), 0o600))
+			cm, err := confmaptest.LoadConf(path)
+			require.NoError(t, err)
+			cfg := NewFactory().CreateDefaultConfig().(*Config)
+			err = cm.Unmarshal(cfg)
+			if tc.err == "" {
+				require.NoError(t, err)
+				if tc.validate == "" {
+					require.NoError(t, confmap.Validate(cfg))
+				} else {
+					require.ErrorContains(t, confmap.Validate(cfg), tc.validate)
+				}
+				return
+			}
+			require.ErrorContains(t, err, tc.err)
+			assert.NotContains(t, err.Error(), "must not be negative")
+		})
+	}
+	t.Run("other fields still decode", func(t *testing.T) {
+		cm := confmap.NewFromStringMap(map[string]any{
+			"routing_key": testKey,
+			"rate_limit":  map[string]any{"events_per_minute": 60, "burst": 5},
+			"dedup":       map[string]any{"ttl": "2h", "max_entries": 7, "repeat_interval": "5m", "storage": "file_storage"},
+		})
+		cfg := NewFactory().CreateDefaultConfig().(*Config)
+		require.NoError(t, cm.Unmarshal(cfg))
+		id := component.MustNewID("file_storage")
+		assert.Equal(t, RateLimitConfig{EventsPerMinute: 60, Burst: 5}, cfg.RateLimit)
+		assert.Equal(t, DedupConfig{TTL: 2 * time.Hour, MaxEntries: 7, RepeatInterval: 5 * time.Minute, Storage: &id}, cfg.Dedup)
+	})
+	t.Run("an absent section keeps its defaults", func(t *testing.T) {
+		cm := confmap.NewFromStringMap(map[string]any{"routing_key": testKey, "rate_limit": map[string]any{"burst": 3}})
+		cfg := NewFactory().CreateDefaultConfig().(*Config)
+		require.NoError(t, cm.Unmarshal(cfg))
+		assert.Equal(t, RateLimitConfig{EventsPerMinute: 120, Burst: 3}, cfg.RateLimit)
+		assert.Equal(t, 100000, cfg.Dedup.MaxEntries)
+	})
 }

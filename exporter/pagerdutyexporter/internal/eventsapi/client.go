@@ -34,7 +34,18 @@ type Client struct {
 	changeURL     string
 	userAgent     string
 	maxRetryAfter time.Duration
+	redact        *Redactor
 	bufs          sync.Pool
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithRedactor makes the client remove routing keys (see Redactor) from the
+// errors it returns: from the server's messages, whether PagerDuty's or an
+// echoing proxy's, and from transport errors.
+func WithRedactor(r *Redactor) Option {
+	return func(c *Client) { c.redact = r }
 }
 
 // NewClient returns a client for the Events API at baseURL (for example
@@ -48,16 +59,20 @@ type Client struct {
 // Events API does not redirect, so a 3xx means something is in the way (a
 // captive portal, a misrouted proxy), and following it would hand the
 // routing key and any configured headers to another host.
-func NewClient(httpClient *http.Client, baseURL, userAgent string, maxRetryAfter time.Duration) *Client {
+func NewClient(httpClient *http.Client, baseURL, userAgent string, maxRetryAfter time.Duration, opts ...Option) *Client {
 	httpClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	base := strings.TrimRight(baseURL, "/")
-	return &Client{
+	c := &Client{
 		http:          httpClient,
 		enqueueURL:    base + EnqueuePath,
 		changeURL:     base + ChangeEnqueuePath,
 		userAgent:     userAgent,
 		maxRetryAfter: maxRetryAfter,
 	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	return c
 }
 
 // Outcome is what became of one event sent to the Events API, decided once,
@@ -123,7 +138,7 @@ func (c *Client) Send(ctx context.Context, ev *Event) Result {
 
 	httpResp, err := c.http.Do(req)
 	if err != nil {
-		return Result{Outcome: Failed, Path: path, Err: fmt.Errorf("sending event to %s: %w", path, err)}
+		return Result{Outcome: Failed, Path: path, Err: c.redact.Error(fmt.Errorf("sending event to %s: %w", path, err))}
 	}
 	defer httpResp.Body.Close()
 	var body []byte
@@ -133,7 +148,7 @@ func (c *Client) Send(ctx context.Context, ev *Event) Result {
 	} else {
 		body, _ = io.ReadAll(io.LimitReader(httpResp.Body, maxResponseBytes))
 	}
-	res := classify(httpResp, body, time.Now(), c.maxRetryAfter)
+	res := classify(httpResp, body, time.Now(), c.maxRetryAfter, c.redact)
 	res.Path = path
 	return res
 }
@@ -145,15 +160,21 @@ func (c *Client) Send(ctx context.Context, ev *Event) Result {
 // ratelimit-reset) up to maxRetryAfter (0: no cap); 408 and 5xx are
 // retryable, and so is a 503 that asks for a delay; a 3xx is retryable and
 // names only the host it pointed to; every other status is permanent, since
-// resending the same event cannot succeed.
-func classify(resp *http.Response, body []byte, now time.Time, maxRetryAfter time.Duration) Result {
+// resending the same event cannot succeed. The error's messages pass through
+// redact (nil: none): the body before it is parsed or cut to an excerpt, so
+// that no cut leaves part of a key behind, and each message after parsing,
+// since JSON escapes may have hidden a key from the first pass.
+func classify(resp *http.Response, body []byte, now time.Time, maxRetryAfter time.Duration, redact *Redactor) Result {
 	code := resp.StatusCode
 	res := Result{StatusCode: code}
 	if code >= 200 && code < 300 {
 		res.Outcome = Accepted
 		return res
 	}
-	err := &StatusError{Code: code, Messages: errorMessages(body)}
+	if redact != nil && len(body) > 0 {
+		body = []byte(redact.Redact(string(body)))
+	}
+	err := &StatusError{Code: code, Messages: redact.Strings(errorMessages(body))}
 	switch {
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
 		res.Outcome, res.Err = Failed, err
@@ -171,7 +192,7 @@ func classify(resp *http.Response, body []byte, now time.Time, maxRetryAfter tim
 		// echoed back; its name is enough to find it.
 		err.Messages = []string{"redirect refused"}
 		if loc, locErr := resp.Location(); locErr == nil && loc.Host != "" {
-			err.Messages[0] = "redirect to " + loc.Host + " refused"
+			err.Messages[0] = "redirect to " + redact.Redact(loc.Host) + " refused"
 		}
 		res.Outcome, res.Err = Failed, err
 	case code == http.StatusRequestTimeout || code >= 500:

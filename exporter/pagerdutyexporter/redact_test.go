@@ -1,0 +1,192 @@
+package pagerdutyexporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
+)
+
+// keyLeak returns the first piece of eventsapi.RedactFragment bytes of one
+// of keys that text holds, "" when none.
+func keyLeak(text string, keys ...string) string {
+	for _, key := range keys {
+		for i := 0; i+eventsapi.RedactFragment <= len(key); i++ {
+			if piece := key[i : i+eventsapi.RedactFragment]; strings.Contains(text, piece) {
+				return piece
+			}
+		}
+	}
+	return ""
+}
+
+// encodeAll renders observed entries as the collector's JSON log would.
+func encodeAll(t *testing.T, logs *observer.ObservedLogs) string {
+	t.Helper()
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	var b strings.Builder
+	for _, entry := range logs.All() {
+		buf, err := enc.EncodeEntry(entry.Entry, entry.Context)
+		require.NoError(t, err)
+		b.Write(buf.Bytes())
+		buf.Free()
+	}
+	return b.String()
+}
+
+func TestNewKeyRedactorCoversEveryConfiguredKey(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.RoutingKey = configopaque.String(" " + testKey + "\n")
+	cfg.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"checkout": checkoutKey, "payments": paymentsKey}}
+	r := newKeyRedactor(cfg)
+	for _, key := range []string{testKey, checkoutKey, paymentsKey} {
+		assert.Equal(t, "<"+eventsapi.Redacted+">", r.Redact("<"+key+">"))
+	}
+}
+
+type keyStringer struct{ s string }
+
+func (k keyStringer) String() string { return k.s }
+
+type keyObject struct{ name, key string }
+
+func (o keyObject) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	enc.AddString("name", o.name)
+	enc.AddString("echo", o.key)
+	enc.AddInt("n", 3)
+	return nil
+}
+
+// TestRedactLogger logs a key through every kind of zap field and checks
+// that none survives, while the rest of each entry is kept.
+func TestRedactLogger(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	logger := redactLogger(zap.New(core, zap.AddCaller()), eventsapi.NewRedactor(testKey, checkoutKey))
+
+	type body struct {
+		RoutingKey string `json:"routing_key"`
+		Count      int    `json:"count"`
+	}
+	logger.With(zap.String("with", "k="+checkoutKey)).Warn("echoed "+testKey,
+		zap.String("string", "proxy said "+testKey),
+		zap.ByteString("bytes", []byte(testKey[4:24])),
+		zap.Error(fmt.Errorf("routing %q: %w", "checkout", errors.New("events API responded 400: "+testKey))),
+		zap.Stringer("stringer", keyStringer{testKey}),
+		zap.Any("reflected", body{RoutingKey: testKey, Count: 7}),
+		zap.Object("object", keyObject{"o", testKey}),
+		zap.Strings("array", []string{"a", testKey}),
+		zap.Inline(keyObject{"inline", checkoutKey}),
+		zap.Int("status", 400),
+		zap.Duration("interval", 1500*time.Millisecond),
+		zap.String("plain", "no secret here"),
+	)
+	logger.Debug("below the level " + testKey) // filtered by the core's level
+	require.Equal(t, 1, logs.Len())
+	assert.True(t, logs.All()[0].Caller.Defined, "the caller is kept")
+	assert.Contains(t, logs.All()[0].Caller.File, "redact_test.go")
+
+	text := encodeAll(t, logs)
+	assert.Empty(t, keyLeak(text, testKey, checkoutKey), text)
+	entry := logs.All()[0]
+	assert.Equal(t, "echoed "+eventsapi.Redacted, entry.Message)
+	fields := entry.ContextMap()
+	assert.Equal(t, "k="+eventsapi.Redacted, fields["with"])
+	assert.Equal(t, "proxy said "+eventsapi.Redacted, fields["string"])
+	assert.Equal(t, `routing "checkout": events API responded 400: `+eventsapi.Redacted, fields["error"])
+	assert.Equal(t, eventsapi.Redacted, fields["stringer"])
+	assert.Equal(t, map[string]any{"routing_key": eventsapi.Redacted, "count": float64(7)}, fields["reflected"])
+	assert.Equal(t, map[string]any{"name": "o", "echo": eventsapi.Redacted, "n": 3}, fields["object"])
+	assert.Equal(t, []any{"a", eventsapi.Redacted}, fields["array"])
+	assert.Equal(t, "inline", fields["name"])
+	assert.Equal(t, int64(400), fields["status"])
+	assert.Equal(t, 1500*time.Millisecond, fields["interval"])
+	assert.Equal(t, "no secret here", fields["plain"])
+}
+
+// TestRedactLoggerKeepsSamplingAndLevels: the wrapped core still decides
+// which entries are written, as the collector's sampled, levelled logger
+// does.
+func TestRedactLoggerKeepsSamplingAndLevels(t *testing.T) {
+	infoCore, infoLogs := observer.New(zapcore.InfoLevel)
+	debugCore, debugLogs := observer.New(zapcore.DebugLevel)
+	sampled := zapcore.NewSamplerWithOptions(zapcore.NewTee(infoCore, debugCore), time.Minute, 2, 0)
+	logger := redactLogger(zap.New(sampled), eventsapi.NewRedactor(testKey))
+	for range 5 {
+		logger.Info("same " + testKey)
+	}
+	logger.Debug("debug " + testKey)
+	assert.Equal(t, 2, infoLogs.Len(), "sampling: the first 2 identical entries only")
+	assert.Equal(t, 3, debugLogs.Len(), "2 sampled info entries and the debug one")
+	assert.Zero(t, infoLogs.FilterMessageSnippet("debug").Len(), "the info core gets no debug entry")
+	assert.Empty(t, keyLeak(encodeAll(t, infoLogs)+encodeAll(t, debugLogs), testKey))
+}
+
+// TestRedactLoggerCoversExporterhelper builds the exporter with a redacting
+// logger in its settings, as the factory does, against a server that echoes
+// the request at 400 and 503: neither the exporter's warning nor
+// exporterhelper's retry lines carry a key.
+func TestRedactLoggerCoversExporterhelper(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := io.ReadAll(r.Body)
+		status := http.StatusServiceUnavailable
+		if strings.Contains(string(req), "refused") {
+			status = http.StatusBadRequest
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, "<html>blocked: "+string(req)+"</html>")
+	}))
+	defer srv.Close()
+
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.ClientConfig.Endpoint = srv.URL
+	cfg.RoutingKey = testKey
+	cfg.RateLimit = RateLimitConfig{}
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]() // push synchronously
+	cfg.BackOffConfig.InitialInterval = 10 * time.Millisecond
+	cfg.BackOffConfig.MaxInterval = 20 * time.Millisecond
+	cfg.BackOffConfig.MaxElapsedTime = 100 * time.Millisecond
+
+	core, logs := observer.New(zapcore.DebugLevel)
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.Logger = redactLogger(zap.New(core), newKeyRedactor(cfg))
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
+
+	record := func(fp string) plog.Logs {
+		ld := plog.NewLogs()
+		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.Attributes().PutStr("alert.fingerprint", fp)
+		lr.Body().SetStr("disk full")
+		return ld
+	}
+	require.NoError(t, exp.ConsumeLogs(context.Background(), record("refused")))
+	require.Error(t, exp.ConsumeLogs(context.Background(), record("failing")))
+
+	text := encodeAll(t, logs)
+	require.NotEmpty(t, logs.FilterMessageSnippet("Dropping log record").All(), text)
+	require.NotEmpty(t, logs.FilterMessageSnippet("Exporting failed").All(), text)
+	assert.Contains(t, text, eventsapi.Redacted, "the echo is quoted, its key replaced")
+	assert.Empty(t, keyLeak(text, testKey), text)
+}
