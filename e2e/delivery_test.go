@@ -615,9 +615,10 @@ func TestShutdownWithQueuedEvents(t *testing.T) {
 			took.Round(time.Millisecond), failures, n, n)
 	})
 
-	// On file_storage, the queue stops at SIGTERM: the requests in flight
+	// On file_storage, the queue stops at SIGTERM: the events in flight
 	// finish, the rest stay on disk and the next collector sends them, each
-	// once.
+	// once. exporterhelper logs the requests handed back as dropped
+	// ("interrupted due to shutdown"), though the queue keeps them.
 	t.Run("file_storage queue", func(t *testing.T) {
 		t.Parallel()
 		sim := startSim(t, "-latency", "300ms")
@@ -634,7 +635,9 @@ func TestShutdownWithQueuedEvents(t *testing.T) {
 		atExit := sim.snapshot(t)
 		delivered := len(atExit.Events)
 		assert.Less(t, delivered, n, "everything was sent before the exit: nothing was left on disk to test")
-		assert.Empty(t, dropLines(col.proc.Output()))
+		for _, l := range dropLines(col.proc.Output()) {
+			assert.Contains(t, l, "interrupted due to shutdown")
+		}
 
 		sim.control(t, map[string]any{"latency": "0s"})
 		col2 := startCollector(t, spec)
@@ -647,6 +650,81 @@ func TestShutdownWithQueuedEvents(t *testing.T) {
 		t.Logf("file_storage queue: SIGTERM with %d of %d delivered; exit 0 after %v with %d delivered, %d left on disk; "+
 			"the restarted collector delivered those %d, each once",
 			before, n, took.Round(time.Millisecond), delivered, n-delivered, n-delivered)
+	})
+}
+
+// TestShutdownIsBounded: SIGTERM while the Events API answers slowly
+// (300 ms) and large requests are queued. On file_storage the collector
+// stops at once, the requests in flight included, and the next collector
+// sends the rest, each alert once. In memory it drains for 10 s, then exits
+// and logs how many records it could not send.
+func TestShutdownIsBounded(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	const consumers, requests, perRequest = 2, 4, 25
+	n := requests * perRequest
+	sendLarge := func(t *testing.T, col *collector, prefix string) []string {
+		fps := fingerprints(prefix, n)
+		stormRequests(t, col, "checkout", "critical", fps, perRequest)
+		return fps
+	}
+
+	t.Run("file_storage queue", func(t *testing.T) {
+		t.Parallel()
+		sim := startSim(t, "-latency", "300ms", "-quiet")
+		spec := collectorSpec{config: testConfig(sim.url, exporterConfig{numConsumers: consumers, storageDir: t.TempDir()})}
+		col := startCollector(t, spec)
+		fps := sendLarge(t, col, "bounded-disk")
+		sim.waitFor(t, "the first events", func(s snapshot) bool { return len(s.Events) >= consumers })
+
+		took, exited, err := col.proc.terminate(t, shutdownBudget)
+		require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
+		require.NoError(t, err, "collector exit status")
+		assert.Less(t, took, 3*time.Second, "SIGTERM with %d alerts in %d requests in flight", n, consumers)
+		delivered := len(sim.snapshot(t).Events)
+		assert.Contains(t, col.proc.Output(), "Log records left in the persistent queue for the next start")
+
+		sim.control(t, map[string]any{"latency": "0s"})
+		startCollector(t, spec)
+		s := waitDelivered(t, sim, fps...)
+		for _, fp := range fps {
+			incs := s.incidentsFor(fp)
+			if assert.Len(t, incs, 1, fp) {
+				assert.Equal(t, "triggered", incs[0].State, fp)
+			}
+		}
+		t.Logf("file_storage queue: SIGTERM with %d of %d alerts delivered and %d requests of %d in flight: exit after %v; "+
+			"the restarted collector delivered the rest, each alert open once",
+			delivered, n, consumers, perRequest, took.Round(time.Millisecond))
+	})
+
+	t.Run("memory queue", func(t *testing.T) {
+		t.Parallel()
+		sim, col := startPair(t, exporterConfig{numConsumers: consumers}, "-latency", "300ms", "-quiet")
+		sendLarge(t, col, "bounded-mem")
+		sim.waitFor(t, "the first events", func(s snapshot) bool { return len(s.Events) >= consumers })
+
+		took, exited, err := col.proc.terminate(t, shutdownBudget)
+		require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
+		require.NoError(t, err, "collector exit status")
+		assert.Less(t, took, 13*time.Second, "the drain lasts 10 s")
+		delivered := len(sim.snapshot(t).Events)
+		require.Less(t, delivered, n, "everything was sent before the exit: the bound was not reached")
+		var line string
+		for _, l := range strings.Split(col.proc.Output(), "\n") {
+			if strings.Contains(l, "Log records not sent before shutdown") {
+				line = l
+			}
+		}
+		require.NotEmpty(t, line, "the loss is logged")
+		var lost int
+		_, err = fmt.Sscanf(line[strings.Index(line, `"records": `):], `"records": %d`, &lost)
+		require.NoError(t, err, line)
+		// A request cancelled at the stop may have reached the API.
+		assert.GreaterOrEqual(t, lost+delivered, n, "every record was sent or counted as lost")
+		assert.LessOrEqual(t, lost+delivered, n+consumers)
+		t.Logf("memory queue: SIGTERM with %d alerts queued at 300 ms each over %d consumers: exit after %v, %d delivered, %d logged as not sent",
+			n, consumers, took.Round(time.Millisecond), delivered, lost)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -28,6 +29,13 @@ import (
 
 // version is sent in the User-Agent header.
 const version = "0.1.0"
+
+// shutdownDrain bounds how long a shutdown keeps sending what an in-memory
+// queue holds. A persistent queue stops at once: its records wait on disk.
+const shutdownDrain = 10 * time.Second
+
+// errShuttingDown hands a record back to its queue at shutdown.
+var errShuttingDown = errors.New("the exporter is shutting down")
 
 // Reasons a record is rejected outside the mapping.
 const (
@@ -52,6 +60,12 @@ type pagerdutyExporter struct {
 	queues  *queues
 	backlog *backlog
 	limiter *eventsapi.Limiter
+
+	// stop ends delivery at shutdown; unsentAtStop counts the records it
+	// handed back.
+	stop         context.Context
+	stopNow      context.CancelFunc
+	unsentAtStop atomic.Int64
 
 	// Built in start, where the host's extensions (auth, storage) are known.
 	httpClient *http.Client
@@ -85,6 +99,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		// Until start opens the configured storage.
 		cache: dedup.New(dedupConfig(cfg, nil), nil),
 	}
+	e.stop, e.stopNow = context.WithCancel(context.Background())
 	if e.queues, err = newQueues(ctx, set, cfg, routes.queued(), e.deliver); err != nil {
 		tb.Shutdown()
 		return nil, err
@@ -152,7 +167,8 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 		return fmt.Errorf("creating HTTP client: %w", err)
 	}
 	e.httpClient = httpClient
-	e.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, e.userAgent, e.cfg.BackOffConfig.MaxInterval)
+	e.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, e.userAgent,
+		e.cfg.BackOffConfig.MaxInterval, eventsapi.WithRedactor(newKeyRedactor(e.cfg)))
 	if id := e.dedupStorage(); id != nil {
 		if err := e.openCache(ctx, host, *id); err != nil {
 			return err
@@ -201,8 +217,28 @@ func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, 
 	return nil
 }
 
+// shutdown stops the queues. A persistent queue stops at once: records in
+// flight are handed back and stay on disk with the rest, for the next start.
+// An in-memory queue is drained for up to shutdownDrain; what it could not
+// send then is lost, and counted in a log line.
 func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
+	persistent := e.cfg.QueueConfig.HasValue() && e.cfg.QueueConfig.Get().StorageID != nil
+	if persistent {
+		e.stopNow()
+	} else {
+		drained := time.AfterFunc(shutdownDrain, e.stopNow)
+		defer drained.Stop()
+	}
 	err := e.queues.shutdown(ctx)
+	e.stopNow()
+	if n := e.unsentAtStop.Load(); n > 0 {
+		if persistent {
+			e.logger.Info("Log records left in the persistent queue for the next start", zap.Int64("records", n))
+		} else {
+			e.logger.Warn("Log records not sent before shutdown; the in-memory queue loses them",
+				zap.Int64("records", n), zap.Duration("drained_for", shutdownDrain))
+		}
+	}
 	if e.httpClient != nil {
 		e.httpClient.CloseIdleConnections()
 	}
@@ -293,6 +329,10 @@ func (e *pagerdutyExporter) queueOf(m *recordmap.Result) (queueKey, bool) {
 // order.
 func (e *pagerdutyExporter) deliver(key queueKey) consumer.ConsumeLogsFunc {
 	return func(ctx context.Context, ld plog.Logs) error {
+		// A stop cancels the wait for a dedup key's turn or for the limiter.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(e.stop, cancel)()
 		e.backlog.taken(ld)
 		p := push{}
 		for i, rl := range ld.ResourceLogs().All() {
@@ -307,7 +347,11 @@ func (e *pagerdutyExporter) deliver(key queueKey) consumer.ConsumeLogsFunc {
 		}
 		e.backlog.settle(key.route, ld.LogRecordCount()-p.unsent.count)
 		err := p.result()
-		if err != nil {
+		switch {
+		case err == nil:
+		case e.stop.Err() != nil:
+			e.unsentAtStop.Add(int64(p.unsent.count))
+		default:
 			e.backlog.retrying(p.unsent.logs, key.route, time.Now())
 		}
 		return err
@@ -318,6 +362,9 @@ func (e *pagerdutyExporter) deliver(key queueKey) consumer.ConsumeLogsFunc {
 // received by the exporter at received. It returns an error only when the
 // record must be retried.
 func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKey, lr plog.LogRecord, res pcommon.Resource, received pcommon.Timestamp) error {
+	if e.stop.Err() != nil {
+		return p.hold(errShuttingDown)
+	}
 	m, err := recordmap.Identify(lr, res, &e.mapping)
 	if err != nil {
 		e.reject(ctx, rejectReason(err), err, recordFields(lr, res, "")...)
@@ -371,7 +418,9 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 
 	ev.RoutingKey = routingKey
 	start := time.Now()
-	sent := e.client.Send(ctx, ev)
+	// A stop does not cancel a request in flight: the client's timeout
+	// bounds it, and cancelling it would lose whether PagerDuty applied it.
+	sent := e.client.Send(context.WithoutCancel(ctx), ev)
 	e.recordRequest(ctx, sent, time.Since(start))
 	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "outcome", sent.Outcome.String(), "routing", route}))
 	switch sent.Outcome {

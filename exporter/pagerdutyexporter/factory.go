@@ -63,6 +63,9 @@ func createDefaultConfig() component.Config {
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
+	// Every log line of the exporter and of its queues' exporterhelpers goes
+	// through the redactor: a proxy may echo a routing key in its errors.
+	set.Logger = redactLogger(set.Logger, newKeyRedactor(c))
 	e, err := newExporter(ctx, c, set)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,18 @@ import (
 type push struct {
 	failing map[string]error
 	errs    []error
+	held    bool // hold was called
 	unsent  heldLogs
+}
+
+// hold returns err for a record handed back without failing its routing
+// key; the push's error names err once.
+func (p *push) hold(err error) error {
+	if !p.held {
+		p.held = true
+		p.errs = append(p.errs, err)
+	}
+	return err
 }
 
 // fail marks routingKey as failing for the rest of the push and returns err.
