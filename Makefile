@@ -6,7 +6,7 @@ MDATAGEN := $(TOOLS)/mdatagen
 GOLANGCI_LINT := $(TOOLS)/golangci-lint
 COMPONENT := exporter/pagerdutyexporter
 
-.PHONY: help generate lint test
+.PHONY: help generate generate-check lint test
 
 help: ## List the targets.
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -17,6 +17,9 @@ $(MDATAGEN): internal/tools/go.mod
 generate: $(MDATAGEN) ## Regenerate the mdatagen code from metadata.yaml.
 	cd $(COMPONENT) && $(MDATAGEN) metadata.yaml
 
+generate-check: $(MDATAGEN) ## Regenerate and fail if the generated files (code, documentation.md, README status table) were out of date.
+	COMPONENT=$(COMPONENT) MAKE="$(MAKE)" scripts/generate-check.sh
+
 # golangci-lint is pinned in internal/tools/go.mod, like mdatagen.
 $(GOLANGCI_LINT): internal/tools/go.mod
 	cd internal/tools && $(GO) build -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
@@ -26,7 +29,7 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml) over the root module
 	cd bench && $(GOLANGCI_LINT) run ./...
 
 .PHONY: test unit fmt-check pdsim demo live
-test: fmt-check unit e2e bench-smoke ## Everything CI runs: format check, build, vet, unit tests (-race, coverage, short fuzz), end-to-end tests, benchmarks in smoke mode.
+test: fmt-check generate-check unit e2e bench-smoke ## Everything CI runs: format check, generated code check, build, vet, unit tests (-race, coverage, short fuzz), end-to-end tests, benchmarks in smoke mode.
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
