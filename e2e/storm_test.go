@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/e2etest"
 )
 
 // TestAlertStorm: 10 OTLP requests posted back to back, each holding the
@@ -41,41 +43,41 @@ func TestAlertStorm(t *testing.T) {
 	severities := []string{"critical", "error", "warning", "info"}
 	var bodies [][]byte
 	for r := range repeats {
-		p := newPayload()
+		p := e2etest.NewPayload()
 		for si, svc := range services {
-			p.service(svc)
+			p.Service(svc)
 			for k := range alerts {
 				i := (r*alerts/repeats + k) % alerts
 				if i%len(services) == si {
-					p.add(firing(fp(i), severities[i%len(severities)], "storm alert "+fp(i)))
+					p.Add(firing(fp(i), severities[i%len(severities)], "storm alert "+fp(i)))
 				}
 			}
 		}
-		body, err := (&plog.JSONMarshaler{}).MarshalLogs(p.logs())
+		body, err := (&plog.JSONMarshaler{}).MarshalLogs(p.Logs())
 		require.NoError(t, err)
 		bodies = append(bodies, body)
 	}
 
 	start := time.Now()
 	for _, b := range bodies {
-		col.sendJSON(t, b)
+		col.SendJSON(t, b)
 	}
 	posted := time.Since(start)
-	eventually(t, timeout, func() bool {
-		return col.metric(t, metricEvents, "outcome=accepted")+col.metric(t, metricSuppressed) == float64(total)
+	e2etest.Eventually(t, timeout, func() bool {
+		return col.Metric(t, metricEvents, "outcome=accepted")+col.Metric(t, metricSuppressed) == float64(total)
 	}, "all %d records sent or suppressed", total)
 	took := time.Since(start)
-	rss, rssErr := peakRSS(col.proc.Pid())
+	rss, rssErr := peakRSS(col.Proc.Pid())
 
-	s := sim.snapshot(t)
+	s := sim.Snapshot(t)
 	assert.Equal(t, alerts, s.Requests.Total, "Events API requests")
-	assert.Equal(t, map[string]int{"202": alerts}, s.Requests.ByEndpoint[enqueuePath])
+	assert.Equal(t, map[string]int{"202": alerts}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
 	require.Len(t, s.Incidents, alerts)
 	require.Len(t, s.Events, alerts)
 	seen := make(map[string]int, alerts)
 	for _, inc := range s.Incidents {
 		seen[inc.DedupKey]++
-		assert.Equal(t, []string{"trigger"}, actions(inc.Events), inc.DedupKey)
+		assert.Equal(t, []string{"trigger"}, e2etest.Actions(inc.Events), inc.DedupKey)
 	}
 	for i := range alerts {
 		assert.Equal(t, 1, seen[fp(i)], "incidents of %s", fp(i))
@@ -87,14 +89,14 @@ func TestAlertStorm(t *testing.T) {
 		assert.Equal(t, keys[services[i%len(services)]], inc.RoutingKey, inc.DedupKey)
 	}
 
-	duplicate := col.metric(t, metricSuppressed, "reason=duplicate")
-	stale := col.metric(t, metricSuppressed, "reason=stale")
-	assert.Equal(t, float64(total-alerts), col.metric(t, metricSuppressed), "suppressed records")
+	duplicate := col.Metric(t, metricSuppressed, "reason=duplicate")
+	stale := col.Metric(t, metricSuppressed, "reason=stale")
+	assert.Equal(t, float64(total-alerts), col.Metric(t, metricSuppressed), "suppressed records")
 	assert.Equal(t, float64(total-alerts), duplicate+stale, "suppressed as duplicate or stale")
-	assert.Equal(t, float64(alerts), col.metric(t, metricEvents, "outcome=accepted"))
-	assert.Equal(t, float64(alerts), col.metric(t, metricEvents), "events sent")
-	assert.Equal(t, float64(total), col.metric(t, metricSent), "records sent (exporterhelper)")
-	assert.Zero(t, col.metric(t, metricSendFailed))
+	assert.Equal(t, float64(alerts), col.Metric(t, metricEvents, "outcome=accepted"))
+	assert.Equal(t, float64(alerts), col.Metric(t, metricEvents), "events sent")
+	assert.Equal(t, float64(total), col.Metric(t, metricSent), "records sent (exporterhelper)")
+	assert.Zero(t, col.Metric(t, metricSendFailed))
 
 	if rssErr != nil {
 		rss = "unknown (" + rssErr.Error() + ")"
@@ -143,7 +145,7 @@ func TestNoisyKeyHeadOfLineBlocking(t *testing.T) {
 			posted := time.Since(start)
 			time.Sleep(time.Until(start.Add(time.Second)))
 			quietSent := time.Now()
-			col.send(t, records("payments", firing("quiet", "critical", "the quiet key's only alert")))
+			col.Send(t, records("payments", firing("quiet", "critical", "the quiet key's only alert")))
 
 			// The quiet request is read once the noisy requests ahead of it
 			// are taken: a consumer frees up with each noisy event sent, 5
@@ -154,12 +156,12 @@ func TestNoisyKeyHeadOfLineBlocking(t *testing.T) {
 			// to a second per consumer (TestRateLimitWaitHoldsUpNoOtherKey).
 			expected := time.Duration(max(0, noisy+1-consumers-burst)) * time.Second
 			bound := expected + time.Duration(consumers)*time.Second + 30*time.Second
-			s := sim.waitWithin(t, bound, "the quiet alert", func(s snapshot) bool {
-				return len(s.incidentsFor("quiet")) > 0
+			s := sim.WaitWithin(t, bound, "the quiet alert", func(s e2etest.Snapshot) bool {
+				return len(s.IncidentsFor("quiet")) > 0
 			})
 
 			assertOnce(t, s, keyPayments, "quiet")
-			latency := s.incidentsFor("quiet")[0].Events[0].Time.Sub(quietSent)
+			latency := s.IncidentsFor("quiet")[0].Events[0].Time.Sub(quietSent)
 			var noisyTimes []time.Time
 			for _, ev := range s.Events {
 				if ev.RoutingKey == keyCheckout {
@@ -168,16 +170,16 @@ func TestNoisyKeyHeadOfLineBlocking(t *testing.T) {
 			}
 			delivered := len(noisyTimes)
 			for _, fp := range fps {
-				assert.LessOrEqual(t, len(s.eventsFor(fp)), 1, "events of %s", fp)
+				assert.LessOrEqual(t, len(s.EventsFor(fp)), 1, "events of %s", fp)
 			}
 			require.Positive(t, delivered)
 			assert.Len(t, s.Events, delivered+1)
 			assert.Zero(t, s.Requests.Throttled, "429s")
 			assert.Zero(t, s.Requests.RateLimited, "429s from the simulator's rate limit")
-			assert.Equal(t, map[string]int{"202": delivered + 1}, s.Requests.ByEndpoint[enqueuePath])
+			assert.Equal(t, map[string]int{"202": delivered + 1}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
 			assertSlidingWindow(t, noisyTimes, perMinute)
-			assert.Zero(t, col.metric(t, metricRateLimitWait, "routing=payments"), "the quiet key waited on its own limiter")
-			assert.Positive(t, col.metric(t, metricRateLimitWait, "routing=checkout"))
+			assert.Zero(t, col.Metric(t, metricRateLimitWait, "routing=payments"), "the quiet key waited on its own limiter")
+			assert.Positive(t, col.Metric(t, metricRateLimitWait, "routing=checkout"))
 
 			// Sustained rate: the events after the first burst over the time
 			// from the first event to the last.
@@ -201,14 +203,14 @@ func TestNoisyKeyHeadOfLineBlocking(t *testing.T) {
 			// SIGTERM waits for it: the in-memory queue drains before the
 			// exporter stops. Measured, then the collector is killed.
 			backlog := noisy - delivered
-			took, exited, err := col.proc.terminate(t, 2*time.Second)
+			took, exited, err := col.Proc.Terminate(t, 2*time.Second)
 			if exited {
 				t.Logf("SIGTERM with %d noisy events queued: exited after %v (%v)", backlog, took.Round(time.Millisecond), err)
 				return
 			}
 			t.Logf("SIGTERM with %d noisy events queued: still running after %v, draining at the rate limit (about %d s to go); killed",
 				backlog, took.Round(time.Millisecond), backlog)
-			col.proc.kill(t)
+			col.Proc.Kill(t)
 		})
 	}
 }
@@ -246,8 +248,8 @@ func TestRateLimitWaitHoldsUpNoOtherKey(t *testing.T) {
 	sendEach(t, col, "checkout", fingerprints("held", noisy))
 	// The first five are sent; every other noisy request is with a
 	// consumer, waiting for its slot.
-	eventually(t, landTimeout, func() bool {
-		return col.metric(t, "otelcol_exporter_in_flight_requests") == noisy-perQuietKey
+	e2etest.Eventually(t, e2etest.LandTimeout, func() bool {
+		return col.Metric(t, "otelcol_exporter_in_flight_requests") == noisy-perQuietKey
 	}, "every noisy request taken by a consumer")
 
 	var quiet []string
@@ -258,19 +260,19 @@ func TestRateLimitWaitHoldsUpNoOtherKey(t *testing.T) {
 		sendEach(t, col, svc, fps)
 	}
 	const within = 5 * time.Second
-	var s snapshot
+	var s e2etest.Snapshot
 	deadline := time.Now().Add(within)
 	for {
-		s = sim.snapshot(t)
-		if s.has(quiet...) || time.Now().After(deadline) {
+		s = sim.Snapshot(t)
+		if s.Has(quiet...) || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(pollInterval)
+		time.Sleep(e2etest.PollInterval)
 	}
 	var late []string
 	var slowest time.Duration
 	for _, fp := range quiet {
-		evs := s.eventsFor(fp)
+		evs := s.EventsFor(fp)
 		if len(evs) == 0 {
 			late = append(late, fp)
 			continue
@@ -281,5 +283,5 @@ func TestRateLimitWaitHoldsUpNoOtherKey(t *testing.T) {
 		len(quiet)-len(late), len(quiet), within, slowest.Round(time.Millisecond), late)
 	assert.Empty(t, late, "alerts of other routing keys held up behind events waiting on the noisy key's limiter")
 	assert.Zero(t, s.Requests.Throttled)
-	col.proc.kill(t) // a SIGTERM would drain the noisy backlog at one event per second
+	col.Proc.Kill(t) // a SIGTERM would drain the noisy backlog at one event per second
 }
