@@ -23,8 +23,9 @@ import (
 )
 
 // The documentation's YAML snippets are tested here: every ```yaml block of
-// README.md and docs/*.md must pass `otelcol-pagerduty validate`, and the
-// recipes of docs/recipes.md must open the incidents they promise.
+// README.md, exporter/pagerdutyexporter/README.md and docs/*.md must pass
+// `otelcol-pagerduty validate`, and the recipes of docs/recipes.md must open
+// the incidents they promise.
 //
 // An HTML comment on the line (or lines) right above a fence annotates the
 // snippet:
@@ -71,7 +72,7 @@ var (
 // the repository root.
 func docFiles(t *testing.T) []string {
 	t.Helper()
-	files := []string{"README.md"}
+	files := []string{"README.md", "exporter/pagerdutyexporter/README.md"}
 	more, err := filepath.Glob(filepath.Join("..", "docs", "*.md"))
 	require.NoError(t, err)
 	sort.Strings(more)
@@ -297,8 +298,8 @@ func fakeEnvValue(name string) string {
 	}
 }
 
-// TestDocSnippetsValidate validates every ```yaml block of README.md and
-// docs/*.md with the collector's own `validate` command.
+// TestDocSnippetsValidate validates every ```yaml block of the docFiles
+// with the collector's own `validate` command.
 func TestDocSnippetsValidate(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
