@@ -77,8 +77,10 @@ type controlJSON struct {
 }
 
 func (c FaultConfig) toJSON() controlJSON {
-	return controlJSON{c.FailRate, c.FailStatus, c.ThrottleRate, c.RetryAfter, c.Latency.String(),
-		c.ResetRate, c.RateLimit, c.clone().RejectKeys}
+	return controlJSON{
+		c.FailRate, c.FailStatus, c.ThrottleRate, c.RetryAfter, c.Latency.String(),
+		c.ResetRate, c.RateLimit, c.clone().RejectKeys,
+	}
 }
 
 // controlUpdate is the body of POST /control. Absent fields keep their
@@ -195,10 +197,10 @@ func chooseFault(c FaultConfig, u float64) fault {
 
 // injectedBody is a PagerDuty-shaped body for a forced status.
 func injectedBody(status int, reason string) any {
-	switch {
-	case status == http.StatusTooManyRequests:
+	switch status {
+	case http.StatusTooManyRequests:
 		return throttleBody
-	case status == http.StatusBadRequest:
+	case http.StatusBadRequest:
 		return invalid(reason).body
 	default:
 		return pdResponse{Status: strings.ToLower(http.StatusText(status)), Message: http.StatusText(status), Errors: []string{reason}}
@@ -213,7 +215,7 @@ var throttleBody = pdResponse{
 }
 
 // rateLimiter counts accepted events per routing key over a sliding window.
-// It is not safe for concurrent use; Server serialises access.
+// It is not safe for concurrent use; Server serializes access.
 type rateLimiter struct{ hits map[string][]time.Time }
 
 // allow reports whether one more event for key fits in the window ending

@@ -250,8 +250,10 @@ func TestChooseFault(t *testing.T) {
 func TestControl(t *testing.T) {
 	env := newEnv(t, FaultConfig{FailStatus: 503, RateLimit: 120})
 	r := env.get(t, "/control")
-	want := map[string]any{"fail_rate": 0, "fail_status": 503, "throttle_rate": 0, "retry_after": 0, "latency": "0s",
-		"reset_rate": 0, "rate_limit": 120, "reject_keys": map[string]int{}}
+	want := map[string]any{
+		"fail_rate": 0, "fail_status": 503, "throttle_rate": 0, "retry_after": 0, "latency": "0s",
+		"reset_rate": 0, "rate_limit": 120, "reject_keys": map[string]int{},
+	}
 	wantShape(t, r, 200, want, "fail_rate", "fail_status", "throttle_rate", "retry_after", "latency", "reset_rate", "rate_limit", "reject_keys")
 
 	// The example body from the brief, then a partial update.
@@ -268,9 +270,9 @@ func TestControl(t *testing.T) {
 		`{"fail_rate":1.5}`, `{"throttle_rate":-0.1}`, `{"fail_status":404}`, `{"latency":"soon"}`, `{"latency":"-1s"}`,
 		`{"rate_limit":-1}`, `{"retry_after":"x"}`, `{"reject_keys":{"k":200}}`, `{"fail_rat":1}`, `not json`,
 	} {
-		r := env.post(t, "/control", bad)
-		if r.status != 400 || r.body["error"] == "" {
-			t.Errorf("POST /control %s: %d %s, want 400 with error", bad, r.status, r.raw)
+		br := env.post(t, "/control", bad)
+		if br.status != 400 || br.body["error"] == "" {
+			t.Errorf("POST /control %s: %d %s, want 400 with error", bad, br.status, br.raw)
 		}
 	}
 	r = env.get(t, "/control")

@@ -30,7 +30,7 @@ type (
 type alertKey struct{ routingKey, dedupKey string }
 
 // store holds the alert and change-event state. It is not safe for
-// concurrent use; Server serialises access.
+// concurrent use; Server serializes access.
 type store struct {
 	incidents []*Incident
 	latest    map[alertKey]*Incident // newest incident per key, resolved or not
@@ -59,8 +59,10 @@ func (s *store) applyAlert(ev *alertEvent, now time.Time) (EventRecord, string) 
 		rec.Applied = true
 		rec.Summary, rec.Severity = ev.Payload.Summary, ev.Payload.Severity
 		if !open {
-			inc = &Incident{Number: len(s.incidents) + 1, RoutingKey: ev.RoutingKey, DedupKey: ev.DedupKey,
-				State: stateTriggered, CreatedAt: now}
+			inc = &Incident{
+				Number: len(s.incidents) + 1, RoutingKey: ev.RoutingKey, DedupKey: ev.DedupKey,
+				State: stateTriggered, CreatedAt: now,
+			}
 			s.incidents = append(s.incidents, inc)
 			s.latest[key] = inc
 		}
@@ -115,9 +117,11 @@ func (s *store) noOpenAlert(key alertKey, inc *Incident) string {
 
 func (s *store) addChange(ev *changeEvent, now time.Time) ChangeEvent {
 	s.seq++
-	ce := ChangeEvent{Seq: s.seq, ReceivedAt: now, RoutingKey: ev.RoutingKey, Summary: ev.Payload.Summary,
+	ce := ChangeEvent{
+		Seq: s.seq, ReceivedAt: now, RoutingKey: ev.RoutingKey, Summary: ev.Payload.Summary,
 		Source: ev.Payload.Source, Timestamp: ev.Payload.Timestamp, CustomDetails: ev.Payload.CustomDetails,
-		Links: ev.Links}
+		Links: ev.Links,
+	}
 	s.changes = append(s.changes, ce)
 	return ce
 }
