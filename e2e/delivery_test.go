@@ -212,8 +212,8 @@ func TestFaultMatrix(t *testing.T) {
 			outcome:     "throttled",
 			check: func(t *testing.T, s e2etest.Snapshot, col *e2etest.Collector, failed int, held time.Duration) {
 				assert.LessOrEqual(t, s.Requests.Throttled, retryAfterBound(held),
-					"more 429s in %v than Retry-After: 1 allows: Retry-After not honoured", held)
-				assert.Equal(t, float64(failed), col.Metric(t, metricThrottled))
+					"more 429s in %v than Retry-After: 1 allows: Retry-After not honored", held)
+				assert.Equal(t, failed, col.Count(t, metricThrottled))
 			},
 		},
 		faultCase{
@@ -228,7 +228,7 @@ func TestFaultMatrix(t *testing.T) {
 			check: func(t *testing.T, s e2etest.Snapshot, col *e2etest.Collector, failed int, held time.Duration) {
 				assert.Greater(t, s.Requests.Throttled, retryAfterBound(held),
 					"retries came no faster than 1 s apart in %v: the backoff (100ms → 500ms) should apply", held)
-				assert.Equal(t, float64(failed), col.Metric(t, metricThrottled))
+				assert.Equal(t, failed, col.Count(t, metricThrottled))
 			},
 		},
 		faultCase{
@@ -354,7 +354,7 @@ func runFaultCase(t *testing.T, tc faultCase) {
 	// The exporter's failed attempts, by its two counters, and the
 	// simulator's view of them.
 	failed := int(col.Metric(t, metricEvents, "outcome="+tc.outcome))
-	assert.Equal(t, float64(failed), col.Metric(t, metricRequests, "status_class="+tc.statusClass),
+	assert.Equal(t, failed, col.Count(t, metricRequests, "status_class="+tc.statusClass),
 		"failed attempts by status class vs by outcome")
 	assert.Greater(t, failed, chains, "failed attempts")
 	want := map[string]int{"202": len(s.Events)}
@@ -370,9 +370,9 @@ func runFaultCase(t *testing.T, tc faultCase) {
 	}
 	assert.Equal(t, want, s.Requests.ByEndpoint[e2etest.EnqueuePath])
 	assert.Equal(t, len(s.Events)+want[tc.code], s.Requests.Total, "requests in all")
-	assert.Equal(t, float64(len(all)), col.Metric(t, metricEvents, "outcome=accepted"))
-	assert.Equal(t, float64(len(all)), col.Metric(t, metricRequests, "status_class=2xx"))
-	assert.Equal(t, float64(len(all)), col.Metric(t, metricSent), "records sent")
+	assert.Equal(t, len(all), col.Count(t, metricEvents, "outcome=accepted"))
+	assert.Equal(t, len(all), col.Count(t, metricRequests, "status_class=2xx"))
+	assert.Equal(t, len(all), col.Count(t, metricSent), "records sent")
 	assert.Zero(t, col.Metric(t, metricSendFailed), "records dropped")
 	if tc.check != nil {
 		tc.check(t, s, col, failed, held)
@@ -432,10 +432,10 @@ func TestRetriesExhausted(t *testing.T) {
 		failures := s.Requests.InjectedFailures
 		assert.Equal(t, atDrop.Requests.Total, failures, "requests before the recovery were all failures")
 		assert.Equal(t, map[string]int{"202": 3, "503": failures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
-		assert.Equal(t, float64(failures), col.Metric(t, metricEvents, "outcome=failed"))
-		assert.Equal(t, 3.0, col.Metric(t, metricEvents, "outcome=accepted"))
-		assert.Equal(t, 5.0, col.Metric(t, metricSendFailed), "records dropped")
-		assert.Equal(t, 3.0, col.Metric(t, metricSent), "records sent")
+		assert.Equal(t, failures, col.Count(t, metricEvents, "outcome=failed"))
+		assert.Equal(t, 3, col.Count(t, metricEvents, "outcome=accepted"))
+		assert.Equal(t, 5, col.Count(t, metricSendFailed), "records dropped")
+		assert.Equal(t, 3, col.Count(t, metricSent), "records sent")
 		assert.Zero(t, col.Metric(t, metricSuppressed), "the dropped alert sent again was suppressed")
 
 		lines := dropLines(col.Proc.Output())
@@ -481,15 +481,15 @@ func TestRetriesExhausted(t *testing.T) {
 		assert.Empty(t, s.EventsFor("partial-pay-2"))
 		failures := s.Requests.Rejected
 		assert.Equal(t, map[string]int{"202": 2, "503": failures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
-		assert.Equal(t, float64(failures), col.Metric(t, metricEvents, "routing=payments", "outcome=failed"))
-		assert.Equal(t, 2.0, col.Metric(t, metricEvents, "routing=checkout", "outcome=accepted"))
+		assert.Equal(t, failures, col.Count(t, metricEvents, "routing=payments", "outcome=failed"))
+		assert.Equal(t, 2, col.Count(t, metricEvents, "routing=checkout", "outcome=accepted"))
 
 		// Two records were dropped; exporterhelper reports the four of the
 		// request (it reads the count before the retry narrows the request
 		// to the unsent records).
 		lines := dropLines(col.Proc.Output())
 		assert.Equal(t, 4, droppedCount(t, lines), "dropped_items of:\n%s", strings.Join(lines, "\n"))
-		assert.Equal(t, 4.0, col.Metric(t, metricSendFailed), "records counted as failed")
+		assert.Equal(t, 4, col.Count(t, metricSendFailed), "records counted as failed")
 		assert.Zero(t, col.Metric(t, metricSent), "records counted as sent")
 		t.Logf("2 of 4 records delivered, 2 dropped; exporterhelper counted send_failed=%v sent=%v and logged:\n%s",
 			col.Metric(t, metricSendFailed), col.Metric(t, metricSent), strings.Join(lines, "\n"))
@@ -543,9 +543,9 @@ func TestPersistentQueueSurvivesKill9(t *testing.T) {
 	}
 	assert.Zero(t, s.Dropped)
 	assert.Equal(t, map[string]int{"202": 2 * requests, "503": before.Requests.InjectedFailures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
-	assert.Equal(t, float64(2*requests), col2.Metric(t, metricEvents, "outcome=accepted"))
+	assert.Equal(t, 2*requests, col2.Count(t, metricEvents, "outcome=accepted"))
 	assert.Zero(t, col2.Metric(t, metricEvents, "outcome=failed"))
-	assert.Equal(t, float64(2*requests), col2.Metric(t, metricSent))
+	assert.Equal(t, 2*requests, col2.Count(t, metricSent))
 	assert.Zero(t, col2.Metric(t, metricSendFailed))
 	e2etest.Eventually(t, e2etest.LandTimeout, func() bool { return col2.Metric(t, metricQueueSize) == 0 }, "an empty queue")
 	t.Logf("%d alerts queued in %d requests, %d failed attempts, SIGKILL; all delivered once by the restarted collector",
@@ -646,7 +646,7 @@ func TestShutdownWithQueuedEvents(t *testing.T) {
 			assertOnce(t, s, keyCheckout, fp)
 		}
 		assert.Equal(t, map[string]int{"202": n}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
-		assert.Equal(t, float64(n-delivered), col2.Metric(t, metricEvents, "outcome=accepted"))
+		assert.Equal(t, n-delivered, col2.Count(t, metricEvents, "outcome=accepted"))
 		t.Logf("file_storage queue: SIGTERM with %d of %d delivered; exit 0 after %v with %d delivered, %d left on disk; "+
 			"the restarted collector delivered those %d, each once",
 			before, n, took.Round(time.Millisecond), delivered, n-delivered, n-delivered)

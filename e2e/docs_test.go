@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -108,7 +109,9 @@ func readSnippets(t *testing.T, rel string) []docSnippet {
 		m := yamlFence.FindStringSubmatch(line)
 		if m == nil {
 			if anyFence.MatchString(line) { // another language: skip its block
-				for i++; i < len(lines) && !fenceEnd.MatchString(lines[i]); i++ {
+				i++
+				for i < len(lines) && !fenceEnd.MatchString(lines[i]) {
+					i++
 				}
 			}
 			notes = nil
@@ -170,7 +173,7 @@ func parseSnippet(sn docSnippet) (map[string]any, snippetKind, error) {
 		return nil, 0, fmt.Errorf("not valid YAML: %w", err)
 	}
 	if len(doc) == 0 {
-		return nil, 0, fmt.Errorf("empty snippet")
+		return nil, 0, errors.New("empty snippet")
 	}
 	if isManifest(doc) {
 		return doc, kindManifest, nil

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -152,7 +151,7 @@ func TestDemoScenario(t *testing.T) {
 	assert.Equal(t, 6, s.Requests.Total)
 	assert.Equal(t, map[string]int{"202": 5}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
 	assert.Equal(t, map[string]int{"202": 1}, s.Requests.ByEndpoint[e2etest.ChangePath])
-	assert.Equal(t, 1.0, col.Metric(t, metricSuppressed), "suppressed events")
+	assert.Equal(t, 1, col.Count(t, metricSuppressed), "suppressed events")
 }
 
 // demoKeys reads the integration keys of demo.yaml: its routing_key default
@@ -335,7 +334,7 @@ func TestChangeEvents(t *testing.T) {
 	assert.Equal(t, 3, s.Requests.Total)
 	assert.Equal(t, map[string]int{"202": 3}, s.Requests.ByEndpoint[e2etest.ChangePath])
 	assert.Empty(t, s.Requests.ByEndpoint[e2etest.EnqueuePath])
-	assert.Equal(t, 3.0, col.Metric(t, metricEvents, "event_action=change", "outcome=accepted"))
+	assert.Equal(t, 3, col.Count(t, metricEvents, "event_action=change", "outcome=accepted"))
 }
 
 // TestRejectedKeyIsNotRetriedAndBlocksNothing: a 400 for one routing key is
@@ -376,9 +375,9 @@ func TestRejectedKeyIsNotRetriedAndBlocksNothing(t *testing.T) {
 		assert.Equal(t, []string{"trigger"}, e2etest.Actions(inc.Events), inc.DedupKey)
 	}
 	assert.Equal(t, map[string]int{"202": 5, "400": 5}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
-	assert.Equal(t, 5.0, col.Metric(t, metricRejected, "reason=api_rejected"))
-	assert.Equal(t, 5.0, col.Metric(t, metricEvents, "outcome=rejected", "routing=payments"))
-	assert.Equal(t, 5.0, col.Metric(t, metricEvents, "outcome=accepted", "routing=checkout"))
+	assert.Equal(t, 5, col.Count(t, metricRejected, "reason=api_rejected"))
+	assert.Equal(t, 5, col.Count(t, metricEvents, "outcome=rejected", "routing=payments"))
+	assert.Equal(t, 5, col.Count(t, metricEvents, "outcome=accepted", "routing=checkout"))
 }
 
 // TestServerErrorsRecoverWithoutLossOrDuplicates: while every request fails
@@ -427,8 +426,8 @@ func TestServerErrorsRecoverWithoutLossOrDuplicates(t *testing.T) {
 	failures := s.Requests.InjectedFailures
 	assert.Zero(t, s.Dropped)
 	assert.Equal(t, map[string]int{"202": len(fps), "503": failures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
-	assert.Equal(t, float64(len(fps)), col.Metric(t, metricEvents, "outcome=accepted"))
-	assert.Equal(t, float64(failures), col.Metric(t, metricEvents, "outcome=failed"),
+	assert.Equal(t, len(fps), col.Count(t, metricEvents, "outcome=accepted"))
+	assert.Equal(t, failures, col.Count(t, metricEvents, "outcome=failed"),
 		"failed sends counted by the exporter vs 503s answered by the simulator")
 	assert.Zero(t, col.Metric(t, metricSendFailed), "records dropped after retries")
 }
@@ -478,8 +477,8 @@ func TestOneKeyOutage(t *testing.T) {
 	// One payments request per attempt, checkout's three requests once each.
 	failures := s.Requests.Rejected
 	assert.Equal(t, map[string]int{"202": 6, "503": failures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
-	assert.Equal(t, float64(failures), col.Metric(t, metricEvents, "routing=payments", "outcome=failed"))
-	assert.Equal(t, 3.0, col.Metric(t, metricEvents, "routing=checkout"))
+	assert.Equal(t, failures, col.Count(t, metricEvents, "routing=payments", "outcome=failed"))
+	assert.Equal(t, 3, col.Count(t, metricEvents, "routing=checkout"))
 }
 
 // TestFlapDuringOutageKeepsLastState: an alert that resolves and fires
@@ -503,7 +502,7 @@ func TestFlapDuringOutageKeepsLastState(t *testing.T) {
 	s := sim.WaitFor(t, "a later record", func(s e2etest.Snapshot) bool { return s.Has("flap-marker") })
 
 	incs := s.IncidentsFor(fp)
-	require.Equal(t, 2, len(incs), "incidents of %s; the trigger after the resolve was lost? events: %v", fp, e2etest.Actions(s.EventsFor(fp)))
+	require.Len(t, incs, 2, "incidents of %s; the trigger after the resolve was lost? events: %v", fp, e2etest.Actions(s.EventsFor(fp)))
 	assert.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(incs[0].Events))
 	assert.Equal(t, "triggered", incs[1].State)
 	assert.Zero(t, col.Metric(t, metricSuppressed))
@@ -538,7 +537,7 @@ func TestSeparateRequestsKeepOrderUnderFailures(t *testing.T) {
 		}
 	}
 	assert.Empty(t, open, "incidents left open")
-	assert.Equal(t, col.Metric(t, metricSuppressed, "reason=stale"), float64(s.Dropped),
+	assert.Equal(t, col.Count(t, metricSuppressed, "reason=stale"), s.Dropped,
 		"each resolve that overtook its trigger made the trigger stale")
 }
 
@@ -563,7 +562,7 @@ func TestThrottleRecovery(t *testing.T) {
 	sim.WaitFor(t, "three throttled attempts", func(s e2etest.Snapshot) bool { return s.Requests.Throttled >= 3 })
 	// The retry interval is 100ms..500ms; Retry-After: 1 must stretch it to
 	// at least 1s, so the third attempt comes at least 2s after the first.
-	assert.GreaterOrEqual(t, time.Since(sent), 2*time.Second, "Retry-After not honoured")
+	assert.GreaterOrEqual(t, time.Since(sent), 2*time.Second, "Retry-After not honored")
 	sim.Control(t, map[string]any{"throttle_rate": 0})
 
 	sim.WaitFor(t, "every alert", func(s e2etest.Snapshot) bool { return len(s.Incidents) >= len(fps) })
@@ -582,7 +581,7 @@ func TestThrottleRecovery(t *testing.T) {
 	assert.Positive(t, s.Requests.Throttled)
 	assert.Zero(t, s.Requests.RateLimited)
 	assert.Equal(t, map[string]int{"202": len(fps), "429": s.Requests.Throttled}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
-	assert.Equal(t, float64(s.Requests.Throttled), col.Metric(t, metricThrottled, "routing=checkout"))
+	assert.Equal(t, s.Requests.Throttled, col.Count(t, metricThrottled, "routing=checkout"))
 }
 
 // TestValidateNamesMissingRoutingKey: `validate` refuses a config without
@@ -619,7 +618,7 @@ exporters:
 
 	out, err := validate("without-key.yaml", config(""))
 	var exit *exec.ExitError
-	require.True(t, errors.As(err, &exit), "validate without routing_key: want a non-zero exit, got %v:\n%s", err, out)
+	require.ErrorAs(t, err, &exit, "validate without routing_key: want a non-zero exit:\n%s", out)
 	assert.NotZero(t, exit.ExitCode())
 	assert.Contains(t, out, "routing_key", "the error must name the missing field")
 
@@ -669,8 +668,8 @@ func TestMalformedRecords(t *testing.T) {
 	assert.Zero(t, s.Dropped)
 	assert.Equal(t, map[string]int{"202": 6}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
 	assert.Equal(t, map[string]int{"202": 1}, s.Requests.ByEndpoint[e2etest.ChangePath])
-	assert.Equal(t, 1.0, col.Metric(t, metricRejected, "reason=unknown_event_action"))
-	assert.Equal(t, 1.0, col.Metric(t, metricRejected), "records rejected")
+	assert.Equal(t, 1, col.Count(t, metricRejected, "reason=unknown_event_action"))
+	assert.Equal(t, 1, col.Count(t, metricRejected), "records rejected")
 
 	// Invalid UTF-8 never reaches the wire: the simulator stores payloads
 	// verbatim, so its whole answer is valid UTF-8 only if every event was.
@@ -688,7 +687,7 @@ func TestMalformedRecords(t *testing.T) {
 	require.Len(t, s.ChangeEvents, 1)
 	assert.Equal(t, "Huge change", s.ChangeEvents[0].Summary)
 	assertShed(t, json.RawMessage(`{"custom_details":`+string(s.ChangeEvents[0].CustomDetails)+`}`), "diff")
-	assert.Equal(t, 3.0, col.Metric(t, metricRepaired, "reason=details_shed"))
+	assert.Equal(t, 3, col.Count(t, metricRepaired, "reason=details_shed"))
 
 	assert.True(t, col.Healthy(), "collector unhealthy after the malformed records")
 	assert.NoError(t, col.Proc.ExitError())

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -89,13 +90,13 @@ func TestAlertStorm(t *testing.T) {
 		assert.Equal(t, keys[services[i%len(services)]], inc.RoutingKey, inc.DedupKey)
 	}
 
-	duplicate := col.Metric(t, metricSuppressed, "reason=duplicate")
-	stale := col.Metric(t, metricSuppressed, "reason=stale")
-	assert.Equal(t, float64(total-alerts), col.Metric(t, metricSuppressed), "suppressed records")
-	assert.Equal(t, float64(total-alerts), duplicate+stale, "suppressed as duplicate or stale")
-	assert.Equal(t, float64(alerts), col.Metric(t, metricEvents, "outcome=accepted"))
-	assert.Equal(t, float64(alerts), col.Metric(t, metricEvents), "events sent")
-	assert.Equal(t, float64(total), col.Metric(t, metricSent), "records sent (exporterhelper)")
+	duplicate := col.Count(t, metricSuppressed, "reason=duplicate")
+	stale := col.Count(t, metricSuppressed, "reason=stale")
+	assert.Equal(t, total-alerts, col.Count(t, metricSuppressed), "suppressed records")
+	assert.Equal(t, total-alerts, duplicate+stale, "suppressed as duplicate or stale")
+	assert.Equal(t, alerts, col.Count(t, metricEvents, "outcome=accepted"))
+	assert.Equal(t, alerts, col.Count(t, metricEvents), "events sent")
+	assert.Equal(t, total, col.Count(t, metricSent), "records sent (exporterhelper)")
 	assert.Zero(t, col.Metric(t, metricSendFailed))
 
 	if rssErr != nil {
@@ -137,7 +138,7 @@ func TestNoisyKeyHeadOfLineBlocking(t *testing.T) {
 			if consumers != 10 { // 10 is exporterhelper's default: leave it unset
 				ec.numConsumers = consumers
 			}
-			sim, col := startPair(t, ec, "-rate-limit", fmt.Sprint(perMinute))
+			sim, col := startPair(t, ec, "-rate-limit", strconv.Itoa(perMinute))
 
 			fps := fingerprints("noisy", noisy)
 			start := time.Now()
