@@ -29,7 +29,7 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml) over the root module
 	cd bench && $(GOLANGCI_LINT) run ./...
 
 .PHONY: test unit fmt-check pdsim demo live
-test: fmt-check generate-check unit e2e bench-smoke ## Everything CI runs: format check, generated code check, build, vet, unit tests (-race, coverage, short fuzz), end-to-end tests, benchmarks in smoke mode.
+test: fmt-check lint generate-check unit e2e bench-smoke ## Everything CI runs: format check, lint, generated code check, build, vet, unit tests (-race, coverage, short fuzz), end-to-end tests, benchmarks in smoke mode.
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
