@@ -3,9 +3,10 @@ SHELL := /bin/bash
 GO ?= go
 TOOLS := $(CURDIR)/.tools
 MDATAGEN := $(TOOLS)/mdatagen
+GOLANGCI_LINT := $(TOOLS)/golangci-lint
 COMPONENT := exporter/pagerdutyexporter
 
-.PHONY: help generate test
+.PHONY: help generate generate-check lint test
 
 help: ## List the targets.
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -16,8 +17,19 @@ $(MDATAGEN): internal/tools/go.mod
 generate: $(MDATAGEN) ## Regenerate the mdatagen code from metadata.yaml.
 	cd $(COMPONENT) && $(MDATAGEN) metadata.yaml
 
+generate-check: $(MDATAGEN) ## Regenerate and fail if the generated files (code, documentation.md, README status table) were out of date.
+	COMPONENT=$(COMPONENT) MAKE="$(MAKE)" scripts/generate-check.sh
+
+# golangci-lint is pinned in internal/tools/go.mod, like mdatagen.
+$(GOLANGCI_LINT): internal/tools/go.mod
+	cd internal/tools && $(GO) build -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml) over the root module and the bench/ module.
+	$(GOLANGCI_LINT) run ./...
+	cd bench && $(GOLANGCI_LINT) run ./...
+
 .PHONY: test unit fmt-check pdsim demo live
-test: fmt-check unit e2e bench-smoke ## Everything CI runs: format check, build, vet, unit tests (-race, coverage, short fuzz), end-to-end tests, benchmarks in smoke mode.
+test: fmt-check lint generate-check unit e2e bench-smoke ## Everything CI runs: format check, lint, generated code check, build, vet, unit tests (-race, coverage, short fuzz), end-to-end tests, benchmarks in smoke mode.
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -148,26 +148,26 @@ func exporterConfig(url string) *pagerdutyexporter.Config {
 	return cfg
 }
 
-func startExporter(tb testing.TB, url string) exporter.Logs {
+func startExporter(ctx context.Context, tb testing.TB, url string) exporter.Logs {
 	tb.Helper()
 	cfg := exporterConfig(url)
 	if err := cfg.Validate(); err != nil {
 		tb.Fatal(err)
 	}
 	set := exportertest.NewNopSettings(component.MustNewType("pagerduty"))
-	exp, err := pagerdutyexporter.NewFactory().CreateLogs(context.Background(), set, cfg)
+	exp, err := pagerdutyexporter.NewFactory().CreateLogs(ctx, set, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+	if err := exp.Start(ctx, componenttest.NewNopHost()); err != nil {
 		tb.Fatal(err)
 	}
 	return exp
 }
 
-func shutdown(tb testing.TB, exp exporter.Logs) {
+func shutdown(ctx context.Context, tb testing.TB, exp exporter.Logs) {
 	tb.Helper()
-	if err := exp.Shutdown(context.Background()); err != nil {
+	if err := exp.Shutdown(ctx); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -275,8 +275,8 @@ func BenchmarkFullPath(b *testing.B) {
 	// The exporter's body for one alert, captured by the server: nethttp
 	// posts exactly these bytes, and go-pagerduty must send the same event.
 	refBody := func() []byte {
-		exp := startExporter(b, srv.URL)
-		defer shutdown(b, exp)
+		exp := startExporter(ctx, b, srv.URL)
+		defer shutdown(ctx, b, exp)
 		if err := exp.ConsumeLogs(ctx, alertLogs("reference")); err != nil {
 			b.Fatal(err)
 		}
@@ -286,8 +286,8 @@ func BenchmarkFullPath(b *testing.B) {
 
 	b.Run("exporter", func(b *testing.B) {
 		b.ReportAllocs()
-		exp := startExporter(b, srv.URL)
-		defer shutdown(b, exp)
+		exp := startExporter(ctx, b, srv.URL)
+		defer shutdown(ctx, b, exp)
 		// Warm up: the connection is opened outside the timed loop.
 		if err := exp.ConsumeLogs(ctx, alertLogs(nextFingerprint())); err != nil {
 			b.Fatal(err)
@@ -435,8 +435,8 @@ func BenchmarkSuppressed(b *testing.B) {
 	b.ReportAllocs()
 	srv := newEventsServer(b)
 	ctx := context.Background()
-	exp := startExporter(b, srv.URL)
-	defer shutdown(b, exp)
+	exp := startExporter(ctx, b, srv.URL)
+	defer shutdown(ctx, b, exp)
 
 	fps := make([]string, suppressedBatch)
 	for i := range fps {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/e2etest"
 )
 
 // Further metric names (see e2e_test.go for the others).
@@ -80,8 +82,8 @@ func fingerprints(prefix string, n int) []string {
 // firingAll is one firing record per fingerprint; the summary is derived
 // from the fingerprint, so that the same fingerprint always makes the same
 // record (as a repeating alert does).
-func firingAll(fps []string) []alert {
-	out := make([]alert, len(fps))
+func firingAll(fps []string) []e2etest.Alert {
+	out := make([]e2etest.Alert, len(fps))
 	for i, fp := range fps {
 		out[i] = firing(fp, "critical", "down: "+fp)
 	}
@@ -90,10 +92,10 @@ func firingAll(fps []string) []alert {
 
 // sendEach posts one OTLP request per fingerprint, each holding its one
 // firing record, so that each becomes a queue entry of its own.
-func sendEach(t *testing.T, col *collector, service string, fps []string) {
+func sendEach(t *testing.T, col *e2etest.Collector, service string, fps []string) {
 	t.Helper()
 	for _, a := range firingAll(fps) {
-		col.send(t, records(service, a))
+		col.Send(t, records(service, a))
 	}
 }
 
@@ -102,16 +104,16 @@ func sendEach(t *testing.T, col *collector, service string, fps []string) {
 // left to retry, and no abandoned request is still being answered. It
 // returns that final state, whose exact counts the tests assert: a request
 // that came late, such as a duplicate, shows there.
-func waitDelivered(t *testing.T, sim *simulator, fps ...string) snapshot {
+func waitDelivered(t *testing.T, sim *e2etest.Simulator, fps ...string) e2etest.Snapshot {
 	t.Helper()
-	s := sim.waitFor(t, fmt.Sprintf("an incident for each of %d alerts", len(fps)), func(s snapshot) bool { return s.has(fps...) })
-	deadline := time.Now().Add(landTimeout)
+	s := sim.WaitFor(t, fmt.Sprintf("an incident for each of %d alerts", len(fps)), func(s e2etest.Snapshot) bool { return s.Has(fps...) })
+	deadline := time.Now().Add(e2etest.LandTimeout)
 	for quietSince := time.Now(); time.Since(quietSince) < retryQuiet; {
 		if time.Now().After(deadline) {
-			t.Fatalf("requests still arriving %v after every alert arrived; last state:\n%s", landTimeout, s)
+			t.Fatalf("requests still arriving %v after every alert arrived; last state:\n%s", e2etest.LandTimeout, s)
 		}
-		time.Sleep(pollInterval)
-		next := sim.snapshot(t)
+		time.Sleep(e2etest.PollInterval)
+		next := sim.Snapshot(t)
 		if next.Requests.Total != s.Requests.Total {
 			quietSince = time.Now()
 		}
@@ -122,15 +124,15 @@ func waitDelivered(t *testing.T, sim *simulator, fps ...string) snapshot {
 
 // assertOnce checks that fp has exactly one incident, under routingKey,
 // still triggered, opened by exactly one trigger event.
-func assertOnce(t *testing.T, s snapshot, routingKey, fp string) {
+func assertOnce(t *testing.T, s e2etest.Snapshot, routingKey, fp string) {
 	t.Helper()
-	incs := s.incidentsFor(fp)
+	incs := s.IncidentsFor(fp)
 	if !assert.Len(t, incs, 1, "incidents of %s", fp) {
 		return
 	}
 	assert.Equal(t, routingKey, incs[0].RoutingKey, fp)
 	assert.Equal(t, "triggered", incs[0].State, fp)
-	assert.Equal(t, []string{"trigger"}, actions(incs[0].Events), "events of %s", fp)
+	assert.Equal(t, []string{"trigger"}, e2etest.Actions(incs[0].Events), "events of %s", fp)
 }
 
 // faultCase is one row of TestFaultMatrix. Each case sends two OTLP
@@ -159,7 +161,7 @@ type faultCase struct {
 	mayDuplicate bool
 	// check makes case-specific assertions; failed is the number of failed
 	// attempts the exporter counted, held how long the fault lasted.
-	check func(t *testing.T, s snapshot, col *collector, failed int, held time.Duration)
+	check func(t *testing.T, s e2etest.Snapshot, col *e2etest.Collector, failed int, held time.Duration)
 }
 
 const (
@@ -200,8 +202,7 @@ func TestFaultMatrix(t *testing.T) {
 	cases = append(cases,
 		faultCase{
 			// Each retry waits at least the 1 s the server asked for,
-			// although the backoff (100ms → 500ms) would come sooner;
-			// max_interval, which caps Retry-After, allows it.
+			// although the backoff (100ms → 500ms) would come sooner.
 			name:        "429 with Retry-After",
 			ec:          exporterConfig{maxInterval: "5s"},
 			inject:      map[string]any{"throttle_rate": 1, "retry_after": 1},
@@ -210,10 +211,10 @@ func TestFaultMatrix(t *testing.T) {
 			code:        "429",
 			statusClass: "4xx",
 			outcome:     "throttled",
-			check: func(t *testing.T, s snapshot, col *collector, failed int, held time.Duration) {
+			check: func(t *testing.T, s e2etest.Snapshot, col *e2etest.Collector, failed int, held time.Duration) {
 				assert.LessOrEqual(t, s.Requests.Throttled, retryAfterBound(held),
-					"more 429s in %v than Retry-After: 1 allows: Retry-After not honoured", held)
-				assert.Equal(t, float64(failed), col.metric(t, metricThrottled))
+					"more 429s in %v than Retry-After: 1 allows: Retry-After not honored", held)
+				assert.Equal(t, failed, col.Count(t, metricThrottled))
 			},
 		},
 		faultCase{
@@ -225,10 +226,10 @@ func TestFaultMatrix(t *testing.T) {
 			code:        "429",
 			statusClass: "4xx",
 			outcome:     "throttled",
-			check: func(t *testing.T, s snapshot, col *collector, failed int, held time.Duration) {
+			check: func(t *testing.T, s e2etest.Snapshot, col *e2etest.Collector, failed int, held time.Duration) {
 				assert.Greater(t, s.Requests.Throttled, retryAfterBound(held),
 					"retries came no faster than 1 s apart in %v: the backoff (100ms → 500ms) should apply", held)
-				assert.Equal(t, float64(failed), col.metric(t, metricThrottled))
+				assert.Equal(t, failed, col.Count(t, metricThrottled))
 			},
 		},
 		faultCase{
@@ -251,7 +252,7 @@ func TestFaultMatrix(t *testing.T) {
 			code:        "reset",
 			statusClass: "transport",
 			outcome:     "failed",
-			check: func(t *testing.T, s snapshot, _ *collector, failed int, _ time.Duration) {
+			check: func(t *testing.T, s e2etest.Snapshot, _ *e2etest.Collector, failed int, _ time.Duration) {
 				assert.Equal(t, failed, s.Requests.Resets)
 			},
 		},
@@ -285,8 +286,8 @@ func TestFaultMatrix(t *testing.T) {
 }
 
 func runFaultCase(t *testing.T, tc faultCase) {
-	var sim *simulator
-	var col *collector
+	var sim *e2etest.Simulator
+	var col *e2etest.Collector
 	var port int
 	var release func()
 	if tc.refused {
@@ -294,7 +295,7 @@ func runFaultCase(t *testing.T, tc faultCase) {
 		col = startCollector(t, collectorSpec{config: testConfig(fmt.Sprintf("http://127.0.0.1:%d", port), tc.ec)})
 	} else {
 		sim, col = startPair(t, tc.ec)
-		sim.control(t, tc.inject)
+		sim.Control(t, tc.inject)
 	}
 
 	prefix := strings.NewReplacer(" ", "-").Replace(tc.name)
@@ -302,23 +303,23 @@ func runFaultCase(t *testing.T, tc faultCase) {
 	paymentsFPs := fingerprints(prefix+"-payments", perChain)
 	all := append(append([]string(nil), checkoutFPs...), paymentsFPs...)
 	start := time.Now()
-	col.send(t, records("checkout", firingAll(checkoutFPs)...))
-	col.send(t, records("payments", firingAll(paymentsFPs)...))
+	col.Send(t, records("checkout", firingAll(checkoutFPs)...))
+	col.Send(t, records("payments", firingAll(paymentsFPs)...))
 
 	// More failed attempts than chains: the collector is retrying.
-	eventually(t, landTimeout, func() bool {
-		return col.metric(t, metricEvents, "outcome="+tc.outcome) > chains
+	e2etest.Eventually(t, e2etest.LandTimeout, func() bool {
+		return col.Metric(t, metricEvents, "outcome="+tc.outcome) > chains
 	}, "retries of the failed attempts")
 	if sim != nil && !tc.mayDuplicate {
-		require.Empty(t, sim.snapshot(t).Incidents, "an event got through the fault")
+		require.Empty(t, sim.Snapshot(t).Incidents, "an event got through the fault")
 	}
 	time.Sleep(time.Until(start.Add(tc.hold)))
 
 	if tc.refused {
 		release()
-		sim = startSim(t, "-addr", fmt.Sprintf("127.0.0.1:%d", port))
+		sim = e2etest.StartSim(t, "-addr", fmt.Sprintf("127.0.0.1:%d", port))
 	} else {
-		sim.control(t, tc.lift)
+		sim.Control(t, tc.lift)
 	}
 	held := time.Since(start)
 	s := waitDelivered(t, sim, all...)
@@ -335,11 +336,11 @@ func runFaultCase(t *testing.T, tc faultCase) {
 				assertOnce(t, s, fps.key, fp)
 				continue
 			}
-			incs := s.incidentsFor(fp)
+			incs := s.IncidentsFor(fp)
 			require.Len(t, incs, 1, fp)
 			assert.Equal(t, fps.key, incs[0].RoutingKey, fp)
 			assert.Equal(t, "triggered", incs[0].State, fp)
-			for _, a := range actions(incs[0].Events) {
+			for _, a := range e2etest.Actions(incs[0].Events) {
 				assert.Equal(t, "trigger", a, fp)
 			}
 			triggers += len(incs[0].Events)
@@ -353,13 +354,13 @@ func runFaultCase(t *testing.T, tc faultCase) {
 
 	// The exporter's failed attempts, by its two counters, and the
 	// simulator's view of them.
-	failed := int(col.metric(t, metricEvents, "outcome="+tc.outcome))
-	assert.Equal(t, float64(failed), col.metric(t, metricRequests, "status_class="+tc.statusClass),
+	failed := int(col.Metric(t, metricEvents, "outcome="+tc.outcome))
+	assert.Equal(t, failed, col.Count(t, metricRequests, "status_class="+tc.statusClass),
 		"failed attempts by status class vs by outcome")
 	assert.Greater(t, failed, chains, "failed attempts")
 	want := map[string]int{"202": len(s.Events)}
 	if tc.code != "" {
-		assert.Equal(t, failed, s.Requests.ByEndpoint[enqueuePath][tc.code],
+		assert.Equal(t, failed, s.Requests.ByEndpoint[e2etest.EnqueuePath][tc.code],
 			"failed attempts counted by the exporter vs %s answers of the simulator", tc.code)
 		want[tc.code] = failed
 	}
@@ -368,12 +369,12 @@ func runFaultCase(t *testing.T, tc faultCase) {
 	} else {
 		assert.Len(t, s.Events, len(all))
 	}
-	assert.Equal(t, want, s.Requests.ByEndpoint[enqueuePath])
+	assert.Equal(t, want, s.Requests.ByEndpoint[e2etest.EnqueuePath])
 	assert.Equal(t, len(s.Events)+want[tc.code], s.Requests.Total, "requests in all")
-	assert.Equal(t, float64(len(all)), col.metric(t, metricEvents, "outcome=accepted"))
-	assert.Equal(t, float64(len(all)), col.metric(t, metricRequests, "status_class=2xx"))
-	assert.Equal(t, float64(len(all)), col.metric(t, metricSent), "records sent")
-	assert.Zero(t, col.metric(t, metricSendFailed), "records dropped")
+	assert.Equal(t, len(all), col.Count(t, metricEvents, "outcome=accepted"))
+	assert.Equal(t, len(all), col.Count(t, metricRequests, "status_class=2xx"))
+	assert.Equal(t, len(all), col.Count(t, metricSent), "records sent")
+	assert.Zero(t, col.Metric(t, metricSendFailed), "records dropped")
 	if tc.check != nil {
 		tc.check(t, s, col, failed, held)
 	}
@@ -394,32 +395,32 @@ func TestRetriesExhausted(t *testing.T) {
 	t.Run("whole API down", func(t *testing.T) {
 		t.Parallel()
 		sim, col := startPair(t, exporterConfig{maxElapsed: "2s"})
-		sim.control(t, map[string]any{"fail_rate": 1, "fail_status": 503})
+		sim.Control(t, map[string]any{"fail_rate": 1, "fail_status": 503})
 		down := time.Now()
 		lostCheckout := fingerprints("exhausted-checkout", 3)
 		lostPayments := fingerprints("exhausted-payments", 2)
-		col.send(t, records("checkout", firingAll(lostCheckout)...))
-		col.send(t, records("payments", firingAll(lostPayments)...))
+		col.Send(t, records("checkout", firingAll(lostCheckout)...))
+		col.Send(t, records("payments", firingAll(lostPayments)...))
 
-		eventually(t, landTimeout, func() bool {
-			return col.metric(t, metricSendFailed) == 5 && len(dropLines(col.proc.Output())) == 2
+		e2etest.Eventually(t, e2etest.LandTimeout, func() bool {
+			return col.Metric(t, metricSendFailed) == 5 && len(dropLines(col.Proc.Output())) == 2
 		}, "both requests dropped after max_elapsed_time")
 		droppedAfter := time.Since(down)
-		atDrop := sim.snapshot(t)
+		atDrop := sim.Snapshot(t)
 		require.Empty(t, atDrop.Incidents)
 		if d := 4*time.Second - time.Since(down); d > 0 {
-			consistently(t, d, func() bool {
-				return sim.snapshot(t).Requests.Total == atDrop.Requests.Total
+			e2etest.Consistently(t, d, func() bool {
+				return sim.Snapshot(t).Requests.Total == atDrop.Requests.Total
 			}, "no request after the drop")
 		}
-		sim.control(t, map[string]any{"fail_rate": 0})
-		consistently(t, retryQuiet, func() bool {
-			return sim.snapshot(t).Requests.Total == atDrop.Requests.Total
+		sim.Control(t, map[string]any{"fail_rate": 0})
+		e2etest.Consistently(t, retryQuiet, func() bool {
+			return sim.Snapshot(t).Requests.Total == atDrop.Requests.Total
 		}, "a dropped record was sent after the Events API recovered")
 
 		later := fingerprints("exhausted-later", 2)
 		again := lostCheckout[0]
-		col.send(t, records("checkout", firingAll(append(later, again))...))
+		col.Send(t, records("checkout", firingAll(append(later, again))...))
 		s := waitDelivered(t, sim, append(later, again)...)
 
 		require.Len(t, s.Incidents, 3, "incidents:\n%s", s)
@@ -427,18 +428,18 @@ func TestRetriesExhausted(t *testing.T) {
 			assertOnce(t, s, keyCheckout, fp)
 		}
 		for _, fp := range append(lostCheckout[1:], lostPayments...) {
-			assert.Empty(t, s.eventsFor(fp), "dropped alert %s was sent", fp)
+			assert.Empty(t, s.EventsFor(fp), "dropped alert %s was sent", fp)
 		}
 		failures := s.Requests.InjectedFailures
 		assert.Equal(t, atDrop.Requests.Total, failures, "requests before the recovery were all failures")
-		assert.Equal(t, map[string]int{"202": 3, "503": failures}, s.Requests.ByEndpoint[enqueuePath])
-		assert.Equal(t, float64(failures), col.metric(t, metricEvents, "outcome=failed"))
-		assert.Equal(t, 3.0, col.metric(t, metricEvents, "outcome=accepted"))
-		assert.Equal(t, 5.0, col.metric(t, metricSendFailed), "records dropped")
-		assert.Equal(t, 3.0, col.metric(t, metricSent), "records sent")
-		assert.Zero(t, col.metric(t, metricSuppressed), "the dropped alert sent again was suppressed")
+		assert.Equal(t, map[string]int{"202": 3, "503": failures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+		assert.Equal(t, failures, col.Count(t, metricEvents, "outcome=failed"))
+		assert.Equal(t, 3, col.Count(t, metricEvents, "outcome=accepted"))
+		assert.Equal(t, 5, col.Count(t, metricSendFailed), "records dropped")
+		assert.Equal(t, 3, col.Count(t, metricSent), "records sent")
+		assert.Zero(t, col.Metric(t, metricSuppressed), "the dropped alert sent again was suppressed")
 
-		lines := dropLines(col.proc.Output())
+		lines := dropLines(col.Proc.Output())
 		require.Len(t, lines, 2)
 		assert.Equal(t, 5, droppedCount(t, lines))
 		for _, l := range lines {
@@ -457,38 +458,38 @@ func TestRetriesExhausted(t *testing.T) {
 	t.Run("one key down", func(t *testing.T) {
 		t.Parallel()
 		sim, col := startPair(t, exporterConfig{maxElapsed: "2s"})
-		sim.control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 503}})
-		col.send(t, newPayload().
-			service("checkout").add(firing("partial-chk-1", "error", "delivered")).
-			service("payments").add(firing("partial-pay-1", "error", "dropped")).
-			service("checkout").add(firing("partial-chk-2", "error", "delivered")).
-			service("payments").add(firing("partial-pay-2", "error", "dropped")).
-			logs())
+		sim.Control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 503}})
+		col.Send(t, e2etest.NewPayload().
+			Service("checkout").Add(firing("partial-chk-1", "error", "delivered")).
+			Service("payments").Add(firing("partial-pay-1", "error", "dropped")).
+			Service("checkout").Add(firing("partial-chk-2", "error", "delivered")).
+			Service("payments").Add(firing("partial-pay-2", "error", "dropped")).
+			Logs())
 
-		eventually(t, landTimeout, func() bool {
-			return len(dropLines(col.proc.Output())) == 1
+		e2etest.Eventually(t, e2etest.LandTimeout, func() bool {
+			return len(dropLines(col.Proc.Output())) == 1
 		}, "the request dropped after max_elapsed_time")
-		sim.control(t, map[string]any{"reject_keys": map[string]int{}})
-		consistently(t, retryQuiet, func() bool {
-			return len(sim.snapshot(t).Events) == 2
+		sim.Control(t, map[string]any{"reject_keys": map[string]int{}})
+		e2etest.Consistently(t, retryQuiet, func() bool {
+			return len(sim.Snapshot(t).Events) == 2
 		}, "only the checkout events, once each")
 
-		s := sim.snapshot(t)
+		s := sim.Snapshot(t)
 		assertOnce(t, s, keyCheckout, "partial-chk-1")
 		assertOnce(t, s, keyCheckout, "partial-chk-2")
-		assert.Empty(t, s.eventsFor("partial-pay-1"))
-		assert.Empty(t, s.eventsFor("partial-pay-2"))
+		assert.Empty(t, s.EventsFor("partial-pay-1"))
+		assert.Empty(t, s.EventsFor("partial-pay-2"))
 		failures := s.Requests.Rejected
-		assert.Equal(t, map[string]int{"202": 2, "503": failures}, s.Requests.ByEndpoint[enqueuePath])
-		assert.Equal(t, float64(failures), col.metric(t, metricEvents, "routing=payments", "outcome=failed"))
-		assert.Equal(t, 2.0, col.metric(t, metricEvents, "routing=checkout", "outcome=accepted"))
+		assert.Equal(t, map[string]int{"202": 2, "503": failures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+		assert.Equal(t, failures, col.Count(t, metricEvents, "routing=payments", "outcome=failed"))
+		assert.Equal(t, 2, col.Count(t, metricEvents, "routing=checkout", "outcome=accepted"))
 
-		lines := dropLines(col.proc.Output())
+		lines := dropLines(col.Proc.Output())
 		assert.Equal(t, 2, droppedCount(t, lines), "dropped_items of:\n%s", strings.Join(lines, "\n"))
-		assert.Equal(t, 2.0, col.metric(t, metricSendFailed), "records counted as failed")
-		assert.Equal(t, 2.0, col.metric(t, metricSent), "records counted as sent")
+		assert.Equal(t, 2, col.Count(t, metricSendFailed), "records counted as failed")
+		assert.Equal(t, 2, col.Count(t, metricSent), "records counted as sent")
 		t.Logf("2 of 4 records delivered, 2 dropped; exporterhelper counted send_failed=%v sent=%v and logged:\n%s",
-			col.metric(t, metricSendFailed), col.metric(t, metricSent), strings.Join(lines, "\n"))
+			col.Metric(t, metricSendFailed), col.Metric(t, metricSent), strings.Join(lines, "\n"))
 	})
 }
 
@@ -504,32 +505,32 @@ func TestPersistentQueueSurvivesKill9(t *testing.T) {
 		requests = 100
 	}
 	const consumers = 2
-	sim := startSim(t)
-	sim.control(t, map[string]any{"fail_rate": 1, "fail_status": 503})
-	spec := collectorSpec{config: testConfig(sim.url, exporterConfig{storageDir: t.TempDir(), numConsumers: consumers})}
+	sim := e2etest.StartSim(t)
+	sim.Control(t, map[string]any{"fail_rate": 1, "fail_status": 503})
+	spec := collectorSpec{config: testConfig(sim.URL, exporterConfig{storageDir: t.TempDir(), numConsumers: consumers})}
 	col := startCollector(t, spec)
 
 	// Each request: one alert for checkout, one for payments.
 	checkoutFPs := fingerprints("kill9-checkout", requests)
 	paymentsFPs := fingerprints("kill9-payments", requests)
 	for i := range requests {
-		col.send(t, newPayload().
-			service("checkout").add(firingAll(checkoutFPs[i:i+1])...).
-			service("payments").add(firingAll(paymentsFPs[i:i+1])...).
-			logs())
+		col.Send(t, e2etest.NewPayload().
+			Service("checkout").Add(firingAll(checkoutFPs[i:i+1])...).
+			Service("payments").Add(firingAll(paymentsFPs[i:i+1])...).
+			Logs())
 	}
 	// The persistent queue's size counts the requests being retried too;
 	// each OTLP request became one request in each route's queue. Two
 	// consumers of each fail once on the first attempt.
-	eventually(t, landTimeout, func() bool {
-		return col.metric(t, metricQueueSize) == float64(2*requests) &&
-			sim.snapshot(t).Requests.InjectedFailures >= 2*consumers
+	e2etest.Eventually(t, e2etest.LandTimeout, func() bool {
+		return col.Count(t, metricQueueSize) == 2*requests &&
+			sim.Snapshot(t).Requests.InjectedFailures >= 2*consumers
 	}, "%d requests queued and the first attempts failed", requests)
-	col.proc.kill(t)
+	col.Proc.Kill(t)
 
-	before := sim.snapshot(t)
+	before := sim.Snapshot(t)
 	require.Empty(t, before.Incidents)
-	sim.control(t, map[string]any{"fail_rate": 0})
+	sim.Control(t, map[string]any{"fail_rate": 0})
 	col2 := startCollector(t, spec)
 	s := waitDelivered(t, sim, append(append([]string(nil), checkoutFPs...), paymentsFPs...)...)
 
@@ -539,12 +540,12 @@ func TestPersistentQueueSurvivesKill9(t *testing.T) {
 		assertOnce(t, s, keyPayments, paymentsFPs[i])
 	}
 	assert.Zero(t, s.Dropped)
-	assert.Equal(t, map[string]int{"202": 2 * requests, "503": before.Requests.InjectedFailures}, s.Requests.ByEndpoint[enqueuePath])
-	assert.Equal(t, float64(2*requests), col2.metric(t, metricEvents, "outcome=accepted"))
-	assert.Zero(t, col2.metric(t, metricEvents, "outcome=failed"))
-	assert.Equal(t, float64(2*requests), col2.metric(t, metricSent))
-	assert.Zero(t, col2.metric(t, metricSendFailed))
-	eventually(t, landTimeout, func() bool { return col2.metric(t, metricQueueSize) == 0 }, "an empty queue")
+	assert.Equal(t, map[string]int{"202": 2 * requests, "503": before.Requests.InjectedFailures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+	assert.Equal(t, 2*requests, col2.Count(t, metricEvents, "outcome=accepted"))
+	assert.Zero(t, col2.Metric(t, metricEvents, "outcome=failed"))
+	assert.Equal(t, 2*requests, col2.Count(t, metricSent))
+	assert.Zero(t, col2.Metric(t, metricSendFailed))
+	e2etest.Eventually(t, e2etest.LandTimeout, func() bool { return col2.Metric(t, metricQueueSize) == 0 }, "an empty queue")
 	t.Logf("%d alerts queued in %d requests, %d failed attempts, SIGKILL; all delivered once by the restarted collector",
 		2*requests, requests, before.Requests.InjectedFailures)
 }
@@ -569,18 +570,18 @@ func TestShutdownWithQueuedEvents(t *testing.T) {
 		sim, col := startPair(t, exporterConfig{numConsumers: consumers}, "-latency", "300ms")
 		fps := fingerprints("shutdown-mem", n)
 		sendEach(t, col, "checkout", fps)
-		sim.waitFor(t, "the first events", func(s snapshot) bool { return len(s.Events) >= consumers })
-		before := len(sim.snapshot(t).Events)
+		sim.WaitFor(t, "the first events", func(s e2etest.Snapshot) bool { return len(s.Events) >= consumers })
+		before := len(sim.Snapshot(t).Events)
 
-		took, exited, err := col.proc.terminate(t, shutdownBudget)
+		took, exited, err := col.Proc.Terminate(t, shutdownBudget)
 		require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
 		require.NoError(t, err, "collector exit status")
-		s := sim.snapshot(t)
+		s := sim.Snapshot(t)
 		for _, fp := range fps {
 			assertOnce(t, s, keyCheckout, fp)
 		}
-		assert.Equal(t, map[string]int{"202": n}, s.Requests.ByEndpoint[enqueuePath])
-		assert.Empty(t, dropLines(col.proc.Output()))
+		assert.Equal(t, map[string]int{"202": n}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+		assert.Empty(t, dropLines(col.Proc.Output()))
 		t.Logf("memory queue: SIGTERM with %d of %d delivered; exit 0 after %v; %d delivered while draining, 0 lost",
 			before, n, took.Round(time.Millisecond), len(s.Events)-before)
 	})
@@ -593,17 +594,17 @@ func TestShutdownWithQueuedEvents(t *testing.T) {
 		sim, col := startPair(t, exporterConfig{numConsumers: consumers}, "-latency", "300ms", "-fail-rate", "1")
 		fps := fingerprints("shutdown-fail", n)
 		sendEach(t, col, "checkout", fps)
-		sim.waitFor(t, "the first failures", func(s snapshot) bool { return s.Requests.InjectedFailures >= consumers })
+		sim.WaitFor(t, "the first failures", func(s e2etest.Snapshot) bool { return s.Requests.InjectedFailures >= consumers })
 
-		took, exited, err := col.proc.terminate(t, shutdownBudget)
+		took, exited, err := col.Proc.Terminate(t, shutdownBudget)
 		require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
 		require.NoError(t, err, "collector exit status")
-		s := sim.snapshot(t)
+		s := sim.Snapshot(t)
 		assert.Empty(t, s.Events)
 		failures := s.Requests.InjectedFailures
 		assert.GreaterOrEqual(t, failures, n, "every queued request had one attempt")
-		assert.Equal(t, map[string]int{"503": failures}, s.Requests.ByEndpoint[enqueuePath])
-		lines := dropLines(col.proc.Output())
+		assert.Equal(t, map[string]int{"503": failures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+		lines := dropLines(col.Proc.Output())
 		assert.Equal(t, n, droppedCount(t, lines), "records logged as dropped")
 		for _, l := range lines {
 			assert.Contains(t, l, "interrupted due to shutdown")
@@ -621,32 +622,32 @@ func TestShutdownWithQueuedEvents(t *testing.T) {
 	// ("interrupted due to shutdown"), though the queue keeps them.
 	t.Run("file_storage queue", func(t *testing.T) {
 		t.Parallel()
-		sim := startSim(t, "-latency", "300ms")
-		spec := collectorSpec{config: testConfig(sim.url, exporterConfig{numConsumers: consumers, storageDir: t.TempDir()})}
+		sim := e2etest.StartSim(t, "-latency", "300ms")
+		spec := collectorSpec{config: testConfig(sim.URL, exporterConfig{numConsumers: consumers, storageDir: t.TempDir()})}
 		col := startCollector(t, spec)
 		fps := fingerprints("shutdown-disk", n)
 		sendEach(t, col, "checkout", fps)
-		sim.waitFor(t, "the first events", func(s snapshot) bool { return len(s.Events) >= consumers })
-		before := len(sim.snapshot(t).Events)
+		sim.WaitFor(t, "the first events", func(s e2etest.Snapshot) bool { return len(s.Events) >= consumers })
+		before := len(sim.Snapshot(t).Events)
 
-		took, exited, err := col.proc.terminate(t, shutdownBudget)
+		took, exited, err := col.Proc.Terminate(t, shutdownBudget)
 		require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
 		require.NoError(t, err, "collector exit status")
-		atExit := sim.snapshot(t)
+		atExit := sim.Snapshot(t)
 		delivered := len(atExit.Events)
 		assert.Less(t, delivered, n, "everything was sent before the exit: nothing was left on disk to test")
-		for _, l := range dropLines(col.proc.Output()) {
+		for _, l := range dropLines(col.Proc.Output()) {
 			assert.Contains(t, l, "interrupted due to shutdown")
 		}
 
-		sim.control(t, map[string]any{"latency": "0s"})
+		sim.Control(t, map[string]any{"latency": "0s"})
 		col2 := startCollector(t, spec)
 		s := waitDelivered(t, sim, fps...)
 		for _, fp := range fps {
 			assertOnce(t, s, keyCheckout, fp)
 		}
-		assert.Equal(t, map[string]int{"202": n}, s.Requests.ByEndpoint[enqueuePath])
-		assert.Equal(t, float64(n-delivered), col2.metric(t, metricEvents, "outcome=accepted"))
+		assert.Equal(t, map[string]int{"202": n}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+		assert.Equal(t, n-delivered, col2.Count(t, metricEvents, "outcome=accepted"))
 		t.Logf("file_storage queue: SIGTERM with %d of %d delivered; exit 0 after %v with %d delivered, %d left on disk; "+
 			"the restarted collector delivered those %d, each once",
 			before, n, took.Round(time.Millisecond), delivered, n-delivered, n-delivered)
@@ -663,7 +664,7 @@ func TestShutdownIsBounded(t *testing.T) {
 	t.Parallel()
 	const consumers, requests, perRequest = 2, 4, 25
 	n := requests * perRequest
-	sendLarge := func(t *testing.T, col *collector, prefix string) []string {
+	sendLarge := func(t *testing.T, col *e2etest.Collector, prefix string) []string {
 		fps := fingerprints(prefix, n)
 		stormRequests(t, col, "checkout", "critical", fps, perRequest)
 		return fps
@@ -671,24 +672,24 @@ func TestShutdownIsBounded(t *testing.T) {
 
 	t.Run("file_storage queue", func(t *testing.T) {
 		t.Parallel()
-		sim := startSim(t, "-latency", "300ms", "-quiet")
-		spec := collectorSpec{config: testConfig(sim.url, exporterConfig{numConsumers: consumers, storageDir: t.TempDir()})}
+		sim := e2etest.StartSim(t, "-latency", "300ms", "-quiet")
+		spec := collectorSpec{config: testConfig(sim.URL, exporterConfig{numConsumers: consumers, storageDir: t.TempDir()})}
 		col := startCollector(t, spec)
 		fps := sendLarge(t, col, "bounded-disk")
-		sim.waitFor(t, "the first events", func(s snapshot) bool { return len(s.Events) >= consumers })
+		sim.WaitFor(t, "the first events", func(s e2etest.Snapshot) bool { return len(s.Events) >= consumers })
 
-		took, exited, err := col.proc.terminate(t, shutdownBudget)
+		took, exited, err := col.Proc.Terminate(t, shutdownBudget)
 		require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
 		require.NoError(t, err, "collector exit status")
 		assert.Less(t, took, 3*time.Second, "SIGTERM with %d alerts in %d requests in flight", n, consumers)
-		delivered := len(sim.snapshot(t).Events)
-		assert.Contains(t, col.proc.Output(), "Log records left in the persistent queue for the next start")
+		delivered := len(sim.Snapshot(t).Events)
+		assert.Contains(t, col.Proc.Output(), "Log records left in the persistent queue for the next start")
 
-		sim.control(t, map[string]any{"latency": "0s"})
+		sim.Control(t, map[string]any{"latency": "0s"})
 		startCollector(t, spec)
 		s := waitDelivered(t, sim, fps...)
 		for _, fp := range fps {
-			incs := s.incidentsFor(fp)
+			incs := s.IncidentsFor(fp)
 			if assert.Len(t, incs, 1, fp) {
 				assert.Equal(t, "triggered", incs[0].State, fp)
 			}
@@ -702,16 +703,16 @@ func TestShutdownIsBounded(t *testing.T) {
 		t.Parallel()
 		sim, col := startPair(t, exporterConfig{numConsumers: consumers}, "-latency", "300ms", "-quiet")
 		sendLarge(t, col, "bounded-mem")
-		sim.waitFor(t, "the first events", func(s snapshot) bool { return len(s.Events) >= consumers })
+		sim.WaitFor(t, "the first events", func(s e2etest.Snapshot) bool { return len(s.Events) >= consumers })
 
-		took, exited, err := col.proc.terminate(t, shutdownBudget)
+		took, exited, err := col.Proc.Terminate(t, shutdownBudget)
 		require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
 		require.NoError(t, err, "collector exit status")
 		assert.Less(t, took, 13*time.Second, "the drain lasts 10 s")
-		delivered := len(sim.snapshot(t).Events)
+		delivered := len(sim.Snapshot(t).Events)
 		require.Less(t, delivered, n, "everything was sent before the exit: the bound was not reached")
 		var line string
-		for _, l := range strings.Split(col.proc.Output(), "\n") {
+		for _, l := range strings.Split(col.Proc.Output(), "\n") {
 			if strings.Contains(l, "Log records not sent before shutdown") {
 				line = l
 			}
@@ -738,35 +739,35 @@ func TestShutdownIsBounded(t *testing.T) {
 func TestRestartDoesNotReopenResolvedIncident(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
-	sim := startSim(t)
-	sim.control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 503}})
-	spec := collectorSpec{config: testConfig(sim.url, exporterConfig{storageDir: t.TempDir()})}
+	sim := e2etest.StartSim(t)
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 503}})
+	spec := collectorSpec{config: testConfig(sim.URL, exporterConfig{storageDir: t.TempDir()})}
 	col := startCollector(t, spec)
 
-	col.send(t, newPayload().
-		service("checkout").add(firing("reopen-chk", "critical", "checkout down")).
-		service("payments").add(firing("reopen-pay", "error", "payments slow")).
-		logs())
-	sim.waitFor(t, "the checkout trigger and a failed payments attempt", func(s snapshot) bool {
-		return s.has("reopen-chk") && s.Requests.Rejected >= 1
+	col.Send(t, e2etest.NewPayload().
+		Service("checkout").Add(firing("reopen-chk", "critical", "checkout down")).
+		Service("payments").Add(firing("reopen-pay", "error", "payments slow")).
+		Logs())
+	sim.WaitFor(t, "the checkout trigger and a failed payments attempt", func(s e2etest.Snapshot) bool {
+		return s.Has("reopen-chk") && s.Requests.Rejected >= 1
 	})
-	col.send(t, records("checkout", resolved("reopen-chk")))
-	sim.waitFor(t, "the resolve", func(s snapshot) bool { return s.incidentsFor("reopen-chk")[0].State == "resolved" })
+	col.Send(t, records("checkout", resolved("reopen-chk")))
+	sim.WaitFor(t, "the resolve", func(s e2etest.Snapshot) bool { return s.IncidentsFor("reopen-chk")[0].State == "resolved" })
 
-	_, exited, err := col.proc.terminate(t, shutdownBudget)
+	_, exited, err := col.Proc.Terminate(t, shutdownBudget)
 	require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
 	require.NoError(t, err)
-	sim.control(t, map[string]any{"reject_keys": map[string]int{}})
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{}})
 	startCollector(t, spec)
 	s := waitDelivered(t, sim, "reopen-pay")
 
 	assertOnce(t, s, keyPayments, "reopen-pay")
-	incs := s.incidentsFor("reopen-chk")
+	incs := s.IncidentsFor("reopen-chk")
 	var states []string
 	for _, inc := range incs {
 		states = append(states, inc.State)
 	}
 	assert.Equal(t, []string{"resolved"}, states,
 		"incidents of reopen-chk: the re-sent trigger reopened the resolved incident (the alert's last record resolved it)")
-	assert.Equal(t, []string{"trigger", "resolve"}, actions(s.eventsFor("reopen-chk")), "events of reopen-chk")
+	assert.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(s.EventsFor("reopen-chk")), "events of reopen-chk")
 }

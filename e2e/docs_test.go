@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,11 +21,14 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/e2etest"
 )
 
 // The documentation's YAML snippets are tested here: every ```yaml block of
-// README.md and docs/*.md must pass `otelcol-pagerduty validate`, and the
-// recipes of docs/recipes.md must open the incidents they promise.
+// README.md, exporter/pagerdutyexporter/README.md and docs/*.md must pass
+// `otelcol-pagerduty validate`, and the recipes of docs/recipes.md must open
+// the incidents they promise.
 //
 // An HTML comment on the line (or lines) right above a fence annotates the
 // snippet:
@@ -71,7 +75,7 @@ var (
 // the repository root.
 func docFiles(t *testing.T) []string {
 	t.Helper()
-	files := []string{"README.md"}
+	files := []string{"README.md", "exporter/pagerdutyexporter/README.md"}
 	more, err := filepath.Glob(filepath.Join("..", "docs", "*.md"))
 	require.NoError(t, err)
 	sort.Strings(more)
@@ -107,7 +111,9 @@ func readSnippets(t *testing.T, rel string) []docSnippet {
 		m := yamlFence.FindStringSubmatch(line)
 		if m == nil {
 			if anyFence.MatchString(line) { // another language: skip its block
-				for i++; i < len(lines) && !fenceEnd.MatchString(lines[i]); i++ {
+				i++
+				for i < len(lines) && !fenceEnd.MatchString(lines[i]) {
+					i++
 				}
 			}
 			notes = nil
@@ -169,7 +175,7 @@ func parseSnippet(sn docSnippet) (map[string]any, snippetKind, error) {
 		return nil, 0, fmt.Errorf("not valid YAML: %w", err)
 	}
 	if len(doc) == 0 {
-		return nil, 0, fmt.Errorf("empty snippet")
+		return nil, 0, errors.New("empty snippet")
 	}
 	if isManifest(doc) {
 		return doc, kindManifest, nil
@@ -300,12 +306,12 @@ func fakeEnvValue(name string) string {
 	}
 }
 
-// TestDocSnippetsValidate validates every ```yaml block of README.md and
-// docs/*.md with the collector's own `validate` command.
+// TestDocSnippetsValidate validates every ```yaml block of the docFiles
+// with the collector's own `validate` command.
 func TestDocSnippetsValidate(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
-	bin := collectorBin(t)
+	bin := e2etest.CollectorBin(t)
 
 	total := 0
 	for _, file := range docFiles(t) {
@@ -358,7 +364,7 @@ func validateConfigs(t *testing.T, bin string, sn docSnippet, env []string, conf
 		args = append(args, "--config", c)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(baseEnv(), env...)
+	cmd.Env = append(e2etest.BaseEnv(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		var extra strings.Builder
@@ -387,7 +393,7 @@ func recipeSnippets(t *testing.T) map[string]docSnippet {
 // startRecipe starts a simulator and a collector running the recipe, with a
 // second config file that points the recipe's otlp receiver and pagerduty
 // exporter at loopback ports and the simulator.
-func startRecipe(t *testing.T, sn docSnippet) (*simulator, *collector) {
+func startRecipe(t *testing.T, sn docSnippet) (*e2etest.Simulator, *e2etest.Collector) {
 	t.Helper()
 	doc, kind, err := parseSnippet(sn)
 	require.NoError(t, err, sn.where())
@@ -401,9 +407,9 @@ func startRecipe(t *testing.T, sn docSnippet) (*simulator, *collector) {
 	protocols, _ := otlp["protocols"].(map[string]any)
 	require.Equal(t, []string{"http"}, sectionNames(map[string]any{"p": protocols}, "p"), "%s: otlp protocols", sn.where())
 
-	sim := startSim(t)
+	sim := e2etest.StartSim(t)
 	recipe := writeTemp(t, "recipe.yaml", sn.text)
-	overlay := func(p collectorPorts) string {
+	overlay := func(p e2etest.Ports) string {
 		return fmt.Sprintf(`receivers:
   otlp:
     protocols:
@@ -424,24 +430,13 @@ extensions:
     endpoint: 127.0.0.1:%d
 service:
   extensions: [health_check]
-  telemetry:
-    logs:
-      level: info
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-`, p.OTLP, sim.url, keyDefault, p.Health, p.Metrics)
+%s`, p.OTLP, sim.URL, keyDefault, p.Health, telemetryYAML(p.Metrics))
 	}
 	env := snippetEnv(sn.text)
-	col := startCollector(t, collectorSpec{configFile: recipe, config: overlay, env: func(collectorPorts) []string { return env }})
+	col := startCollector(t, collectorSpec{configFile: recipe, config: overlay, env: func(e2etest.Ports) []string { return env }})
 	t.Cleanup(func() {
 		// The recipes must run without OTTL errors on the sample records.
-		out := col.proc.Output()
+		out := col.Proc.Output()
 		for _, bad := range []string{"failed to execute statement", "failed to eval condition"} {
 			assert.NotContains(t, out, bad, "%s: the transform logged an OTTL error", sn.where())
 		}
@@ -476,7 +471,7 @@ func (r docRecord) logs(t *testing.T) plog.Logs {
 }
 
 // payloadField reads one field of an incident's payload.
-func payloadField(t *testing.T, inc incident, name string) any {
+func payloadField(t *testing.T, inc e2etest.Incident, name string) any {
 	t.Helper()
 	var p map[string]any
 	require.NoError(t, json.Unmarshal(inc.Payload, &p), "payload %s", inc.Payload)
@@ -484,19 +479,19 @@ func payloadField(t *testing.T, inc incident, name string) any {
 }
 
 // oneIncident waits for exactly one incident of dedupKey with n events.
-func oneIncident(t *testing.T, sim *simulator, dedupKey string, n int) incident {
+func oneIncident(t *testing.T, sim *e2etest.Simulator, dedupKey string, n int) e2etest.Incident {
 	t.Helper()
-	s := sim.waitFor(t, fmt.Sprintf("incident %q with %d events", dedupKey, n), func(s snapshot) bool {
-		incs := s.incidentsFor(dedupKey)
+	s := sim.WaitFor(t, fmt.Sprintf("incident %q with %d events", dedupKey, n), func(s e2etest.Snapshot) bool {
+		incs := s.IncidentsFor(dedupKey)
 		return len(incs) == 1 && len(incs[0].Events) == n
 	})
-	return s.incidentsFor(dedupKey)[0]
+	return s.IncidentsFor(dedupKey)[0]
 }
 
 // waitMetric waits until the collector's metric reaches want.
-func waitMetric(t *testing.T, col *collector, want float64, name string, labels ...string) {
+func waitMetric(t *testing.T, col *e2etest.Collector, want float64, name string, labels ...string) {
 	t.Helper()
-	eventually(t, landTimeout, func() bool { return col.metric(t, name, labels...) == want },
+	e2etest.Eventually(t, e2etest.LandTimeout, func() bool { return col.Metric(t, name, labels...) == want },
 		"%s%v to reach %v", name, labels, want)
 }
 
@@ -515,7 +510,7 @@ func TestRecipesWork(t *testing.T) {
 
 	cases := []struct {
 		id  string
-		run func(t *testing.T, sim *simulator, col *collector)
+		run func(t *testing.T, sim *e2etest.Simulator, col *e2etest.Collector)
 	}{
 		{"filelog-errors", testRecipeFilelogErrors},
 		{"k8sobjects-warnings", testRecipeK8sObjects},
@@ -534,13 +529,13 @@ func TestRecipesWork(t *testing.T) {
 	}
 }
 
-func testRecipeFilelogErrors(t *testing.T, sim *simulator, col *collector) {
+func testRecipeFilelogErrors(t *testing.T, sim *e2etest.Simulator, col *e2etest.Collector) {
 	line := func(text string) plog.Logs {
 		return docRecord{resource: map[string]any{"host.name": "web-07"}, body: text}.logs(t)
 	}
 	const key = "payment-gateway: connection pool exhausted (active=N)"
 
-	col.send(t, line("2026-11-28T12:00:00Z ERROR payment-gateway: connection pool exhausted (active=50)"))
+	col.Send(t, line("2026-11-28T12:00:00Z ERROR payment-gateway: connection pool exhausted (active=50)"))
 	inc := oneIncident(t, sim, key, 1)
 	assert.Equal(t, "payment-gateway: connection pool exhausted (active=50)", inc.Summary)
 	assert.Equal(t, "error", inc.Severity)
@@ -549,26 +544,26 @@ func testRecipeFilelogErrors(t *testing.T, sim *simulator, col *collector) {
 	assert.Equal(t, "2026-11-28T12:00:00.000Z", payloadField(t, inc, "timestamp"), "time taken from the line")
 
 	// The same line again: same dedup key, suppressed as a duplicate.
-	col.send(t, line("2026-11-28T12:00:00Z ERROR payment-gateway: connection pool exhausted (active=50)"))
+	col.Send(t, line("2026-11-28T12:00:00Z ERROR payment-gateway: connection pool exhausted (active=50)"))
 	waitMetric(t, col, 1, metricSuppressed, "event_action=trigger", "reason=duplicate")
-	assert.Equal(t, 1, sim.snapshot(t).Requests.Total, "the repeated line made a request")
+	assert.Equal(t, 1, sim.Snapshot(t).Requests.Total, "the repeated line made a request")
 
 	// Other numbers: the same incident, updated.
-	col.send(t, line("2026-11-28T12:00:01Z ERROR payment-gateway: connection pool exhausted (active=51)"))
+	col.Send(t, line("2026-11-28T12:00:01Z ERROR payment-gateway: connection pool exhausted (active=51)"))
 	inc = oneIncident(t, sim, key, 2)
 	assert.Equal(t, "payment-gateway: connection pool exhausted (active=51)", inc.Summary)
 
 	// An INFO line is rejected by the guard, not sent.
-	col.send(t, line("2026-11-28T12:00:02Z INFO payment-gateway: request served in 12ms"))
+	col.Send(t, line("2026-11-28T12:00:02Z INFO payment-gateway: request served in 12ms"))
 	waitMetric(t, col, 1, metricRejected, "reason=unknown_event_type")
 
 	// FATAL is critical.
-	col.send(t, line("2026-11-28T12:00:03Z FATAL ledger: cannot open journal 7"))
+	col.Send(t, line("2026-11-28T12:00:03Z FATAL ledger: cannot open journal 7"))
 	fatal := oneIncident(t, sim, "ledger: cannot open journal N", 1)
 	assert.Equal(t, "critical", fatal.Severity)
 	assert.Equal(t, "ledger: cannot open journal 7", fatal.Summary)
 
-	s := sim.snapshot(t)
+	s := sim.Snapshot(t)
 	assert.Len(t, s.Incidents, 2, "incidents:\n%s", s)
 	assert.Equal(t, 3, s.Requests.Total)
 }
@@ -590,9 +585,9 @@ func k8sEvent(eventType, reason, message, kind, name, namespace string) map[stri
 	}
 }
 
-func testRecipeK8sObjects(t *testing.T, sim *simulator, col *collector) {
+func testRecipeK8sObjects(t *testing.T, sim *e2etest.Simulator, col *e2etest.Collector) {
 	send := func(body map[string]any) {
-		col.send(t, docRecord{body: body, observed: true}.logs(t))
+		col.Send(t, docRecord{body: body, observed: true}.logs(t))
 	}
 	watch := func(watchType string, ev map[string]any) map[string]any {
 		return map[string]any{"type": watchType, "object": ev}
@@ -624,12 +619,12 @@ func testRecipeK8sObjects(t *testing.T, sim *simulator, col *collector) {
 	assert.Equal(t, "Node/worker-3", node.Source)
 	assert.Equal(t, "Node/worker-3: Node worker-3 status is now: NodeNotReady", node.Summary)
 
-	s := sim.snapshot(t)
+	s := sim.Snapshot(t)
 	assert.Len(t, s.Incidents, 2, "incidents:\n%s", s)
 	assert.Equal(t, 2, s.Requests.Total)
 }
 
-func testRecipeK8sEvents(t *testing.T, sim *simulator, col *collector) {
+func testRecipeK8sEvents(t *testing.T, sim *e2etest.Simulator, col *e2etest.Collector) {
 	// As the k8sevents receiver emits an Event.
 	event := func(eventType, reason, message string) plog.Logs {
 		return docRecord{
@@ -646,21 +641,21 @@ func testRecipeK8sEvents(t *testing.T, sim *simulator, col *collector) {
 			observed: true,
 		}.logs(t)
 	}
-	col.send(t, event("Warning", "BackOff", k8sBackOffMessage))
+	col.Send(t, event("Warning", "BackOff", k8sBackOffMessage))
 	inc := oneIncident(t, sim, k8sBackOffKey, 1)
 	assert.Equal(t, k8sBackOffSummary, inc.Summary, "the k8sobjects recipe gives the same summary")
 	assert.Equal(t, "warning", inc.Severity)
 	assert.Equal(t, "shop/Pod/checkout-7d9f", inc.Source)
 
-	col.send(t, event("Normal", "Pulled", "Successfully pulled image"))
+	col.Send(t, event("Normal", "Pulled", "Successfully pulled image"))
 	waitMetric(t, col, 1, metricRejected, "reason=unknown_event_type")
 
-	s := sim.snapshot(t)
+	s := sim.Snapshot(t)
 	assert.Len(t, s.Incidents, 1, "incidents:\n%s", s)
 	assert.Equal(t, 1, s.Requests.Total)
 }
 
-func testRecipeAlertmanagerAlert(t *testing.T, sim *simulator, col *collector) {
+func testRecipeAlertmanagerAlert(t *testing.T, sim *e2etest.Simulator, col *e2etest.Collector) {
 	alertJSON := func(status string) plog.Logs {
 		body, err := json.Marshal(map[string]any{
 			"status": status,
@@ -678,30 +673,30 @@ func testRecipeAlertmanagerAlert(t *testing.T, sim *simulator, col *collector) {
 	}
 	const key = "c3a1f0e9b2d4a6c8"
 
-	col.send(t, alertJSON("firing"))
+	col.Send(t, alertJSON("firing"))
 	inc := oneIncident(t, sim, key, 1)
 	assert.Equal(t, "triggered", inc.State)
 	assert.Equal(t, "checkout 5xx rate 7% over 5m", inc.Summary)
 	assert.Equal(t, "critical", inc.Severity)
 	assert.Equal(t, "web-01:9090", inc.Source)
-	assert.Equal(t, []link{
+	assert.Equal(t, []e2etest.Link{
 		{Href: "https://runbooks.example.com/checkout/errors", Text: "Runbook"},
 		{Href: "https://prometheus.example.com/graph?g0.expr=x", Text: "Dashboard"},
 	}, inc.Links)
 	details, _ := payloadField(t, inc, "custom_details").(map[string]any)
 	assert.Equal(t, "HighErrorRate", details["labels.alertname"], "labels stay in custom_details")
 
-	col.send(t, alertJSON("resolved"))
+	col.Send(t, alertJSON("resolved"))
 	inc = oneIncident(t, sim, key, 2)
 	assert.Equal(t, "resolved", inc.State)
-	assert.Equal(t, []string{"trigger", "resolve"}, actions(inc.Events))
+	assert.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(inc.Events))
 
-	col.send(t, docRecord{body: "not an alert", observed: true}.logs(t))
+	col.Send(t, docRecord{body: "not an alert", observed: true}.logs(t))
 	waitMetric(t, col, 1, metricRejected, "reason=unknown_event_type")
-	assert.Equal(t, 2, sim.snapshot(t).Requests.Total)
+	assert.Equal(t, 2, sim.Snapshot(t).Requests.Total)
 }
 
-func testRecipeAlertmanagerGroup(t *testing.T, sim *simulator, col *collector) {
+func testRecipeAlertmanagerGroup(t *testing.T, sim *e2etest.Simulator, col *e2etest.Collector) {
 	const groupKey = `{}:{alertname="HighErrorRate"}`
 	webhook := func(status string) plog.Logs {
 		alert := func(instance string) map[string]any {
@@ -724,13 +719,13 @@ func testRecipeAlertmanagerGroup(t *testing.T, sim *simulator, col *collector) {
 		return docRecord{body: string(body), observed: true}.logs(t)
 	}
 
-	col.send(t, webhook("firing"))
+	col.Send(t, webhook("firing"))
 	inc := oneIncident(t, sim, groupKey, 1)
 	assert.Equal(t, "HighErrorRate (2 alerts)", inc.Summary, "summary built when commonAnnotations has none")
 	assert.Equal(t, "critical", inc.Severity)
-	assert.Equal(t, []link{{Href: "https://alertmanager.example.com", Text: "Dashboard"}}, inc.Links)
+	assert.Equal(t, []e2etest.Link{{Href: "https://alertmanager.example.com", Text: "Dashboard"}}, inc.Links)
 
-	col.send(t, webhook("resolved"))
+	col.Send(t, webhook("resolved"))
 	inc = oneIncident(t, sim, groupKey, 2)
 	assert.Equal(t, "resolved", inc.State)
 }

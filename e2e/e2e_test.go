@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/e2etest"
 )
 
 // Metric names as the collector's Prometheus reader exposes them.
@@ -43,12 +44,12 @@ func TestDemoScenario(t *testing.T) {
 	require.NoError(t, err)
 	keys := demoKeys(t, demoConfig)
 
-	sim := startSim(t)
-	simURL, err := url.Parse(sim.url)
+	sim := e2etest.StartSim(t)
+	simURL, err := url.Parse(sim.URL)
 	require.NoError(t, err)
 	col := startCollector(t, collectorSpec{
 		configFile: demoConfig,
-		env: func(p collectorPorts) []string {
+		env: func(p e2etest.Ports) []string {
 			return []string{
 				"DEMO_SIM_PORT=" + simURL.Port(),
 				fmt.Sprintf("DEMO_OTLP_PORT=%d", p.OTLP),
@@ -86,23 +87,23 @@ func TestDemoScenario(t *testing.T) {
 	for _, step := range steps {
 		data, err := os.ReadFile(filepath.Join("..", "testdata", "alerts", step.file))
 		require.NoError(t, err)
-		before := sim.snapshot(t).Requests.Total
-		col.sendJSON(t, data)
+		before := sim.Snapshot(t).Requests.Total
+		col.SendJSON(t, data)
 		if step.requests == 0 {
 			// The demo's queue has several consumers: wait until the record
 			// was processed (and suppressed) before the next one is sent.
-			eventually(t, landTimeout, func() bool {
-				return col.metric(t, metricSuppressed, "reason=duplicate") == 1
+			e2etest.Eventually(t, e2etest.LandTimeout, func() bool {
+				return col.Metric(t, metricSuppressed, "reason=duplicate") == 1
 			}, "%s to be suppressed as a duplicate", step.file)
-			require.Equal(t, before, sim.snapshot(t).Requests.Total, "%s caused a request", step.file)
+			require.Equal(t, before, sim.Snapshot(t).Requests.Total, "%s caused a request", step.file)
 			continue
 		}
-		sim.waitFor(t, step.file+" to land", func(s snapshot) bool {
+		sim.WaitFor(t, step.file+" to land", func(s e2etest.Snapshot) bool {
 			return s.Requests.Total >= before+step.requests
 		})
 	}
 
-	s := sim.snapshot(t)
+	s := sim.Snapshot(t)
 	require.Len(t, s.Incidents, 2, "incidents:\n%s", s)
 
 	checkout := s.Incidents[0]
@@ -117,14 +118,14 @@ func TestDemoScenario(t *testing.T) {
 	// them with severity warning), the chatops-bot acknowledge and the
 	// resolve, all applied: the acknowledge names another service but
 	// followed the incident to the checkout key.
-	require.Len(t, checkout.Events, 4, "checkout events: %v", actions(checkout.Events))
-	assert.Equal(t, []string{"trigger", "trigger", "acknowledge", "resolve"}, actions(checkout.Events))
+	require.Len(t, checkout.Events, 4, "checkout events: %v", e2etest.Actions(checkout.Events))
+	assert.Equal(t, []string{"trigger", "trigger", "acknowledge", "resolve"}, e2etest.Actions(checkout.Events))
 	assert.Equal(t, "warning", checkout.Events[0].Severity)
 	assert.Equal(t, "critical", checkout.Events[1].Severity)
 	for _, ev := range checkout.Events {
 		assert.Equal(t, keys["checkout"], ev.RoutingKey, "event %d", ev.Seq)
 	}
-	assert.Equal(t, []link{
+	assert.Equal(t, []e2etest.Link{
 		{Href: "https://runbooks.example.com/checkout/latency", Text: "Runbook"},
 		{Href: "https://grafana.example.com/d/checkout", Text: "Dashboard"},
 	}, checkout.Links)
@@ -135,22 +136,22 @@ func TestDemoScenario(t *testing.T) {
 	assert.Equal(t, keys["payments"], payments.RoutingKey, "payments incident not under demo.yaml's payments key")
 	assert.Equal(t, "triggered", payments.State)
 	assert.Equal(t, "error", payments.Severity)
-	assert.Equal(t, []string{"trigger"}, actions(payments.Events))
+	assert.Equal(t, []string{"trigger"}, e2etest.Actions(payments.Events))
 
 	require.Len(t, s.ChangeEvents, 1)
 	change := s.ChangeEvents[0]
 	assert.Equal(t, keys["default"], change.RoutingKey, "change event not under demo.yaml's routing_key")
 	assert.Equal(t, "Deployed checkout v2.14.1 (rollback of v2.14.0)", change.Summary)
 	assert.Equal(t, "ci-runner-2", change.Source)
-	assert.Equal(t, []link{{Href: "https://ci.example.com/deploys/4711", Text: "Deploy #4711"}}, change.Links)
+	assert.Equal(t, []e2etest.Link{{Href: "https://ci.example.com/deploys/4711", Text: "Deploy #4711"}}, change.Links)
 	assert.Equal(t, "9f2c1e7", detail(t, change.CustomDetails, "commit"))
 
 	assert.Len(t, s.Events, 5)
 	assert.Zero(t, s.Dropped)
 	assert.Equal(t, 6, s.Requests.Total)
-	assert.Equal(t, map[string]int{"202": 5}, s.Requests.ByEndpoint[enqueuePath])
-	assert.Equal(t, map[string]int{"202": 1}, s.Requests.ByEndpoint[changePath])
-	assert.Equal(t, 1.0, col.metric(t, metricSuppressed), "suppressed events")
+	assert.Equal(t, map[string]int{"202": 5}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+	assert.Equal(t, map[string]int{"202": 1}, s.Requests.ByEndpoint[e2etest.ChangePath])
+	assert.Equal(t, 1, col.Count(t, metricSuppressed), "suppressed events")
 }
 
 // demoKeys reads the integration keys of demo.yaml: its routing_key default
@@ -188,17 +189,17 @@ func TestLifecycle(t *testing.T) {
 	sim, col := startPair(t, exporterConfig{})
 	const fp = "lifecycle-disk"
 
-	col.send(t, records("checkout", firing(fp, "error", "Disk 91% full on db-1")))
-	sim.waitFor(t, "the trigger", func(s snapshot) bool { return len(s.Incidents) == 1 })
+	col.Send(t, records("checkout", firing(fp, "error", "Disk 91% full on db-1")))
+	sim.WaitFor(t, "the trigger", func(s e2etest.Snapshot) bool { return len(s.Incidents) == 1 })
 
-	col.send(t, records("checkout", acked(fp)))
-	sim.waitFor(t, "the acknowledge", func(s snapshot) bool { return s.Incidents[0].State == "acknowledged" })
+	col.Send(t, records("checkout", acked(fp)))
+	sim.WaitFor(t, "the acknowledge", func(s e2etest.Snapshot) bool { return s.Incidents[0].State == "acknowledged" })
 
-	col.send(t, records("checkout", resolved(fp)))
-	sim.waitFor(t, "the resolve", func(s snapshot) bool { return s.Incidents[0].State == "resolved" })
+	col.Send(t, records("checkout", resolved(fp)))
+	sim.WaitFor(t, "the resolve", func(s e2etest.Snapshot) bool { return s.Incidents[0].State == "resolved" })
 
-	col.send(t, records("checkout", firing(fp, "critical", "Disk 99% full on db-1")))
-	s := sim.waitFor(t, "the second trigger", func(s snapshot) bool { return len(s.Incidents) == 2 })
+	col.Send(t, records("checkout", firing(fp, "critical", "Disk 99% full on db-1")))
+	s := sim.WaitFor(t, "the second trigger", func(s e2etest.Snapshot) bool { return len(s.Incidents) == 2 })
 
 	first, second := s.Incidents[0], s.Incidents[1]
 	assert.Equal(t, 1, first.Number)
@@ -206,7 +207,7 @@ func TestLifecycle(t *testing.T) {
 	assert.Equal(t, keyCheckout, first.RoutingKey)
 	assert.Equal(t, "resolved", first.State)
 	assert.Equal(t, "error", first.Severity)
-	assert.Equal(t, []string{"trigger", "acknowledge", "resolve"}, actions(first.Events))
+	assert.Equal(t, []string{"trigger", "acknowledge", "resolve"}, e2etest.Actions(first.Events))
 
 	assert.Equal(t, 2, second.Number)
 	assert.Equal(t, fp, second.DedupKey)
@@ -214,11 +215,11 @@ func TestLifecycle(t *testing.T) {
 	assert.Equal(t, "triggered", second.State)
 	assert.Equal(t, "critical", second.Severity)
 	assert.Equal(t, "Disk 99% full on db-1", second.Summary)
-	assert.Equal(t, []string{"trigger"}, actions(second.Events))
+	assert.Equal(t, []string{"trigger"}, e2etest.Actions(second.Events))
 
 	assert.Zero(t, s.Dropped)
 	assert.Equal(t, 4, s.Requests.Total)
-	assert.Equal(t, map[string]int{"202": 4}, s.Requests.ByEndpoint[enqueuePath])
+	assert.Equal(t, map[string]int{"202": 4}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
 }
 
 // TestRoutingAffinity: services route to their own keys, and an acknowledge
@@ -230,25 +231,25 @@ func TestRoutingAffinity(t *testing.T) {
 	sim, col := startPair(t, exporterConfig{})
 	const fpCheckout, fpPayments = "route-checkout-5xx", "route-payments-declines"
 
-	col.send(t, newPayload().
-		service("checkout").add(firing(fpCheckout, "critical", "Checkout 5xx rate 7%")).
-		service("payments").add(firing(fpPayments, "error", "Card declines 12%")).
-		logs())
-	s := sim.waitFor(t, "both triggers", func(s snapshot) bool { return s.has(fpCheckout, fpPayments) })
-	require.Equal(t, keyCheckout, s.incidentsFor(fpCheckout)[0].RoutingKey)
-	require.Equal(t, keyPayments, s.incidentsFor(fpPayments)[0].RoutingKey)
+	col.Send(t, e2etest.NewPayload().
+		Service("checkout").Add(firing(fpCheckout, "critical", "Checkout 5xx rate 7%")).
+		Service("payments").Add(firing(fpPayments, "error", "Card declines 12%")).
+		Logs())
+	s := sim.WaitFor(t, "both triggers", func(s e2etest.Snapshot) bool { return s.Has(fpCheckout, fpPayments) })
+	require.Equal(t, keyCheckout, s.IncidentsFor(fpCheckout)[0].RoutingKey)
+	require.Equal(t, keyPayments, s.IncidentsFor(fpPayments)[0].RoutingKey)
 
 	// No service.name at all: routing_key (the default) would be picked.
-	col.send(t, records("", acked(fpCheckout)))
-	sim.waitFor(t, "the unrouted acknowledge", func(s snapshot) bool { return len(s.Events) == 3 })
+	col.Send(t, records("", acked(fpCheckout)))
+	sim.WaitFor(t, "the unrouted acknowledge", func(s e2etest.Snapshot) bool { return len(s.Events) == 3 })
 	// Another service's name: its key would be picked.
-	col.send(t, records("payments", resolved(fpCheckout)))
-	sim.waitFor(t, "the resolve from payments", func(s snapshot) bool { return len(s.Events) == 4 })
+	col.Send(t, records("payments", resolved(fpCheckout)))
+	sim.WaitFor(t, "the resolve from payments", func(s e2etest.Snapshot) bool { return len(s.Events) == 4 })
 	// A service with no key of its own: routing_key would be picked.
-	col.send(t, records("billing-cron", resolved(fpPayments)))
-	s = sim.waitFor(t, "the resolve from billing-cron", func(s snapshot) bool { return len(s.Events) == 5 })
+	col.Send(t, records("billing-cron", resolved(fpPayments)))
+	s = sim.WaitFor(t, "the resolve from billing-cron", func(s e2etest.Snapshot) bool { return len(s.Events) == 5 })
 
-	assert.Zero(t, s.Dropped, "events dropped by the simulator: %v", actions(s.Events))
+	assert.Zero(t, s.Dropped, "events dropped by the simulator: %v", e2etest.Actions(s.Events))
 	require.Len(t, s.Incidents, 2)
 	for _, inc := range s.Incidents {
 		assert.Equal(t, "resolved", inc.State, "incident %s", inc.DedupKey)
@@ -256,13 +257,13 @@ func TestRoutingAffinity(t *testing.T) {
 			assert.Equal(t, inc.RoutingKey, ev.RoutingKey, "%s event of %s", ev.Action, inc.DedupKey)
 		}
 	}
-	assert.Equal(t, []string{"trigger", "acknowledge", "resolve"}, actions(s.incidentsFor(fpCheckout)[0].Events))
-	assert.Equal(t, []string{"trigger", "resolve"}, actions(s.incidentsFor(fpPayments)[0].Events))
+	assert.Equal(t, []string{"trigger", "acknowledge", "resolve"}, e2etest.Actions(s.IncidentsFor(fpCheckout)[0].Events))
+	assert.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(s.IncidentsFor(fpPayments)[0].Events))
 	for _, ev := range s.Events {
 		assert.NotEqual(t, keyDefault, ev.RoutingKey, "event %d went to the default key", ev.Seq)
 	}
 	assert.Equal(t, 5, s.Requests.Total)
-	assert.Equal(t, map[string]int{"202": 5}, s.Requests.ByEndpoint[enqueuePath])
+	assert.Equal(t, map[string]int{"202": 5}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
 }
 
 // TestRoutingAffinityWithoutDefaultKey: with routing.keys only (no
@@ -275,21 +276,21 @@ func TestRoutingAffinityWithoutDefaultKey(t *testing.T) {
 	sim, col := startPair(t, exporterConfig{noDefaultKey: true})
 	const fp = "route-nodefault"
 
-	col.send(t, records("checkout", firing(fp, "critical", "Checkout 5xx rate 7%")))
-	sim.waitFor(t, "the trigger", func(s snapshot) bool { return s.has(fp) })
+	col.Send(t, records("checkout", firing(fp, "critical", "Checkout 5xx rate 7%")))
+	sim.WaitFor(t, "the trigger", func(s e2etest.Snapshot) bool { return s.Has(fp) })
 
 	// The acknowledge and resolve name no service; a marker for another
 	// route follows them in the same request.
-	col.send(t, newPayload().service("").add(acked(fp), resolved(fp)).
-		service("payments").add(firing("route-nodefault-marker", "info", "marker")).logs())
-	sim.waitFor(t, "the resolve", func(s snapshot) bool { return len(s.eventsFor(fp)) >= 3 })
-	s := sim.waitFor(t, "the marker", func(s snapshot) bool { return s.has("route-nodefault-marker") })
+	col.Send(t, e2etest.NewPayload().Service("").Add(acked(fp), resolved(fp)).
+		Service("payments").Add(firing("route-nodefault-marker", "info", "marker")).Logs())
+	sim.WaitFor(t, "the resolve", func(s e2etest.Snapshot) bool { return len(s.EventsFor(fp)) >= 3 })
+	s := sim.WaitFor(t, "the marker", func(s e2etest.Snapshot) bool { return s.Has("route-nodefault-marker") })
 
-	rejected := col.metric(t, metricRejected, "reason=no_routing_key")
+	rejected := col.Metric(t, metricRejected, "reason=no_routing_key")
 	assert.Zero(t, rejected, "acknowledge/resolve of a known incident rejected for want of a routing key")
-	inc := s.incidentsFor(fp)[0]
+	inc := s.IncidentsFor(fp)[0]
 	assert.Equal(t, "resolved", inc.State)
-	assert.Equal(t, []string{"trigger", "acknowledge", "resolve"}, actions(inc.Events))
+	assert.Equal(t, []string{"trigger", "acknowledge", "resolve"}, e2etest.Actions(inc.Events))
 	assert.Zero(t, s.Dropped)
 }
 
@@ -300,7 +301,7 @@ func TestChangeEvents(t *testing.T) {
 	t.Parallel()
 	sim, col := startPair(t, exporterConfig{})
 
-	deploy := alert{
+	deploy := e2etest.Alert{
 		EventType: "change",
 		Summary:   "Deployed checkout v2.15.0",
 		Attrs: map[string]any{
@@ -308,17 +309,17 @@ func TestChangeEvents(t *testing.T) {
 			"alert.links": []any{map[string]any{"href": "https://ci.example.com/deploys/42", "text": "Deploy #42"}},
 		},
 	}
-	flag := alert{EventType: "change", Summary: "Feature flag fast-checkout on", Attrs: map[string]any{"flag": "fast-checkout"}}
-	col.send(t, newPayload().
-		service("deployer").add(deploy, deploy). // the same change twice: both must arrive
-		service("checkout").add(flag).
-		logs())
-	s := sim.waitFor(t, "three change events", func(s snapshot) bool { return len(s.ChangeEvents) >= 3 })
+	flag := e2etest.Alert{EventType: "change", Summary: "Feature flag fast-checkout on", Attrs: map[string]any{"flag": "fast-checkout"}}
+	col.Send(t, e2etest.NewPayload().
+		Service("deployer").Add(deploy, deploy). // the same change twice: both must arrive
+		Service("checkout").Add(flag).
+		Logs())
+	s := sim.WaitFor(t, "three change events", func(s e2etest.Snapshot) bool { return len(s.ChangeEvents) >= 3 })
 
 	require.Len(t, s.ChangeEvents, 3)
 	// Routes have queues of their own: the two routes' events may come in
 	// either order.
-	var deploys, flags []changeEvent
+	var deploys, flags []e2etest.ChangeEvent
 	for _, ce := range s.ChangeEvents {
 		if ce.RoutingKey == keyDefault {
 			deploys = append(deploys, ce)
@@ -327,15 +328,15 @@ func TestChangeEvents(t *testing.T) {
 		}
 	}
 	require.Len(t, deploys, 2)
+	require.Len(t, flags, 1)
 	for i, ce := range deploys {
 		assert.Equal(t, keyDefault, ce.RoutingKey, "change %d", i)
 		assert.Equal(t, "Deployed checkout v2.15.0", ce.Summary)
 		assert.Equal(t, "deployer-host", ce.Source)
 		assert.NotEmpty(t, ce.Timestamp)
-		assert.Equal(t, []link{{Href: "https://ci.example.com/deploys/42", Text: "Deploy #42"}}, ce.Links)
+		assert.Equal(t, []e2etest.Link{{Href: "https://ci.example.com/deploys/42", Text: "Deploy #42"}}, ce.Links)
 		assert.Equal(t, "4b1d2e3", detail(t, ce.CustomDetails, "commit"))
 	}
-	require.Len(t, flags, 1)
 	ce := flags[0]
 	assert.Equal(t, keyCheckout, ce.RoutingKey)
 	assert.Equal(t, "Feature flag fast-checkout on", ce.Summary)
@@ -344,9 +345,9 @@ func TestChangeEvents(t *testing.T) {
 	assert.Empty(t, s.Incidents)
 	assert.Empty(t, s.Events)
 	assert.Equal(t, 3, s.Requests.Total)
-	assert.Equal(t, map[string]int{"202": 3}, s.Requests.ByEndpoint[changePath])
-	assert.Empty(t, s.Requests.ByEndpoint[enqueuePath])
-	assert.Equal(t, 3.0, col.metric(t, metricEvents, "event_action=change", "outcome=accepted"))
+	assert.Equal(t, map[string]int{"202": 3}, s.Requests.ByEndpoint[e2etest.ChangePath])
+	assert.Empty(t, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+	assert.Equal(t, 3, col.Count(t, metricEvents, "event_action=change", "outcome=accepted"))
 }
 
 // TestRejectedKeyIsNotRetriedAndBlocksNothing: a 400 for one routing key is
@@ -356,40 +357,40 @@ func TestRejectedKeyIsNotRetriedAndBlocksNothing(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
 	sim, col := startPair(t, exporterConfig{})
-	sim.control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 400}})
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 400}})
 
 	var checkoutFPs []string
-	p := newPayload()
+	p := e2etest.NewPayload()
 	for i := 1; i <= 4; i++ {
 		fp := fmt.Sprintf("reject-checkout-%d", i)
 		checkoutFPs = append(checkoutFPs, fp)
-		p.service("payments").add(firing(fmt.Sprintf("reject-payments-%d", i), "error", "rejected"))
-		p.service("checkout").add(firing(fp, "error", "delivered"))
+		p.Service("payments").Add(firing(fmt.Sprintf("reject-payments-%d", i), "error", "rejected"))
+		p.Service("checkout").Add(firing(fp, "error", "delivered"))
 	}
-	col.send(t, p.logs())
+	col.Send(t, p.Logs())
 	// And once more, in a request of its own for each key.
-	col.send(t, records("payments", firing("reject-payments-5", "error", "rejected")))
-	col.send(t, records("checkout", firing("reject-checkout-5", "error", "delivered")))
+	col.Send(t, records("payments", firing("reject-payments-5", "error", "rejected")))
+	col.Send(t, records("checkout", firing("reject-checkout-5", "error", "delivered")))
 	checkoutFPs = append(checkoutFPs, "reject-checkout-5")
 
-	sim.waitFor(t, "the checkout incidents and the rejections", func(s snapshot) bool {
-		return s.has(checkoutFPs...) && s.Requests.Rejected >= 5
+	sim.WaitFor(t, "the checkout incidents and the rejections", func(s e2etest.Snapshot) bool {
+		return s.Has(checkoutFPs...) && s.Requests.Rejected >= 5
 	})
-	consistently(t, retryQuiet, func() bool {
-		s := sim.snapshot(t)
+	e2etest.Consistently(t, retryQuiet, func() bool {
+		s := sim.Snapshot(t)
 		return s.Requests.Rejected == 5 && s.Requests.Total == 10
 	}, "no retry of a rejected event, nor any other request")
 
-	s := sim.snapshot(t)
+	s := sim.Snapshot(t)
 	assert.Len(t, s.Incidents, 5)
 	for _, inc := range s.Incidents {
 		assert.Equal(t, keyCheckout, inc.RoutingKey, inc.DedupKey)
-		assert.Equal(t, []string{"trigger"}, actions(inc.Events), inc.DedupKey)
+		assert.Equal(t, []string{"trigger"}, e2etest.Actions(inc.Events), inc.DedupKey)
 	}
-	assert.Equal(t, map[string]int{"202": 5, "400": 5}, s.Requests.ByEndpoint[enqueuePath])
-	assert.Equal(t, 5.0, col.metric(t, metricRejected, "reason=api_rejected"))
-	assert.Equal(t, 5.0, col.metric(t, metricEvents, "outcome=rejected", "routing=payments"))
-	assert.Equal(t, 5.0, col.metric(t, metricEvents, "outcome=accepted", "routing=checkout"))
+	assert.Equal(t, map[string]int{"202": 5, "400": 5}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+	assert.Equal(t, 5, col.Count(t, metricRejected, "reason=api_rejected"))
+	assert.Equal(t, 5, col.Count(t, metricEvents, "outcome=rejected", "routing=payments"))
+	assert.Equal(t, 5, col.Count(t, metricEvents, "outcome=accepted", "routing=checkout"))
 }
 
 // TestServerErrorsRecoverWithoutLossOrDuplicates: while every request fails
@@ -399,49 +400,49 @@ func TestServerErrorsRecoverWithoutLossOrDuplicates(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
 	sim, col := startPair(t, exporterConfig{})
-	sim.control(t, map[string]any{"fail_rate": 1, "fail_status": 503})
+	sim.Control(t, map[string]any{"fail_rate": 1, "fail_status": 503})
 
 	const requests, perRequest = 4, 5
 	services := []string{"checkout", "payments", "search"} // the last uses routing_key
 	var fps []string
 	for r := range requests {
-		p := newPayload()
+		p := e2etest.NewPayload()
 		for i := range perRequest {
 			fp := fmt.Sprintf("outage-%d-%d", r, i)
 			fps = append(fps, fp)
-			p.service(services[(r+i)%len(services)]).add(firing(fp, "critical", "outage "+fp))
+			p.Service(services[(r+i)%len(services)]).Add(firing(fp, "critical", "outage "+fp))
 		}
-		col.send(t, p.logs())
+		col.Send(t, p.Logs())
 	}
 
 	// A first attempt fails at most once per routing key of its request (the
 	// key's later records wait), so more failures than requests × keys mean
 	// the collector is retrying.
 	retrying := requests*len(services) + 1
-	s := sim.waitFor(t, "injected failures", func(s snapshot) bool { return s.Requests.InjectedFailures >= retrying })
+	s := sim.WaitFor(t, "injected failures", func(s e2etest.Snapshot) bool { return s.Requests.InjectedFailures >= retrying })
 	require.Empty(t, s.Incidents)
-	sim.control(t, map[string]any{"fail_rate": 0})
+	sim.Control(t, map[string]any{"fail_rate": 0})
 
-	s = sim.waitFor(t, "every alert", func(s snapshot) bool { return len(s.Incidents) >= len(fps) })
-	consistently(t, retryQuiet, func() bool {
-		return len(sim.snapshot(t).Events) == len(fps)
+	s = sim.WaitFor(t, "every alert", func(s e2etest.Snapshot) bool { return len(s.Incidents) >= len(fps) })
+	e2etest.Consistently(t, retryQuiet, func() bool {
+		return len(sim.Snapshot(t).Events) == len(fps)
 	}, "no event after every alert arrived")
 
-	s = sim.snapshot(t)
+	s = sim.Snapshot(t)
 	require.Len(t, s.Incidents, len(fps))
 	for _, fp := range fps {
-		incs := s.incidentsFor(fp)
+		incs := s.IncidentsFor(fp)
 		if assert.Len(t, incs, 1, fp) {
-			assert.Equal(t, []string{"trigger"}, actions(incs[0].Events), fp)
+			assert.Equal(t, []string{"trigger"}, e2etest.Actions(incs[0].Events), fp)
 		}
 	}
 	failures := s.Requests.InjectedFailures
 	assert.Zero(t, s.Dropped)
-	assert.Equal(t, map[string]int{"202": len(fps), "503": failures}, s.Requests.ByEndpoint[enqueuePath])
-	assert.Equal(t, float64(len(fps)), col.metric(t, metricEvents, "outcome=accepted"))
-	assert.Equal(t, float64(failures), col.metric(t, metricEvents, "outcome=failed"),
+	assert.Equal(t, map[string]int{"202": len(fps), "503": failures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+	assert.Equal(t, len(fps), col.Count(t, metricEvents, "outcome=accepted"))
+	assert.Equal(t, failures, col.Count(t, metricEvents, "outcome=failed"),
 		"failed sends counted by the exporter vs 503s answered by the simulator")
-	assert.Zero(t, col.metric(t, metricSendFailed), "records dropped after retries")
+	assert.Zero(t, col.Metric(t, metricSendFailed), "records dropped after retries")
 }
 
 // TestOneKeyOutage: while one routing key answers 503, its records wait
@@ -451,49 +452,49 @@ func TestOneKeyOutage(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
 	sim, col := startPair(t, exporterConfig{})
-	sim.control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 503}})
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 503}})
 
-	col.send(t, newPayload().
-		service("payments").add(firing("outage-pay-1", "critical", "payments down")).
-		service("checkout").add(firing("outage-chk-1", "error", "checkout slow")).
-		service("payments").add(acked("outage-pay-1")).
-		service("checkout").add(firing("outage-chk-2", "warning", "checkout errors")).
-		service("payments").add(firing("outage-pay-2", "error", "payments queue")).
-		service("checkout").add(resolved("outage-chk-1")).
-		logs())
+	col.Send(t, e2etest.NewPayload().
+		Service("payments").Add(firing("outage-pay-1", "critical", "payments down")).
+		Service("checkout").Add(firing("outage-chk-1", "error", "checkout slow")).
+		Service("payments").Add(acked("outage-pay-1")).
+		Service("checkout").Add(firing("outage-chk-2", "warning", "checkout errors")).
+		Service("payments").Add(firing("outage-pay-2", "error", "payments queue")).
+		Service("checkout").Add(resolved("outage-chk-1")).
+		Logs())
 
 	// Each attempt sends the first payments record only: once it fails, the
 	// later ones of its key wait.
-	s := sim.waitFor(t, "the checkout events and repeated payments failures", func(s snapshot) bool {
+	s := sim.WaitFor(t, "the checkout events and repeated payments failures", func(s e2etest.Snapshot) bool {
 		return len(s.Events) >= 3 && s.Requests.Rejected >= 3
 	})
 	// The checkout alerts are in queues of their own priority, so only the
 	// order within each alert is given.
 	require.ElementsMatch(t, []string{"outage-chk-1", "outage-chk-2", "outage-chk-1"},
 		[]string{s.Events[0].DedupKey, s.Events[1].DedupKey, s.Events[2].DedupKey})
-	require.Equal(t, []string{"trigger", "resolve"}, actions(s.eventsFor("outage-chk-1")))
-	sim.control(t, map[string]any{"reject_keys": map[string]int{}})
+	require.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(s.EventsFor("outage-chk-1")))
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{}})
 
-	sim.waitFor(t, "the payments events", func(s snapshot) bool { return len(s.Events) >= 6 })
-	consistently(t, retryQuiet, func() bool {
-		return len(sim.snapshot(t).Events) == 6
+	sim.WaitFor(t, "the payments events", func(s e2etest.Snapshot) bool { return len(s.Events) >= 6 })
+	e2etest.Consistently(t, retryQuiet, func() bool {
+		return len(sim.Snapshot(t).Events) == 6
 	}, "no event after the payments records arrived")
 
-	s = sim.snapshot(t)
+	s = sim.Snapshot(t)
 	assert.Zero(t, s.Dropped)
-	require.True(t, s.has("outage-chk-1", "outage-chk-2", "outage-pay-1", "outage-pay-2"), "incidents:\n%s", s)
-	assert.Equal(t, []string{"trigger", "resolve"}, actions(s.incidentsFor("outage-chk-1")[0].Events))
-	assert.Equal(t, []string{"trigger"}, actions(s.incidentsFor("outage-chk-2")[0].Events))
-	pay1 := s.incidentsFor("outage-pay-1")[0]
+	require.True(t, s.Has("outage-chk-1", "outage-chk-2", "outage-pay-1", "outage-pay-2"), "incidents:\n%s", s)
+	assert.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(s.IncidentsFor("outage-chk-1")[0].Events))
+	assert.Equal(t, []string{"trigger"}, e2etest.Actions(s.IncidentsFor("outage-chk-2")[0].Events))
+	pay1 := s.IncidentsFor("outage-pay-1")[0]
 	assert.Equal(t, keyPayments, pay1.RoutingKey)
 	assert.Equal(t, "acknowledged", pay1.State)
-	assert.Equal(t, []string{"trigger", "acknowledge"}, actions(pay1.Events))
-	assert.Equal(t, []string{"trigger"}, actions(s.incidentsFor("outage-pay-2")[0].Events))
+	assert.Equal(t, []string{"trigger", "acknowledge"}, e2etest.Actions(pay1.Events))
+	assert.Equal(t, []string{"trigger"}, e2etest.Actions(s.IncidentsFor("outage-pay-2")[0].Events))
 	// One payments request per attempt, checkout's three requests once each.
 	failures := s.Requests.Rejected
-	assert.Equal(t, map[string]int{"202": 6, "503": failures}, s.Requests.ByEndpoint[enqueuePath])
-	assert.Equal(t, float64(failures), col.metric(t, metricEvents, "routing=payments", "outcome=failed"))
-	assert.Equal(t, 3.0, col.metric(t, metricEvents, "routing=checkout"))
+	assert.Equal(t, map[string]int{"202": 6, "503": failures}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+	assert.Equal(t, failures, col.Count(t, metricEvents, "routing=payments", "outcome=failed"))
+	assert.Equal(t, 3, col.Count(t, metricEvents, "routing=checkout"))
 }
 
 // TestFlapDuringOutageKeepsLastState: an alert that resolves and fires
@@ -505,22 +506,22 @@ func TestFlapDuringOutageKeepsLastState(t *testing.T) {
 	sim, col := startPair(t, exporterConfig{})
 	const fp = "flap"
 
-	col.send(t, records("checkout", firing(fp, "critical", "Checkout down")))
-	sim.waitFor(t, "the first trigger", func(s snapshot) bool { return s.has(fp) })
-	sim.control(t, map[string]any{"reject_keys": map[string]int{keyCheckout: 503}})
-	col.send(t, records("checkout", resolved(fp), firing(fp, "critical", "Checkout down")))
-	sim.waitFor(t, "a retry", func(s snapshot) bool { return s.Requests.Rejected >= 2 })
-	sim.control(t, map[string]any{"reject_keys": map[string]int{}})
+	col.Send(t, records("checkout", firing(fp, "critical", "Checkout down")))
+	sim.WaitFor(t, "the first trigger", func(s e2etest.Snapshot) bool { return s.Has(fp) })
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{keyCheckout: 503}})
+	col.Send(t, records("checkout", resolved(fp), firing(fp, "critical", "Checkout down")))
+	sim.WaitFor(t, "a retry", func(s e2etest.Snapshot) bool { return s.Requests.Rejected >= 2 })
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{}})
 
-	sim.waitFor(t, "the resolve", func(s snapshot) bool { return len(s.Events) >= 2 })
-	col.send(t, records("checkout", firing("flap-marker", "info", "marker")))
-	s := sim.waitFor(t, "a later record", func(s snapshot) bool { return s.has("flap-marker") })
+	sim.WaitFor(t, "the resolve", func(s e2etest.Snapshot) bool { return len(s.Events) >= 2 })
+	col.Send(t, records("checkout", firing("flap-marker", "info", "marker")))
+	s := sim.WaitFor(t, "a later record", func(s e2etest.Snapshot) bool { return s.Has("flap-marker") })
 
-	incs := s.incidentsFor(fp)
-	require.Equal(t, 2, len(incs), "incidents of %s; the trigger after the resolve was lost? events: %v", fp, actions(s.eventsFor(fp)))
-	assert.Equal(t, []string{"trigger", "resolve"}, actions(incs[0].Events))
+	incs := s.IncidentsFor(fp)
+	require.Len(t, incs, 2, "incidents of %s; the trigger after the resolve was lost? events: %v", fp, e2etest.Actions(s.EventsFor(fp)))
+	assert.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(incs[0].Events))
 	assert.Equal(t, "triggered", incs[1].State)
-	assert.Zero(t, col.metric(t, metricSuppressed))
+	assert.Zero(t, col.Metric(t, metricSuppressed))
 }
 
 // TestSeparateRequestsKeepOrderUnderFailures: a trigger and its resolve sent
@@ -535,24 +536,24 @@ func TestSeparateRequestsKeepOrderUnderFailures(t *testing.T) {
 	const n = 20
 	for i := range n {
 		fp := fmt.Sprintf("order-%d", i)
-		col.send(t, withoutTimestamps(records("checkout", firing(fp, "critical", "flapping "+fp))))
-		col.send(t, withoutTimestamps(records("checkout", resolved(fp))))
+		col.Send(t, e2etest.WithoutTimestamps(records("checkout", firing(fp, "critical", "flapping "+fp))))
+		col.Send(t, e2etest.WithoutTimestamps(records("checkout", resolved(fp))))
 	}
 	// Every record ends accepted or suppressed: a trigger retried after its
 	// resolve landed is stale, ordered by when the exporter first saw it.
-	eventually(t, 30*time.Second, func() bool {
-		done := col.metric(t, metricEvents, "outcome=accepted") + col.metric(t, metricSuppressed)
+	e2etest.Eventually(t, 30*time.Second, func() bool {
+		done := col.Metric(t, metricEvents, "outcome=accepted") + col.Metric(t, metricSuppressed)
 		return done == 2*n
 	}, "every record accepted or suppressed")
-	s := sim.snapshot(t)
+	s := sim.Snapshot(t)
 	var open []string
 	for _, inc := range s.Incidents {
 		if inc.State != "resolved" {
-			open = append(open, fmt.Sprintf("%s %v", inc.DedupKey, actions(inc.Events)))
+			open = append(open, fmt.Sprintf("%s %v", inc.DedupKey, e2etest.Actions(inc.Events)))
 		}
 	}
 	assert.Empty(t, open, "incidents left open")
-	assert.Equal(t, col.metric(t, metricSuppressed, "reason=stale"), float64(s.Dropped),
+	assert.Equal(t, col.Count(t, metricSuppressed, "reason=stale"), s.Dropped,
 		"each resolve that overtook its trigger made the trigger stale")
 }
 
@@ -563,41 +564,41 @@ func TestThrottleRecovery(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
 	sim, col := startPair(t, exporterConfig{maxInterval: "5s"})
-	sim.control(t, map[string]any{"throttle_rate": 1, "retry_after": 1})
+	sim.Control(t, map[string]any{"throttle_rate": 1, "retry_after": 1})
 
 	var fps []string
-	var alerts []alert
+	var alerts []e2etest.Alert
 	for i := range 5 {
 		fp := fmt.Sprintf("throttle-%d", i)
 		fps = append(fps, fp)
 		alerts = append(alerts, firing(fp, "warning", "throttled "+fp))
 	}
 	sent := time.Now()
-	col.send(t, records("checkout", alerts...))
+	col.Send(t, records("checkout", alerts...))
 
-	sim.waitFor(t, "three throttled attempts", func(s snapshot) bool { return s.Requests.Throttled >= 3 })
+	sim.WaitFor(t, "three throttled attempts", func(s e2etest.Snapshot) bool { return s.Requests.Throttled >= 3 })
 	// The retry interval is 100ms..500ms; Retry-After: 1 must stretch it to
 	// at least 1s, so the third attempt comes at least 2s after the first.
-	assert.GreaterOrEqual(t, time.Since(sent), 2*time.Second, "Retry-After not honoured")
-	sim.control(t, map[string]any{"throttle_rate": 0})
+	assert.GreaterOrEqual(t, time.Since(sent), 2*time.Second, "Retry-After not honored")
+	sim.Control(t, map[string]any{"throttle_rate": 0})
 
-	sim.waitFor(t, "every alert", func(s snapshot) bool { return len(s.Incidents) >= len(fps) })
-	consistently(t, retryQuiet, func() bool {
-		return len(sim.snapshot(t).Events) == len(fps)
+	sim.WaitFor(t, "every alert", func(s e2etest.Snapshot) bool { return len(s.Incidents) >= len(fps) })
+	e2etest.Consistently(t, retryQuiet, func() bool {
+		return len(sim.Snapshot(t).Events) == len(fps)
 	}, "no event after every alert arrived")
 
-	s := sim.snapshot(t)
+	s := sim.Snapshot(t)
 	require.Len(t, s.Incidents, len(fps))
 	for _, fp := range fps {
-		incs := s.incidentsFor(fp)
+		incs := s.IncidentsFor(fp)
 		if assert.Len(t, incs, 1, fp) {
-			assert.Equal(t, []string{"trigger"}, actions(incs[0].Events), fp)
+			assert.Equal(t, []string{"trigger"}, e2etest.Actions(incs[0].Events), fp)
 		}
 	}
 	assert.Positive(t, s.Requests.Throttled)
 	assert.Zero(t, s.Requests.RateLimited)
-	assert.Equal(t, map[string]int{"202": len(fps), "429": s.Requests.Throttled}, s.Requests.ByEndpoint[enqueuePath])
-	assert.Equal(t, float64(s.Requests.Throttled), col.metric(t, metricThrottled, "routing=checkout"))
+	assert.Equal(t, map[string]int{"202": len(fps), "429": s.Requests.Throttled}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+	assert.Equal(t, s.Requests.Throttled, col.Count(t, metricThrottled, "routing=checkout"))
 }
 
 // TestValidateNamesMissingRoutingKey: `validate` refuses a config without
@@ -605,7 +606,7 @@ func TestThrottleRecovery(t *testing.T) {
 func TestValidateNamesMissingRoutingKey(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
-	bin := collectorBin(t)
+	bin := e2etest.CollectorBin(t)
 	dir := t.TempDir()
 	config := func(routingKey string) string {
 		return fmt.Sprintf(`receivers:
@@ -626,7 +627,7 @@ exporters:
 	validate := func(name, cfg string) (string, error) {
 		path := filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
-		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), e2etest.StartTimeout)
 		defer cancel()
 		out, err := exec.CommandContext(ctx, bin, "validate", "--config", path).CombinedOutput()
 		return string(out), err
@@ -634,7 +635,7 @@ exporters:
 
 	out, err := validate("without-key.yaml", config(""))
 	var exit *exec.ExitError
-	require.True(t, errors.As(err, &exit), "validate without routing_key: want a non-zero exit, got %v:\n%s", err, out)
+	require.ErrorAs(t, err, &exit, "validate without routing_key: want a non-zero exit:\n%s", out)
 	assert.NotZero(t, exit.ExitCode())
 	assert.Contains(t, out, "routing_key", "the error must name the missing field")
 
@@ -661,8 +662,8 @@ func TestMalformedRecords(t *testing.T) {
 	// six-byte \ufffd escape on the wire) under an invalid UTF-8 key.
 	hugeBad := firing("mal-huge-bad-utf8", "warning", "Huge invalid attribute")
 	hugeBad.Attrs = map[string]any{"blob\xff": strings.Repeat("\xfe", 1<<20), "keep": "small"}
-	hugeChange := alert{EventType: "change", Summary: "Huge change", Attrs: map[string]any{"diff": strings.Repeat("+", 1<<20)}}
-	col.send(t, records("checkout",
+	hugeChange := e2etest.Alert{EventType: "change", Summary: "Huge change", Attrs: map[string]any{"diff": strings.Repeat("+", 1<<20)}}
+	col.Send(t, records("checkout",
 		firing("mal-good-1", "error", "good before"),
 		unknown,
 		badUTF8,
@@ -673,40 +674,40 @@ func TestMalformedRecords(t *testing.T) {
 	))
 	// Records of a request go in order: once the last has landed, every
 	// record before it has been sent or dropped.
-	sim.waitFor(t, "the last record of the request", func(s snapshot) bool { return s.has("mal-good-2") })
-	col.send(t, records("payments", firing("mal-later", "info", "the collector still works")))
-	s := sim.waitFor(t, "a later record", func(s snapshot) bool { return s.has("mal-later") })
+	sim.WaitFor(t, "the last record of the request", func(s e2etest.Snapshot) bool { return s.Has("mal-good-2") })
+	col.Send(t, records("payments", firing("mal-later", "info", "the collector still works")))
+	s := sim.WaitFor(t, "a later record", func(s e2etest.Snapshot) bool { return s.Has("mal-later") })
 
-	assert.True(t, s.has("mal-good-1", "mal-bad-utf8", "mal-huge", "mal-huge-bad-utf8", "mal-good-2", "mal-later"))
-	assert.Empty(t, s.incidentsFor("mal-unknown-status"))
-	assert.Empty(t, s.eventsFor("mal-unknown-status"), "a record with an unknown alert.status was sent")
+	assert.True(t, s.Has("mal-good-1", "mal-bad-utf8", "mal-huge", "mal-huge-bad-utf8", "mal-good-2", "mal-later"))
+	assert.Empty(t, s.IncidentsFor("mal-unknown-status"))
+	assert.Empty(t, s.EventsFor("mal-unknown-status"), "a record with an unknown alert.status was sent")
 	assert.Len(t, s.Incidents, 6)
 	assert.Zero(t, s.Dropped)
-	assert.Equal(t, map[string]int{"202": 6}, s.Requests.ByEndpoint[enqueuePath])
-	assert.Equal(t, map[string]int{"202": 1}, s.Requests.ByEndpoint[changePath])
-	assert.Equal(t, 1.0, col.metric(t, metricRejected, "reason=unknown_event_action"))
-	assert.Equal(t, 1.0, col.metric(t, metricRejected), "records rejected")
+	assert.Equal(t, map[string]int{"202": 6}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
+	assert.Equal(t, map[string]int{"202": 1}, s.Requests.ByEndpoint[e2etest.ChangePath])
+	assert.Equal(t, 1, col.Count(t, metricRejected, "reason=unknown_event_action"))
+	assert.Equal(t, 1, col.Count(t, metricRejected), "records rejected")
 
 	// Invalid UTF-8 never reaches the wire: the simulator stores payloads
 	// verbatim, so its whole answer is valid UTF-8 only if every event was.
-	assert.True(t, utf8.Valid(s.raw), "the simulator received invalid UTF-8")
-	bad := s.incidentsFor("mal-bad-utf8")[0]
+	assert.True(t, utf8.Valid(s.Raw), "the simulator received invalid UTF-8")
+	bad := s.IncidentsFor("mal-bad-utf8")[0]
 	assert.Contains(t, bad.Summary, "\uFFFD")
 	assert.True(t, strings.HasPrefix(bad.Summary, "Disk "), bad.Summary)
-	assert.Positive(t, col.metric(t, metricRepaired, "reason=invalid_utf8"))
+	assert.Positive(t, col.Metric(t, metricRepaired, "reason=invalid_utf8"))
 
 	for fp, key := range map[string]string{"mal-huge": "dump", "mal-huge-bad-utf8": "blob\uFFFD"} {
-		inc := s.incidentsFor(fp)[0]
+		inc := s.IncidentsFor(fp)[0]
 		assert.Less(t, len(inc.Payload), 512000, fp)
 		assertShed(t, inc.Payload, key)
 	}
 	require.Len(t, s.ChangeEvents, 1)
 	assert.Equal(t, "Huge change", s.ChangeEvents[0].Summary)
 	assertShed(t, json.RawMessage(`{"custom_details":`+string(s.ChangeEvents[0].CustomDetails)+`}`), "diff")
-	assert.Equal(t, 3.0, col.metric(t, metricRepaired, "reason=details_shed"))
+	assert.Equal(t, 3, col.Count(t, metricRepaired, "reason=details_shed"))
 
-	assert.True(t, col.healthy(), "collector unhealthy after the malformed records")
-	assert.NoError(t, col.proc.ExitError())
+	assert.True(t, col.Healthy(), "collector unhealthy after the malformed records")
+	assert.NoError(t, col.Proc.ExitError())
 }
 
 // assertShed checks that a payload's custom_details lost exactly key, are

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/e2etest"
 )
 
 // The hostile-network tests: a proxy, WAF or gateway between the collector
@@ -32,8 +34,8 @@ const fragmentLen = 16
 
 // hostileConfig is testConfig with the hostile keys and the given log
 // level.
-func hostileConfig(simURL string, ec exporterConfig, level string) func(collectorPorts) string {
-	return func(p collectorPorts) string {
+func hostileConfig(simURL string, ec exporterConfig, level string) func(e2etest.Ports) string {
+	return func(p e2etest.Ports) string {
 		cfg := testConfig(simURL, ec)(p)
 		cfg = strings.NewReplacer(keyDefault, hostileDefault, keyCheckout, hostileCheckout, keyPayments, hostilePayments).Replace(cfg)
 		return strings.Replace(cfg, "level: info", "level: "+level, 1)
@@ -65,19 +67,19 @@ func keyFragment(text string) string {
 func TestEchoedKeysNeverLogged(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
-	sim := startSim(t)
-	col := startCollector(t, collectorSpec{config: hostileConfig(sim.url, exporterConfig{}, "debug")})
+	sim := e2etest.StartSim(t)
+	col := startCollector(t, collectorSpec{config: hostileConfig(sim.URL, exporterConfig{}, "debug")})
 	echo := func(status int, format string) {
-		sim.control(t, map[string]any{"echo_rate": 1, "echo_status": status, "echo_format": format, "retry_after": 1})
+		sim.Control(t, map[string]any{"echo_rate": 1, "echo_status": status, "echo_format": format, "retry_after": 1})
 	}
 
 	// 400: dropped at once, with a warning that quotes the answer.
 	echo(400, "json")
-	col.send(t, records("checkout", firing("echo-400-json", "critical", "echoed as JSON")))
-	eventually(t, landTimeout, func() bool { return col.metric(t, metricRejected, "reason=api_rejected") == 1 }, "the first 400")
+	col.Send(t, records("checkout", firing("echo-400-json", "critical", "echoed as JSON")))
+	e2etest.Eventually(t, e2etest.LandTimeout, func() bool { return col.Metric(t, metricRejected, "reason=api_rejected") == 1 }, "the first 400")
 	echo(400, "html")
-	col.send(t, records("payments", firing("echo-400-html", "critical", "echoed as HTML")))
-	eventually(t, landTimeout, func() bool { return col.metric(t, metricRejected, "reason=api_rejected") == 2 }, "the second 400")
+	col.Send(t, records("payments", firing("echo-400-html", "critical", "echoed as HTML")))
+	e2etest.Eventually(t, e2etest.LandTimeout, func() bool { return col.Metric(t, metricRejected, "reason=api_rejected") == 2 }, "the second 400")
 
 	// 429 and 5xx: retried, each failure logged by exporterhelper, until
 	// the way is clear.
@@ -85,21 +87,21 @@ func TestEchoedKeysNeverLogged(t *testing.T) {
 		status int
 		format string
 	}{{429, "json"}, {500, "html"}, {502, "json"}, {429, "html"}} {
-		before := sim.snapshot(t).Requests.Echoed
+		before := sim.Snapshot(t).Requests.Echoed
 		echo(step.status, step.format)
 		if i == 0 {
-			col.send(t, records("search", firing("echo-retried", "error", "echoed while retried")))
+			col.Send(t, records("search", firing("echo-retried", "error", "echoed while retried")))
 		}
-		sim.waitFor(t, fmt.Sprintf("two answers %d %s", step.status, step.format), func(s snapshot) bool {
-			return s.Requests.Echoed >= before+2 && s.count(enqueuePath, step.status) >= 2
+		sim.WaitFor(t, fmt.Sprintf("two answers %d %s", step.status, step.format), func(s e2etest.Snapshot) bool {
+			return s.Requests.Echoed >= before+2 && s.Requests.ByEndpoint[e2etest.EnqueuePath][fmt.Sprint(step.status)] >= 2
 		})
 	}
-	sim.control(t, map[string]any{"echo_rate": 0})
-	s := sim.waitFor(t, "the retried alert", func(s snapshot) bool { return s.has("echo-retried") })
-	assert.Empty(t, s.incidentsFor("echo-400-json"), "a 400 is not retried")
-	assert.Equal(t, hostileDefault, s.incidentsFor("echo-retried")[0].RoutingKey)
+	sim.Control(t, map[string]any{"echo_rate": 0})
+	s := sim.WaitFor(t, "the retried alert", func(s e2etest.Snapshot) bool { return s.Has("echo-retried") })
+	assert.Empty(t, s.IncidentsFor("echo-400-json"), "a 400 is not retried")
+	assert.Equal(t, hostileDefault, s.IncidentsFor("echo-retried")[0].RoutingKey)
 
-	out := col.proc.Output()
+	out := col.Proc.Output()
 	require.Contains(t, out, "Dropping log record that cannot be delivered to PagerDuty")
 	require.Contains(t, out, "Exporting failed. Will retry")
 	assert.Contains(t, out, "[REDACTED]", "the echo is quoted with its key replaced")
@@ -151,8 +153,8 @@ func TestRedirectIsRetriedNeverFollowed(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
 	target := newRedirectTarget(t)
-	sim := startSim(t)
-	col := startCollector(t, collectorSpec{config: hostileConfig(sim.url, exporterConfig{}, "info")})
+	sim := e2etest.StartSim(t)
+	col := startCollector(t, collectorSpec{config: hostileConfig(sim.URL, exporterConfig{}, "info")})
 
 	for i, tc := range []struct {
 		name   string
@@ -163,33 +165,33 @@ func TestRedirectIsRetriedNeverFollowed(t *testing.T) {
 		{"307 to another host", "redirect-307", 307, target.URL + "/v2/enqueue"},
 		{"302 to a captive portal", "redirect-302", 302, "portal"},
 	} {
-		before := sim.snapshot(t)
-		sim.control(t, map[string]any{"redirect_rate": 1, "redirect_status": tc.status, "redirect_to": tc.to})
-		col.send(t, records("checkout", firing(tc.fp, "critical", tc.name)))
-		s := sim.waitFor(t, tc.name+": three redirected attempts", func(s snapshot) bool {
+		before := sim.Snapshot(t)
+		sim.Control(t, map[string]any{"redirect_rate": 1, "redirect_status": tc.status, "redirect_to": tc.to})
+		col.Send(t, records("checkout", firing(tc.fp, "critical", tc.name)))
+		s := sim.WaitFor(t, tc.name+": three redirected attempts", func(s e2etest.Snapshot) bool {
 			return s.Requests.Redirected >= before.Requests.Redirected+3
 		})
-		require.Empty(t, s.incidentsFor(tc.fp), tc.name)
-		assert.Equal(t, float64(i), col.metric(t, metricEvents, "outcome=accepted"), "%s: counted accepted while redirected", tc.name)
-		assert.GreaterOrEqual(t, col.metric(t, metricRequests, "status_class=3xx"), float64(before.Requests.Redirected+3), tc.name)
-		assert.GreaterOrEqual(t, col.metric(t, metricEvents, "outcome=failed", "routing=checkout"), float64(before.Requests.Redirected+3), tc.name)
+		require.Empty(t, s.IncidentsFor(tc.fp), tc.name)
+		assert.Equal(t, float64(i), col.Metric(t, metricEvents, "outcome=accepted"), "%s: counted accepted while redirected", tc.name)
+		assert.GreaterOrEqual(t, col.Metric(t, metricRequests, "status_class=3xx"), float64(before.Requests.Redirected+3), tc.name)
+		assert.GreaterOrEqual(t, col.Metric(t, metricEvents, "outcome=failed", "routing=checkout"), float64(before.Requests.Redirected+3), tc.name)
 
-		sim.control(t, map[string]any{"redirect_rate": 0})
-		sim.waitFor(t, tc.name+": the alert", func(s snapshot) bool { return s.has(tc.fp) })
-		consistently(t, retryQuiet, func() bool { return len(sim.snapshot(t).Events) == i+1 }, "%s: no second event", tc.name)
-		s = sim.snapshot(t)
-		inc := s.incidentsFor(tc.fp)[0]
-		assert.Equal(t, []string{"trigger"}, actions(inc.Events), tc.name)
+		sim.Control(t, map[string]any{"redirect_rate": 0})
+		sim.WaitFor(t, tc.name+": the alert", func(s e2etest.Snapshot) bool { return s.Has(tc.fp) })
+		e2etest.Consistently(t, retryQuiet, func() bool { return len(sim.Snapshot(t).Events) == i+1 }, "%s: no second event", tc.name)
+		s = sim.Snapshot(t)
+		inc := s.IncidentsFor(tc.fp)[0]
+		assert.Equal(t, []string{"trigger"}, e2etest.Actions(inc.Events), tc.name)
 		assert.Equal(t, hostileCheckout, inc.RoutingKey, tc.name)
-		assert.Equal(t, float64(i+1), col.metric(t, metricEvents, "outcome=accepted"), tc.name)
-		assert.Equal(t, float64(s.Requests.Redirected), col.metric(t, metricRequests, "status_class=3xx"),
+		assert.Equal(t, float64(i+1), col.Metric(t, metricEvents, "outcome=accepted"), tc.name)
+		assert.Equal(t, float64(s.Requests.Redirected), col.Metric(t, metricRequests, "status_class=3xx"),
 			"%s: every redirect answered is counted, and nothing else", tc.name)
 		assert.Zero(t, s.Requests.PortalHits, "%s: the portal was reached", tc.name)
 		assert.Zero(t, target.count(), "%s: the redirect target was reached", tc.name)
 	}
-	assert.Zero(t, col.metric(t, metricSuppressed), "a retried event is not a duplicate")
-	assert.Zero(t, col.metric(t, metricSendFailed))
-	out := col.proc.Output()
+	assert.Zero(t, col.Metric(t, metricSuppressed), "a retried event is not a duplicate")
+	assert.Zero(t, col.Metric(t, metricSendFailed))
+	out := col.Proc.Output()
 	assert.Contains(t, out, "redirect to 127.0.0.1", "the log names the redirect's host")
 	assert.Empty(t, keyFragment(out))
 }
@@ -203,28 +205,28 @@ func TestAbsurdRetryAfterIsRetried(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
 	sim, col := startPair(t, exporterConfig{})
-	sim.control(t, map[string]any{"throttle_rate": 1, "retry_after": 999999})
+	sim.Control(t, map[string]any{"throttle_rate": 1, "retry_after": 999999})
 
 	sent := time.Now()
-	col.send(t, records("checkout", firing("absurd-retry-after", "critical", "throttled for 11 days")))
-	sim.waitFor(t, "four throttled attempts", func(s snapshot) bool { return s.Requests.Throttled >= 4 })
+	col.Send(t, records("checkout", firing("absurd-retry-after", "critical", "throttled for 11 days")))
+	sim.WaitFor(t, "four throttled attempts", func(s e2etest.Snapshot) bool { return s.Requests.Throttled >= 4 })
 	// The retry sender's own backoff is 100ms..500ms: four attempts within
 	// a few seconds mean the 999999 s were capped, not honoured.
 	assert.Less(t, time.Since(sent), 15*time.Second)
-	assert.Zero(t, col.metric(t, metricSendFailed), "dropped instead of retried")
+	assert.Zero(t, col.Metric(t, metricSendFailed), "dropped instead of retried")
 
-	before := sim.snapshot(t).Requests.Throttled
-	sim.control(t, map[string]any{"retry_after": 0, "retry_after_date": "Thu, 01 Jan 2099 00:00:00 GMT"})
-	sim.waitFor(t, "two attempts throttled until 2099", func(s snapshot) bool { return s.Requests.Throttled >= before+2 })
-	assert.Zero(t, col.metric(t, metricSendFailed), "dropped instead of retried")
+	before := sim.Snapshot(t).Requests.Throttled
+	sim.Control(t, map[string]any{"retry_after": 0, "retry_after_date": "Thu, 01 Jan 2099 00:00:00 GMT"})
+	sim.WaitFor(t, "two attempts throttled until 2099", func(s e2etest.Snapshot) bool { return s.Requests.Throttled >= before+2 })
+	assert.Zero(t, col.Metric(t, metricSendFailed), "dropped instead of retried")
 
-	sim.control(t, map[string]any{"throttle_rate": 0})
-	sim.waitFor(t, "the alert", func(s snapshot) bool { return s.has("absurd-retry-after") })
-	consistently(t, retryQuiet, func() bool { return len(sim.snapshot(t).Events) == 1 }, "no second event")
-	s := sim.snapshot(t)
-	assert.Equal(t, []string{"trigger"}, actions(s.incidentsFor("absurd-retry-after")[0].Events))
-	assert.Equal(t, float64(s.Requests.Throttled), col.metric(t, metricThrottled, "routing=checkout"))
-	assert.Equal(t, 1.0, col.metric(t, metricEvents, "outcome=accepted"))
-	assert.Zero(t, col.metric(t, metricSendFailed))
-	assert.NotContains(t, col.proc.Output(), "no more retries left")
+	sim.Control(t, map[string]any{"throttle_rate": 0})
+	sim.WaitFor(t, "the alert", func(s e2etest.Snapshot) bool { return s.Has("absurd-retry-after") })
+	e2etest.Consistently(t, retryQuiet, func() bool { return len(sim.Snapshot(t).Events) == 1 }, "no second event")
+	s := sim.Snapshot(t)
+	assert.Equal(t, []string{"trigger"}, e2etest.Actions(s.IncidentsFor("absurd-retry-after")[0].Events))
+	assert.Equal(t, float64(s.Requests.Throttled), col.Metric(t, metricThrottled, "routing=checkout"))
+	assert.Equal(t, 1.0, col.Metric(t, metricEvents, "outcome=accepted"))
+	assert.Zero(t, col.Metric(t, metricSendFailed))
+	assert.NotContains(t, col.Proc.Output(), "no more retries left")
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/e2etest"
 )
 
 const (
@@ -22,22 +24,22 @@ const (
 
 // stormRequests posts alerts for service in OTLP requests of perRequest
 // records each, every alert firing at severity.
-func stormRequests(t *testing.T, col *collector, service, severity string, fps []string, perRequest int) {
+func stormRequests(t *testing.T, col *e2etest.Collector, service, severity string, fps []string, perRequest int) {
 	t.Helper()
 	for start := 0; start < len(fps); start += perRequest {
-		p := newPayload().service(service)
+		p := e2etest.NewPayload().Service(service)
 		for _, fp := range fps[start:min(start+perRequest, len(fps))] {
-			p.add(firing(fp, severity, "storm "+fp))
+			p.Add(firing(fp, severity, "storm "+fp))
 		}
-		col.send(t, p.logs())
+		col.Send(t, p.Logs())
 	}
 }
 
 // pagedAfter returns when fp's first event reached the simulator, and how
 // many events of routingKey reached it between sent and that event.
-func pagedAfter(t *testing.T, s snapshot, fp, routingKey string, sent time.Time) (time.Duration, int) {
+func pagedAfter(t *testing.T, s e2etest.Snapshot, fp, routingKey string, sent time.Time) (time.Duration, int) {
 	t.Helper()
-	evs := s.eventsFor(fp)
+	evs := s.EventsFor(fp)
 	require.NotEmpty(t, evs, "events of %s", fp)
 	paged := evs[0].Time
 	ahead := 0
@@ -49,7 +51,7 @@ func pagedAfter(t *testing.T, s snapshot, fp, routingKey string, sent time.Time)
 	return paged.Sub(sent), ahead
 }
 
-func timesOf(s snapshot, routingKey string) []time.Time {
+func timesOf(s e2etest.Snapshot, routingKey string) []time.Time {
 	var times []time.Time
 	for _, ev := range s.Events {
 		if ev.RoutingKey == routingKey {
@@ -70,12 +72,12 @@ func TestQuietRouteDuringStorm(t *testing.T) {
 	sim, col := startPair(t, exporterConfig{eventsPerMinute: perMinute, burst: burst}, "-rate-limit", fmt.Sprint(perMinute), "-quiet")
 
 	stormRequests(t, col, "checkout", "critical", fingerprints("storm", storm), 100)
-	sim.waitFor(t, "the storm's first burst", func(s snapshot) bool { return len(s.Events) >= burst })
+	sim.WaitFor(t, "the storm's first burst", func(s e2etest.Snapshot) bool { return len(s.Events) >= burst })
 	time.Sleep(2 * time.Second)
 
 	sent := time.Now()
-	col.send(t, records("payments", firing("quiet", "critical", "the quiet route's page")))
-	s := sim.waitFor(t, "the quiet route's page", func(s snapshot) bool { return s.has("quiet") })
+	col.Send(t, records("payments", firing("quiet", "critical", "the quiet route's page")))
+	s := sim.WaitFor(t, "the quiet route's page", func(s e2etest.Snapshot) bool { return s.Has("quiet") })
 	latency, _ := pagedAfter(t, s, "quiet", keyPayments, sent)
 	t.Logf("quiet route paged %v after it was sent, with %d of %d storm alerts still waiting on checkout",
 		latency.Round(time.Millisecond), storm-len(timesOf(s, keyCheckout)), storm)
@@ -84,10 +86,10 @@ func TestQuietRouteDuringStorm(t *testing.T) {
 	assert.Zero(t, s.Requests.Throttled, "429s")
 	assert.Zero(t, s.Requests.RateLimited, "429s from the simulator's rate limit")
 	assertSlidingWindow(t, timesOf(s, keyCheckout), perMinute)
-	assert.Positive(t, col.metric(t, metricBacklog, "routing=checkout"), "the storm shows as checkout's backlog")
-	assert.Zero(t, col.metric(t, metricBacklog, "routing=payments"), "payments has nothing left")
-	assert.Positive(t, col.metric(t, metricEventWait+"_count", "routing=payments", "priority=critical"))
-	col.proc.kill(t) // a SIGTERM would drain the storm at one event per second
+	assert.Positive(t, col.Metric(t, metricBacklog, "routing=checkout"), "the storm shows as checkout's backlog")
+	assert.Zero(t, col.Metric(t, metricBacklog, "routing=payments"), "payments has nothing left")
+	assert.Positive(t, col.Metric(t, metricEventWait+"_count", "routing=payments", "priority=critical"))
+	col.Proc.Kill(t) // a SIGTERM would drain the storm at one event per second
 }
 
 // TestCriticalJumpsItsRoutesBacklog: 200 info alerts on checkout, limited to
@@ -100,12 +102,12 @@ func TestCriticalJumpsItsRoutesBacklog(t *testing.T) {
 	sim, col := startPair(t, exporterConfig{eventsPerMinute: perMinute, burst: burst}, "-rate-limit", fmt.Sprint(perMinute), "-quiet")
 
 	stormRequests(t, col, "checkout", "info", fingerprints("info", backlog), 50)
-	sim.waitFor(t, "the backlog's first burst", func(s snapshot) bool { return len(s.Events) >= burst })
+	sim.WaitFor(t, "the backlog's first burst", func(s e2etest.Snapshot) bool { return len(s.Events) >= burst })
 	time.Sleep(1500 * time.Millisecond)
 
 	sent := time.Now()
-	col.send(t, records("checkout", firing("urgent", "critical", "the page that matters")))
-	s := sim.waitWithin(t, 10*time.Second, "the critical alert", func(s snapshot) bool { return s.has("urgent") })
+	col.Send(t, records("checkout", firing("urgent", "critical", "the page that matters")))
+	s := sim.WaitWithin(t, 10*time.Second, "the critical alert", func(s e2etest.Snapshot) bool { return s.Has("urgent") })
 	latency, ahead := pagedAfter(t, s, "urgent", keyCheckout, sent)
 	t.Logf("critical paged %v after it was sent, %d info events ahead of it, %d info alerts still waiting",
 		latency.Round(time.Millisecond), ahead, backlog-len(timesOf(s, keyCheckout))+1)
@@ -115,10 +117,10 @@ func TestCriticalJumpsItsRoutesBacklog(t *testing.T) {
 
 	// The info backlog keeps draining after it, at the limit.
 	before := len(timesOf(s, keyCheckout))
-	s = sim.waitFor(t, "more info alerts", func(s snapshot) bool { return len(timesOf(s, keyCheckout)) >= before+3 })
+	s = sim.WaitFor(t, "more info alerts", func(s e2etest.Snapshot) bool { return len(timesOf(s, keyCheckout)) >= before+3 })
 	assert.Zero(t, s.Requests.Throttled+s.Requests.RateLimited, "429s")
 	assertSlidingWindow(t, timesOf(s, keyCheckout), perMinute)
-	col.proc.kill(t)
+	col.Proc.Kill(t)
 }
 
 // TestStormSurvivesKill9: both of the above with a persistent queue, and a
@@ -137,27 +139,27 @@ func TestStormSurvivesKill9(t *testing.T) {
 	}
 	// The simulator does not limit: the restarted collector's limiter does
 	// not know what its predecessor sent in the last minute.
-	sim := startSim(t, "-rate-limit", "0", "-quiet")
-	spec := collectorSpec{config: testConfig(sim.url, exporterConfig{eventsPerMinute: perMinute, burst: burst, storageDir: t.TempDir()})}
+	sim := e2etest.StartSim(t, "-rate-limit", "0", "-quiet")
+	spec := collectorSpec{config: testConfig(sim.URL, exporterConfig{eventsPerMinute: perMinute, burst: burst, storageDir: t.TempDir()})}
 	col := startCollector(t, spec)
 
 	fps := fingerprints("kill9-storm", storm)
 	stormRequests(t, col, "checkout", "info", fps, 50)
-	sim.waitFor(t, "the storm under way", func(s snapshot) bool { return len(s.Events) >= burst+5 })
+	sim.WaitFor(t, "the storm under way", func(s e2etest.Snapshot) bool { return len(s.Events) >= burst+5 })
 	sent := time.Now()
-	col.send(t, newPayload().
-		service("payments").add(firing("kill9-quiet", "critical", "the other route's page")).
-		service("checkout").add(firing("kill9-urgent", "critical", "the page that matters")).
+	col.Send(t, e2etest.NewPayload().
+		service("payments").Add(firing("kill9-quiet", "critical", "the other route's page")).
+		service("checkout").Add(firing("kill9-urgent", "critical", "the page that matters")).
 		logs())
-	s := sim.waitWithin(t, 5*time.Second, "both critical alerts", func(s snapshot) bool { return s.has("kill9-quiet", "kill9-urgent") })
+	s := sim.WaitWithin(t, 5*time.Second, "both critical alerts", func(s e2etest.Snapshot) bool { return s.Has("kill9-quiet", "kill9-urgent") })
 	quiet, _ := pagedAfter(t, s, "kill9-quiet", keyPayments, sent)
 	urgent, ahead := pagedAfter(t, s, "kill9-urgent", keyCheckout, sent)
 	assert.LessOrEqual(t, quiet, time.Second, "time to page on the quiet route")
 	assert.LessOrEqual(t, ahead, 1, "the critical is among the next two events sent")
 	assert.LessOrEqual(t, urgent, 3*time.Second, "time to page behind a backlog")
 
-	col.proc.kill(t)
-	killed := sim.snapshot(t)
+	col.Proc.Kill(t)
+	killed := sim.Snapshot(t)
 	sentBefore := len(timesOf(killed, keyCheckout))
 	require.Less(t, sentBefore, storm, "killed in the middle of the storm")
 
@@ -165,12 +167,12 @@ func TestStormSurvivesKill9(t *testing.T) {
 	startCollector(t, spec)
 	all := append([]string{"kill9-quiet", "kill9-urgent"}, fps...)
 	// The rest drains at the limit: 10 events a second.
-	sim.waitWithin(t, time.Duration(storm/10+30)*time.Second, "the rest of the storm", func(s snapshot) bool { return s.has(all...) })
+	sim.WaitWithin(t, time.Duration(storm/10+30)*time.Second, "the rest of the storm", func(s e2etest.Snapshot) bool { return s.Has(all...) })
 	s = waitDelivered(t, sim, all...)
 	t.Logf("killed with %d of %d storm alerts sent; the restarted collector delivered the rest in %v",
 		sentBefore, storm, time.Since(restarted).Round(time.Millisecond))
 	for _, fp := range all {
-		incs := s.incidentsFor(fp)
+		incs := s.IncidentsFor(fp)
 		if assert.Len(t, incs, 1, "incidents of %s", fp) {
 			assert.Equal(t, "triggered", incs[0].State, fp)
 			assert.NotEmpty(t, incs[0].Events, fp)
@@ -192,21 +194,21 @@ func TestPriorityKeepsNewestIntentUnderFailures(t *testing.T) {
 	const n = 40
 	for i := range n {
 		fp := fmt.Sprintf("intent-%d", i)
-		col.send(t, records("checkout", firing(fp, severities[i%len(severities)], "flapping "+fp)))
-		col.send(t, records("checkout", resolved(fp)))
+		col.Send(t, records("checkout", firing(fp, severities[i%len(severities)], "flapping "+fp)))
+		col.Send(t, records("checkout", resolved(fp)))
 	}
-	eventually(t, 60*time.Second, func() bool {
-		return col.metric(t, metricEvents, "outcome=accepted")+col.metric(t, metricSuppressed) == 2*n
+	e2etest.Eventually(t, 60*time.Second, func() bool {
+		return col.Metric(t, metricEvents, "outcome=accepted")+col.Metric(t, metricSuppressed) == 2*n
 	}, "every record accepted or suppressed")
-	s := sim.snapshot(t)
+	s := sim.Snapshot(t)
 	var open []string
 	for _, inc := range s.Incidents {
 		if inc.State != "resolved" {
-			open = append(open, fmt.Sprintf("%s %v", inc.DedupKey, actions(inc.Events)))
+			open = append(open, fmt.Sprintf("%s %v", inc.DedupKey, e2etest.Actions(inc.Events)))
 		}
 	}
 	sort.Strings(open)
 	assert.Empty(t, open, "incidents left open")
 	assert.Positive(t, s.Requests.InjectedFailures, "failures were injected")
-	t.Logf("%d pairs, %d injected failures, %v suppressed as stale", n, s.Requests.InjectedFailures, col.metric(t, metricSuppressed, "reason=stale"))
+	t.Logf("%d pairs, %d injected failures, %v suppressed as stale", n, s.Requests.InjectedFailures, col.Metric(t, metricSuppressed, "reason=stale"))
 }

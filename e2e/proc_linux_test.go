@@ -21,7 +21,7 @@ func reservePort(t *testing.T) (port int, release func()) {
 	if err != nil {
 		t.Fatalf("reserving a port: socket: %v", err)
 	}
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+	if err = syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		_ = syscall.Close(fd)
 		t.Fatalf("reserving a port: bind: %v", err)
 	}

@@ -6,13 +6,17 @@ package e2e
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/e2etest"
 )
 
 // TestAlertStorm: 10 OTLP requests posted back to back, each holding the
@@ -40,41 +44,41 @@ func TestAlertStorm(t *testing.T) {
 	severities := []string{"critical", "error", "warning", "info"}
 	var bodies [][]byte
 	for r := range repeats {
-		p := newPayload()
+		p := e2etest.NewPayload()
 		for si, svc := range services {
-			p.service(svc)
+			p.Service(svc)
 			for k := range alerts {
 				i := (r*alerts/repeats + k) % alerts
 				if i%len(services) == si {
-					p.add(firing(fp(i), severities[i%len(severities)], "storm alert "+fp(i)))
+					p.Add(firing(fp(i), severities[i%len(severities)], "storm alert "+fp(i)))
 				}
 			}
 		}
-		body, err := (&plog.JSONMarshaler{}).MarshalLogs(p.logs())
+		body, err := (&plog.JSONMarshaler{}).MarshalLogs(p.Logs())
 		require.NoError(t, err)
 		bodies = append(bodies, body)
 	}
 
 	start := time.Now()
 	for _, b := range bodies {
-		col.sendJSON(t, b)
+		col.SendJSON(t, b)
 	}
 	posted := time.Since(start)
-	eventually(t, timeout, func() bool {
-		return col.metric(t, metricEvents, "outcome=accepted")+col.metric(t, metricSuppressed) == float64(total)
+	e2etest.Eventually(t, timeout, func() bool {
+		return col.Metric(t, metricEvents, "outcome=accepted")+col.Metric(t, metricSuppressed) == float64(total)
 	}, "all %d records sent or suppressed", total)
 	took := time.Since(start)
-	rss, rssErr := peakRSS(col.proc.Pid())
+	rss, rssErr := peakRSS(col.Proc.Pid())
 
-	s := sim.snapshot(t)
+	s := sim.Snapshot(t)
 	assert.Equal(t, alerts, s.Requests.Total, "Events API requests")
-	assert.Equal(t, map[string]int{"202": alerts}, s.Requests.ByEndpoint[enqueuePath])
+	assert.Equal(t, map[string]int{"202": alerts}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
 	require.Len(t, s.Incidents, alerts)
 	require.Len(t, s.Events, alerts)
 	seen := make(map[string]int, alerts)
 	for _, inc := range s.Incidents {
 		seen[inc.DedupKey]++
-		assert.Equal(t, []string{"trigger"}, actions(inc.Events), inc.DedupKey)
+		assert.Equal(t, []string{"trigger"}, e2etest.Actions(inc.Events), inc.DedupKey)
 	}
 	for i := range alerts {
 		assert.Equal(t, 1, seen[fp(i)], "incidents of %s", fp(i))
@@ -86,14 +90,14 @@ func TestAlertStorm(t *testing.T) {
 		assert.Equal(t, keys[services[i%len(services)]], inc.RoutingKey, inc.DedupKey)
 	}
 
-	duplicate := col.metric(t, metricSuppressed, "reason=duplicate")
-	stale := col.metric(t, metricSuppressed, "reason=stale")
-	assert.Equal(t, float64(total-alerts), col.metric(t, metricSuppressed), "suppressed records")
-	assert.Equal(t, float64(total-alerts), duplicate+stale, "suppressed as duplicate or stale")
-	assert.Equal(t, float64(alerts), col.metric(t, metricEvents, "outcome=accepted"))
-	assert.Equal(t, float64(alerts), col.metric(t, metricEvents), "events sent")
-	assert.Equal(t, float64(total), col.metric(t, metricSent), "records sent (exporterhelper)")
-	assert.Zero(t, col.metric(t, metricSendFailed))
+	duplicate := col.Count(t, metricSuppressed, "reason=duplicate")
+	stale := col.Count(t, metricSuppressed, "reason=stale")
+	assert.Equal(t, total-alerts, col.Count(t, metricSuppressed), "suppressed records")
+	assert.Equal(t, total-alerts, duplicate+stale, "suppressed as duplicate or stale")
+	assert.Equal(t, alerts, col.Count(t, metricEvents, "outcome=accepted"))
+	assert.Equal(t, alerts, col.Count(t, metricEvents), "events sent")
+	assert.Equal(t, total, col.Count(t, metricSent), "records sent (exporterhelper)")
+	assert.Zero(t, col.Metric(t, metricSendFailed))
 
 	if rssErr != nil {
 		rss = "unknown (" + rssErr.Error() + ")"
@@ -137,8 +141,8 @@ func TestRateLimitWaitHoldsUpNoOtherKey(t *testing.T) {
 	sendEach(t, col, "checkout", fingerprints("held", noisy))
 	// The first five are sent; every other noisy request is with a
 	// consumer, waiting for its slot.
-	eventually(t, landTimeout, func() bool {
-		return col.metric(t, "otelcol_exporter_in_flight_requests") == noisy-perQuietKey
+	e2etest.Eventually(t, e2etest.LandTimeout, func() bool {
+		return col.Metric(t, "otelcol_exporter_in_flight_requests") == noisy-perQuietKey
 	}, "every noisy request taken by a consumer")
 
 	var quiet []string
@@ -149,19 +153,19 @@ func TestRateLimitWaitHoldsUpNoOtherKey(t *testing.T) {
 		sendEach(t, col, svc, fps)
 	}
 	const within = 5 * time.Second
-	var s snapshot
+	var s e2etest.Snapshot
 	deadline := time.Now().Add(within)
 	for {
-		s = sim.snapshot(t)
-		if s.has(quiet...) || time.Now().After(deadline) {
+		s = sim.Snapshot(t)
+		if s.Has(quiet...) || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(pollInterval)
+		time.Sleep(e2etest.PollInterval)
 	}
 	var late []string
 	var slowest time.Duration
 	for _, fp := range quiet {
-		evs := s.eventsFor(fp)
+		evs := s.EventsFor(fp)
 		if len(evs) == 0 {
 			late = append(late, fp)
 			continue
@@ -172,5 +176,5 @@ func TestRateLimitWaitHoldsUpNoOtherKey(t *testing.T) {
 		len(quiet)-len(late), len(quiet), within, slowest.Round(time.Millisecond), late)
 	assert.Empty(t, late, "alerts of other routing keys held up behind events waiting on the noisy key's limiter")
 	assert.Zero(t, s.Requests.Throttled)
-	col.proc.kill(t) // a SIGTERM would drain the noisy backlog at one event per second
+	col.Proc.Kill(t) // a SIGTERM would drain the noisy backlog at one event per second
 }

@@ -20,9 +20,7 @@
 package examples
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -30,7 +28,6 @@ import (
 	"io"
 	"maps"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,11 +40,11 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/otelcol-pagerduty/pagerduty/internal/proctest"
+	"github.com/otelcol-pagerduty/pagerduty/internal/e2etest"
 )
 
 var update = flag.Bool("update", false, "TestDashboardLiveScrape: rewrite grafana/testdata/scrape.txt from the live collector")
@@ -123,120 +120,6 @@ func ourMetrics(t *testing.T) (series map[string]bool, declared map[string]strin
 	return series, declared
 }
 
-// exposition is a Prometheus text exposition: per series name, the label
-// names seen on it and the samples.
-type exposition struct {
-	types  map[string]string          // family name -> TYPE
-	labels map[string]map[string]bool // series name -> label names
-	lines  []sample
-}
-
-type sample struct {
-	name   string
-	labels map[string]string
-	value  float64
-}
-
-func parseExposition(r io.Reader) (*exposition, error) {
-	e := &exposition{types: map[string]string{}, labels: map[string]map[string]bool{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		if strings.HasPrefix(line, "#") {
-			if f := strings.Fields(line); len(f) >= 4 && f[1] == "TYPE" {
-				e.types[f[2]] = f[3]
-			}
-			continue
-		}
-		s, err := parseSample(line)
-		if err != nil {
-			return nil, fmt.Errorf("line %d %q: %w", n, line, err)
-		}
-		if e.labels[s.name] == nil {
-			e.labels[s.name] = map[string]bool{}
-		}
-		for k := range s.labels {
-			e.labels[s.name][k] = true
-		}
-		e.lines = append(e.lines, s)
-	}
-	return e, sc.Err()
-}
-
-// parseSample parses `name{k="v",...} value [timestamp]`.
-func parseSample(line string) (sample, error) {
-	s := sample{labels: map[string]string{}}
-	i := strings.IndexAny(line, "{ ")
-	if i <= 0 {
-		return s, errors.New("no metric name")
-	}
-	s.name, line = line[:i], line[i:]
-	if line[0] == '{' {
-		line = line[1:]
-		for {
-			line = strings.TrimLeft(line, " ,")
-			if strings.HasPrefix(line, "}") {
-				line = line[1:]
-				break
-			}
-			eq := strings.Index(line, `="`)
-			if eq <= 0 {
-				return s, errors.New("malformed labels")
-			}
-			key := line[:eq]
-			line = line[eq+2:]
-			var val strings.Builder
-			j := 0
-			for ; j < len(line) && line[j] != '"'; j++ {
-				if line[j] == '\\' && j+1 < len(line) {
-					j++
-				}
-				val.WriteByte(line[j])
-			}
-			if j == len(line) {
-				return s, errors.New("unterminated label value")
-			}
-			s.labels[key] = val.String()
-			line = line[j+1:]
-		}
-	}
-	f := strings.Fields(line)
-	if len(f) == 0 {
-		return s, errors.New("no value")
-	}
-	v, err := strconv.ParseFloat(f[0], 64)
-	if err != nil {
-		return s, err
-	}
-	s.value = v
-	return s, nil
-}
-
-// sum adds the values of the series named name whose labels include want.
-func (e *exposition) sum(name string, want map[string]string) float64 {
-	var total float64
-	for _, s := range e.lines {
-		if s.name != name {
-			continue
-		}
-		match := true
-		for k, v := range want {
-			if s.labels[k] != v {
-				match = false
-				break
-			}
-		}
-		if match {
-			total += s.value
-		}
-	}
-	return total
-}
-
 // promRefs is what one PromQL expression references.
 type promRefs struct {
 	selectors []selector // metric selectors with the label names they match on
@@ -258,173 +141,72 @@ func (r promRefs) metrics() []string {
 	return out
 }
 
-// promKeywords are PromQL words that are neither metrics nor functions.
-var promKeywords = map[string]bool{
-	"and": true, "or": true, "unless": true, "bool": true, "offset": true,
-	"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true,
-	"inf": true, "nan": true,
-}
+// grafanaIntervals are Grafana's built-in interval variables, which stand
+// where PromQL wants a duration ([$__rate_interval]).
+var grafanaIntervals = regexp.MustCompile(`\$(__(rate_interval|interval|range)\b|\{__(rate_interval|interval|range)\})`)
 
-// promAggregations are PromQL's aggregation operators, which a by or
-// without clause may separate from their parenthesis.
-var promAggregations = map[string]bool{
-	"sum": true, "min": true, "max": true, "avg": true, "group": true, "stddev": true, "stdvar": true,
-	"count": true, "count_values": true, "bottomk": true, "topk": true, "quantile": true,
-	"limitk": true, "limit_ratio": true,
-}
+// promQLParser is Prometheus's own PromQL parser, with its default
+// functions.
+var promQLParser = parser.NewParser(parser.Options{})
 
-// labelListKeywords are followed by a parenthesised list of label names.
-var labelListKeywords = map[string]bool{
-	"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true,
-}
-
-// scanPromQL is a small PromQL scanner: it finds metric names (identifiers
-// that are not functions, aggregations or keywords), the label names of
-// their {...} matchers, and the label names of grouping clauses. It skips
-// string literals, range and subquery brackets ([5m], [$__rate_interval])
-// and numbers. It is not a parser: it does not check the syntax beyond
-// balanced quotes, braces and brackets.
-func scanPromQL(expr string) (promRefs, error) {
+// parsePromQL parses a PromQL expression of the dashboard (Grafana's
+// interval variables replaced by a duration; other variables only stand
+// inside label values) and returns the metric selectors, with the label
+// names of their matchers, and the label names of its grouping clauses:
+// by and without of aggregations, on, ignoring and group_left/right of
+// binary operators. A selector without a metric name is an error: the
+// dashboard must name what it reads.
+func parsePromQL(expr string) (promRefs, error) {
 	var refs promRefs
-	isIdentStart := func(c byte) bool { return c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-	isIdent := func(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
-	skipSpace := func(i int) int {
-		for i < len(expr) && (expr[i] == ' ' || expr[i] == '\t' || expr[i] == '\n') {
-			i++
-		}
-		return i
+	ast, err := promQLParser.ParseExpr(grafanaIntervals.ReplaceAllString(expr, "5m"))
+	if err != nil {
+		return refs, err
 	}
-	skipString := func(i int) (int, error) { // expr[i] is the opening quote
-		q := expr[i]
-		for j := i + 1; j < len(expr); j++ {
-			if expr[j] == '\\' && q != '`' {
-				j++
-				continue
+	var errs []error
+	parser.Inspect(ast, func(node parser.Node, _ []parser.Node) error {
+		switch n := node.(type) {
+		case *parser.VectorSelector:
+			if n.Name == "" {
+				errs = append(errs, fmt.Errorf("label matchers without a metric name: %s", n))
+				return nil
 			}
-			if expr[j] == q {
-				return j + 1, nil
+			sel := selector{metric: n.Name}
+			for _, m := range n.LabelMatchers {
+				if m.Name != model.MetricNameLabel {
+					sel.labels = append(sel.labels, m.Name)
+				}
 			}
-		}
-		return 0, fmt.Errorf("unterminated string at %d", i)
-	}
-	ident := func(i int) (string, int) {
-		j := i
-		for j < len(expr) && isIdent(expr[j]) {
-			j++
-		}
-		return expr[i:j], j
-	}
-	// matchers parses {name op "value", ...} starting at expr[i] == '{'.
-	matchers := func(i int) ([]string, int, error) {
-		var names []string
-		i++
-		for {
-			i = skipSpace(i)
-			if i >= len(expr) {
-				return nil, 0, errors.New("unterminated {")
-			}
-			switch {
-			case expr[i] == '}':
-				return names, i + 1, nil
-			case expr[i] == ',':
-				i++
-			case isIdentStart(expr[i]):
-				var name string
-				name, i = ident(i)
-				names = append(names, name)
-				i = skipSpace(i)
-				for i < len(expr) && strings.ContainsRune("=!~", rune(expr[i])) {
-					i++
-				}
-				i = skipSpace(i)
-				if i >= len(expr) || !strings.ContainsRune("\"'`", rune(expr[i])) {
-					return nil, 0, fmt.Errorf("label %s: expected a quoted value at %d", name, i)
-				}
-				var err error
-				if i, err = skipString(i); err != nil {
-					return nil, 0, err
-				}
-			default:
-				return nil, 0, fmt.Errorf("unexpected %q in label matchers at %d", expr[i], i)
+			refs.selectors = append(refs.selectors, sel)
+		case *parser.AggregateExpr:
+			refs.grouping = append(refs.grouping, n.Grouping...)
+		case *parser.BinaryExpr:
+			if vm := n.VectorMatching; vm != nil {
+				refs.grouping = append(refs.grouping, vm.MatchingLabels...)
+				refs.grouping = append(refs.grouping, vm.Include...)
 			}
 		}
-	}
-	for i := 0; i < len(expr); {
-		c := expr[i]
-		switch {
-		case c == '"' || c == '\'' || c == '`':
-			var err error
-			if i, err = skipString(i); err != nil {
-				return refs, err
-			}
-		case c == '[':
-			j := strings.IndexByte(expr[i:], ']')
-			if j < 0 {
-				return refs, fmt.Errorf("unterminated [ at %d", i)
-			}
-			i += j + 1
-		case c == '{':
-			return refs, fmt.Errorf("label matchers without a metric name at %d", i)
-		case c == '$': // a Grafana variable outside a string
-			_, i = ident(i + 1)
-		case c >= '0' && c <= '9' || c == '.':
-			for i < len(expr) && (isIdent(expr[i]) || expr[i] == '.') {
-				i++
-			}
-		case isIdentStart(c):
-			var word string
-			word, i = ident(i)
-			next := skipSpace(i)
-			switch {
-			case labelListKeywords[strings.ToLower(word)]:
-				if next < len(expr) && expr[next] == '(' {
-					end := strings.IndexByte(expr[next:], ')')
-					if end < 0 {
-						return refs, fmt.Errorf("unterminated %s( at %d", word, next)
-					}
-					for _, l := range strings.Split(expr[next+1:next+end], ",") {
-						if l = strings.TrimSpace(l); l != "" {
-							refs.grouping = append(refs.grouping, l)
-						}
-					}
-					i = next + end + 1
-				}
-			case promKeywords[strings.ToLower(word)], promAggregations[strings.ToLower(word)]:
-			case next < len(expr) && expr[next] == '(':
-				// A function or an aggregation operator.
-			default:
-				sel := selector{metric: word}
-				if next < len(expr) && expr[next] == '{' {
-					names, end, err := matchers(next)
-					if err != nil {
-						return refs, fmt.Errorf("%s: %w", word, err)
-					}
-					sel.labels, i = names, end
-				}
-				refs.selectors = append(refs.selectors, sel)
-			}
-		default:
-			i++
-		}
-	}
-	return refs, nil
+		return nil
+	})
+	return refs, errors.Join(errs...)
 }
 
-func TestScanPromQL(t *testing.T) {
-	refs, err := scanPromQL(`histogram_quantile(0.95, sum by (le, endpoint) (rate(a_bucket{job=~"$job", x!="}"}[$__rate_interval]))) / on(instance) group_left(z) b or vector(0)`)
+func TestParsePromQL(t *testing.T) {
+	refs, err := parsePromQL(`histogram_quantile(0.95, sum by (le, endpoint) (rate(a_bucket{job=~"$job", x!="}"}[$__rate_interval]))) / on(instance) group_left(z) b or vector(0)`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := promRefs{
-		selectors: []selector{{metric: "a_bucket", labels: []string{"job", "x"}}, {metric: "b"}},
-		grouping:  []string{"le", "endpoint", "instance", "z"},
+	wantSelectors := []selector{{metric: "a_bucket", labels: []string{"job", "x"}}, {metric: "b"}}
+	if !reflect.DeepEqual(refs.selectors, wantSelectors) {
+		t.Errorf("selectors %+v, want %+v", refs.selectors, wantSelectors)
 	}
-	if !reflect.DeepEqual(refs, want) {
-		t.Fatalf("got %+v, want %+v", refs, want)
+	// The grouping labels in any order: the parser walks the syntax tree,
+	// not the text.
+	if got, want := slices.Sorted(slices.Values(refs.grouping)), []string{"endpoint", "instance", "le", "z"}; !slices.Equal(got, want) {
+		t.Errorf("grouping %v, want %v", got, want)
 	}
 	for _, bad := range []string{`a{b="c"`, `{__name__="a"}`, `a{b=c}`, `a[5m`} {
-		if _, err := scanPromQL(bad); err == nil {
-			t.Errorf("scanPromQL(%q): no error", bad)
+		if _, err := parsePromQL(bad); err == nil {
+			t.Errorf("parsePromQL(%q): no error", bad)
 		}
 	}
 }
@@ -566,15 +348,15 @@ var legendLabelRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
 // exporterhelper metric, and is in the scrape; each label a query matches
 // on, groups by or shows in a legend exists on its metrics in the scrape.
 // It returns the metric names the dashboard uses.
-func checkDashboardAgainst(t *testing.T, queries []dashboardQuery, scrape *exposition, scrapeName string) map[string]bool {
+func checkDashboardAgainst(t *testing.T, queries []dashboardQuery, scrape *e2etest.Exposition, scrapeName string) map[string]bool {
 	t.Helper()
 	ours, _ := ourMetrics(t)
 	used := map[string]bool{}
 	hasLabel := func(metric, label string) bool {
-		return slices.Contains(targetLabels, label) || scrape.labels[metric][label]
+		return slices.Contains(targetLabels, label) || scrape.Labels[metric][label]
 	}
 	for _, q := range queries {
-		refs, err := scanPromQL(q.expr)
+		refs, err := parsePromQL(q.expr)
 		if err != nil {
 			t.Errorf("%s: %v in %q", q.where, err, q.expr)
 			continue
@@ -587,7 +369,7 @@ func checkDashboardAgainst(t *testing.T, queries []dashboardQuery, scrape *expos
 			if !ours[sel.metric] && !slices.Contains(exporterhelperMetrics, sel.metric) {
 				t.Errorf("%s: %s is neither declared in %s nor a listed exporterhelper metric", q.where, sel.metric, metadataPath)
 			}
-			if _, ok := scrape.labels[sel.metric]; !ok {
+			if _, ok := scrape.Labels[sel.metric]; !ok {
 				t.Errorf("%s: %s does not appear in %s", q.where, sel.metric, scrapeName)
 				continue
 			}
@@ -603,7 +385,7 @@ func checkDashboardAgainst(t *testing.T, queries []dashboardQuery, scrape *expos
 		}
 		for _, l := range extra {
 			for _, m := range refs.metrics() {
-				if _, ok := scrape.labels[m]; ok && !hasLabel(m, l) {
+				if _, ok := scrape.Labels[m]; ok && !hasLabel(m, l) {
 					t.Errorf("%s: groups by %q, which %s does not have in %s", q.where, l, m, scrapeName)
 				}
 			}
@@ -617,14 +399,14 @@ func checkDashboardAgainst(t *testing.T, queries []dashboardQuery, scrape *expos
 	return used
 }
 
-func loadScrape(t *testing.T) *exposition {
+func loadScrape(t *testing.T) *e2etest.Exposition {
 	t.Helper()
 	f, err := os.Open(scrapePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	e, err := parseExposition(f)
+	e, err := e2etest.ParseExposition(f)
 	if err != nil {
 		t.Fatalf("%s: %v", scrapePath, err)
 	}
@@ -641,7 +423,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 
 	// The fixed exporterhelper list is verified against the scrape.
 	for _, m := range exporterhelperMetrics {
-		if _, ok := scrape.labels[m]; !ok {
+		if _, ok := scrape.Labels[m]; !ok {
 			t.Errorf("exporterhelper metric %s is not in %s", m, scrapePath)
 		}
 	}
@@ -653,17 +435,17 @@ func TestDashboardMetricsExist(t *testing.T) {
 		if kind == "histogram" {
 			series = name + "_bucket"
 		}
-		if _, ok := scrape.labels[series]; !ok {
+		if _, ok := scrape.Labels[series]; !ok {
 			t.Errorf("%s (metadata.yaml) is not in %s: regenerate it (see the package doc)", series, scrapePath)
 		}
 		if !used[series] {
 			t.Errorf("%s (metadata.yaml) is on no panel of %s", series, dashboardPath)
 		}
 		want := map[string]string{"sum": "counter", "gauge": "gauge", "histogram": "histogram"}[kind]
-		if got := scrape.types[name]; got != want {
+		if got := scrape.Types[name]; got != want {
 			t.Errorf("%s: TYPE %q in %s, want %q", name, got, scrapePath, want)
 		}
-		if _, ok := scrape.labels[name+"_total"]; ok {
+		if _, ok := scrape.Labels[name+"_total"]; ok {
 			t.Errorf("%s is exposed with a _total suffix in %s; the dashboard assumes none", name, scrapePath)
 		}
 	}
@@ -677,23 +459,23 @@ func TestDashboardMetricsExist(t *testing.T) {
 // -update it saves that scrape as grafana/testdata/scrape.txt.
 func TestDashboardLiveScrape(t *testing.T) {
 	requireE2E(t)
-	sim := startSim(t)
-	simPort := sim.url[strings.LastIndexByte(sim.url, ':')+1:]
-	col := startCollector(t, collectorBin(t), "demo-collector", func(p ports) ([]string, []string) {
+	sim := e2etest.StartSim(t)
+	col := e2etest.StartCollector(t, e2etest.CollectorBin(t), "demo-collector", func(p e2etest.Ports) ([]string, []string) {
 		env := []string{
-			"DEMO_SIM_PORT=" + simPort,
+			"DEMO_SIM_PORT=" + sim.Port(),
 			"DEMO_DEFAULT_KEY=" + keyDemoDefault,
-			fmt.Sprintf("DEMO_OTLP_PORT=%d", p.otlp),
-			fmt.Sprintf("DEMO_HEALTH_PORT=%d", p.health),
-			fmt.Sprintf("DEMO_METRICS_PORT=%d", p.metrics),
+			fmt.Sprintf("DEMO_OTLP_PORT=%d", p.OTLP),
+			fmt.Sprintf("DEMO_HEALTH_PORT=%d", p.Health),
+			fmt.Sprintf("DEMO_METRICS_PORT=%d", p.Metrics),
 		}
 		// The demo config, with retries cut short so that an exhausted
 		// retry (send_failed_log_records) takes seconds, not a minute.
-		args := []string{"--config", demoConfigPath,
-			"--set=exporters::pagerduty::retry_on_failure::max_elapsed_time=2s"}
+		args := []string{
+			"--config", demoConfigPath,
+			"--set=exporters::pagerduty::retry_on_failure::max_elapsed_time=2s",
+		}
 		return env, args
 	})
-	otlpURL := fmt.Sprintf("http://127.0.0.1:%d/v1/logs", col.ports.otlp)
 
 	// The demo's lifecycle, as scripts/demo.sh sends it.
 	files, _ := filepath.Glob(demoAlertsGlob)
@@ -701,98 +483,97 @@ func TestDashboardLiveScrape(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatalf("no files match %s", demoAlertsGlob)
 	}
+	handled := func() float64 {
+		m := col.Exposition(t)
+		return m.Sum("otelcol_exporter_pagerduty_events") + m.Sum("otelcol_exporter_pagerduty_suppressed")
+	}
 	for _, f := range files {
 		body, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := col.metrics(t).sum("otelcol_exporter_pagerduty_events", nil) + col.metrics(t).sum("otelcol_exporter_pagerduty_suppressed", nil)
-		postOTLP(t, otlpURL, body)
-		waitFor(t, "the exporter to handle "+filepath.Base(f), func() bool {
-			m := col.metrics(t)
-			return m.sum("otelcol_exporter_pagerduty_events", nil)+m.sum("otelcol_exporter_pagerduty_suppressed", nil) > before
-		})
+		before := handled()
+		col.SendJSON(t, body)
+		e2etest.Eventually(t, landTimeout, func() bool { return handled() > before },
+			"the exporter to handle %s", filepath.Base(f))
 	}
 
 	// A burst of 14 change events on one key: the limiter (burst 10, 120 a
 	// minute) makes the last ones wait.
-	var burst []alertRecord
+	var burst []e2etest.Alert
 	for i := range 14 {
-		burst = append(burst, alertRecord{resource: map[string]string{"service.name": "deployer", "host.name": "ci-runner-2"},
-			attrs: map[string]any{"pagerduty.event_type": "change", "alert.summary": fmt.Sprintf("Deployed inventory v1.%d", i)}})
+		burst = append(burst, e2etest.Alert{EventType: "change", Summary: fmt.Sprintf("Deployed inventory v1.%d", i)})
 	}
-	postLogs(t, otlpURL, burst...)
-	col.waitMetric(t, "otelcol_exporter_pagerduty_rate_limit_wait", map[string]string{"routing": "default"}, 1e-9)
-	col.waitMetric(t, "otelcol_exporter_pagerduty_events", map[string]string{"event_action": "change", "outcome": "accepted"}, 1+14)
+	sendUntimed(t, col, map[string]string{"service.name": "deployer", "host.name": "ci-runner-2"}, burst...)
+	waitMetric(t, col, 1e-9, "otelcol_exporter_pagerduty_rate_limit_wait", "routing=default")
+	waitMetric(t, col, 1+14, "otelcol_exporter_pagerduty_events", "event_action=change", "outcome=accepted")
 
 	// A 429: throttled, then accepted on retry.
-	sim.control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 429}})
-	postLogs(t, otlpURL, alertRecord{resource: map[string]string{"service.name": "payments", "host.name": "pay-03"},
-		attrs: map[string]any{"alert.fingerprint": "payments-gateway-timeouts", "alert.status": "firing", "alert.severity": "error",
-			"alert.summary": "Payment gateway timeouts 4%"}})
-	col.waitMetric(t, "otelcol_exporter_pagerduty_throttled", map[string]string{"routing": "payments"})
-	sim.control(t, map[string]any{"reject_keys": map[string]int{}})
-	col.waitMetric(t, "otelcol_exporter_pagerduty_events", map[string]string{"routing": "payments", "outcome": "accepted", "event_action": "trigger"}, 2)
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{keyPayments: 429}})
+	sendUntimed(t, col, map[string]string{"service.name": "payments", "host.name": "pay-03"},
+		e2etest.Alert{Fingerprint: "payments-gateway-timeouts", Status: "firing", Severity: "error", Summary: "Payment gateway timeouts 4%"})
+	waitMetric(t, col, 1, "otelcol_exporter_pagerduty_throttled", "routing=payments")
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{}})
+	waitMetric(t, col, 2, "otelcol_exporter_pagerduty_events", "routing=payments", "outcome=accepted", "event_action=trigger")
 
 	// A 503 until the retries give up: failed events, send_failed_log_records.
-	sim.control(t, map[string]any{"reject_keys": map[string]int{keyDemoDefault: 503}})
-	postLogs(t, otlpURL, alertRecord{resource: map[string]string{"service.name": "inventory", "host.name": "inv-01"},
-		attrs: map[string]any{"alert.fingerprint": "inventory-sync-stalled", "alert.status": "firing", "alert.severity": "warning",
-			"alert.summary": "Inventory sync stalled for 15m"}})
-	col.waitMetric(t, "otelcol_exporter_pagerduty_events", map[string]string{"routing": "default", "outcome": "failed"})
-	col.waitMetric(t, "otelcol_exporter_send_failed_log_records", map[string]string{"exporter": "pagerduty"})
-	sim.control(t, map[string]any{"reject_keys": map[string]int{}})
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{keyDemoDefault: 503}})
+	sendUntimed(t, col, map[string]string{"service.name": "inventory", "host.name": "inv-01"},
+		e2etest.Alert{Fingerprint: "inventory-sync-stalled", Status: "firing", Severity: "warning", Summary: "Inventory sync stalled for 15m"})
+	waitMetric(t, col, 1, "otelcol_exporter_pagerduty_events", "routing=default", "outcome=failed")
+	waitMetric(t, col, 1, "otelcol_exporter_send_failed_log_records", "exporter=pagerduty")
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{}})
 
 	// A 400: rejected by the API, dropped.
-	sim.control(t, map[string]any{"reject_keys": map[string]int{keyCheckout: 400}})
-	postLogs(t, otlpURL, alertRecord{resource: map[string]string{"service.name": "checkout", "host.name": "web-02"},
-		attrs: map[string]any{"alert.fingerprint": "checkout-cart-errors", "alert.status": "firing", "alert.severity": "error",
-			"alert.summary": "Cart API 5xx at 2%"}})
-	col.waitMetric(t, "otelcol_exporter_pagerduty_records_rejected", map[string]string{"reason": "api_rejected"})
-	sim.control(t, map[string]any{"reject_keys": map[string]int{}})
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{keyCheckout: 400}})
+	sendUntimed(t, col, map[string]string{"service.name": "checkout", "host.name": "web-02"},
+		e2etest.Alert{Fingerprint: "checkout-cart-errors", Status: "firing", Severity: "error", Summary: "Cart API 5xx at 2%"})
+	waitMetric(t, col, 1, "otelcol_exporter_pagerduty_records_rejected", "reason=api_rejected")
+	sim.Control(t, map[string]any{"reject_keys": map[string]int{}})
 
 	// An unmappable record (unknown status) and a repaired one (no severity,
 	// no summary, no fingerprint).
-	postLogs(t, otlpURL,
-		alertRecord{resource: map[string]string{"service.name": "checkout"},
-			attrs: map[string]any{"alert.fingerprint": "checkout-odd", "alert.status": "exploded", "alert.summary": "?"}},
-		alertRecord{resource: map[string]string{"service.name": "search", "host.name": "search-01"},
-			attrs: map[string]any{"alert.source": "search-01"}})
-	col.waitMetric(t, "otelcol_exporter_pagerduty_records_rejected", map[string]string{"reason": "unknown_event_action"})
-	col.waitMetric(t, "otelcol_exporter_pagerduty_records_repaired", map[string]string{"reason": "severity_defaulted"})
+	col.Send(t, e2etest.WithoutTimestamps(e2etest.NewPayload().
+		Resource(map[string]string{"service.name": "checkout"}).
+		Add(e2etest.Alert{Fingerprint: "checkout-odd", Status: "exploded", Summary: "?"}).
+		Resource(map[string]string{"service.name": "search", "host.name": "search-01"}).
+		Add(e2etest.Alert{Attrs: map[string]any{"alert.source": "search-01"}}).
+		Logs()))
+	waitMetric(t, col, 1, "otelcol_exporter_pagerduty_records_rejected", "reason=unknown_event_action")
+	waitMetric(t, col, 1, "otelcol_exporter_pagerduty_records_repaired", "reason=severity_defaulted")
 
 	// A connection reset (status class "transport"), then a retry that lands.
-	sim.control(t, map[string]any{"reset_rate": 1})
-	postLogs(t, otlpURL, alertRecord{resource: map[string]string{"service.name": "payments", "host.name": "pay-03"},
-		attrs: map[string]any{"alert.fingerprint": "payments-gateway-timeouts", "alert.status": "resolved"}})
-	col.waitMetric(t, "otelcol_exporter_pagerduty_requests", map[string]string{"status_class": "transport"})
-	sim.control(t, map[string]any{"reset_rate": 0})
-	col.waitMetric(t, "otelcol_exporter_pagerduty_events", map[string]string{"event_action": "resolve", "routing": "payments", "outcome": "accepted"})
+	sim.Control(t, map[string]any{"reset_rate": 1})
+	sendUntimed(t, col, map[string]string{"service.name": "payments", "host.name": "pay-03"},
+		e2etest.Alert{Fingerprint: "payments-gateway-timeouts", Status: "resolved"})
+	waitMetric(t, col, 1, "otelcol_exporter_pagerduty_requests", "status_class=transport")
+	sim.Control(t, map[string]any{"reset_rate": 0})
+	waitMetric(t, col, 1, "otelcol_exporter_pagerduty_events", "event_action=resolve", "routing=payments", "outcome=accepted")
 
 	// Scrape once nothing is queued or in flight any more.
 	var raw []byte
-	var live *exposition
-	waitFor(t, "the sending queue to drain", func() bool {
-		raw = col.scrape(t)
+	var live *e2etest.Exposition
+	e2etest.Eventually(t, landTimeout, func() bool {
+		raw = col.Scrape(t)
 		var err error
-		if live, err = parseExposition(bytes.NewReader(raw)); err != nil {
+		if live, err = e2etest.ParseExposition(bytes.NewReader(raw)); err != nil {
 			t.Fatal(err)
 		}
-		return live.sum("otelcol_exporter_queue_size", nil) == 0 && live.sum("otelcol_exporter_in_flight_requests", nil) == 0
-	})
+		return live.Sum("otelcol_exporter_queue_size") == 0 && live.Sum("otelcol_exporter_in_flight_requests") == 0
+	}, "the sending queue to drain")
 	used := checkDashboardAgainst(t, loadDashboard(t), live, "the live scrape")
 	_, declared := ourMetrics(t)
 	for name, kind := range declared {
 		if kind == "histogram" {
 			name += "_bucket"
 		}
-		if _, ok := live.labels[name]; !ok {
+		if _, ok := live.Labels[name]; !ok {
 			t.Errorf("%s is not in the live scrape: the scenario does not exercise it", name)
 		}
 	}
 	t.Logf("the dashboard uses %d metrics, all in the live scrape", len(used))
 	if *update && !t.Failed() {
-		if err := os.WriteFile(scrapePath, raw, 0o644); err != nil {
+		if err := os.WriteFile(scrapePath, raw, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("wrote %s (%d bytes)", scrapePath, len(raw))
@@ -1237,7 +1018,7 @@ func TestDockerfile(t *testing.T) {
 func TestKubernetesConfigValidates(t *testing.T) {
 	requireE2E(t)
 	m := loadK8s(t)
-	bin := collectorBin(t)
+	bin := e2etest.CollectorBin(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfg, []byte(m.configYAML), 0o600); err != nil {
@@ -1299,19 +1080,19 @@ func TestKubernetesConfigValidates(t *testing.T) {
 // get some of the 20 alerts in every one of 20,000 simulated port pairs.
 func TestLoadBalancedReplicas(t *testing.T) {
 	requireE2E(t)
-	lbBin := binary(t, "OTELCOL_LB_BIN", "_build/lb/otelcol-pagerduty-lb",
+	lbBin := e2etest.Binary(t, "OTELCOL_LB_BIN", "_build/lb/otelcol-pagerduty-lb",
 		"build it with `make build && .tools/builder --config examples/loadbalancing/builder-config.yaml`")
-	sim := startSim(t)
+	sim := e2etest.StartSim(t)
 
-	var backends []*collector
+	var backends []*e2etest.Collector
 	for i := range 2 {
-		backends = append(backends, startCollector(t, collectorBin(t), fmt.Sprintf("backend-%d", i+1), func(p ports) ([]string, []string) {
+		backends = append(backends, e2etest.StartCollector(t, e2etest.CollectorBin(t), fmt.Sprintf("backend-%d", i+1), func(p e2etest.Ports) ([]string, []string) {
 			return []string{
-				fmt.Sprintf("BACKEND_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", p.otlp),
-				fmt.Sprintf("BACKEND_HEALTH_ENDPOINT=127.0.0.1:%d", p.health),
+				fmt.Sprintf("BACKEND_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", p.OTLP),
+				fmt.Sprintf("BACKEND_HEALTH_ENDPOINT=127.0.0.1:%d", p.Health),
 				"BACKEND_METRICS_HOST=127.0.0.1",
-				fmt.Sprintf("BACKEND_METRICS_PORT=%d", p.metrics),
-				"PAGERDUTY_ENDPOINT=" + sim.url,
+				fmt.Sprintf("BACKEND_METRICS_PORT=%d", p.Metrics),
+				"PAGERDUTY_ENDPOINT=" + sim.URL,
 				"PAGERDUTY_ROUTING_KEY=" + keyDemoDefault,
 				"PD_KEY_CHECKOUT=" + keyCheckout,
 				"PD_KEY_PAYMENTS=" + keyPayments,
@@ -1319,86 +1100,79 @@ func TestLoadBalancedReplicas(t *testing.T) {
 			}, []string{"--config", filepath.Join(lbDir, "backend.yaml")}
 		}))
 	}
-	front := startCollector(t, lbBin, "front", func(p ports) ([]string, []string) {
+	front := e2etest.StartCollector(t, lbBin, "front", func(p e2etest.Ports) ([]string, []string) {
 		return []string{
-			fmt.Sprintf("LB_OTLP_HTTP_ENDPOINT=127.0.0.1:%d", p.otlp),
-			fmt.Sprintf("LB_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", freePort(t)),
-			fmt.Sprintf("LB_HEALTH_ENDPOINT=127.0.0.1:%d", p.health),
+			fmt.Sprintf("LB_OTLP_HTTP_ENDPOINT=127.0.0.1:%d", p.OTLP),
+			fmt.Sprintf("LB_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", e2etest.FreePort(t)),
+			fmt.Sprintf("LB_HEALTH_ENDPOINT=127.0.0.1:%d", p.Health),
 			"LB_METRICS_HOST=127.0.0.1",
-			fmt.Sprintf("LB_METRICS_PORT=%d", p.metrics),
-			fmt.Sprintf("LB_BACKEND_1=127.0.0.1:%d", backends[0].ports.otlp),
-			fmt.Sprintf("LB_BACKEND_2=127.0.0.1:%d", backends[1].ports.otlp),
+			fmt.Sprintf("LB_METRICS_PORT=%d", p.Metrics),
+			fmt.Sprintf("LB_BACKEND_1=127.0.0.1:%d", backends[0].Ports.OTLP),
+			fmt.Sprintf("LB_BACKEND_2=127.0.0.1:%d", backends[1].Ports.OTLP),
 		}, []string{"--config", filepath.Join(lbDir, "front.yaml")}
 	})
-	otlpURL := fmt.Sprintf("http://127.0.0.1:%d/v1/logs", front.ports.otlp)
 
 	const n = 20
 	fingerprint := func(i int) string { return fmt.Sprintf("lb-alert-%02d", i) }
 	service := func(i int) string { return []string{"checkout", "payments"}[i%2] }
-	firing := func(i int) alertRecord {
-		return alertRecord{resource: map[string]string{"service.name": service(i), "host.name": fmt.Sprintf("host-%02d", i)},
-			attrs: map[string]any{"alert.fingerprint": fingerprint(i), "alert.status": "firing", "alert.severity": "error",
-				"alert.summary": fmt.Sprintf("Alert %02d firing", i)}}
+	origin := func(i int) map[string]string {
+		return map[string]string{"service.name": service(i), "host.name": fmt.Sprintf("host-%02d", i)}
 	}
-	// step sends one record per alert in a single OTLP request, so the
-	// front has to split it record by record.
-	step := func(rec func(i int) alertRecord) {
-		var recs []alertRecord
+	firing := func(i int) (map[string]string, e2etest.Alert) {
+		return origin(i), e2etest.Alert{
+			Fingerprint: fingerprint(i), Status: "firing", Severity: "error",
+			Summary: fmt.Sprintf("Alert %02d firing", i),
+		}
+	}
+	// step sends one record per alert in a single OTLP request (one resource
+	// per run of records with the same resource), so the front has to split
+	// it record by record.
+	step := func(rec func(i int) (map[string]string, e2etest.Alert)) {
+		p := e2etest.NewPayload()
+		var last map[string]string
 		for i := range n {
-			r := rec(i)
-			r.time = time.Now()
-			recs = append(recs, r)
-		}
-		postLogs(t, otlpURL, recs...)
-	}
-	countActions := func(s simSnapshot, action string) int {
-		c := 0
-		for _, ev := range s.Events {
-			if ev.Action == action {
-				c++
+			res, a := rec(i)
+			if i == 0 || !maps.Equal(res, last) {
+				p.Resource(res)
+				last = res
 			}
+			p.Add(a)
 		}
-		return c
+		front.Send(t, p.Logs())
 	}
-	backendSum := func(name string, labels map[string]string) float64 {
+	backendSum := func(name string, labels ...string) float64 {
 		var total float64
 		for _, b := range backends {
-			total += b.metrics(t).sum(name, labels)
+			total += b.Exposition(t).Sum(name, labels...)
 		}
 		return total
 	}
 
 	step(firing)
-	sim.waitFor(t, "20 triggers", func(s simSnapshot) bool { return countActions(s, "trigger") >= n })
+	sim.WaitWithin(t, landTimeout, "20 triggers", func(s e2etest.Snapshot) bool { return s.CountActions("trigger") >= n })
 
 	step(firing) // the repeat: suppressed by whichever replica holds the alert
-	waitFor(t, "20 repeated triggers to be suppressed or sent", func() bool {
-		extra := countActions(sim.snapshot(t), "trigger") - n
-		return backendSum("otelcol_exporter_pagerduty_suppressed", map[string]string{"reason": "duplicate"})+float64(extra) >= n
-	})
+	e2etest.Eventually(t, landTimeout, func() bool {
+		extra := sim.Snapshot(t).CountActions("trigger") - n
+		return backendSum("otelcol_exporter_pagerduty_suppressed", "reason=duplicate")+float64(extra) >= n
+	}, "20 repeated triggers to be suppressed or sent")
 
-	step(func(i int) alertRecord {
-		return alertRecord{resource: map[string]string{"service.name": "chatops-bot", "host.name": "slack-bridge"},
-			attrs: map[string]any{"alert.fingerprint": fingerprint(i), "alert.status": "acknowledged"}}
+	step(func(i int) (map[string]string, e2etest.Alert) {
+		return map[string]string{"service.name": "chatops-bot", "host.name": "slack-bridge"},
+			e2etest.Alert{Fingerprint: fingerprint(i), Status: "acknowledged"}
 	})
-	sim.waitFor(t, "20 acknowledges", func(s simSnapshot) bool { return countActions(s, "acknowledge") >= n })
+	sim.WaitWithin(t, landTimeout, "20 acknowledges", func(s e2etest.Snapshot) bool { return s.CountActions("acknowledge") >= n })
 
-	step(func(i int) alertRecord {
-		return alertRecord{resource: map[string]string{"service.name": service(i), "host.name": fmt.Sprintf("host-%02d", i)},
-			attrs: map[string]any{"alert.fingerprint": fingerprint(i), "alert.status": "resolved"}}
+	step(func(i int) (map[string]string, e2etest.Alert) {
+		return origin(i), e2etest.Alert{Fingerprint: fingerprint(i), Status: "resolved"}
 	})
-	snap := sim.waitFor(t, "20 resolves", func(s simSnapshot) bool { return countActions(s, "resolve") >= n })
+	snap := sim.WaitWithin(t, landTimeout, "20 resolves", func(s e2etest.Snapshot) bool { return s.CountActions("resolve") >= n })
 
 	// Every alert: one incident, resolved, under its service's key, with
 	// exactly trigger, acknowledge, resolve applied.
 	wantKey := map[string]string{"checkout": keyCheckout, "payments": keyPayments}
 	for i := range n {
-		var incs []simIncident
-		for _, inc := range snap.Incidents {
-			if inc.DedupKey == fingerprint(i) {
-				incs = append(incs, inc)
-			}
-		}
+		incs := snap.IncidentsFor(fingerprint(i))
 		if len(incs) != 1 {
 			t.Errorf("%s: %d incidents, want 1", fingerprint(i), len(incs))
 			continue
@@ -1410,15 +1184,7 @@ func TestLoadBalancedReplicas(t *testing.T) {
 		if inc.RoutingKey != wantKey[service(i)] {
 			t.Errorf("%s: routing key %q, want %s's", fingerprint(i), inc.RoutingKey, service(i))
 		}
-		var got []string
-		for _, ev := range inc.Events {
-			a := ev.Action
-			if !ev.Applied {
-				a += " (dropped: " + ev.Note + ")"
-			}
-			got = append(got, a)
-		}
-		if want := []string{"trigger", "acknowledge", "resolve"}; !slices.Equal(got, want) {
+		if got, want := e2etest.Actions(inc.Events), []string{"trigger", "acknowledge", "resolve"}; !slices.Equal(got, want) {
 			t.Errorf("%s: events %v, want %v", fingerprint(i), got, want)
 		}
 	}
@@ -1428,29 +1194,26 @@ func TestLoadBalancedReplicas(t *testing.T) {
 	if total := len(snap.Events); total != 3*n {
 		t.Errorf("%d alert events reached PagerDuty, want %d", total, 3*n)
 	}
-	if got := backendSum("otelcol_exporter_pagerduty_suppressed", map[string]string{"reason": "duplicate"}); got != n {
+	if got := backendSum("otelcol_exporter_pagerduty_suppressed", "reason=duplicate"); got != n {
 		t.Errorf("%v repeated triggers suppressed, want %d", got, n)
 	}
 	for i, b := range backends {
-		m := b.metrics(t)
-		events := m.sum("otelcol_exporter_pagerduty_events", nil)
+		m := b.Exposition(t)
+		events := m.Sum("otelcol_exporter_pagerduty_events")
 		t.Logf("backend-%d: %v events sent, %v suppressed, %v open incidents", i+1, events,
-			m.sum("otelcol_exporter_pagerduty_suppressed", nil), m.sum("otelcol_exporter_pagerduty_open_incidents", nil))
+			m.Sum("otelcol_exporter_pagerduty_suppressed"), m.Sum("otelcol_exporter_pagerduty_open_incidents"))
 		if events == 0 {
 			t.Errorf("backend-%d sent no event: the front did not spread the alerts", i+1)
 		}
-		if open := m.sum("otelcol_exporter_pagerduty_open_incidents", nil); open != 0 {
+		if open := m.Sum("otelcol_exporter_pagerduty_open_incidents"); open != 0 {
 			t.Errorf("backend-%d still counts %v open incidents", i+1, open)
 		}
 	}
 }
 
 // ============================================================================
-// Harness: processes (internal/proctest), simulator, collectors, OTLP. A
-// trimmed version of e2e/'s.
+// Harness: internal/e2etest, shared with e2e/.
 // ============================================================================
-
-const envE2E = "PAGERDUTY_E2E"
 
 // Fake integration keys: the simulator accepts any 32 characters. The
 // checkout and payments keys are the ones testdata/demo.yaml uses.
@@ -1460,301 +1223,30 @@ const (
 	keyPayments    = "9a000000000000000000000000000000"
 )
 
-const (
-	startTimeout = 30 * time.Second
-	landTimeout  = 30 * time.Second
-	pollInterval = 25 * time.Millisecond
-)
-
-var httpClient = &http.Client{Timeout: 10 * time.Second}
+// landTimeout bounds each wait for an effect; the load-balanced records
+// take two hops.
+const landTimeout = 30 * time.Second
 
 func requireE2E(t *testing.T) {
 	t.Helper()
-	if os.Getenv(envE2E) != "1" {
-		t.Skipf("runs the built collector: run `make e2e`, or `make build pdsim && %s=1 go test -count=1 -v ./examples/` "+
-			"(binaries from $OTELCOL_BIN, $PDSIM_BIN and $OTELCOL_LB_BIN, default _build/otelcol-pagerduty, _build/pdsim, _build/lb/otelcol-pagerduty-lb)", envE2E)
-	}
+	e2etest.SkipUnlessE2E(t, "run `make e2e`, or `make build pdsim && PAGERDUTY_E2E=1 go test -count=1 -v ./examples/` "+
+		"(binaries from $OTELCOL_BIN, $PDSIM_BIN and $OTELCOL_LB_BIN, default _build/otelcol-pagerduty, _build/pdsim, _build/lb/otelcol-pagerduty-lb)")
 }
 
-// binary returns the absolute path of $env, else of rel under the
-// repository root; it fails the test, saying how to build it, if that is no
-// executable.
-func binary(t *testing.T, env, rel, howto string) string {
+// waitMetric waits until the sum of the collector's series name whose
+// labels include every "key=value" of labels reaches least.
+func waitMetric(t *testing.T, col *e2etest.Collector, least float64, name string, labels ...string) {
 	t.Helper()
-	p := os.Getenv(env)
-	if p == "" {
-		p = filepath.Join("..", rel)
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi, err := os.Stat(abs); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-		t.Fatalf("%s is not an executable (%v): %s, or set %s", abs, err, howto, env)
-	}
-	return abs
+	e2etest.Eventually(t, landTimeout, func() bool {
+		return col.Exposition(t).Sum(name, labels...) >= least
+	}, "%s%v >= %v", name, labels, least)
 }
 
-func collectorBin(t *testing.T) string {
-	return binary(t, "OTELCOL_BIN", "_build/otelcol-pagerduty", "build it with `make build`")
-}
-
-func pdsimBin(t *testing.T) string {
-	return binary(t, "PDSIM_BIN", "_build/pdsim", "build it with `make pdsim`")
-}
-
-func freePort(t *testing.T) int {
+// sendUntimed posts alerts under one resource without timestamps, as the
+// demo's samples are: the exporter times them when it first sees them.
+func sendUntimed(t *testing.T, col *e2etest.Collector, resource map[string]string, alerts ...e2etest.Alert) {
 	t.Helper()
-	port, err := proctest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(landTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", landTimeout, what)
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
-// stopGrace is how long a stopped process has between SIGTERM and SIGKILL.
-const stopGrace = 5 * time.Second
-
-// startProc starts bin with its output in a file; the process is stopped at
-// cleanup and its output printed if the test failed.
-func startProc(t *testing.T, name, bin string, env []string, args ...string) *proctest.Proc {
-	t.Helper()
-	outPath := filepath.Join(t.TempDir(), name+".log")
-	p, err := proctest.Start(name, bin, append(os.Environ(), env...), outPath, outPath, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Stop(stopGrace)
-		if t.Failed() {
-			data, _ := os.ReadFile(outPath)
-			if len(data) > 64<<10 {
-				data = data[len(data)-64<<10:]
-			}
-			t.Logf("--- %s output:\n%s", name, data)
-		}
-	})
-	return p
-}
-
-// ports are the loopback ports of one collector.
-type ports struct{ otlp, health, metrics int }
-
-type collector struct {
-	proc       *proctest.Proc
-	ports      ports
-	metricsURL string
-}
-
-// startCollector starts bin with the env and args that setup returns for
-// fresh ports, and waits for its health check. A lost port race is retried.
-func startCollector(t *testing.T, bin, name string, setup func(ports) (env, args []string)) *collector {
-	t.Helper()
-	for attempt := 1; ; attempt++ {
-		p := ports{otlp: freePort(t), health: freePort(t), metrics: freePort(t)}
-		env, args := setup(p)
-		c := &collector{proc: startProc(t, fmt.Sprintf("%s-%d", name, attempt), bin, env, args...), ports: p,
-			metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", p.metrics)}
-		healthURL := fmt.Sprintf("http://127.0.0.1:%d/", p.health)
-		err := proctest.WaitHTTP(context.Background(), httpClient, healthURL, c.proc, startTimeout, pollInterval)
-		if err == nil {
-			return c
-		}
-		if attempt < 3 && strings.Contains(c.proc.Output(), "address already in use") {
-			c.proc.Stop(stopGrace)
-			continue
-		}
-		t.Fatalf("%s did not become healthy on %s (%v):\n%s", name, healthURL, err, c.proc.Output())
-	}
-}
-
-func (c *collector) scrape(t *testing.T) []byte {
-	t.Helper()
-	resp, err := httpClient.Get(c.metricsURL)
-	if err != nil {
-		t.Fatalf("GET %s: %v", c.metricsURL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %v %s", c.metricsURL, err, resp.Status)
-	}
-	return body
-}
-
-func (c *collector) metrics(t *testing.T) *exposition {
-	t.Helper()
-	e, err := parseExposition(bytes.NewReader(c.scrape(t)))
-	if err != nil {
-		t.Fatalf("%s: %v", c.metricsURL, err)
-	}
-	return e
-}
-
-// waitMetric waits until the sum of the matching series reaches min
-// (default 1).
-func (c *collector) waitMetric(t *testing.T, name string, labels map[string]string, min ...float64) {
-	t.Helper()
-	want := 1.0
-	if len(min) > 0 {
-		want = min[0]
-	}
-	waitFor(t, fmt.Sprintf("%s%v >= %v", name, labels, want), func() bool {
-		return c.metrics(t).sum(name, labels) >= want
-	})
-}
-
-// alertRecord is one log record and its resource.
-type alertRecord struct {
-	resource map[string]string
-	attrs    map[string]any // string or float64 values
-	time     time.Time
-}
-
-// postLogs sends the records as one OTLP/HTTP JSON request, one
-// ResourceLogs per run of records with the same resource.
-func postLogs(t *testing.T, url string, recs ...alertRecord) {
-	t.Helper()
-	ld := plog.NewLogs()
-	var sl plog.ScopeLogs
-	var last map[string]string
-	for i, r := range recs {
-		if i == 0 || !reflect.DeepEqual(r.resource, last) {
-			rl := ld.ResourceLogs().AppendEmpty()
-			for _, k := range slices.Sorted(maps.Keys(r.resource)) {
-				rl.Resource().Attributes().PutStr(k, r.resource[k])
-			}
-			sl = rl.ScopeLogs().AppendEmpty()
-			sl.Scope().SetName("examples-test")
-			last = r.resource
-		}
-		lr := sl.LogRecords().AppendEmpty()
-		if !r.time.IsZero() {
-			lr.SetTimestamp(pcommon.NewTimestampFromTime(r.time))
-		}
-		for _, k := range slices.Sorted(maps.Keys(r.attrs)) {
-			switch v := r.attrs[k].(type) {
-			case string:
-				lr.Attributes().PutStr(k, v)
-			case float64:
-				lr.Attributes().PutDouble(k, v)
-			default:
-				t.Fatalf("attribute %s: unsupported type %T", k, v)
-			}
-		}
-	}
-	body, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
-	if err != nil {
-		t.Fatal(err)
-	}
-	postOTLP(t, url, body)
-}
-
-func postOTLP(t *testing.T, url string, body []byte) {
-	t.Helper()
-	resp, err := httpClient.Post(url, "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: %s: %s", url, resp.Status, out)
-	}
-}
-
-// simulator is a running pdsim.
-type simulator struct {
-	proc *proctest.Proc
-	url  string
-}
-
-type simSnapshot struct {
-	Incidents []simIncident `json:"incidents"`
-	Events    []simEvent    `json:"events"`
-	Dropped   int           `json:"dropped"`
-}
-
-type simIncident struct {
-	RoutingKey string     `json:"routing_key"`
-	DedupKey   string     `json:"dedup_key"`
-	State      string     `json:"state"`
-	Events     []simEvent `json:"events"`
-}
-
-type simEvent struct {
-	Action   string `json:"action"`
-	Applied  bool   `json:"applied"`
-	Note     string `json:"note"`
-	DedupKey string `json:"dedup_key"`
-}
-
-var simListening = regexp.MustCompile(`pdsim listening on (http://\S+)`)
-
-func startSim(t *testing.T) *simulator {
-	t.Helper()
-	p := startProc(t, "pdsim", pdsimBin(t), nil, "-addr", "127.0.0.1:0", "-seed", "1")
-	s := &simulator{proc: p}
-	deadline := time.Now().Add(startTimeout)
-	for {
-		if m := simListening.FindStringSubmatch(p.Output()); m != nil {
-			s.url = m[1]
-			return s
-		}
-		if p.Exited() || time.Now().After(deadline) {
-			t.Fatalf("pdsim did not start:\n%s", p.Output())
-		}
-		time.Sleep(pollInterval)
-	}
-}
-
-func (s *simulator) snapshot(t *testing.T) simSnapshot {
-	t.Helper()
-	resp, err := httpClient.Get(s.url + "/incidents")
-	if err != nil {
-		t.Fatalf("simulator: %v", err)
-	}
-	defer resp.Body.Close()
-	var snap simSnapshot
-	if err := json.NewDecoder(resp.Body).Decode(&snap); err != nil {
-		t.Fatalf("simulator /incidents: %v", err)
-	}
-	return snap
-}
-
-func (s *simulator) waitFor(t *testing.T, what string, cond func(simSnapshot) bool) simSnapshot {
-	t.Helper()
-	var snap simSnapshot
-	waitFor(t, what, func() bool {
-		snap = s.snapshot(t)
-		return cond(snap)
-	})
-	return snap
-}
-
-func (s *simulator) control(t *testing.T, update map[string]any) {
-	t.Helper()
-	body, _ := json.Marshal(update)
-	resp, err := httpClient.Post(s.url+"/control", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("POST /control: %v", err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /control %s: %s: %s", body, resp.Status, out)
-	}
+	col.Send(t, e2etest.WithoutTimestamps(e2etest.NewPayload().Resource(resource).Add(alerts...).Logs()))
 }
 
 // readYAML decodes the YAML file at path into v.

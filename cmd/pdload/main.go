@@ -167,10 +167,21 @@ func (o *options) check() error {
 	for _, p := range []struct {
 		name string
 		v    int
-	}{{"latency-rate", o.latRate}, {"latency-rounds", o.latRounds}, {"events", o.tpEvents}, {"batch", o.tpBatch},
-		{"senders", o.tpSenders}, {"direct-workers", o.tpDirectWorkers}, {"throughput-rounds", o.tpRounds},
-		{"storm-events", o.stormN}, {"storm-keys", o.stormKeys}, {"storm-rate", o.stormPerMinute},
-		{"storm-burst", o.stormBurst}, {"storm-batch", o.stormBatch}, {"storm-senders", o.stormSenders}} {
+	}{
+		{"latency-rate", o.latRate},
+		{"latency-rounds", o.latRounds},
+		{"events", o.tpEvents},
+		{"batch", o.tpBatch},
+		{"senders", o.tpSenders},
+		{"direct-workers", o.tpDirectWorkers},
+		{"throughput-rounds", o.tpRounds},
+		{"storm-events", o.stormN},
+		{"storm-keys", o.stormKeys},
+		{"storm-rate", o.stormPerMinute},
+		{"storm-burst", o.stormBurst},
+		{"storm-batch", o.stormBatch},
+		{"storm-senders", o.stormSenders},
+	} {
 		if p.v <= 0 {
 			bad = append(bad, "-"+p.name+" must be positive")
 		}
@@ -280,7 +291,7 @@ type throughputResult struct {
 	IdleRSSKB          int64         `json:"collector_idle_rss_kb"`
 	PeakRSSKB          int64         `json:"collector_peak_rss_kb"`
 	SimPeakRSSKB       int64         `json:"simulator_peak_rss_kb"`
-	IdleCPUPerSec      time.Duration `json:"collector_idle_cpu_per_s_ns"`
+	IdleCPUPerSecond   time.Duration `json:"collector_idle_cpu_per_s_ns"`
 	LogProblems        int           `json:"collector_warn_lines"`
 	Load1Before        float64       `json:"load1_before"`
 	Load1After         float64       `json:"load1_after"`
@@ -331,9 +342,11 @@ func runAll(ctx context.Context, o *options) (*results, error) {
 		res.Storm = s
 		within := s.Drain <= s.Minimum+s.Minimum/20
 		res.Targets = append(res.Targets,
-			target{Name: "storm drain within 5% of the theoretical minimum",
+			target{
+				Name:   "storm drain within 5% of the theoretical minimum",
 				Figure: fmt.Sprintf("%s vs minimum %s (%s)", secs(s.Drain), secs(s.Minimum), ratio(s.Drain.Seconds(), s.Minimum.Seconds())),
-				Met:    within && s.Delivered == s.N},
+				Met:    within && s.Delivered == s.N,
+			},
 			target{Name: "storm: zero 429s", Figure: fmt.Sprintf("%d 429s", s.Throttled), Met: s.Throttled == 0})
 	}
 	return res, nil
@@ -354,7 +367,7 @@ func runUnlimited(ctx context.Context, o *options, res *results) error {
 	}
 	defer col.p.Stop(stopGrace)
 	h := &harness{o: o, sim: sim, col: col, otlp: newClient(max(o.tpSenders, 16)), direct: newClient(max(o.tpDirectWorkers, 16))}
-	if err := h.warmUp(ctx); err != nil {
+	if err = h.warmUp(ctx); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	tp := &throughputResult{}
@@ -363,7 +376,7 @@ func runUnlimited(ctx context.Context, o *options, res *results) error {
 	if o.smoke {
 		idle = 500 * time.Millisecond
 	}
-	if tp.IdleCPUPerSec, err = h.idleCPU(ctx, idle); err != nil {
+	if tp.IdleCPUPerSecond, err = h.idleCPU(ctx, idle); err != nil {
 		return fmt.Errorf("idle reading: %w", err)
 	}
 	if o.wants("latency") {

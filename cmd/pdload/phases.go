@@ -104,7 +104,7 @@ func (h *harness) idleCPU(ctx context.Context, d time.Duration) (perSecond time.
 		return 0, err
 	}
 	for time.Since(start) < d {
-		if _, err := h.col.sent(ctx); err != nil {
+		if _, err = h.col.sent(ctx); err != nil {
 			return 0, err
 		}
 		time.Sleep(h.o.poll)
@@ -152,15 +152,15 @@ func (h *harness) latencyRound(ctx context.Context, path string, round int) (lat
 		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 		wg.Go(func() {
 			sent[i] = time.Now()
-			var err error
+			var perr error
 			if path == pathDirect {
-				err = post(ctx, h.direct, h.sim.url+"/v2/enqueue", "application/json", bodies[i], http.StatusAccepted)
+				perr = post(ctx, h.direct, h.sim.url+"/v2/enqueue", "application/json", bodies[i], http.StatusAccepted)
 			} else {
-				err = post(ctx, h.otlp, h.col.otlpURL, otlpContentType(o.encoding), bodies[i], http.StatusOK)
+				perr = post(ctx, h.otlp, h.col.otlpURL, otlpContentType(o.encoding), bodies[i], http.StatusOK)
 			}
-			if err != nil {
+			if perr != nil {
 				errs.Add(1)
-				firstErr.CompareAndSwap(nil, err.Error())
+				firstErr.CompareAndSwap(nil, perr.Error())
 			}
 		})
 	}
@@ -173,7 +173,7 @@ func (h *harness) latencyRound(ctx context.Context, path string, round int) (lat
 		run.offered = float64(n-1) / sent[n-1].Sub(sent[0]).Seconds()
 	}
 	if path == pathCollector {
-		if err := h.col.waitSent(ctx, before+float64(n-run.errors), o.poll, 60*time.Second); err != nil {
+		if err = h.col.waitSent(ctx, before+float64(n-run.errors), o.poll, 60*time.Second); err != nil {
 			return run, err
 		}
 	}
@@ -295,15 +295,15 @@ func (h *harness) throughputRound(ctx context.Context, path string, round int) (
 				if i >= len(bodies) {
 					return
 				}
-				var err error
+				var perr error
 				if path == pathDirect {
-					err = post(ctx, h.direct, h.sim.url+"/v2/enqueue", "application/json", bodies[i], http.StatusAccepted)
+					perr = post(ctx, h.direct, h.sim.url+"/v2/enqueue", "application/json", bodies[i], http.StatusAccepted)
 				} else {
-					err = post(ctx, h.otlp, h.col.otlpURL, otlpContentType(o.encoding), bodies[i], http.StatusOK)
+					perr = post(ctx, h.otlp, h.col.otlpURL, otlpContentType(o.encoding), bodies[i], http.StatusOK)
 				}
-				if err != nil {
+				if perr != nil {
 					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
+					firstErr.CompareAndSwap(nil, perr.Error())
 				}
 			}
 		})
@@ -314,7 +314,7 @@ func (h *harness) throughputRound(ctx context.Context, path string, round int) (
 		r.FirstErr = e.(string)
 	}
 	if path == pathCollector && r.Errors == 0 {
-		if err := h.col.waitSent(ctx, before+float64(n), o.poll, 120*time.Second); err != nil {
+		if err = h.col.waitSent(ctx, before+float64(n), o.poll, 120*time.Second); err != nil {
 			return r, err
 		}
 	}
@@ -384,8 +384,10 @@ func (h *harness) runThroughput(ctx context.Context, res *throughputResult) erro
 // once, to a collector and simulator both limiting each key to
 // o.stormPerMinute events per minute, and times the drain.
 func runStorm(ctx context.Context, o *options) (*stormResult, error) {
-	res := &stormResult{N: o.stormN, Keys: o.stormKeys, PerMinute: o.stormPerMinute, Burst: o.stormBurst,
-		Batch: o.stormBatch, Senders: o.stormSenders, Load1Before: loadAvg()}
+	res := &stormResult{
+		N: o.stormN, Keys: o.stormKeys, PerMinute: o.stormPerMinute, Burst: o.stormBurst,
+		Batch: o.stormBatch, Senders: o.stormSenders, Load1Before: loadAvg(),
+	}
 	perKey := float64(o.stormN) / float64(o.stormKeys)
 	rate := float64(o.stormPerMinute) / 60
 	res.Minimum = time.Duration(math.Max(0, perKey-float64(o.stormBurst)) / rate * float64(time.Second))
@@ -416,13 +418,13 @@ func runStorm(ctx context.Context, o *options) (*stormResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := post(ctx, client, col.otlpURL, otlpContentType(o.encoding), body, http.StatusOK); err != nil {
+	if err = post(ctx, client, col.otlpURL, otlpContentType(o.encoding), body, http.StatusOK); err != nil {
 		return nil, err
 	}
-	if err := col.waitSent(ctx, before+float64(len(warm)), o.poll, 30*time.Second); err != nil {
+	if err = col.waitSent(ctx, before+float64(len(warm)), o.poll, 30*time.Second); err != nil {
 		return nil, err
 	}
-	if err := sim.reset(ctx); err != nil {
+	if err = sim.reset(ctx); err != nil {
 		return nil, err
 	}
 
@@ -435,9 +437,9 @@ func runStorm(ctx context.Context, o *options) (*stormResult, error) {
 		for i := lo; i < min(lo+o.stormBatch, o.stormN); i++ {
 			batch = append(batch, alert{service: fmt.Sprintf("svc%d", i%o.stormKeys), dedupKey: fmt.Sprintf("storm-%06d", i), time: now})
 		}
-		b, err := otlpBody(batch, o.encoding)
-		if err != nil {
-			return nil, err
+		b, bodyErr := otlpBody(batch, o.encoding)
+		if bodyErr != nil {
+			return nil, bodyErr
 		}
 		bodies = append(bodies, b)
 	}
@@ -460,8 +462,8 @@ func runStorm(ctx context.Context, o *options) (*stormResult, error) {
 				if i >= len(bodies) {
 					return
 				}
-				if err := post(ctx, client, col.otlpURL, otlpContentType(o.encoding), bodies[i], http.StatusOK); err != nil {
-					postErr.CompareAndSwap(nil, err)
+				if perr := post(ctx, client, col.otlpURL, otlpContentType(o.encoding), bodies[i], http.StatusOK); perr != nil {
+					postErr.CompareAndSwap(nil, perr)
 				}
 			}
 		})
@@ -471,7 +473,7 @@ func runStorm(ctx context.Context, o *options) (*stormResult, error) {
 		return nil, e.(error)
 	}
 	timeout := 3*res.Minimum + time.Minute
-	if err := col.waitSent(ctx, before+float64(o.stormN), o.poll, timeout); err != nil {
+	if err = col.waitSent(ctx, before+float64(o.stormN), o.poll, timeout); err != nil {
 		return nil, err
 	}
 	end := time.Now()

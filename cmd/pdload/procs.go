@@ -34,7 +34,7 @@ func exited(p *proctest.Proc) error {
 	if !p.Exited() {
 		return nil
 	}
-	return fmt.Errorf("%s exited (%v); last lines of %s:\n%s", p.Name, p.Err(), p.Stdout, tail(p.Stdout, 15))
+	return fmt.Errorf("%s exited (%w); last lines of %s:\n%s", p.Name, p.ExitError(), p.Stdout, tail(p.Stdout, 15))
 }
 
 func tail(path string, n int) string {
@@ -52,7 +52,7 @@ func tail(path string, n int) string {
 // waitHTTP polls url until it answers 200 OK, p exits, or timeout passes.
 func waitHTTP(ctx context.Context, p *proctest.Proc, url string, timeout time.Duration) error {
 	err := proctest.WaitHTTP(ctx, http.DefaultClient, url, p, timeout, 50*time.Millisecond)
-	if err == nil || err == ctx.Err() {
+	if err == nil || errors.Is(err, ctx.Err()) {
 		return err
 	}
 	if perr := exited(p); perr != nil {

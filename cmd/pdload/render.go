@@ -102,7 +102,7 @@ func render(o *options, r *results, err error) string {
 			mb(t.PeakRSSKB), mb(t.IdleRSSKB), ratio(float64(t.PeakRSSKB), float64(t.IdleRSSKB)))
 		p("")
 		p("Idle collector CPU while pdload scrapes its metrics every %v: %.1f ms/s (included in the CPU figures above). Simulator peak RSS %s. Collector warn/error log lines: %d.",
-			o.poll, float64(t.IdleCPUPerSec)/float64(time.Millisecond), mb(t.SimPeakRSSKB), t.LogProblems)
+			o.poll, float64(t.IdleCPUPerSecond)/float64(time.Millisecond), mb(t.SimPeakRSSKB), t.LogProblems)
 		for _, run := range t.Runs {
 			if run.FirstErr != "" {
 				p("")

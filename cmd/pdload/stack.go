@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,7 +69,7 @@ type simSnapshot struct {
 }
 
 func (s *simulator) snapshot(ctx context.Context) (*simSnapshot, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/incidents", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/incidents", http.NoBody)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("simulator /incidents: %w", err)
@@ -86,7 +87,7 @@ func (s *simulator) snapshot(ctx context.Context) (*simSnapshot, error) {
 
 // reset forgets every incident, event, counter and rate-limit window.
 func (s *simulator) reset(ctx context.Context) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/reset", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/reset", http.NoBody)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("simulator /reset: %w", err)
@@ -187,7 +188,7 @@ func startCollector(ctx context.Context, o *options, name string, sim *simulator
 	otlp, health, metrics := ports[0], ports[1], ports[2]
 	cfg := fmt.Sprintf(collectorConfig, otlp, sim.url, health, metrics, string(exp))
 	path := filepath.Join(o.workDir, name+".yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+	if err = os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
 	p, err := startProc(name, o.workDir, o.collectorBin, nil, "--config", path)
@@ -222,7 +223,7 @@ const (
 // metrics scrapes the collector's Prometheus endpoint and returns, per
 // metric name (without a _total suffix), the sum over its series.
 func (c *collector) metrics(ctx context.Context, names ...string) (map[string]float64, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.metricsURL, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.metricsURL, http.NoBody)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
@@ -287,8 +288,12 @@ func (c *collector) waitSent(ctx context.Context, target float64, every, timeout
 		}
 		if time.Now().After(deadline) {
 			m, _ := c.metrics(ctx, metricFailed)
-			return fmt.Errorf("the collector sent %v of %v records within %v (send failed: %v; err %v); see %s",
-				n, target, timeout, m[metricFailed], err, c.p.Stdout)
+			msg := fmt.Sprintf("the collector sent %v of %v records within %v (send failed: %v); see %s",
+				n, target, timeout, m[metricFailed], c.p.Stdout)
+			if err != nil {
+				return fmt.Errorf("%s; last scrape: %w", msg, err)
+			}
+			return errors.New(msg)
 		}
 		select {
 		case <-ctx.Done():

@@ -364,10 +364,10 @@ func echoBody(format string, status int, request []byte) (string, []byte) {
 
 // injectedBody is a PagerDuty-shaped body for a forced status.
 func injectedBody(status int, reason string) any {
-	switch {
-	case status == http.StatusTooManyRequests:
+	switch status {
+	case http.StatusTooManyRequests:
 		return throttleBody
-	case status == http.StatusBadRequest:
+	case http.StatusBadRequest:
 		return invalid(reason).body
 	default:
 		return pdResponse{Status: strings.ToLower(http.StatusText(status)), Message: http.StatusText(status), Errors: []string{reason}}
@@ -382,7 +382,7 @@ var throttleBody = pdResponse{
 }
 
 // rateLimiter counts accepted events per routing key over a sliding window.
-// It is not safe for concurrent use; Server serialises access.
+// It is not safe for concurrent use; Server serializes access.
 type rateLimiter struct{ hits map[string][]time.Time }
 
 // allow reports whether one more event for key fits in the window ending

@@ -282,9 +282,9 @@ func TestControl(t *testing.T) {
 		`{"redirect_rate":-1}`, `{"redirect_status":304}`, `{"redirect_status":500}`, `{"redirect_to":"elsewhere"}`, `{"redirect_to":"ftp://x/"}`,
 		`{"retry_after_date":"tomorrow"}`, `{"retry_after_date":5}`,
 	} {
-		r := env.post(t, "/control", bad)
-		if r.status != 400 || r.body["error"] == "" {
-			t.Errorf("POST /control %s: %d %s, want 400 with error", bad, r.status, r.raw)
+		br := env.post(t, "/control", bad)
+		if br.status != 400 || br.body["error"] == "" {
+			t.Errorf("POST /control %s: %d %s, want 400 with error", bad, br.status, br.raw)
 		}
 	}
 	r = env.get(t, "/control")

@@ -53,9 +53,11 @@ func (s *Server) handleHTML(w http.ResponseWriter, _ *http.Request) {
 	v := pageView{Requests: snap.Requests, Dropped: snap.Dropped, Now: s.now().UTC().Format(time.RFC3339)}
 	for i := len(snap.Incidents) - 1; i >= 0; i-- { // newest first
 		inc := snap.Incidents[i]
-		iv := incidentView{Number: inc.Number, State: inc.State, Severity: inc.Severity, Summary: inc.Summary,
+		iv := incidentView{
+			Number: inc.Number, State: inc.State, Severity: inc.Severity, Summary: inc.Summary,
 			Source: inc.Source, Key: maskKey(inc.RoutingKey), DedupKey: inc.DedupKey,
-			Created: fmtTime(inc.CreatedAt), Updated: fmtTime(inc.UpdatedAt)}
+			Created: fmtTime(inc.CreatedAt), Updated: fmtTime(inc.UpdatedAt),
+		}
 		for _, e := range inc.Events {
 			iv.Events = append(iv.Events, eventView{Action: e.Action, Time: fmtTime(e.Time), Note: e.Note, Applied: e.Applied})
 		}
@@ -63,13 +65,17 @@ func (s *Server) handleHTML(w http.ResponseWriter, _ *http.Request) {
 	}
 	for i := len(snap.ChangeEvents) - 1; i >= 0; i-- {
 		c := snap.ChangeEvents[i]
-		v.Changes = append(v.Changes, changeView{Time: fmtTime(c.ReceivedAt), Key: maskKey(c.RoutingKey),
-			Source: c.Source, Summary: c.Summary, Links: c.Links})
+		v.Changes = append(v.Changes, changeView{
+			Time: fmtTime(c.ReceivedAt), Key: maskKey(c.RoutingKey),
+			Source: c.Source, Summary: c.Summary, Links: c.Links,
+		})
 	}
 	for _, e := range snap.Events {
 		if !e.Applied && e.Incident == 0 {
-			v.Unmatched = append(v.Unmatched, droppedView{Time: fmtTime(e.Time), Action: e.Action,
-				Key: maskKey(e.RoutingKey), DedupKey: e.DedupKey, Note: e.Note})
+			v.Unmatched = append(v.Unmatched, droppedView{
+				Time: fmtTime(e.Time), Action: e.Action,
+				Key: maskKey(e.RoutingKey), DedupKey: e.DedupKey, Note: e.Note,
+			})
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

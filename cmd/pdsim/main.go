@@ -90,9 +90,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if base == "" {
 			base = "http://" + *addr
 		}
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		fetchCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		snap, err := fetchSnapshot(ctx, base)
+		snap, err := fetchSnapshot(fetchCtx, base)
 		if err == nil {
 			err = printTable(stdout, snap)
 		}
@@ -135,7 +135,8 @@ func serve(ctx context.Context, addr string, s *Server, stdout io.Writer) error 
 		return err
 	case <-ctx.Done():
 	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// ctx is done: the shutdown gets a deadline of its own.
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutCtx); err != nil {
 		_ = hs.Close()

@@ -37,7 +37,7 @@ func TestServeStartupLineAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %s", resp.Status)
 	}
 	// Flags reach the server: -rate-limit 1 lets one event through.
@@ -68,10 +68,22 @@ func TestServeStartupLineAndShutdown(t *testing.T) {
 
 func TestFlagValidation(t *testing.T) {
 	for _, args := range [][]string{
-		{"-fail-rate", "1.5"}, {"-throttle-rate", "-1"}, {"-reset-rate", "2"}, {"-fail-status", "404"},
-		{"-rate-limit", "-5"}, {"-retry-after", "soon"}, {"-latency", "-1s"}, {"-nope"}, {"extra-arg"},
-		{"-echo-rate", "1.1"}, {"-echo-status", "302"}, {"-echo-format", "xml"}, {"-redirect-rate", "-0.5"},
-		{"-redirect-status", "200"}, {"-redirect-to", "not a url"}, {"-retry-after-date", "2099"},
+		{"-fail-rate", "1.5"},
+		{"-throttle-rate", "-1"},
+		{"-reset-rate", "2"},
+		{"-fail-status", "404"},
+		{"-rate-limit", "-5"},
+		{"-retry-after", "soon"},
+		{"-latency", "-1s"},
+		{"-nope"},
+		{"extra-arg"},
+		{"-echo-rate", "1.1"},
+		{"-echo-status", "302"},
+		{"-echo-format", "xml"},
+		{"-redirect-rate", "-0.5"},
+		{"-redirect-status", "200"},
+		{"-redirect-to", "not a url"},
+		{"-retry-after-date", "2099"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 || stderr.Len() == 0 || stdout.Len() != 0 {

@@ -10,40 +10,18 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/pdsimapi"
 )
 
 // Events API endpoints, also the keys of RequestStats.ByEndpoint.
 const (
-	endpointEnqueue = "/v2/enqueue"
-	endpointChange  = "/v2/change/enqueue"
+	endpointEnqueue = pdsimapi.EnqueuePath
+	endpointChange  = pdsimapi.ChangePath
 )
-
-// RequestStats counts Events API requests (the two enqueue endpoints only).
-type RequestStats struct {
-	Total int `json:"total"`
-	// ByEndpoint maps endpoint -> status code (or "reset") -> count.
-	ByEndpoint       map[string]map[string]int `json:"by_endpoint"`
-	Throttled        int                       `json:"throttled"`         // every 429, injected or rate limit
-	RateLimited      int                       `json:"rate_limited"`      // 429s from the rate limit
-	InjectedFailures int                       `json:"injected_failures"` // 5xx from fail_rate
-	Rejected         int                       `json:"rejected"`          // answers forced by reject_keys
-	Resets           int                       `json:"resets"`            // connections closed by reset_rate
-	Echoed           int                       `json:"echoed"`            // answers quoting the request, from echo_rate
-	Redirected       int                       `json:"redirected"`        // 3xx answers, from redirect_rate
-	PortalHits       int                       `json:"portal_hits"`       // requests to /portal, where redirects point by default
-}
 
 func newStats() RequestStats {
 	return RequestStats{ByEndpoint: map[string]map[string]int{endpointEnqueue: {}, endpointChange: {}}}
-}
-
-// Snapshot is the body of GET /incidents.
-type Snapshot struct {
-	Incidents    []Incident    `json:"incidents"`
-	ChangeEvents []ChangeEvent `json:"change_events"`
-	Events       []EventRecord `json:"events"` // every alert event in arrival order
-	Requests     RequestStats  `json:"requests"`
-	Dropped      int           `json:"dropped"` // acknowledge/resolve events that matched no open alert
 }
 
 // Server simulates the PagerDuty Events API v2 and records what it received.

@@ -2,9 +2,10 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/pdsimapi"
 )
 
 // Alert states.
@@ -14,55 +15,22 @@ const (
 	stateResolved     = "resolved"
 )
 
-// EventRecord is one alert event as received, and what it did.
-type EventRecord struct {
-	Seq        int       `json:"seq"`
-	Action     string    `json:"action"`
-	Time       time.Time `json:"time"`
-	Applied    bool      `json:"applied"`
-	Note       string    `json:"note,omitempty"` // why a dropped event was dropped
-	RoutingKey string    `json:"routing_key"`
-	DedupKey   string    `json:"dedup_key"`
-	Incident   int       `json:"incident,omitempty"` // 0 when no incident matched
-	Summary    string    `json:"summary,omitempty"`  // triggers only
-	Severity   string    `json:"severity,omitempty"` // triggers only
-}
-
-// Incident is one alert: opened by a trigger, closed by a resolve.
-type Incident struct {
-	Number     int             `json:"number"`
-	RoutingKey string          `json:"routing_key"`
-	DedupKey   string          `json:"dedup_key"`
-	State      string          `json:"state"`
-	Summary    string          `json:"summary"`
-	Severity   string          `json:"severity"`
-	Source     string          `json:"source"`
-	CreatedAt  time.Time       `json:"created_at"`
-	UpdatedAt  time.Time       `json:"updated_at"`
-	Payload    json.RawMessage `json:"payload,omitempty"` // last trigger payload, verbatim
-	Links      []link          `json:"links"`             // from the last trigger
-	Images     []image         `json:"images"`            // from the last trigger
-	Client     string          `json:"client,omitempty"`
-	ClientURL  string          `json:"client_url,omitempty"`
-	Events     []EventRecord   `json:"events"`
-}
-
-// ChangeEvent is one accepted change event.
-type ChangeEvent struct {
-	Seq           int             `json:"seq"`
-	ReceivedAt    time.Time       `json:"received_at"`
-	RoutingKey    string          `json:"routing_key"`
-	Summary       string          `json:"summary"`
-	Source        string          `json:"source,omitempty"`
-	Timestamp     string          `json:"timestamp,omitempty"`
-	CustomDetails json.RawMessage `json:"custom_details,omitempty"`
-	Links         []link          `json:"links"`
-}
+// The state as GET /incidents shows it; its types are shared with the test
+// harness that reads it (internal/pdsimapi).
+type (
+	Snapshot     = pdsimapi.Snapshot
+	RequestStats = pdsimapi.RequestStats
+	EventRecord  = pdsimapi.EventRecord
+	Incident     = pdsimapi.Incident
+	ChangeEvent  = pdsimapi.ChangeEvent
+	link         = pdsimapi.Link
+	image        = pdsimapi.Image
+)
 
 type alertKey struct{ routingKey, dedupKey string }
 
 // store holds the alert and change-event state. It is not safe for
-// concurrent use; Server serialises access.
+// concurrent use; Server serializes access.
 type store struct {
 	incidents []*Incident
 	latest    map[alertKey]*Incident // newest incident per key, resolved or not
@@ -91,8 +59,10 @@ func (s *store) applyAlert(ev *alertEvent, now time.Time) (EventRecord, string) 
 		rec.Applied = true
 		rec.Summary, rec.Severity = ev.Payload.Summary, ev.Payload.Severity
 		if !open {
-			inc = &Incident{Number: len(s.incidents) + 1, RoutingKey: ev.RoutingKey, DedupKey: ev.DedupKey,
-				State: stateTriggered, CreatedAt: now}
+			inc = &Incident{
+				Number: len(s.incidents) + 1, RoutingKey: ev.RoutingKey, DedupKey: ev.DedupKey,
+				State: stateTriggered, CreatedAt: now,
+			}
 			s.incidents = append(s.incidents, inc)
 			s.latest[key] = inc
 		}
@@ -147,9 +117,11 @@ func (s *store) noOpenAlert(key alertKey, inc *Incident) string {
 
 func (s *store) addChange(ev *changeEvent, now time.Time) ChangeEvent {
 	s.seq++
-	ce := ChangeEvent{Seq: s.seq, ReceivedAt: now, RoutingKey: ev.RoutingKey, Summary: ev.Payload.Summary,
+	ce := ChangeEvent{
+		Seq: s.seq, ReceivedAt: now, RoutingKey: ev.RoutingKey, Summary: ev.Payload.Summary,
 		Source: ev.Payload.Source, Timestamp: ev.Payload.Timestamp, CustomDetails: ev.Payload.CustomDetails,
-		Links: ev.Links}
+		Links: ev.Links,
+	}
 	s.changes = append(s.changes, ce)
 	return ce
 }

@@ -42,8 +42,11 @@ func TestLifecycle(t *testing.T) {
 				{ev: event(keyA, "acknowledge", "d1", ""), incident: 1, applied: true},
 				{ev: event(keyA, "resolve", "d1", ""), incident: 1, applied: true},
 			},
-			want: []wantIncident{{1, keyA, "d1", stateResolved, "cpu high",
-				[]string{"trigger", "acknowledge", "resolve"}, []bool{true, true, true}}},
+			want: []wantIncident{{
+				1, keyA, "d1", stateResolved, "cpu high",
+				[]string{"trigger", "acknowledge", "resolve"},
+				[]bool{true, true, true},
+			}},
 		},
 		{
 			name: "other routing key cannot acknowledge or resolve",
@@ -63,8 +66,11 @@ func TestLifecycle(t *testing.T) {
 				{ev: event(keyA, "trigger", "d1", "cpu 99%"), incident: 1, applied: true},
 				{ev: event(keyA, "acknowledge", "d1", ""), incident: 1}, // already acknowledged
 			},
-			want: []wantIncident{{1, keyA, "d1", stateAcknowledged, "cpu 99%",
-				[]string{"trigger", "acknowledge", "trigger", "acknowledge"}, []bool{true, true, true, false}}},
+			want: []wantIncident{{
+				1, keyA, "d1", stateAcknowledged, "cpu 99%",
+				[]string{"trigger", "acknowledge", "trigger", "acknowledge"},
+				[]bool{true, true, true, false},
+			}},
 			dropped: 1,
 		},
 		{
@@ -101,8 +107,10 @@ func TestLifecycle(t *testing.T) {
 			for i, st := range tc.steps {
 				env.clock.Set(t0.Add(time.Duration(i) * time.Second))
 				r := env.post(t, endpointEnqueue, st.ev)
-				wantShape(t, r, http.StatusAccepted, map[string]any{"status": "success", "message": "Event processed",
-					"dedup_key": st.ev["dedup_key"]}, "status", "message", "dedup_key")
+				wantShape(t, r, http.StatusAccepted, map[string]any{
+					"status": "success", "message": "Event processed",
+					"dedup_key": st.ev["dedup_key"],
+				}, "status", "message", "dedup_key")
 			}
 			snap := env.snapshot(t)
 			if len(snap.Events) != len(tc.steps) {

@@ -13,7 +13,7 @@ import (
 
 // fetchSnapshot gets GET /incidents from a running simulator.
 func fetchSnapshot(ctx context.Context, baseURL string) (*Snapshot, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/incidents", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/incidents", http.NoBody)
 	if err != nil {
 		return nil, err
 	}

@@ -25,19 +25,6 @@ var (
 	validSeverities = []string{"critical", "error", "warning", "info"}
 )
 
-// link is an entry of the "links" array.
-type link struct {
-	Href string `json:"href"`
-	Text string `json:"text,omitempty"`
-}
-
-// image is an entry of the "images" array.
-type image struct {
-	Src  string `json:"src"`
-	Href string `json:"href,omitempty"`
-	Alt  string `json:"alt,omitempty"`
-}
-
 // alertEvent is the body of POST /v2/enqueue.
 type alertEvent struct {
 	RoutingKey  string        `json:"routing_key"`

@@ -15,6 +15,7 @@ func del(k string) mutator        { return func(ev map[string]any) { delete(ev, 
 func setP(k string, v any) mutator {
 	return func(ev map[string]any) { ev["payload"].(map[string]any)[k] = v }
 }
+
 func delP(k string) mutator {
 	return func(ev map[string]any) { delete(ev["payload"].(map[string]any), k) }
 }
@@ -92,18 +93,26 @@ func TestValidation(t *testing.T) {
 		// event_action
 		{name: "event_action acknowledge", body: trig(set("event_action", "acknowledge")), shape: ok},
 		{name: "event_action resolve", body: trig(set("event_action", "resolve")), shape: ok},
-		{name: "event_action invalid", body: trig(set("event_action", "snooze")), shape: inv,
-			errs: []string{"'event_action' is invalid (must be one of: trigger, acknowledge, resolve)"}},
+		{
+			name: "event_action invalid", body: trig(set("event_action", "snooze")), shape: inv,
+			errs: []string{"'event_action' is invalid (must be one of: trigger, acknowledge, resolve)"},
+		},
 		{name: "event_action missing", body: trig(del("event_action")), shape: inv, errs: []string{"'event_action' is missing or blank"}},
 		// dedup_key
 		{name: "dedup_key 255 runes", body: trig(set("dedup_key", strings.Repeat("é", 255))), shape: ok},
-		{name: "dedup_key 256 chars", body: trig(set("dedup_key", strings.Repeat("d", 256))), shape: inv,
-			errs: []string{"'dedup_key' is too long (maximum is 255 characters)"}},
+		{
+			name: "dedup_key 256 chars", body: trig(set("dedup_key", strings.Repeat("d", 256))), shape: inv,
+			errs: []string{"'dedup_key' is too long (maximum is 255 characters)"},
+		},
 		{name: "trigger without dedup_key", body: trig(del("dedup_key")), shape: ok},
-		{name: "acknowledge without dedup_key", body: trig(set("event_action", "acknowledge"), del("dedup_key")), shape: inv,
-			errs: []string{"'dedup_key' is missing or blank (required for acknowledge)"}},
-		{name: "resolve with blank dedup_key", body: trig(set("event_action", "resolve"), set("dedup_key", " ")), shape: inv,
-			errs: []string{"'dedup_key' is missing or blank (required for resolve)"}},
+		{
+			name: "acknowledge without dedup_key", body: trig(set("event_action", "acknowledge"), del("dedup_key")), shape: inv,
+			errs: []string{"'dedup_key' is missing or blank (required for acknowledge)"},
+		},
+		{
+			name: "resolve with blank dedup_key", body: trig(set("event_action", "resolve"), set("dedup_key", " ")), shape: inv,
+			errs: []string{"'dedup_key' is missing or blank (required for resolve)"},
+		},
 		{name: "resolve needs no payload", body: trig(set("event_action", "resolve"), del("payload")), shape: ok},
 		// payload.summary
 		{name: "summary 1024 runes (2048 bytes)", body: trig(setP("summary", strings.Repeat("ü", 1024))), shape: ok},
@@ -118,35 +127,50 @@ func TestValidation(t *testing.T) {
 		{name: "severity error", body: trig(setP("severity", "error")), shape: ok},
 		{name: "severity warning", body: trig(setP("severity", "warning")), shape: ok},
 		{name: "severity info", body: trig(setP("severity", "info")), shape: ok},
-		{name: "severity invalid", body: trig(setP("severity", "fatal")), shape: inv,
-			errs: []string{"'payload.severity' is invalid (must be one of: critical, error, warning, info)"}},
-		{name: "severity uppercase", body: trig(setP("severity", "CRITICAL")), shape: inv,
-			errs: []string{"'payload.severity' is invalid (must be one of: critical, error, warning, info)"}},
+		{
+			name: "severity invalid", body: trig(setP("severity", "fatal")), shape: inv,
+			errs: []string{"'payload.severity' is invalid (must be one of: critical, error, warning, info)"},
+		},
+		{
+			name: "severity uppercase", body: trig(setP("severity", "CRITICAL")), shape: inv,
+			errs: []string{"'payload.severity' is invalid (must be one of: critical, error, warning, info)"},
+		},
 		{name: "severity missing", body: trig(delP("severity")), shape: inv, errs: []string{"'payload.severity' is missing or blank"}},
 		{name: "payload missing on trigger", body: trig(del("payload")), shape: inv, errs: []string{
-			"'payload.summary' is missing or blank", "'payload.source' is missing or blank", "'payload.severity' is missing or blank"}},
+			"'payload.summary' is missing or blank", "'payload.source' is missing or blank", "'payload.severity' is missing or blank",
+		}},
 		// payload.timestamp
 		{name: "timestamp RFC3339", body: trig(setP("timestamp", "2015-07-17T08:42:58Z")), shape: ok},
 		{name: "timestamp RFC3339 fractional", body: trig(setP("timestamp", "2015-07-17T08:42:58.315Z")), shape: ok},
 		{name: "timestamp RFC3339 offset", body: trig(setP("timestamp", "2015-07-17T10:42:58+02:00")), shape: ok},
 		{name: "timestamp +0000 fractional", body: trig(setP("timestamp", "2015-07-17T08:42:58.315+0000")), shape: ok},
 		{name: "timestamp +0000", body: trig(setP("timestamp", "2015-07-17T08:42:58+0000")), shape: ok},
-		{name: "timestamp not ISO 8601", body: trig(setP("timestamp", "17/07/2015 08:42")), shape: inv,
-			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"}},
-		{name: "timestamp missing T", body: trig(setP("timestamp", "2015-07-17 08:42:58Z")), shape: inv,
-			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"}},
+		{
+			name: "timestamp not ISO 8601", body: trig(setP("timestamp", "17/07/2015 08:42")), shape: inv,
+			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"},
+		},
+		{
+			name: "timestamp missing T", body: trig(setP("timestamp", "2015-07-17 08:42:58Z")), shape: inv,
+			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"},
+		},
 		// links and images
 		{name: "50 links", body: trig(set("links", items(50, "href"))), shape: ok},
 		{name: "51 links", body: trig(set("links", items(51, "href"))), shape: inv, errs: []string{"'links' has too many items (maximum is 50)"}},
-		{name: "link without href", body: trig(set("links", []map[string]string{{"href": "https://a"}, {"text": "no href"}})), shape: inv,
-			errs: []string{"'links[1].href' is missing or blank"}},
+		{
+			name: "link without href", body: trig(set("links", []map[string]string{{"href": "https://a"}, {"text": "no href"}})), shape: inv,
+			errs: []string{"'links[1].href' is missing or blank"},
+		},
 		{name: "50 images", body: trig(set("images", items(50, "src"))), shape: ok},
 		{name: "51 images", body: trig(set("images", items(51, "src"))), shape: inv, errs: []string{"'images' has too many items (maximum is 50)"}},
-		{name: "image without src", body: trig(set("images", []map[string]string{{"href": "https://a"}})), shape: inv,
-			errs: []string{"'images[0].src' is missing or blank"}},
+		{
+			name: "image without src", body: trig(set("images", []map[string]string{{"href": "https://a"}})), shape: inv,
+			errs: []string{"'images[0].src' is missing or blank"},
+		},
 		// one message per violation
-		{name: "several violations", body: trig(set("routing_key", "short"), setP("summary", strings.Repeat("s", 1025)), setP("severity", "bad")), shape: inv,
-			errs: []string{badKeyLen, tooLongSummary, "'payload.severity' is invalid (must be one of: critical, error, warning, info)"}},
+		{
+			name: "several violations", body: trig(set("routing_key", "short"), setP("summary", strings.Repeat("s", 1025)), setP("severity", "bad")), shape: inv,
+			errs: []string{badKeyLen, tooLongSummary, "'payload.severity' is invalid (must be one of: critical, error, warning, info)"},
+		},
 
 		// change events
 		{name: "change valid", path: endpointChange, body: chg(), shape: changeOK},
@@ -157,10 +181,14 @@ func TestValidation(t *testing.T) {
 		{name: "change summary missing", path: endpointChange, body: chg(delP("summary")), shape: inv, errs: []string{"'payload.summary' is missing or blank"}},
 		{name: "change payload missing", path: endpointChange, body: chg(del("payload")), shape: inv, errs: []string{"'payload.summary' is missing or blank"}},
 		{name: "change 50 links", path: endpointChange, body: chg(set("links", items(50, "href"))), shape: changeOK},
-		{name: "change 51 links", path: endpointChange, body: chg(set("links", items(51, "href"))), shape: changeErr,
-			errs: []string{"links should have at most 50 item(s)"}},
-		{name: "change body 512001 bytes", path: endpointChange, body: `{"routing_key":"` + keyA + `","pad":"` + strings.Repeat("x", 512000) + `"}`, shape: inv,
-			errs: []string{"Request body is too large (maximum is 512000 bytes)"}},
+		{
+			name: "change 51 links", path: endpointChange, body: chg(set("links", items(51, "href"))), shape: changeErr,
+			errs: []string{"links should have at most 50 item(s)"},
+		},
+		{
+			name: "change body 512001 bytes", path: endpointChange, body: `{"routing_key":"` + keyA + `","pad":"` + strings.Repeat("x", 512000) + `"}`, shape: inv,
+			errs: []string{"Request body is too large (maximum is 512000 bytes)"},
+		},
 	}
 
 	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -189,8 +217,10 @@ func TestValidation(t *testing.T) {
 				wantShape(t, r, http.StatusBadRequest, map[string]any{"status": "invalid event", "message": "Event object is invalid", "errors": tc.errs},
 					"status", "message", "errors")
 			case unrecognized:
-				wantShape(t, r, http.StatusBadRequest, map[string]any{"status": "Unrecognized object", "message": "Event object format is unrecognized",
-					"errors": []string{"JSON parse error"}}, "status", "message", "errors")
+				wantShape(t, r, http.StatusBadRequest, map[string]any{
+					"status": "Unrecognized object", "message": "Event object format is unrecognized",
+					"errors": []string{"JSON parse error"},
+				}, "status", "message", "errors")
 			case changeErr:
 				wantShape(t, r, http.StatusBadRequest, map[string]any{"error": tc.errs}, "error")
 			default:

@@ -160,7 +160,7 @@ func WaitHTTP(ctx context.Context, client *http.Client, url string, p *Proc, tim
 		if p != nil && p.Exited() {
 			return fmt.Errorf("%s exited before %s answered: %w", p.Name, url, p.ExitError())
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, http.NoBody)
 		if err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func WaitHTTP(ctx context.Context, client *http.Client, url string, p *Proc, tim
 			err = fmt.Errorf("status %s", resp.Status)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no 200 OK from %s within %v (last: %v)", url, timeout, err)
+			return fmt.Errorf("no 200 OK from %s within %v (last: %w)", url, timeout, err)
 		}
 		select {
 		case <-ctx.Done():

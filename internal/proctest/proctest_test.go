@@ -2,6 +2,7 @@ package proctest
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -213,7 +214,7 @@ func TestWaitHTTP(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		err = WaitHTTP(cctx, client, "http://127.0.0.1:"+strconv.Itoa(port)+"/", nil, 10*time.Second, 10*time.Millisecond)
-		if err != context.Canceled {
+		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("WaitHTTP with a canceled context: err = %v, want context.Canceled", err)
 		}
 	})
