@@ -148,9 +148,9 @@ func TestStormSurvivesKill9(t *testing.T) {
 	sim.WaitFor(t, "the storm under way", func(s e2etest.Snapshot) bool { return len(s.Events) >= burst+5 })
 	sent := time.Now()
 	col.Send(t, e2etest.NewPayload().
-		service("payments").Add(firing("kill9-quiet", "critical", "the other route's page")).
-		service("checkout").Add(firing("kill9-urgent", "critical", "the page that matters")).
-		logs())
+		Service("payments").Add(firing("kill9-quiet", "critical", "the other route's page")).
+		Service("checkout").Add(firing("kill9-urgent", "critical", "the page that matters")).
+		Logs())
 	s := sim.WaitWithin(t, 5*time.Second, "both critical alerts", func(s e2etest.Snapshot) bool { return s.Has("kill9-quiet", "kill9-urgent") })
 	quiet, _ := pagedAfter(t, s, "kill9-quiet", keyPayments, sent)
 	urgent, ahead := pagedAfter(t, s, "kill9-urgent", keyCheckout, sent)

@@ -6,7 +6,6 @@ package e2e
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"testing"
