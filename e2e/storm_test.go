@@ -7,7 +7,6 @@ package e2e
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"testing"
 	"time"
 
