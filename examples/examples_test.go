@@ -521,7 +521,8 @@ func TestDashboardLiveScrape(t *testing.T) {
 	sendUntimed(t, col, map[string]string{"service.name": "inventory", "host.name": "inv-01"},
 		e2etest.Alert{Fingerprint: "inventory-sync-stalled", Status: "firing", Severity: "warning", Summary: "Inventory sync stalled for 15m"})
 	waitMetric(t, col, 1, "otelcol_exporter_pagerduty_events", "routing=default", "outcome=failed")
-	waitMetric(t, col, 1, "otelcol_exporter_send_failed_log_records", "exporter=pagerduty")
+	// Each route and priority has its own queue, named pagerduty/<route>/<priority>.
+	waitMetric(t, col, 1, "otelcol_exporter_send_failed_log_records", "exporter=pagerduty/default/warning")
 	sim.Control(t, map[string]any{"reject_keys": map[string]int{}})
 
 	// A 400: rejected by the API, dropped.
