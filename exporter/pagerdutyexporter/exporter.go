@@ -52,6 +52,7 @@ type pagerdutyExporter struct {
 	settings  component.TelemetrySettings
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
+	series    series
 	attrs     *attrSets
 	userAgent string
 
@@ -93,12 +94,13 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 			Hostname:         hostname,
 		},
 		routes:  routes,
-		attrs:   newAttrSets(routes.routeNames()),
+		series:  knownSeries(routes.routeNames()),
 		backlog: newBacklog(routes.queued(), giveUpAfter(cfg)),
 		limiter: eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
 		// Until start opens the configured storage.
 		cache: dedup.New(dedupConfig(cfg, nil), nil),
 	}
+	e.attrs = newAttrSets(set.ID.String(), e.series)
 	e.stop, e.stopNow = context.WithCancel(context.Background())
 	if e.queues, err = newQueues(ctx, set, cfg, routes.queued(), e.deliver); err != nil {
 		tb.Shutdown()
@@ -135,15 +137,15 @@ func giveUpAfter(cfg *Config) time.Duration {
 func (e *pagerdutyExporter) registerGauges() error {
 	return errors.Join(
 		e.telemetry.RegisterExporterPagerdutyCacheEntriesCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(int64(e.cache.Stats().Entries))
+			o.Observe(int64(e.cache.Stats().Entries), e.attrs.of(attrKey{}))
 			return nil
 		}),
 		e.telemetry.RegisterExporterPagerdutyOpenIncidentsCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(int64(e.cache.Stats().Open))
+			o.Observe(int64(e.cache.Stats().Open), e.attrs.of(attrKey{}))
 			return nil
 		}),
 		e.telemetry.RegisterExporterPagerdutyCacheEvictionsCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(e.cache.Stats().Evictions)
+			o.Observe(e.cache.Stats().Evictions, e.attrs.of(attrKey{}))
 			return nil
 		}),
 		e.telemetry.RegisterExporterPagerdutyBacklogCallback(func(_ context.Context, o metric.Int64Observer) error {
@@ -167,6 +169,7 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 		return fmt.Errorf("creating HTTP client: %w", err)
 	}
 	e.httpClient = httpClient
+	e.series.zero(ctx, e.telemetry, e.attrs)
 	e.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, e.userAgent,
 		e.cfg.BackOffConfig.MaxInterval, eventsapi.WithRedactor(newKeyRedactor(e.cfg)))
 	if id := e.dedupStorage(); id != nil {

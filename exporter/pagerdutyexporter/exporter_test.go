@@ -212,25 +212,25 @@ func TestLifecycleRoutingAndSuppression(t *testing.T) {
 	action := func(a, outcome, route string) attribute.Set {
 		return attribute.NewSet(attribute.String("event_action", a), attribute.String("outcome", outcome), attribute.String("routing", route))
 	}
-	metadatatest.AssertEqualExporterPagerdutyEvents(t, h.tt, []metricdata.DataPoint[int64]{
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_events", []metricdata.DataPoint[int64]{
 		{Value: 2, Attributes: action("trigger", "accepted", "checkout")},
 		{Value: 1, Attributes: action("acknowledge", "accepted", "checkout")},
 		{Value: 1, Attributes: action("resolve", "accepted", "checkout")},
 		{Value: 1, Attributes: action("trigger", "accepted", "payments")},
 		{Value: 1, Attributes: action("trigger", "accepted", "default")},
 		{Value: 2, Attributes: action("change", "accepted", "checkout")},
-	}, ignore...)
-	metadatatest.AssertEqualExporterPagerdutySuppressed(t, h.tt, []metricdata.DataPoint[int64]{
+	})
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_suppressed", []metricdata.DataPoint[int64]{
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("event_action", "trigger"), attribute.String("reason", "duplicate"))},
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("event_action", "resolve"), attribute.String("reason", "already_applied"))},
-	}, ignore...)
-	metadatatest.AssertEqualExporterPagerdutyOpenIncidents(t, h.tt, []metricdata.DataPoint[int64]{{Value: 2}}, ignore...)
-	metadatatest.AssertEqualExporterPagerdutyCacheEntries(t, h.tt, []metricdata.DataPoint[int64]{{Value: 3}}, ignore...)
-	metadatatest.AssertEqualExporterPagerdutyCacheEvictions(t, h.tt, []metricdata.DataPoint[int64]{{Value: 0}}, ignore...)
-	metadatatest.AssertEqualExporterPagerdutyRequests(t, h.tt, []metricdata.DataPoint[int64]{
+	})
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_open_incidents", []metricdata.DataPoint[int64]{{Value: 2}})
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_cache_entries", []metricdata.DataPoint[int64]{{Value: 3}})
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_cache_evictions", []metricdata.DataPoint[int64]{{Value: 0}})
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_requests", []metricdata.DataPoint[int64]{
 		{Value: 6, Attributes: attribute.NewSet(attribute.String("endpoint", "/v2/enqueue"), attribute.String("status_class", "2xx"))},
 		{Value: 2, Attributes: attribute.NewSet(attribute.String("endpoint", "/v2/change/enqueue"), attribute.String("status_class", "2xx"))},
-	}, ignore...)
+	})
 }
 
 func TestFailedTriggerIsNotRemembered(t *testing.T) {
@@ -322,9 +322,9 @@ func TestResponseHandling(t *testing.T) {
 			}
 
 			if tc.rejected > 0 {
-				metadatatest.AssertEqualExporterPagerdutyRecordsRejected(t, h.tt, []metricdata.DataPoint[int64]{
+				assertCounted(t, h.tt, "otelcol_exporter_pagerduty_records_rejected", []metricdata.DataPoint[int64]{
 					{Value: int64(tc.rejected), Attributes: attribute.NewSet(attribute.String("reason", "api_rejected"))},
-				}, ignore...)
+				})
 				warnings := h.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").All()
 				require.Len(t, warnings, tc.rejected)
 				fields := warnings[0].ContextMap()
@@ -450,9 +450,9 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 				assert.Contains(t, sumByAttrs(m), tc.repaired)
 			}
 			if tc.rejected != "" {
-				metadatatest.AssertEqualExporterPagerdutyRecordsRejected(t, h.tt, []metricdata.DataPoint[int64]{
+				assertCounted(t, h.tt, "otelcol_exporter_pagerduty_records_rejected", []metricdata.DataPoint[int64]{
 					{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", tc.rejected))},
-				}, ignore...)
+				})
 				require.Equal(t, 1, h.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").Len())
 			}
 		})
@@ -480,9 +480,9 @@ func TestNoRoutingKeyIsRejected(t *testing.T) {
 	reqs := api.taken()
 	require.Len(t, reqs, 1)
 	assert.Equal(t, checkoutKey, reqs[0].key())
-	metadatatest.AssertEqualExporterPagerdutyRecordsRejected(t, h.tt, []metricdata.DataPoint[int64]{
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_records_rejected", []metricdata.DataPoint[int64]{
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "no_routing_key"))},
-	}, ignore...)
+	})
 }
 
 // TestRoutingKeysNeverLeak runs a lifecycle, a refused event and a failing
@@ -554,14 +554,61 @@ func sumByAttrs(m metricdata.Metrics) map[string]int64 {
 	if !ok {
 		return out
 	}
-	for _, dp := range sum.DataPoints {
+	for _, dp := range counted(sum.DataPoints) {
 		var parts []string
 		for _, kv := range dp.Attributes.ToSlice() {
-			parts = append(parts, kv.Value.Emit())
+			parts = append(parts, kv.Value.AsString())
 		}
 		out[strings.Join(parts, "/")] += dp.Value
 	}
 	return out
+}
+
+// counted drops the series a counter holds at 0 from the start (see
+// series.zero) and the exporter attribute every series carries.
+func counted(dps []metricdata.DataPoint[int64]) []metricdata.DataPoint[int64] {
+	var out []metricdata.DataPoint[int64]
+	for _, dp := range dps {
+		if dp.Value == 0 && dp.Attributes.Len() > 1 {
+			continue
+		}
+		kept, _ := dp.Attributes.Filter(func(kv attribute.KeyValue) bool { return kv.Key != "exporter" })
+		out = append(out, metricdata.DataPoint[int64]{Value: dp.Value, Attributes: kept})
+	}
+	return out
+}
+
+// assertCounted checks the data points of an int64 metric other than the
+// zeros every counter starts with, attributes without the exporter's ID.
+func assertCounted(t *testing.T, tt *componenttest.Telemetry, name string, want []metricdata.DataPoint[int64]) {
+	t.Helper()
+	m, err := tt.GetMetric(name)
+	require.NoError(t, err)
+	var dps []metricdata.DataPoint[int64]
+	switch data := m.Data.(type) {
+	case metricdata.Sum[int64]:
+		dps = data.DataPoints
+	case metricdata.Gauge[int64]:
+		dps = data.DataPoints
+	default:
+		t.Fatalf("%s: not an int64 sum or gauge: %T", name, m.Data)
+	}
+	for _, dp := range dps {
+		id, _ := dp.Attributes.Value("exporter")
+		assert.Equal(t, "pagerduty", id.AsString(), "%s: every series names the exporter", name)
+	}
+	type point struct {
+		value int64
+		attrs attribute.Distinct
+	}
+	var got, exp []point
+	for _, dp := range counted(dps) {
+		got = append(got, point{dp.Value, dp.Attributes.Equivalent()})
+	}
+	for _, dp := range want {
+		exp = append(exp, point{dp.Value, dp.Attributes.Equivalent()})
+	}
+	assert.ElementsMatch(t, exp, got, name)
 }
 
 // TestRecordsWaitBehindAFailedKey: a resolve held for retry keeps the firing
@@ -647,9 +694,9 @@ func TestRetryKeepsArrivalOrder(t *testing.T) {
 	reqs := api.taken()
 	require.Len(t, reqs, 2, "trigger (failed), resolve; the retried trigger is not sent")
 	assert.Equal(t, "resolve", reqs[1].action())
-	metadatatest.AssertEqualExporterPagerdutySuppressed(t, h.tt, []metricdata.DataPoint[int64]{
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_suppressed", []metricdata.DataPoint[int64]{
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("event_action", "trigger"), attribute.String("reason", "stale"))},
-	}, ignore...)
+	})
 }
 
 // TestAffinityWithoutDefaultKey: with only routing.keys, a resolve naming no
@@ -694,8 +741,8 @@ func TestCardinalityStaysBounded(t *testing.T) {
 		require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
 		api.taken()
 	}
-	metadatatest.AssertEqualExporterPagerdutyCacheEntries(t, h.tt, []metricdata.DataPoint[int64]{{Value: 1000}}, ignore...)
-	metadatatest.AssertEqualExporterPagerdutyCacheEvictions(t, h.tt, []metricdata.DataPoint[int64]{{Value: total - 1000}}, ignore...)
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_cache_entries", []metricdata.DataPoint[int64]{{Value: 1000}})
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_cache_evictions", []metricdata.DataPoint[int64]{{Value: total - 1000}})
 	got, err := h.tt.GetMetric("otelcol_exporter_pagerduty_events")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int64{"trigger/accepted/default": total}, sumByAttrs(got))
@@ -722,4 +769,67 @@ func TestDropWarningNamesTheRecord(t *testing.T) {
 	assert.True(t, strings.HasPrefix(body, "disk almost full on db-1"))
 	assert.Len(t, []rune(body), 80, "an excerpt, not the whole body")
 	assert.Equal(t, "checkout", fields["service.name"])
+}
+
+// TestCountersStartAtZero: every series the exporter can know at start
+// exists before the first event, at 0, so that rate() and increase() see
+// the first event after a start.
+func TestCountersStartAtZero(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	h := startExporter(t, testConfig(api))
+	for name, want := range map[string][]string{
+		"otelcol_exporter_pagerduty_events":           {"trigger/accepted/checkout", "resolve/failed/payments", "change/throttled/default"},
+		"otelcol_exporter_pagerduty_requests":         {"/v2/enqueue/2xx", "/v2/change/enqueue/transport", "/v2/enqueue/3xx"},
+		"otelcol_exporter_pagerduty_suppressed":       {"trigger/duplicate", "resolve/stale", "acknowledge/already_applied"},
+		"otelcol_exporter_pagerduty_records_repaired": {"truncated", "time_in_future", "invalid_utf8"},
+		"otelcol_exporter_pagerduty_records_rejected": {"no_routing_key", "api_rejected", "unknown_event_action"},
+		"otelcol_exporter_pagerduty_throttled":        {"checkout", "default"},
+	} {
+		m, err := h.tt.GetMetric(name)
+		require.NoError(t, err, name)
+		zeros := map[string]bool{}
+		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			require.Zero(t, dp.Value, name)
+			kept, _ := dp.Attributes.Filter(func(kv attribute.KeyValue) bool { return kv.Key != "exporter" })
+			var parts []string
+			for _, kv := range kept.ToSlice() {
+				parts = append(parts, kv.Value.AsString())
+			}
+			zeros[strings.Join(parts, "/")] = true
+		}
+		for _, series := range want {
+			assert.True(t, zeros[series], "%s{%s} exists at 0 before any event", name, series)
+		}
+	}
+}
+
+// TestTwoExportersHaveTheirOwnSeries: every series carries the exporter's
+// component ID, so two pagerduty exporters in one collector never share one.
+func TestTwoExportersHaveTheirOwnSeries(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	ctx := context.Background()
+	for _, name := range []string{"eu", "us"} {
+		set := metadatatest.NewSettings(tt)
+		set.ID = component.NewIDWithName(metadata.Type, name)
+		exp, err := NewFactory().CreateLogs(ctx, set, testConfig(api))
+		require.NoError(t, err)
+		require.NoError(t, exp.Start(ctx, componenttest.NewNopHost()))
+		t.Cleanup(func() { require.NoError(t, exp.Shutdown(ctx)) })
+		if name == "eu" {
+			require.NoError(t, exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "eu-1")))
+		}
+	}
+	m, err := tt.GetMetric("otelcol_exporter_pagerduty_events")
+	require.NoError(t, err)
+	accepted := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		if outcome, _ := dp.Attributes.Value("outcome"); outcome.AsString() == "accepted" {
+			id, ok := dp.Attributes.Value("exporter")
+			require.True(t, ok, "a series without the exporter attribute")
+			accepted[id.AsString()] += dp.Value
+		}
+	}
+	assert.Equal(t, map[string]int64{"pagerduty/eu": 1, "pagerduty/us": 0}, accepted)
 }
