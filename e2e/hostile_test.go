@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-pagerduty/pagerduty/internal/e2etest"
 )
@@ -229,4 +230,31 @@ func TestAbsurdRetryAfterIsRetried(t *testing.T) {
 	assert.Equal(t, 1.0, col.Metric(t, metricEvents, "outcome=accepted"))
 	assert.Zero(t, col.Metric(t, metricSendFailed))
 	assert.NotContains(t, col.Proc.Output(), "no more retries left")
+}
+
+// TestClockSkewDoesNotKeepIncidentsOpen: a source whose clock is an hour
+// ahead stamps a trigger in the future; the correct resolve sent a second
+// later must still close the incident. The record is ordered by its arrival
+// and counted as repaired (time_in_future); PagerDuty still sees the
+// source's own timestamp.
+func TestClockSkewDoesNotKeepIncidentsOpen(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	sim, col := startPair(t, exporterConfig{})
+	const fp = "skewed-clock"
+	trigger := records("checkout", firing(fp, "critical", "Checkout down, says a host an hour ahead"))
+	ahead := time.Now().Add(time.Hour)
+	trigger.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(pcommon.NewTimestampFromTime(ahead))
+	col.Send(t, trigger)
+	sim.WaitFor(t, "the trigger", func(s e2etest.Snapshot) bool { return s.Has(fp) })
+	time.Sleep(time.Second)
+	col.Send(t, records("checkout", resolved(fp)))
+
+	s := sim.WaitFor(t, "the resolve", func(s e2etest.Snapshot) bool { return len(s.EventsFor(fp)) == 2 })
+	inc := s.IncidentsFor(fp)[0]
+	assert.Equal(t, "resolved", inc.State, "the incident stayed open: the resolve was taken for stale")
+	assert.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(inc.Events))
+	assert.Equal(t, 1, col.Count(t, metricRepaired, "reason=time_in_future"))
+	assert.Zero(t, col.Count(t, metricSuppressed, "reason=stale"))
+	assert.Contains(t, string(inc.Payload), ahead.UTC().Format("2006-01-02T15:04:05"), "payload.timestamp is the source's")
 }

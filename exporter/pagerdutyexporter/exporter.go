@@ -410,6 +410,9 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 	for r := range m.Repairs.All() {
 		e.telemetry.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, e.attrs.of(attrKey{"reason", r.String()}))
 	}
+	if m.Repairs.Has(recordmap.RepairTimeInFuture) {
+		e.logger.Debug("Record time ahead of its arrival: ordered by arrival", recordFields(lr, res, ev.DedupKey)...)
+	}
 	route := e.routes.name(routingKey)
 	waited, err := e.limiter.Wait(ctx, routingKey, int(q.priority))
 	if waited > 0 {

@@ -490,11 +490,19 @@ func TestNoRoutingKeyIsRejected(t *testing.T) {
 func TestRoutingKeysNeverLeak(t *testing.T) {
 	api := newFakeEventsAPI(t)
 	api.respond = func(r apiRequest) (int, http.Header, string) {
+		// Some proxies, WAFs and gateways echo the request in their errors.
+		echo, _ := json.Marshal(r.Body)
 		switch r.dedup() {
 		case "refused":
 			return 400, nil, `{"status":"invalid event","message":"Event object is invalid","errors":["bad"]}`
 		case "failing":
 			return 503, nil, "unavailable"
+		case "echo-400":
+			return 400, nil, `{"status":"invalid event","message":"bad request","errors":["cannot parse ` + strings.ReplaceAll(string(echo), `"`, `'`) + `"]}`
+		case "echo-429":
+			return 429, http.Header{"Retry-After": {"1"}}, string(echo)
+		case "echo-500":
+			return 500, nil, "<html><body>upstream failed for " + string(echo) + "</body></html>"
 		}
 		return 202, nil, ""
 	}
@@ -509,6 +517,9 @@ func TestRoutingKeysNeverLeak(t *testing.T) {
 		alert("payments", "alert.fingerprint", "refused"),
 		alert("", "alert.fingerprint", "failing"),
 		alert("", "alert.status", "bogus"),
+		alert("checkout", "alert.fingerprint", "echo-400"),
+		alert("payments", "alert.fingerprint", "echo-429"),
+		alert("", "alert.fingerprint", "echo-500"),
 	} {
 		errs = append(errs, h.exp.ConsumeLogs(ctx, ld))
 	}
@@ -534,8 +545,11 @@ func TestRoutingKeysNeverLeak(t *testing.T) {
 	}
 	all := text.String()
 	require.Contains(t, all, "refused", "the refused record is named")
+	require.Contains(t, all, "echo-400", "the echoed refusal is logged")
 	for _, key := range []string{testKey, checkoutKey, paymentsKey} {
-		assert.NotContains(t, all, key)
+		for i := 0; i+16 <= len(key); i++ {
+			assert.NotContains(t, all, key[i:i+16], "a 16-character piece of a key")
+		}
 	}
 }
 
@@ -832,4 +846,32 @@ func TestTwoExportersHaveTheirOwnSeries(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int64{"pagerduty/eu": 1, "pagerduty/us": 0}, accepted)
+}
+
+// TestClockSkewDoesNotKeepIncidentsOpen: a trigger stamped an hour ahead (a
+// source with a wrong clock) is ordered by its arrival, so the correct,
+// later resolve closes the incident instead of being stale.
+func TestClockSkewDoesNotKeepIncidentsOpen(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	h := startExporter(t, testConfig(api))
+	ctx := context.Background()
+	at := func(ld plog.Logs, ts time.Time) plog.Logs {
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(pcommon.NewTimestampFromTime(ts))
+		return ld
+	}
+	future := time.Now().Add(time.Hour)
+	require.NoError(t, h.exp.ConsumeLogs(ctx, at(alert("checkout", "alert.fingerprint", "skewed"), future)))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, at(alert("checkout", "alert.fingerprint", "skewed", "alert.status", "resolved"), time.Now())))
+
+	var got []string
+	for _, r := range api.taken() {
+		got = append(got, r.action())
+		if r.action() == "trigger" {
+			assert.Equal(t, future.UTC().Format("2006-01-02T15:04:05.000Z"), r.payload("timestamp"), "payload.timestamp keeps the source's time")
+		}
+	}
+	assert.Equal(t, []string{"trigger", "resolve"}, got, "the resolve was not stale")
+	m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_records_repaired")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), sumByAttrs(m)["time_in_future"])
 }

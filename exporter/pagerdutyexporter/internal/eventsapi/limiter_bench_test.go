@@ -2,9 +2,12 @@ package eventsapi
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // limiterBudget is how many events a benchmark limiter allows per key at
@@ -86,5 +89,31 @@ func (a *acquirer) acquire(ctx context.Context, b *testing.B) {
 	if d, err := l.Wait(ctx, a.key, 0); d != 0 || err != nil {
 		// Errorf, not Fatalf: this may run on a RunParallel goroutine.
 		b.Errorf("acquire on an unthrottled key waited %v, err %v", d, err)
+	}
+}
+
+// BenchmarkLimiterMemoryPerKey reports the heap one routing key's limiter
+// holds after 200,000 events, whatever events_per_minute is: the send log is
+// bounded by MaxSendLog.
+//
+//	go test -run '^$' -bench LimiterMemoryPerKey -benchtime 1x ./exporter/pagerdutyexporter/internal/eventsapi/
+func BenchmarkLimiterMemoryPerKey(b *testing.B) {
+	for _, perMinute := range []int{120, MaxSendLog, 100_000, 2_000_000} {
+		b.Run(fmt.Sprintf("events_per_minute=%d", perMinute), func(b *testing.B) {
+			for b.Loop() {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				l := NewLimiter(perMinute, 10)
+				now := time.Unix(1_700_000_000, 0)
+				for range 200_000 {
+					now = now.Add(reserve(l, "k", now))
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc)-float64(before.HeapAlloc), "bytes/key")
+				runtime.KeepAlive(l)
+			}
+		})
 	}
 }

@@ -1454,3 +1454,35 @@ func TestSizeBoundIsAnUpperBound(t *testing.T) {
 		assert.GreaterOrEqual(t, sizeBound(&m.Event), len(m.body), "text %q", text)
 	}
 }
+
+func TestOrderingTime(t *testing.T) {
+	received := pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	tests := []struct {
+		name     string
+		record   time.Duration // the record's time relative to received; 0: none
+		want     time.Duration // the ordering time relative to received
+		repaired bool
+	}{
+		{name: "no time: arrival", want: 0},
+		{name: "in the past: its own", record: -time.Hour, want: -time.Hour},
+		{name: "ahead within the tolerance: its own", record: FutureTolerance, want: FutureTolerance},
+		{name: "an hour ahead: arrival, repaired", record: time.Hour, want: 0, repaired: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lr := plog.NewLogRecord()
+			if tc.record != 0 {
+				lr.SetTimestamp(received + pcommon.Timestamp(tc.record))
+			}
+			m, err := Identify(lr, pcommon.NewResource(), &Options{DefaultSeverity: "error", Hostname: "h"})
+			require.NoError(t, err)
+			assert.Equal(t, int64(received)+int64(tc.want), m.OrderingTime(received))
+			assert.Equal(t, tc.repaired, m.Repairs.Has(RepairTimeInFuture))
+			if tc.record != 0 {
+				m.Complete()
+				assert.Equal(t, (received + pcommon.Timestamp(tc.record)).AsTime().UTC().Format(timestampLayout), m.Event.Payload.Timestamp,
+					"payload.timestamp keeps what the source said")
+			}
+		})
+	}
+}
