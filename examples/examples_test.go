@@ -1282,26 +1282,33 @@ func TestKubernetesConfigValidates(t *testing.T) {
 // ============================================================================
 
 // TestLoadBalancedReplicas runs two otelcol-pagerduty replicas
-// (loadbalancing/backend.yaml) behind one front collector with the contrib
-// load_balancing exporter (loadbalancing/front.yaml), routing each log
-// record by its alert.fingerprint. Each of 20 alerts goes through trigger,
-// a repeated trigger, an acknowledge from a chat bot (another
-// service.name, so another routing key unless the replica's dedup cache
-// knows the incident) and a resolve. Every alert must end as exactly one
-// resolved incident with exactly trigger, acknowledge, resolve applied:
-// the repeat suppressed and the acknowledge sent under the incident's key,
-// which only the replica that saw the trigger knows. (With routing_key:
-// traceID instead, which scatters records without a trace ID at random,
-// this test fails: about half the repeats are sent and a quarter of the
-// acknowledges go to the default key, where PagerDuty drops them.)
+// (loadbalancing/backend.yaml, events_per_minute: 120 each) behind one front
+// collector with the contrib load_balancing exporter
+// (loadbalancing/front.yaml), routing each log record by its routing
+// attribute (service.name), against a simulator that answers 429 past 120
+// events per key in any 60 s window.
 //
-// The hash ring is built from the backends' random ports; both replicas
-// get some of the 20 alerts in every one of 20,000 simulated port pairs.
+// First, each of 20 alerts (10 per key) goes through trigger, a repeated
+// trigger, an acknowledge from a chat bot (another host, the alert's
+// service.name) and a resolve: every alert must end as exactly one resolved
+// incident with exactly trigger, acknowledge, resolve applied, the repeat
+// suppressed by the replica that holds the incident. Then 100 new alerts
+// per key arrive at once: 130 events per key in all, more than a minute's
+// worth, so the replicas' limiters must pace them. Each key's events must
+// come from one replica, with no 429 and never more than 120 in any 60 s
+// window at the simulator.
+//
+// The hash ring is built from the backends' random ports, so both keys may
+// land on one replica; the test holds either way. The storm takes about
+// 65 s with a key per replica, and about 100 s with both on one: a request
+// holding both keys' records is worked through in order, so the second key
+// waits for the first (README, "Quiet keys wait behind a rate-limited
+// storm").
 func TestLoadBalancedReplicas(t *testing.T) {
 	requireE2E(t)
 	lbBin := binary(t, "OTELCOL_LB_BIN", "_build/lb/otelcol-pagerduty-lb",
 		"build it with `make build && .tools/builder --config examples/loadbalancing/builder-config.yaml`")
-	sim := startSim(t)
+	sim := startSim(t) // its rate limit: 120 per key in any 60 s window
 
 	var backends []*collector
 	for i := range 2 {
@@ -1315,7 +1322,7 @@ func TestLoadBalancedReplicas(t *testing.T) {
 				"PAGERDUTY_ROUTING_KEY=" + keyDemoDefault,
 				"PD_KEY_CHECKOUT=" + keyCheckout,
 				"PD_KEY_PAYMENTS=" + keyPayments,
-				"PD_EVENTS_PER_MINUTE=0", // the simulator's limit is not under test
+				// rate_limit as backend.yaml sets it: 120 a minute, burst 10.
 			}, []string{"--config", filepath.Join(lbDir, "backend.yaml")}
 		}))
 	}
@@ -1333,15 +1340,17 @@ func TestLoadBalancedReplicas(t *testing.T) {
 	otlpURL := fmt.Sprintf("http://127.0.0.1:%d/v1/logs", front.ports.otlp)
 
 	const n = 20
+	services := []string{"checkout", "payments"}
+	wantKey := map[string]string{"checkout": keyCheckout, "payments": keyPayments}
 	fingerprint := func(i int) string { return fmt.Sprintf("lb-alert-%02d", i) }
-	service := func(i int) string { return []string{"checkout", "payments"}[i%2] }
+	service := func(i int) string { return services[i%2] }
 	firing := func(i int) alertRecord {
 		return alertRecord{resource: map[string]string{"service.name": service(i), "host.name": fmt.Sprintf("host-%02d", i)},
 			attrs: map[string]any{"alert.fingerprint": fingerprint(i), "alert.status": "firing", "alert.severity": "error",
 				"alert.summary": fmt.Sprintf("Alert %02d firing", i)}}
 	}
 	// step sends one record per alert in a single OTLP request, so the
-	// front has to split it record by record.
+	// front has to split it.
 	step := func(rec func(i int) alertRecord) {
 		var recs []alertRecord
 		for i := range n {
@@ -1368,6 +1377,7 @@ func TestLoadBalancedReplicas(t *testing.T) {
 		return total
 	}
 
+	// 1. Lifecycles: affinity.
 	step(firing)
 	sim.waitFor(t, "20 triggers", func(s simSnapshot) bool { return countActions(s, "trigger") >= n })
 
@@ -1378,8 +1388,8 @@ func TestLoadBalancedReplicas(t *testing.T) {
 	})
 
 	step(func(i int) alertRecord {
-		return alertRecord{resource: map[string]string{"service.name": "chatops-bot", "host.name": "slack-bridge"},
-			attrs: map[string]any{"alert.fingerprint": fingerprint(i), "alert.status": "acknowledged"}}
+		return alertRecord{resource: map[string]string{"service.name": service(i), "host.name": "slack-bridge"},
+			attrs: map[string]any{"alert.fingerprint": fingerprint(i), "alert.status": "acknowledged", "acknowledged_by": "chatops-bot"}}
 	})
 	sim.waitFor(t, "20 acknowledges", func(s simSnapshot) bool { return countActions(s, "acknowledge") >= n })
 
@@ -1391,7 +1401,6 @@ func TestLoadBalancedReplicas(t *testing.T) {
 
 	// Every alert: one incident, resolved, under its service's key, with
 	// exactly trigger, acknowledge, resolve applied.
-	wantKey := map[string]string{"checkout": keyCheckout, "payments": keyPayments}
 	for i := range n {
 		var incs []simIncident
 		for _, inc := range snap.Incidents {
@@ -1422,26 +1431,175 @@ func TestLoadBalancedReplicas(t *testing.T) {
 			t.Errorf("%s: events %v, want %v", fingerprint(i), got, want)
 		}
 	}
-	if snap.Dropped != 0 {
-		t.Errorf("the simulator dropped %d events (an acknowledge or resolve under a key without the incident)", snap.Dropped)
-	}
-	if total := len(snap.Events); total != 3*n {
-		t.Errorf("%d alert events reached PagerDuty, want %d", total, 3*n)
-	}
 	if got := backendSum("otelcol_exporter_pagerduty_suppressed", map[string]string{"reason": "duplicate"}); got != n {
-		t.Errorf("%v repeated triggers suppressed, want %d", got, n)
+		t.Errorf("%v repeated triggers suppressed, want %d: a repeat reached a replica that did not hold its alert", got, n)
+	}
+
+	// 2. A storm of new alerts on both keys at once: the rate limit.
+	const storm = 100 // per key; with the 30 events of step 1, 130 per key
+	var recs []alertRecord
+	for _, svc := range services {
+		for j := range storm {
+			recs = append(recs, alertRecord{resource: map[string]string{"service.name": svc, "host.name": fmt.Sprintf("%s-%03d", svc, j)},
+				attrs: map[string]any{"alert.fingerprint": fmt.Sprintf("lb-storm-%s-%03d", svc, j), "alert.status": "firing",
+					"alert.severity": "warning", "alert.summary": fmt.Sprintf("Storm alert %d on %s", j, svc)}, time: time.Now()})
+		}
+	}
+	start := time.Now()
+	postLogs(t, otlpURL, recs...)
+	total := 3*n + len(recs)
+	lbWaitFor(t, fmt.Sprintf("%d events in all", total), 3*time.Minute, func() bool { return len(lbEvents(t, sim)) >= total })
+	t.Logf("storm of %d alerts delivered in %v", len(recs), time.Since(start).Round(time.Second))
+
+	events := lbEvents(t, sim)
+	if len(events) != total {
+		t.Errorf("%d alert events reached PagerDuty, want %d", len(events), total)
+	}
+	final := sim.snapshot(t)
+	if final.Dropped != 0 {
+		t.Errorf("the simulator dropped %d events (an acknowledge or resolve under a key without the incident)", final.Dropped)
+	}
+	if throttled := lbThrottled(t, sim); throttled != 0 {
+		t.Errorf("the simulator answered %d requests with 429: a key's events were split between replicas, or a limiter let too many through", throttled)
+	}
+	byKey := map[string][]time.Time{}
+	for _, ev := range events {
+		byKey[ev.RoutingKey] = append(byKey[ev.RoutingKey], ev.Time)
+	}
+	for _, svc := range services {
+		times := byKey[wantKey[svc]]
+		if want := 3*n/2 + storm; len(times) != want {
+			t.Errorf("%s: %d events, want %d", svc, len(times), want)
+		}
+		most, at := lbBusiestWindow(times, time.Minute)
+		t.Logf("%s: %d events, at most %d in a 60 s window (from %s)", svc, len(times), most, at.Format("15:04:05.000"))
+		if most > 120 {
+			t.Errorf("%s: %d events in the 60 s window from %s, PagerDuty allows 120", svc, most, at.Format("15:04:05.000"))
+		}
+		// Affinity of keys: one replica sent all of this key's events.
+		var senders []string
+		for i, b := range backends {
+			if b.metrics(t).sum("otelcol_exporter_pagerduty_events", map[string]string{"routing": svc}) > 0 {
+				senders = append(senders, fmt.Sprintf("backend-%d", i+1))
+			}
+		}
+		t.Logf("%s: sent by %v", svc, senders)
+		if len(senders) != 1 {
+			t.Errorf("%s: events sent by %v, want exactly one replica", svc, senders)
+		}
+	}
+	if waited := backendSum("otelcol_exporter_pagerduty_rate_limit_wait", nil); waited <= 0 {
+		t.Errorf("the replicas' limiters never waited: the storm did not test the rate limit")
 	}
 	for i, b := range backends {
 		m := b.metrics(t)
-		events := m.sum("otelcol_exporter_pagerduty_events", nil)
-		t.Logf("backend-%d: %v events sent, %v suppressed, %v open incidents", i+1, events,
-			m.sum("otelcol_exporter_pagerduty_suppressed", nil), m.sum("otelcol_exporter_pagerduty_open_incidents", nil))
-		if events == 0 {
-			t.Errorf("backend-%d sent no event: the front did not spread the alerts", i+1)
+		t.Logf("backend-%d: %v events sent, %v suppressed, %.1f s waited on the limiter, %v open incidents", i+1,
+			m.sum("otelcol_exporter_pagerduty_events", nil), m.sum("otelcol_exporter_pagerduty_suppressed", nil),
+			m.sum("otelcol_exporter_pagerduty_rate_limit_wait", nil), m.sum("otelcol_exporter_pagerduty_open_incidents", nil))
+	}
+}
+
+// lbEvent is an alert event as the simulator recorded it, with what
+// TestLoadBalancedReplicas needs beyond simEvent: its key and time.
+type lbEvent struct {
+	Action     string    `json:"action"`
+	RoutingKey string    `json:"routing_key"`
+	Time       time.Time `json:"time"`
+}
+
+// lbEvents returns every alert event the simulator recorded.
+func lbEvents(t *testing.T, sim *simulator) []lbEvent {
+	t.Helper()
+	var snap struct {
+		Events []lbEvent `json:"events"`
+	}
+	lbGetJSON(t, sim.url+"/incidents", &snap)
+	return snap.Events
+}
+
+// lbThrottled returns how many requests the simulator answered with 429.
+func lbThrottled(t *testing.T, sim *simulator) int {
+	t.Helper()
+	var snap struct {
+		Requests struct {
+			Throttled int `json:"throttled"`
+		} `json:"requests"`
+	}
+	lbGetJSON(t, sim.url+"/incidents", &snap)
+	return snap.Requests.Throttled
+}
+
+func lbGetJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+// lbWaitFor is waitFor with its own deadline.
+func lbWaitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", timeout, what)
 		}
-		if open := m.sum("otelcol_exporter_pagerduty_open_incidents", nil); open != 0 {
-			t.Errorf("backend-%d still counts %v open incidents", i+1, open)
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// lbBusiestWindow returns the most times that fall in one window
+// [start, start+width), and the start of the first such window.
+func lbBusiestWindow(times []time.Time, width time.Duration) (int, time.Time) {
+	sorted := slices.SortedFunc(slices.Values(times), time.Time.Compare)
+	most, at := 0, time.Time{}
+	lo := 0
+	for hi, end := range sorted {
+		for end.Sub(sorted[lo]) >= width {
+			lo++
 		}
+		if n := hi - lo + 1; n > most {
+			most, at = n, sorted[lo]
+		}
+	}
+	return most, at
+}
+
+func TestLBBusiestWindow(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(secs ...float64) []time.Time {
+		var out []time.Time
+		for _, s := range secs {
+			out = append(out, t0.Add(time.Duration(s*float64(time.Second))))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		times []time.Time
+		most  int
+		from  float64
+	}{
+		{"none", nil, 0, 0},
+		{"one", at(5), 1, 5},
+		{"window is half-open", at(0, 60), 1, 0},
+		{"just inside", at(0, 59.999), 2, 0},
+		{"unsorted, later cluster", at(100, 0, 130, 159, 10), 3, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			most, from := lbBusiestWindow(tc.times, time.Minute)
+			if most != tc.most {
+				t.Errorf("most = %d, want %d", most, tc.most)
+			}
+			if tc.most > 0 && !from.Equal(t0.Add(time.Duration(tc.from*float64(time.Second)))) {
+				t.Errorf("from = %v, want +%vs", from, tc.from)
+			}
+		})
 	}
 }
 
