@@ -1300,7 +1300,7 @@ func TestKubernetesConfigValidates(t *testing.T) {
 //
 // The hash ring is built from the backends' random ports, so both keys may
 // land on one replica; the test holds either way. The storm takes about
-// 65 s with a key per replica, and about 100 s with both on one: a request
+// 50 s with a key per replica, and about 100 s with both on one: a request
 // holding both keys' records is worked through in order, so the second key
 // waits for the first (README, "Quiet keys wait behind a rate-limited
 // storm").
