@@ -4,7 +4,11 @@
 // It owns everything a test or a person needs to see what would have paged:
 //
 //   - POST /v2/enqueue and POST /v2/change/enqueue, validated and answered as
-//     PagerDuty documents them (status codes and body shapes included);
+//     PagerDuty documents them (status codes and body shapes included), with
+//     PagerDuty's own error texts where they are public (validate.go names
+//     where each was seen); custom_details must be an object, hrefs and
+//     client_url absolute http(s) URLs, image srcs https URLs, and change
+//     events are refused under ruleset keys (starting with R);
 //   - alert state per (routing key, dedup key): trigger, acknowledge, resolve,
 //     with dropped events recorded rather than applied;
 //   - a per-routing-key sliding 60 s rate limit;

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -25,6 +28,33 @@ var (
 	validSeverities = []string{"critical", "error", "warning", "info"}
 )
 
+// Error texts. Where PagerDuty's own text is public, it is used verbatim
+// (typos included) with where it was seen; the others are pdsim's own, in
+// the same style, for rules PagerDuty documents without showing its answer.
+const (
+	// prometheus/alertmanager#3902, prometheus-community/helm-charts#2309.
+	errSeverityInvalid = "'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')"
+	// SigNoz/signoz#9536.
+	errSeverityMissing = "'payload.severity' is missing or blank"
+	// PagerDuty/go-pagerduty#476.
+	errSourceMissing = "'payload.source' is missing or blank"
+	// dagster-io/dagster#19567, livepeer/stream-tester#354 ("maiximum" sic).
+	errSummaryTooLong = "'summary' is too long (maiximum is 1024 characters)"
+	// envato/pagerduty#70, blockpane/tenderduty#10.
+	errRoutingKeyLength = "Length of 'routing_key' is incorrect (should be 32 characters)"
+	// blockpane/tenderduty#10.
+	errRoutingKeyCharacters = "'routing_key' cannot contain non-alphanumeric characters."
+	// PagerDuty/go-pagerduty#478 (change events, {"error":[...]} shape).
+	errChangeLinksTooMany = "links should have at most 50 item(s)"
+
+	// pdsim's own: PagerDuty's Events API v2 overview says change events
+	// "cannot be sent to ruleset integration keys (these keys begin with the
+	// character R)"; its answer is not public.
+	errChangeToRuleset = "Change events cannot be sent to ruleset integration keys (keys that begin with 'R')"
+	// pdsim's own: the schema makes custom_details an object.
+	errDetailsNotObject = "'payload.custom_details' is invalid (expected an object)"
+)
+
 // alertEvent is the body of POST /v2/enqueue.
 type alertEvent struct {
 	RoutingKey  string        `json:"routing_key"`
@@ -40,13 +70,14 @@ type alertEvent struct {
 }
 
 type alertPayload struct {
-	Summary   string `json:"summary"`
-	Source    string `json:"source"`
-	Severity  string `json:"severity"`
-	Timestamp string `json:"timestamp"`
-	Component string `json:"component"`
-	Group     string `json:"group"`
-	Class     string `json:"class"`
+	Summary       string          `json:"summary"`
+	Source        string          `json:"source"`
+	Severity      string          `json:"severity"`
+	Timestamp     string          `json:"timestamp"`
+	Component     string          `json:"component"`
+	Group         string          `json:"group"`
+	Class         string          `json:"class"`
+	CustomDetails json.RawMessage `json:"custom_details"`
 }
 
 // changeEvent is the body of POST /v2/change/enqueue.
@@ -172,32 +203,79 @@ func validateAlertEvent(ev *alertEvent) []string {
 	}
 	errs = append(errs, checkSummary(p.Summary)...)
 	if strings.TrimSpace(p.Source) == "" {
-		errs = append(errs, "'payload.source' is missing or blank")
+		errs = append(errs, errSourceMissing)
 	}
 	switch {
 	case p.Severity == "":
-		errs = append(errs, "'payload.severity' is missing or blank")
+		errs = append(errs, errSeverityMissing)
 	case !slices.Contains(validSeverities, p.Severity):
-		errs = append(errs, "'payload.severity' is invalid (must be one of: "+strings.Join(validSeverities, ", ")+")")
+		errs = append(errs, errSeverityInvalid)
 	}
 	errs = append(errs, checkTimestamp(p.Timestamp)...)
+	errs = append(errs, checkDetails(p.CustomDetails)...)
 	if len(ev.Links) > maxLinksOrImage {
 		errs = append(errs, fmt.Sprintf("'links' has too many items (maximum is %d)", maxLinksOrImage))
 	}
-	for i, l := range ev.Links {
-		if strings.TrimSpace(l.Href) == "" {
-			errs = append(errs, fmt.Sprintf("'links[%d].href' is missing or blank", i))
-		}
-	}
+	errs = append(errs, checkLinks(ev.Links)...)
 	if len(ev.Images) > maxLinksOrImage {
 		errs = append(errs, fmt.Sprintf("'images' has too many items (maximum is %d)", maxLinksOrImage))
 	}
 	for i, im := range ev.Images {
-		if strings.TrimSpace(im.Src) == "" {
+		switch {
+		case strings.TrimSpace(im.Src) == "":
 			errs = append(errs, fmt.Sprintf("'images[%d].src' is missing or blank", i))
+		case !isURL(im.Src, true):
+			// pdsim's own text: the documentation says src "must be served
+			// via HTTPS".
+			errs = append(errs, fmt.Sprintf("'images[%d].src' must be an HTTPS URL", i))
+		}
+		if im.Href != "" && !isURL(im.Href, false) {
+			errs = append(errs, fmt.Sprintf("'images[%d].href' is not a valid URL", i))
+		}
+	}
+	if ev.ClientURL != "" && !isURL(ev.ClientURL, false) {
+		errs = append(errs, "'client_url' is not a valid URL")
+	}
+	return errs
+}
+
+// checkLinks checks links: each needs an href that is an absolute http(s)
+// URL (the second text is pdsim's own).
+func checkLinks(links []link) []string {
+	var errs []string
+	for i, l := range links {
+		switch {
+		case strings.TrimSpace(l.Href) == "":
+			errs = append(errs, fmt.Sprintf("'links[%d].href' is missing or blank", i))
+		case !isURL(l.Href, false):
+			errs = append(errs, fmt.Sprintf("'links[%d].href' is not a valid URL", i))
 		}
 	}
 	return errs
+}
+
+// isURL reports whether s is an absolute http(s) URL with a host (https
+// only when httpsOnly), without white space.
+func isURL(s string, httpsOnly bool) bool {
+	if strings.ContainsFunc(s, unicode.IsSpace) {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Hostname() == "" || u.Opaque != "" {
+		return false
+	}
+	return u.Scheme == "https" || u.Scheme == "http" && !httpsOnly
+}
+
+// checkDetails checks that custom_details, when present, is a JSON object.
+func checkDetails(raw json.RawMessage) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	if trimmed := bytes.TrimLeft(raw, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return []string{errDetailsNotObject}
+	}
+	return nil
 }
 
 // validateChangeEvent checks a change event. Too many links answers with
@@ -210,12 +288,16 @@ func validateChangeEvent(ev *changeEvent) *apiError {
 	if p == nil {
 		p = &changePayload{}
 	}
+	if strings.HasPrefix(ev.RoutingKey, "R") {
+		errs = append(errs, errChangeToRuleset)
+	}
 	errs = append(errs, checkSummary(p.Summary)...)
 	errs = append(errs, checkTimestamp(p.Timestamp)...)
+	errs = append(errs, checkDetails(p.CustomDetails)...)
 	if len(ev.Links) > maxLinksOrImage {
-		msg := fmt.Sprintf("links should have at most %d item(s)", maxLinksOrImage)
-		return &apiError{400, changeErrorResponse{Error: append([]string{msg}, errs...)}}
+		return &apiError{400, changeErrorResponse{Error: append([]string{errChangeLinksTooMany}, errs...)}}
 	}
+	errs = append(errs, checkLinks(ev.Links)...)
 	if len(errs) > 0 {
 		return invalid(errs...)
 	}
@@ -223,21 +305,28 @@ func validateChangeEvent(ev *changeEvent) *apiError {
 }
 
 func checkRoutingKey(k string) []string {
-	switch {
-	case k == "":
+	if k == "" {
 		return []string{"'routing_key' is missing or blank"}
-	case utf8.RuneCountInString(k) != routingKeyLen:
-		return []string{fmt.Sprintf("Length of 'routing_key' is incorrect (should be %d characters)", routingKeyLen)}
 	}
-	return nil
+	var errs []string
+	if utf8.RuneCountInString(k) != routingKeyLen {
+		errs = append(errs, errRoutingKeyLength)
+	}
+	if strings.ContainsFunc(k, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		errs = append(errs, errRoutingKeyCharacters)
+	}
+	return errs
 }
 
+// checkSummary refuses a summary over 1024 characters counted either way
+// PagerDuty's stack may count them: code points, or UTF-16 code units (so
+// 1024 emoji, 2048 units, are too long).
 func checkSummary(s string) []string {
 	switch {
 	case strings.TrimSpace(s) == "":
 		return []string{"'payload.summary' is missing or blank"}
-	case utf8.RuneCountInString(s) > maxSummaryLen:
-		return []string{fmt.Sprintf("'payload.summary' is too long (maximum is %d characters)", maxSummaryLen)}
+	case utf8.RuneCountInString(s) > maxSummaryLen || len(utf16.Encode([]rune(s))) > maxSummaryLen:
+		return []string{errSummaryTooLong}
 	}
 	return nil
 }

@@ -66,8 +66,13 @@ func TestValidation(t *testing.T) {
 		unrecognized = "unrecognized"
 		changeErr    = "change-error"
 	)
-	tooLongSummary := "'payload.summary' is too long (maximum is 1024 characters)"
+	// Texts PagerDuty has been seen answering with (see validate.go).
+	tooLongSummary := "'summary' is too long (maiximum is 1024 characters)"
 	badKeyLen := "Length of 'routing_key' is incorrect (should be 32 characters)"
+	badKeyChars := "'routing_key' cannot contain non-alphanumeric characters."
+	badSeverity := "'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')"
+	detailsNotObject := "'payload.custom_details' is invalid (expected an object)"
+	rulesetKey := "R0212P1QXGEIQE2NMTQ7L7WXD00DWHIN"
 	cases := []struct {
 		name  string
 		path  string // default /v2/enqueue
@@ -90,6 +95,10 @@ func TestValidation(t *testing.T) {
 		{name: "routing_key 31 chars", body: trig(set("routing_key", keyA[:31])), shape: inv, errs: []string{badKeyLen}},
 		{name: "routing_key 33 chars", body: trig(set("routing_key", keyA+"0")), shape: inv, errs: []string{badKeyLen}},
 		{name: "routing_key missing", body: trig(del("routing_key")), shape: inv, errs: []string{"'routing_key' is missing or blank"}},
+		{name: "routing_key with a dash", body: trig(set("routing_key", "0123456789abcdef-123456789abcdef")), shape: inv, errs: []string{badKeyChars}},
+		{name: "routing_key short and with symbols", body: trig(set("routing_key", "e+23rschqsESqk9Q6_-g")), shape: inv, errs: []string{badKeyLen, badKeyChars}},
+		{name: "routing_key of 32 non-ASCII letters", body: trig(set("routing_key", strings.Repeat("é", 32))), shape: inv, errs: []string{badKeyChars}},
+		{name: "ruleset key takes alert events", body: trig(set("routing_key", rulesetKey)), shape: ok},
 		// event_action
 		{name: "event_action acknowledge", body: trig(set("event_action", "acknowledge")), shape: ok},
 		{name: "event_action resolve", body: trig(set("event_action", "resolve")), shape: ok},
@@ -117,6 +126,8 @@ func TestValidation(t *testing.T) {
 		// payload.summary
 		{name: "summary 1024 runes (2048 bytes)", body: trig(setP("summary", strings.Repeat("ü", 1024))), shape: ok},
 		{name: "summary 1025 chars", body: trig(setP("summary", strings.Repeat("s", 1025))), shape: inv, errs: []string{tooLongSummary}},
+		{name: "summary 512 emoji (1024 UTF-16 units)", body: trig(setP("summary", strings.Repeat("🚨", 512))), shape: ok},
+		{name: "summary 1024 emoji (2048 UTF-16 units)", body: trig(setP("summary", strings.Repeat("🚨", 1024))), shape: inv, errs: []string{tooLongSummary}},
 		{name: "summary missing", body: trig(delP("summary")), shape: inv, errs: []string{"'payload.summary' is missing or blank"}},
 		{name: "summary blank", body: trig(setP("summary", "  ")), shape: inv, errs: []string{"'payload.summary' is missing or blank"}},
 		// payload.source
@@ -127,14 +138,8 @@ func TestValidation(t *testing.T) {
 		{name: "severity error", body: trig(setP("severity", "error")), shape: ok},
 		{name: "severity warning", body: trig(setP("severity", "warning")), shape: ok},
 		{name: "severity info", body: trig(setP("severity", "info")), shape: ok},
-		{
-			name: "severity invalid", body: trig(setP("severity", "fatal")), shape: inv,
-			errs: []string{"'payload.severity' is invalid (must be one of: critical, error, warning, info)"},
-		},
-		{
-			name: "severity uppercase", body: trig(setP("severity", "CRITICAL")), shape: inv,
-			errs: []string{"'payload.severity' is invalid (must be one of: critical, error, warning, info)"},
-		},
+		{name: "severity invalid", body: trig(setP("severity", "fatal")), shape: inv, errs: []string{badSeverity}},
+		{name: "severity uppercase", body: trig(setP("severity", "CRITICAL")), shape: inv, errs: []string{badSeverity}},
 		{name: "severity missing", body: trig(delP("severity")), shape: inv, errs: []string{"'payload.severity' is missing or blank"}},
 		{name: "payload missing on trigger", body: trig(del("payload")), shape: inv, errs: []string{
 			"'payload.summary' is missing or blank", "'payload.source' is missing or blank", "'payload.severity' is missing or blank",
@@ -145,16 +150,33 @@ func TestValidation(t *testing.T) {
 		{name: "timestamp RFC3339 offset", body: trig(setP("timestamp", "2015-07-17T10:42:58+02:00")), shape: ok},
 		{name: "timestamp +0000 fractional", body: trig(setP("timestamp", "2015-07-17T08:42:58.315+0000")), shape: ok},
 		{name: "timestamp +0000", body: trig(setP("timestamp", "2015-07-17T08:42:58+0000")), shape: ok},
-		{
-			name: "timestamp not ISO 8601", body: trig(setP("timestamp", "17/07/2015 08:42")), shape: inv,
-			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"},
-		},
-		{
-			name: "timestamp missing T", body: trig(setP("timestamp", "2015-07-17 08:42:58Z")), shape: inv,
-			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"},
-		},
+		{name: "timestamp not ISO 8601", body: trig(setP("timestamp", "17/07/2015 08:42")), shape: inv,
+			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"}},
+		{name: "timestamp missing T", body: trig(setP("timestamp", "2015-07-17 08:42:58Z")), shape: inv,
+			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"}},
+		// payload.custom_details
+		{name: "custom_details object", body: trig(setP("custom_details", map[string]any{"a": []any{1, "x"}})), shape: ok},
+		{name: "custom_details string", body: trig(setP("custom_details", "disk full")), shape: inv, errs: []string{detailsNotObject}},
+		{name: "custom_details array", body: trig(setP("custom_details", []any{1})), shape: inv, errs: []string{detailsNotObject}},
+		{name: "custom_details number", body: trig(setP("custom_details", 4.2)), shape: inv, errs: []string{detailsNotObject}},
+		{name: "custom_details null", body: trig(setP("custom_details", nil)), shape: inv, errs: []string{detailsNotObject}},
+		{name: "custom_details ignored on resolve", body: trig(set("event_action", "resolve"), setP("custom_details", "x")), shape: ok},
+		// client and client_url
+		{name: "client and client_url", body: trig(set("client", "Grafana"), set("client_url", "https://grafana.example.com/alerting/list")), shape: ok},
+		{name: "client_url relative", body: trig(set("client_url", "/alerting/list")), shape: inv, errs: []string{"'client_url' is not a valid URL"}},
+		{name: "client_url not http", body: trig(set("client_url", "javascript:alert(1)")), shape: inv, errs: []string{"'client_url' is not a valid URL"}},
+		{name: "client_url ignored on acknowledge", body: trig(set("event_action", "acknowledge"), set("client_url", "/x")), shape: ok},
 		// links and images
 		{name: "50 links", body: trig(set("links", items(50, "href"))), shape: ok},
+		{name: "link href relative", body: trig(set("links", []map[string]string{{"href": "runbooks/disk.md"}})), shape: inv,
+			errs: []string{"'links[0].href' is not a valid URL"}},
+		{name: "link href http", body: trig(set("links", []map[string]string{{"href": "http://wiki.internal/disk"}})), shape: ok},
+		{name: "image src http", body: trig(set("images", []map[string]string{{"src": "http://img.example.com/a.png"}})), shape: inv,
+			errs: []string{"'images[0].src' must be an HTTPS URL"}},
+		{name: "image src data URI", body: trig(set("images", []map[string]string{{"src": "data:image/png;base64,AAAA"}})), shape: inv,
+			errs: []string{"'images[0].src' must be an HTTPS URL"}},
+		{name: "image href not a URL", body: trig(set("images", []map[string]string{{"src": "https://img.example.com/a.png", "href": "javascript:x"}})), shape: inv,
+			errs: []string{"'images[0].href' is not a valid URL"}},
 		{name: "51 links", body: trig(set("links", items(51, "href"))), shape: inv, errs: []string{"'links' has too many items (maximum is 50)"}},
 		{
 			name: "link without href", body: trig(set("links", []map[string]string{{"href": "https://a"}, {"text": "no href"}})), shape: inv,
@@ -167,10 +189,8 @@ func TestValidation(t *testing.T) {
 			errs: []string{"'images[0].src' is missing or blank"},
 		},
 		// one message per violation
-		{
-			name: "several violations", body: trig(set("routing_key", "short"), setP("summary", strings.Repeat("s", 1025)), setP("severity", "bad")), shape: inv,
-			errs: []string{badKeyLen, tooLongSummary, "'payload.severity' is invalid (must be one of: critical, error, warning, info)"},
-		},
+		{name: "several violations", body: trig(set("routing_key", "short"), setP("summary", strings.Repeat("s", 1025)), setP("severity", "bad")), shape: inv,
+			errs: []string{badKeyLen, tooLongSummary, badSeverity}},
 
 		// change events
 		{name: "change valid", path: endpointChange, body: chg(), shape: changeOK},
@@ -181,14 +201,21 @@ func TestValidation(t *testing.T) {
 		{name: "change summary missing", path: endpointChange, body: chg(delP("summary")), shape: inv, errs: []string{"'payload.summary' is missing or blank"}},
 		{name: "change payload missing", path: endpointChange, body: chg(del("payload")), shape: inv, errs: []string{"'payload.summary' is missing or blank"}},
 		{name: "change 50 links", path: endpointChange, body: chg(set("links", items(50, "href"))), shape: changeOK},
-		{
-			name: "change 51 links", path: endpointChange, body: chg(set("links", items(51, "href"))), shape: changeErr,
-			errs: []string{"links should have at most 50 item(s)"},
-		},
-		{
-			name: "change body 512001 bytes", path: endpointChange, body: `{"routing_key":"` + keyA + `","pad":"` + strings.Repeat("x", 512000) + `"}`, shape: inv,
-			errs: []string{"Request body is too large (maximum is 512000 bytes)"},
-		},
+		{name: "change 51 links", path: endpointChange, body: chg(set("links", items(51, "href"))), shape: changeErr,
+			errs: []string{"links should have at most 50 item(s)"}},
+		{name: "change link without href", path: endpointChange, body: chg(set("links", []map[string]string{{"text": "PR #1842"}})), shape: inv,
+			errs: []string{"'links[0].href' is missing or blank"}},
+		{name: "change link href relative", path: endpointChange, body: chg(set("links", []map[string]string{{"href": "/pull/1842"}})), shape: inv,
+			errs: []string{"'links[0].href' is not a valid URL"}},
+		{name: "change custom_details object", path: endpointChange, body: chg(setP("custom_details", map[string]any{"version": "1.2.3"})), shape: changeOK},
+		{name: "change custom_details string", path: endpointChange, body: chg(setP("custom_details", "v1.2.3")), shape: inv,
+			errs: []string{detailsNotObject}},
+		{name: "change to a ruleset key", path: endpointChange, body: chg(set("routing_key", rulesetKey)), shape: inv,
+			errs: []string{"Change events cannot be sent to ruleset integration keys (keys that begin with 'R')"}},
+		{name: "change summary 1024 emoji", path: endpointChange, body: chg(setP("summary", strings.Repeat("🚨", 1024))), shape: inv,
+			errs: []string{tooLongSummary}},
+		{name: "change body 512001 bytes", path: endpointChange, body: `{"routing_key":"` + keyA + `","pad":"` + strings.Repeat("x", 512000) + `"}`, shape: inv,
+			errs: []string{"Request body is too large (maximum is 512000 bytes)"}},
 	}
 
 	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)

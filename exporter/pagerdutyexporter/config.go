@@ -39,6 +39,10 @@ type Config struct {
 	Dedup DedupConfig `mapstructure:"dedup"`
 	// DefaultSeverity is used when a record gives no usable severity.
 	DefaultSeverity string `mapstructure:"default_severity"`
+	// Client and ClientURL go on triggers whose record names none
+	// (pagerduty.client, pagerduty.client_url, alert.generator_url).
+	Client    string  `mapstructure:"client"`
+	ClientURL httpURL `mapstructure:"client_url"`
 
 	_ struct{}
 }

@@ -92,6 +92,8 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 			RoutingAttribute: cfg.Routing.Attribute,
 			DefaultSeverity:  cfg.DefaultSeverity,
 			Hostname:         hostname,
+			Client:           cfg.Client,
+			ClientURL:        string(cfg.ClientURL),
 		},
 		routes:  routes,
 		series:  knownSeries(routes.routeNames()),
@@ -368,7 +370,7 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 	if e.stop.Err() != nil {
 		return p.hold(errShuttingDown)
 	}
-	m, err := recordmap.Identify(lr, res, &e.mapping)
+	m, err := recordmap.IdentifyAt(lr, res, &e.mapping, received)
 	if err != nil {
 		e.reject(ctx, rejectReason(err), err, recordFields(lr, res, "")...)
 		return nil
@@ -392,6 +394,12 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 			turn.Commit(ctx)
 		}
 		e.rejectUnrouted(ctx, &m, lr, res)
+		return nil
+	}
+	if ev.IsChange() && eventsapi.IsRulesetKey(routingKey) {
+		e.reject(ctx, eventsapi.RejectChangeToRulesetKey,
+			fmt.Errorf("route %q has a ruleset key (it starts with R), which takes no change events", e.routes.name(routingKey)),
+			recordFields(lr, res, "")...)
 		return nil
 	}
 	// Behind a failed event of its key, a record waits even if it would be

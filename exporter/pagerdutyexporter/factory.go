@@ -27,6 +27,7 @@ const (
 	defaultDedupTTL            = 24 * time.Hour
 	defaultMaxEntries          = 100000
 	defaultRepeatInterval      = 4 * time.Hour
+	defaultClient              = "OpenTelemetry Collector"
 )
 
 // NewFactory returns the factory of the pagerduty exporter.
@@ -58,6 +59,7 @@ func createDefaultConfig() component.Config {
 			RepeatInterval: defaultRepeatInterval,
 		},
 		DefaultSeverity: eventsapi.SeverityError,
+		Client:          defaultClient,
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
 )
 
 // push is the state of one delivery: which routing keys have failed and the
@@ -96,7 +98,7 @@ func (h *heldLogs) add(res, scope, record int, rl plog.ResourceLogs, sl plog.Sco
 	}
 	held := h.sl.LogRecords().AppendEmpty()
 	lr.CopyTo(held)
-	if held.Timestamp() == 0 && held.ObservedTimestamp() == 0 {
+	if !recordmap.HasTime(held) {
 		// A nanosecond apart, so that records of one call keep their order
 		// even across queues.
 		held.SetObservedTimestamp(received + pcommon.Timestamp(record))

@@ -13,7 +13,9 @@ import (
 )
 
 // rejectReasons lists every reason a record is rejected.
-var rejectReasons = []string{recordmap.RejectUnknownEventType, recordmap.RejectUnknownEventAction, rejectNoRoutingKey, rejectByAPI}
+var rejectReasons = []string{
+	recordmap.RejectUnknownEventType, recordmap.RejectUnknownEventAction, rejectNoRoutingKey, rejectByAPI, eventsapi.RejectChangeToRulesetKey,
+}
 
 // series lists, per counter, every attribute combination the exporter can
 // record, all known from the configuration.
@@ -48,7 +50,7 @@ func knownSeries(routes []string) series {
 			s.requests = append(s.requests, attrKey{"endpoint", endpoint, "status_class", class})
 		}
 	}
-	for r := range recordmap.Repairs(^uint16(0)).All() {
+	for r := range (^recordmap.Repairs(0)).All() {
 		s.repaired = append(s.repaired, attrKey{"reason", r.String()})
 	}
 	for _, reason := range rejectReasons {

@@ -52,6 +52,11 @@ type Event struct {
 	Payload    Payload
 	Links      []Link
 	Images     []Image
+	// Client and ClientURL name the monitoring client that sent the event;
+	// PagerDuty shows them as a "View in <client>" link. They are written
+	// on triggers only, the only events PagerDuty reads them from.
+	Client    string
+	ClientURL string
 }
 
 // Payload is the event's payload object. Severity, Component, Group and
@@ -152,6 +157,10 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 			buf = append(buf, '}')
 		}
 		buf = append(buf, ']')
+	}
+	if e.Action == Trigger {
+		buf = appendOptional(buf, "client", e.Client)
+		buf = appendOptional(buf, "client_url", e.ClientURL)
 	}
 	return append(buf, '}')
 }

@@ -9,6 +9,14 @@ const hexDigits = "0123456789abcdef"
 // AppendString appends s to buf as a JSON string. Invalid UTF-8 becomes
 // U+FFFD, so the body is always valid JSON whatever a record carried.
 func AppendString(buf []byte, s string) []byte {
+	buf, _ = AppendStringValid(buf, s)
+	return buf
+}
+
+// AppendStringValid is AppendString that also reports whether s was valid
+// UTF-8, that is whether nothing was replaced.
+func AppendStringValid(buf []byte, s string) (out []byte, valid bool) {
+	valid = true
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -37,6 +45,7 @@ func AppendString(buf []byte, s string) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			valid = false
 			buf = append(buf, s[start:i]...)
 			buf = append(buf, `\ufffd`...)
 			i++
@@ -54,5 +63,5 @@ func AppendString(buf []byte, s string) []byte {
 		i += size
 	}
 	buf = append(buf, s[start:]...)
-	return append(buf, '"')
+	return append(buf, '"'), valid
 }

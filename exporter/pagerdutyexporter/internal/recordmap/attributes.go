@@ -10,6 +10,8 @@ const (
 	AttrEventType    = "pagerduty.event_type"
 	AttrEventAction  = "pagerduty.event_action"
 	AttrDedupKey     = "pagerduty.dedup_key"
+	AttrClient       = "pagerduty.client"
+	AttrClientURL    = "pagerduty.client_url"
 	AttrStatus       = "alert.status"
 	AttrFingerprint  = "alert.fingerprint"
 	AttrName         = "alert.name"
@@ -23,6 +25,10 @@ const (
 	AttrDashboardURL = "alert.dashboard_url"
 	AttrLinks        = "alert.links"
 	AttrImages       = "alert.images"
+	// AttrGeneratorURL is the URL of what raised the alert (Prometheus'
+	// generatorURL, a Grafana rule): client_url when the record has no
+	// pagerduty.client_url. It stays in custom_details, like alert.name.
+	AttrGeneratorURL = "alert.generator_url"
 
 	// Resource attributes used as fallbacks for payload.source.
 	AttrHostName    = "host.name"
@@ -34,7 +40,7 @@ const (
 // names the alert even when the summary came from elsewhere.
 func consumed(name string) bool {
 	switch name {
-	case AttrEventType, AttrEventAction, AttrDedupKey, AttrStatus, AttrFingerprint,
+	case AttrEventType, AttrEventAction, AttrDedupKey, AttrClient, AttrClientURL, AttrStatus, AttrFingerprint,
 		AttrSummary, AttrSeverity, AttrSource, AttrComponent, AttrGroup, AttrClass,
 		AttrRunbookURL, AttrDashboardURL, AttrLinks, AttrImages:
 		return true

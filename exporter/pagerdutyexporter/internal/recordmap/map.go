@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"iter"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -22,9 +23,20 @@ import (
 // custom details always brings a request under the size limit.
 const maxFieldRunes = 1024
 
+// maxURLBytes bounds hrefs, image srcs and client_url. A URL is never cut
+// (a cut URL points elsewhere): a longer one is dropped as invalid. 2048 is
+// the length browsers and proxies have long been safe with.
+const maxURLBytes = 2048
+
 // timestampLayout writes payload.timestamp as ISO 8601 in UTC, to the
 // millisecond, as PagerDuty's own examples do.
 const timestampLayout = "2006-01-02T15:04:05.000Z"
+
+// maxTime is the last record time that converts to a time.Time without
+// wrapping (2262-04-11T23:47:16.854775807Z): a pcommon.Timestamp above it
+// would be sent as a date before 1970. PagerDuty takes years up to 9999 and
+// none before 1970, and a pcommon.Timestamp cannot be before 1970.
+const maxTime = pcommon.Timestamp(math.MaxInt64)
 
 // Options are the mapping's configured inputs.
 type Options struct {
@@ -35,6 +47,11 @@ type Options struct {
 	DefaultSeverity string
 	// Hostname is the last fallback for payload.source.
 	Hostname string
+	// Client and ClientURL are the client and client_url of trigger events
+	// whose record names none; "" leaves the field out. ClientURL must be an
+	// absolute http(s) URL, else it is dropped as client_url_invalid.
+	Client    string
+	ClientURL string
 }
 
 // Result is a mapped record: an event without its routing key, plus what the
@@ -46,20 +63,24 @@ type Result struct {
 	// PayloadHash covers severity and summary: a change in either must reach
 	// PagerDuty even while a duplicate would be suppressed.
 	PayloadHash uint64
-	// Time is the record time in Unix nanoseconds, 0 when the record has none.
+	// Time is the record time in Unix nanoseconds: its Timestamp, else its
+	// ObservedTimestamp, skipping a time out of range (time_out_of_range);
+	// when only such a time was there, the arrival passed to IdentifyAt. 0
+	// when the record has none (or only one out of range, and no arrival).
 	Time int64
 	// Repairs lists what was changed to fit PagerDuty's rules.
 	Repairs Repairs
 
 	rec      record
+	opts     *Options
 	bodyUsed bool
 }
 
 // Repairs is a set of Repair.
-type Repairs uint16
+type Repairs uint32
 
 // Repair is one kind of change made to fit a record to the Events API.
-type Repair uint16
+type Repair uint32
 
 const (
 	RepairTruncated Repair = 1 << iota
@@ -71,6 +92,13 @@ const (
 	RepairLinksCapped
 	RepairInvalidUTF8
 	RepairTimeInFuture
+	RepairLinkInvalid
+	RepairImageInvalid
+	RepairClientURLInvalid
+	RepairTimeOutOfRange
+	RepairValueConverted
+	RepairDuplicateKey
+	// repairEnd is the first unused bit; Repair, a uint32, has room for 31.
 	repairEnd
 )
 
@@ -84,6 +112,12 @@ var repairNames = map[Repair]string{
 	RepairLinksCapped:        "links_capped",
 	RepairInvalidUTF8:        "invalid_utf8",
 	RepairTimeInFuture:       "time_in_future",
+	RepairLinkInvalid:        "link_invalid",
+	RepairImageInvalid:       "image_invalid",
+	RepairClientURLInvalid:   "client_url_invalid",
+	RepairTimeOutOfRange:     "time_out_of_range",
+	RepairValueConverted:     "value_converted",
+	RepairDuplicateKey:       "duplicate_key",
 }
 
 func (r Repair) String() string { return repairNames[r] }
@@ -118,7 +152,7 @@ func (e *RejectError) Error() string { return e.Reason + ": " + e.Detail }
 
 // quoted quotes an attribute value for a RejectError, short enough for a log line.
 func quoted(s string) string {
-	s, _ = truncateRunes(s, 64)
+	s, _ = truncate(s, 64)
 	return strconv.Quote(s)
 }
 
@@ -142,6 +176,19 @@ func (r *record) str(name string) string {
 	if !ok {
 		return ""
 	}
+	return r.text(v)
+}
+
+// text returns v as valid UTF-8 text, counting the conversion of a value
+// that is not a string (value_converted).
+func (r *record) text(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+	case pcommon.ValueTypeEmpty:
+		return ""
+	default:
+		r.repairs |= Repairs(RepairValueConverted)
+	}
 	return r.valid(text(v))
 }
 
@@ -154,7 +201,7 @@ func (r *record) valid(s string) string {
 }
 
 func (r *record) capped(s string, n int) string {
-	s, cut := truncateRunes(s, n)
+	s, cut := truncate(s, n)
 	if cut {
 		r.repairs |= Repairs(RepairTruncated)
 	}
@@ -163,20 +210,34 @@ func (r *record) capped(s string, n int) string {
 
 // Map turns lr, from resource res, into an event. It returns a *RejectError
 // when the record asks for something the Events API has no meaning for.
+// A record time out of range is dropped, as if the record had none; MapAt
+// puts the arrival time in its place.
 func Map(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
-	out, err := Identify(lr, res, opts)
+	return MapAt(lr, res, opts, 0)
+}
+
+// MapAt is Map for a record that reached the exporter at arrival.
+func MapAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (Result, error) {
+	out, err := IdentifyAt(lr, res, opts, arrival)
 	if err == nil {
 		out.Complete()
 	}
 	return out, err
 }
 
-// Identify does the part of Map that decides what the event is: its type,
+// Identify is IdentifyAt without an arrival time: a record time out of range
+// is then dropped, as if the record had none.
+func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
+	return IdentifyAt(lr, res, opts, 0)
+}
+
+// IdentifyAt does the part of Map that decides what the event is: its type,
 // action, dedup key, severity, summary, source and time, and the routing
 // value. Complete adds the rest. Splitting the two lets a record that the
-// dedup cache will suppress skip the costly part.
-func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
-	out := Result{rec: record{lr: lr, res: res}}
+// dedup cache will suppress skip the costly part. arrival is when the record
+// reached the exporter; it replaces a record time out of range.
+func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (Result, error) {
+	out := Result{rec: record{lr: lr, res: res}, opts: opts}
 	r := &out.rec
 
 	action, err := r.action()
@@ -202,7 +263,7 @@ func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, e
 	}
 	p.Summary = r.capped(summary, eventsapi.MaxSummaryRunes)
 
-	out.Time = int64(RecordTime(lr))
+	out.Time = int64(r.time(arrival))
 	if action != eventsapi.Change {
 		ev.DedupKey = r.dedupKey(p.Source, p.Component)
 	}
@@ -215,14 +276,16 @@ func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, e
 }
 
 // RecordTime is when a record says it happened: its Timestamp, else its
-// ObservedTimestamp; 0 when it carries neither. The exporter stamps the time
-// a record reached it as the ObservedTimestamp of a record with neither, so
-// that such records are ordered by arrival.
+// ObservedTimestamp, whichever is set and in range; 0 when neither is. The
+// exporter stamps the time a record reached it as the ObservedTimestamp of
+// a record without one, so that such records are ordered by arrival.
 func RecordTime(lr plog.LogRecord) pcommon.Timestamp {
-	if ts := lr.Timestamp(); ts != 0 {
-		return ts
+	for _, ts := range [...]pcommon.Timestamp{lr.Timestamp(), lr.ObservedTimestamp()} {
+		if ts != 0 && ts <= maxTime {
+			return ts
+		}
 	}
-	return lr.ObservedTimestamp()
+	return 0
 }
 
 // FutureTolerance is how far ahead of the time it reached the exporter a
@@ -257,10 +320,68 @@ func (out *Result) Complete() {
 	if ev.Action != eventsapi.Change {
 		ev.Images = r.images()
 	}
+	if ev.Action == eventsapi.Trigger {
+		ev.Client, ev.ClientURL = r.client(out.opts)
+	}
 	ev.Links = r.links()
 	ev.Payload.Details = r.details(!out.bodyUsed)
 	r.shed(ev)
 	out.Repairs = r.repairs
+}
+
+// time returns the record's Timestamp, else its ObservedTimestamp. A time
+// out of range counts as absent and is repaired (time_out_of_range); when
+// no usable time remains, arrival stands in for it.
+func (r *record) time(arrival pcommon.Timestamp) pcommon.Timestamp {
+	for _, ts := range [...]pcommon.Timestamp{r.lr.Timestamp(), r.lr.ObservedTimestamp()} {
+		switch {
+		case ts == 0:
+		case ts > maxTime:
+			r.repairs |= Repairs(RepairTimeOutOfRange)
+		default:
+			return ts
+		}
+	}
+	if r.repairs.Has(RepairTimeOutOfRange) && arrival <= maxTime {
+		return arrival
+	}
+	return 0
+}
+
+// HasTime reports whether lr carries a time the mapping uses: a Timestamp
+// or ObservedTimestamp within range. A record without one is timed by its
+// arrival.
+func HasTime(lr plog.LogRecord) bool { return RecordTime(lr) != 0 }
+
+// client returns a trigger's client and client_url: pagerduty.client, else
+// the configured client; the first absolute http(s) URL of
+// pagerduty.client_url, alert.generator_url and the configured client_url.
+// A candidate URL that is not one is dropped (client_url_invalid).
+func (r *record) client(opts *Options) (client, clientURL string) {
+	var fallback, fallbackURL string
+	if opts != nil {
+		fallback, fallbackURL = opts.Client, strings.TrimSpace(opts.ClientURL)
+	}
+	client = r.str(AttrClient)
+	if client == "" {
+		client = r.valid(strings.TrimSpace(fallback))
+	}
+	client = r.capped(client, maxFieldRunes)
+	for _, u := range [...]string{r.str(AttrClientURL), r.str(AttrGeneratorURL), r.valid(fallbackURL)} {
+		if u == "" {
+			continue
+		}
+		if r.isURL(u, eventsapi.IsHTTPURL) {
+			return client, u
+		}
+		r.repairs |= Repairs(RepairClientURLInvalid)
+	}
+	return client, ""
+}
+
+// isURL applies a URL rule of the Events API, and the length bound.
+func (r *record) isURL(s string, rule func(string) bool) bool {
+	return len(s) <= maxURLBytes && rule(s)
 }
 
 // action reads the event type and action. An absent value means an alert
@@ -320,7 +441,7 @@ func (r *record) source(hostname string) string {
 	}
 	for _, name := range []string{AttrHostName, AttrServiceName} {
 		if v, ok := r.res.Attributes().Get(name); ok {
-			if s := r.valid(text(v)); s != "" {
+			if s := r.text(v); s != "" {
 				return s
 			}
 		}
@@ -335,7 +456,7 @@ func (r *record) source(hostname string) string {
 // configured default. An unknown alert.severity is never sent as is.
 func (r *record) severity(fallback string) string {
 	if v, ok := r.get(AttrSeverity); ok {
-		if s, known := severityAliases[strings.ToLower(text(v))]; known {
+		if s, known := severityAliases[strings.ToLower(r.text(v))]; known {
 			return s
 		}
 		r.repairs |= Repairs(RepairSeverityDefaulted)
@@ -401,17 +522,23 @@ func (r *record) dedupKey(source, component string) string {
 	return key
 }
 
+// links keeps the links whose href is an absolute http(s) URL; an empty
+// href is no link, any other is dropped (link_invalid).
 func (r *record) links() []eventsapi.Link {
 	var links []eventsapi.Link
 	add := func(href, text string) {
 		if href == "" {
 			return
 		}
+		if !r.isURL(href, eventsapi.IsHTTPURL) {
+			r.repairs |= Repairs(RepairLinkInvalid)
+			return
+		}
 		if len(links) == eventsapi.MaxLinks {
 			r.repairs |= Repairs(RepairLinksCapped)
 			return
 		}
-		links = append(links, eventsapi.Link{Href: r.capped(href, maxFieldRunes), Text: r.capped(text, maxFieldRunes)})
+		links = append(links, eventsapi.Link{Href: href, Text: r.capped(text, maxFieldRunes)})
 	}
 	add(r.str(AttrRunbookURL), "Runbook")
 	add(r.str(AttrDashboardURL), "Dashboard")
@@ -420,13 +547,17 @@ func (r *record) links() []eventsapi.Link {
 			if item.Type() == pcommon.ValueTypeMap {
 				add(r.field(item.Map(), "href"), r.field(item.Map(), "text"))
 			} else {
-				add(r.valid(text(item)), "")
+				add(r.text(item), "")
 			}
 		})
 	}
 	return links
 }
 
+// images keeps the images whose src is an absolute https URL, the only ones
+// PagerDuty serves; an empty src is no image, any other is dropped
+// (image_invalid). An href that is not an absolute http(s) URL is dropped
+// from its image, which stays (image_invalid too).
 func (r *record) images() []eventsapi.Image {
 	v, ok := r.get(AttrImages)
 	if !ok {
@@ -437,13 +568,20 @@ func (r *record) images() []eventsapi.Image {
 		var img eventsapi.Image
 		if item.Type() == pcommon.ValueTypeMap {
 			m := item.Map()
-			img = eventsapi.Image{Src: r.field(m, "src"), Href: r.field(m, "href"), Alt: r.field(m, "alt")}
+			img = eventsapi.Image{Src: r.field(m, "src"), Href: r.field(m, "href"), Alt: r.capped(r.field(m, "alt"), maxFieldRunes)}
 		} else {
-			// Capped like a map's src: a data: URI must not outgrow the request.
-			img.Src = r.capped(r.valid(text(item)), maxFieldRunes)
+			img.Src = r.text(item)
 		}
 		if img.Src == "" {
 			return
+		}
+		if !r.isURL(img.Src, eventsapi.IsHTTPSURL) {
+			r.repairs |= Repairs(RepairImageInvalid)
+			return
+		}
+		if img.Href != "" && !r.isURL(img.Href, eventsapi.IsHTTPURL) {
+			r.repairs |= Repairs(RepairImageInvalid)
+			img.Href = ""
 		}
 		if len(images) == eventsapi.MaxImages {
 			r.repairs |= Repairs(RepairLinksCapped)
@@ -465,17 +603,24 @@ func (r *record) eachItem(v pcommon.Value, fn func(pcommon.Value)) {
 	}
 }
 
+// field returns a member of a link or image map as text, "" when absent.
 func (r *record) field(m pcommon.Map, name string) string {
 	v, ok := m.Get(name)
 	if !ok {
 		return ""
 	}
-	return r.capped(r.valid(text(v)), maxFieldRunes)
+	return r.text(v)
 }
 
 // details builds custom_details: the record's other attributes, the resource
 // attributes under "resource", the trace context, and the body when it did
 // not become the summary. All values are encoded into one buffer.
+//
+// Keys are unique. Of attributes whose keys are equal (OTLP allows the same
+// key twice, and replacing invalid UTF-8 can make two keys equal), the first
+// is kept, as Map.Get finds it (duplicate_key). The exporter's own members
+// never replace an attribute: each takes the first of its name, "_" + name,
+// "__" + name, … that no attribute of the record has (see noteKey).
 func (r *record) details(includeBody bool) []eventsapi.Detail {
 	type span struct {
 		key        string
@@ -484,6 +629,7 @@ func (r *record) details(includeBody bool) []eventsapi.Detail {
 	var (
 		buf   []byte
 		spans []span
+		taken keySet
 	)
 	add := func(key string, appendJSON func([]byte) []byte) {
 		start := len(buf)
@@ -491,49 +637,44 @@ func (r *record) details(includeBody bool) []eventsapi.Detail {
 		spans = append(spans, span{key, start, len(buf)})
 	}
 	for k, v := range r.lr.Attributes().All() {
-		if !consumed(k) {
-			add(k, func(b []byte) []byte { return appendValue(b, v) })
+		key := r.valid(k)
+		if taken.add(key) {
+			r.repairs |= Repairs(RepairDuplicateKey)
+			continue
+		}
+		if !consumed(key) {
+			add(key, func(b []byte) []byte { return r.appendValue(b, v) })
 		}
 	}
-	// The members below are the exporter's own; an attribute of the same name
-	// already stands in the details and wins, so no key appears twice.
-	free := func(key string) bool {
-		_, taken := r.lr.Attributes().Get(key)
-		return !taken
+	note := func(name string) string { return noteKey(name, taken.has) }
+	if includeBody && r.lr.Body().Type() != pcommon.ValueTypeEmpty {
+		add(note("body"), func(b []byte) []byte { return r.appendValue(b, r.lr.Body()) })
 	}
-	if includeBody && r.lr.Body().Type() != pcommon.ValueTypeEmpty && free("body") {
-		add("body", func(b []byte) []byte { return appendValue(b, r.lr.Body()) })
+	if id := r.lr.TraceID(); !id.IsEmpty() {
+		add(note("trace_id"), func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
 	}
-	if id := r.lr.TraceID(); !id.IsEmpty() && free("trace_id") {
-		add("trace_id", func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
+	if id := r.lr.SpanID(); !id.IsEmpty() {
+		add(note("span_id"), func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
 	}
-	if id := r.lr.SpanID(); !id.IsEmpty() && free("span_id") {
-		add("span_id", func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
-	}
-	if res := r.res.Attributes(); res.Len() > 0 && free("resource") {
-		add("resource", func(b []byte) []byte {
-			b = append(b, '{')
-			first := true
-			for k, v := range res.All() {
-				if consumed(k) {
-					continue
-				}
-				if !first {
-					b = append(b, ',')
-				}
-				first = false
-				b = eventsapi.AppendString(b, k)
-				b = append(b, ':')
-				b = appendValue(b, v)
-			}
-			return append(b, '}')
-		})
+	if res := r.res.Attributes(); res.Len() > 0 {
+		add(note("resource"), func(b []byte) []byte { return r.appendMap(b, res, consumed) })
 	}
 	details := make([]eventsapi.Detail, len(spans))
 	for i, s := range spans {
-		details[i] = eventsapi.Detail{Key: r.valid(s.key), JSON: buf[s.start:s.end:s.end]}
+		details[i] = eventsapi.Detail{Key: s.key, JSON: buf[s.start:s.end:s.end]}
 	}
 	return details
+}
+
+// noteKey returns the key of one of the exporter's own custom_details
+// members: name, or the first of "_" + name, "__" + name, … that is not
+// taken. None of the exporter's names starts with "_", so two of its
+// members never meet either.
+func noteKey(name string, taken func(string) bool) string {
+	for taken(name) {
+		name = "_" + name
+	}
+	return name
 }
 
 func payloadHash(severity, summary string) uint64 {

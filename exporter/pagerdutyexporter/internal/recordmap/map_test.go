@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -36,7 +38,7 @@ var (
 )
 
 func testOptions() *Options {
-	return &Options{RoutingAttribute: "team", DefaultSeverity: eventsapi.SeverityError, Hostname: "collector-host"}
+	return &Options{RoutingAttribute: "team", DefaultSeverity: eventsapi.SeverityError, Hostname: "collector-host", Client: "OpenTelemetry Collector"}
 }
 
 type builder func(lr plog.LogRecord, res pcommon.Resource)
@@ -52,11 +54,17 @@ type mapped struct {
 
 func mapWith(t testing.TB, opts *Options, build builder) mapped {
 	t.Helper()
+	return mapAt(t, opts, 0, build)
+}
+
+// mapAt is mapWith for a record that arrived at arrival (MapAt).
+func mapAt(t testing.TB, opts *Options, arrival pcommon.Timestamp, build builder) mapped {
+	t.Helper()
 	lr, res := plog.NewLogRecord(), pcommon.NewResource()
 	if build != nil {
 		build(lr, res)
 	}
-	r, err := Map(lr, res, opts)
+	r, err := MapAt(lr, res, opts, arrival)
 	m := mapped{Result: r, err: err}
 	if err == nil {
 		m.Event.RoutingKey = fakeRoutingKey
@@ -179,6 +187,7 @@ func typicalAlert(lr plog.LogRecord, res pcommon.Resource) {
 var goldenCases = []struct {
 	name    string
 	build   builder
+	arrival pcommon.Timestamp // passed to MapAt
 	repairs Repairs
 	check   func(t *testing.T, m mapped)
 }{
@@ -278,6 +287,190 @@ var goldenCases = []struct {
 			res.Attributes().PutStr(AttrHostName, "gpu-node-7")
 		},
 	},
+	{
+		name: "client_links_images",
+		build: func(lr plog.LogRecord, res pcommon.Resource) {
+			a := lr.Attributes()
+			a.PutStr(AttrName, "CheckoutLatencyHigh")
+			a.PutStr(AttrFingerprint, "checkout-latency-p99")
+			a.PutStr(AttrSeverity, "critical")
+			a.PutStr(AttrClient, "Grafana")
+			a.PutStr(AttrClientURL, "/alerting/grafana/abc/view") // relative: dropped
+			a.PutStr(AttrGeneratorURL, "https://grafana.example.com/alerting/grafana/abc/view")
+			a.PutStr(AttrRunbookURL, "runbooks/checkout.md") // relative: dropped
+			a.PutStr(AttrDashboardURL, "https://grafana.example.com/d/checkout")
+			links := a.PutEmptySlice(AttrLinks)
+			links.AppendEmpty().SetStr("javascript:alert(1)")
+			mail := links.AppendEmpty().SetEmptyMap()
+			mail.PutStr("href", "mailto:oncall@example.com")
+			mail.PutStr("text", "Mail the on-call")
+			wiki := links.AppendEmpty().SetEmptyMap()
+			wiki.PutStr("href", "http://wiki.internal/checkout")
+			wiki.PutStr("text", "Wiki")
+			links.AppendEmpty().SetStr("ftp://files.example.com/heap.dump")
+			images := a.PutEmptySlice(AttrImages)
+			images.AppendEmpty().SetStr("http://img.example.com/latency.png") // not https: dropped
+			p99 := images.AppendEmpty().SetEmptyMap()
+			p99.PutStr("src", "https://img.example.com/p99.png")
+			p99.PutStr("href", "javascript:void(0)") // dropped, the image stays
+			p99.PutStr("alt", "p99 latency")
+			inline := images.AppendEmpty().SetEmptyMap()
+			inline.PutStr("src", "data:image/png;base64,iVBORw0KGgo=") // not https: dropped
+			inline.PutStr("alt", "inline")
+			heat := images.AppendEmpty().SetEmptyMap()
+			heat.PutStr("src", "https://img.example.com/heat.png")
+			heat.PutStr("href", "https://grafana.example.com/d/heat")
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(recordTime))
+			res.Attributes().PutStr(AttrServiceName, "checkout")
+		},
+		repairs: repairsOf(RepairLinkInvalid, RepairImageInvalid, RepairClientURLInvalid),
+		check: func(t *testing.T, m mapped) {
+			assert.Equal(t, "Grafana", m.doc["client"])
+			assert.Equal(t, "https://grafana.example.com/alerting/grafana/abc/view", m.doc["client_url"], "alert.generator_url after an invalid pagerduty.client_url")
+			assert.NotContains(t, m.details(), AttrClient)
+			assert.NotContains(t, m.details(), AttrClientURL)
+			assert.Contains(t, m.details(), AttrGeneratorURL, "alert.generator_url stays in the details")
+		},
+	},
+	{
+		name: "summary_emoji",
+		build: func(lr plog.LogRecord, res pcommon.Resource) {
+			a := lr.Attributes()
+			a.PutStr(AttrSummary, strings.Repeat("🚨", 1024)) // 1024 code points, 2048 UTF-16 units
+			a.PutStr(AttrFingerprint, "sirens")
+			a.PutStr(AttrSeverity, "critical")
+			res.Attributes().PutStr(AttrHostName, "web-01")
+		},
+		repairs: repairsOf(RepairTruncated),
+		check: func(t *testing.T, m mapped) {
+			summary := m.field("summary")
+			assert.Equal(t, strings.Repeat("🚨", 511)+"…", summary, "511 emoji and the ellipsis: 1023 UTF-16 units")
+			assert.Equal(t, 1023, len(utf16.Encode([]rune(summary))))
+		},
+	},
+	{
+		name:  "duplicate_keys",
+		build: fromOTLP("duplicate_keys.json"),
+		// Of keys that appear twice, the first value is the one kept: the
+		// summary, the routing value, labels, labels.env and the resource's.
+		repairs: repairsOf(RepairDuplicateKey),
+		check: func(t *testing.T, m mapped) {
+			assert.Equal(t, "Checkout p99 latency 4.2s", m.field("summary"))
+			assert.Equal(t, "web-01", m.field("source"))
+			assert.Equal(t, "payments", m.RoutingValue)
+			assert.Equal(t, "payments", m.details()["team"])
+			assert.Equal(t, map[string]any{"env": "prod", "region": "eu-west-1"}, m.details()["labels"])
+			assert.Equal(t, map[string]any{"host.name": "web-01", "k8s.namespace.name": "shop"}, m.details()["resource"])
+		},
+	},
+	{
+		name: "detail_note_names",
+		build: func(lr plog.LogRecord, res pcommon.Resource) {
+			a := lr.Attributes()
+			a.PutStr(AttrSummary, "Queue depth 12k on orders")
+			a.PutStr(AttrFingerprint, "orders-queue-depth")
+			a.PutStr(AttrSeverity, "warning")
+			// Attributes with the names of the exporter's own members.
+			a.PutStr("body", "the record's body attribute")
+			a.PutStr("trace_id", "an attribute, not the record's trace")
+			a.PutStr("span_id", "an attribute too")
+			a.PutStr("resource", "orders-queue")
+			a.PutStr("_resource", "taken as well")
+			lr.Body().SetStr("queue depth 12034 > 10000")
+			lr.SetTraceID(traceID)
+			lr.SetSpanID(spanID)
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(recordTime))
+			res.Attributes().PutStr(AttrHostName, "mq-01")
+		},
+		check: func(t *testing.T, m mapped) {
+			d := m.details()
+			assert.Equal(t, "the record's body attribute", d["body"])
+			assert.Equal(t, "queue depth 12034 > 10000", d["_body"])
+			assert.Equal(t, traceID.String(), d["_trace_id"])
+			assert.Equal(t, spanID.String(), d["_span_id"])
+			assert.Equal(t, "orders-queue", d["resource"])
+			assert.Equal(t, "taken as well", d["_resource"])
+			assert.Equal(t, map[string]any{AttrHostName: "mq-01"}, d["__resource"])
+		},
+	},
+	{
+		name: "details_shed_attribute",
+		build: func(lr plog.LogRecord, res pcommon.Resource) {
+			a := lr.Attributes()
+			a.PutStr(AttrSummary, "Core dump on batch-07")
+			a.PutStr(AttrFingerprint, "batch-07-core")
+			a.PutStr(AttrSeverity, "warning")
+			a.PutStr("details_shed", "the record's own attribute")
+			a.PutStr("stack", strings.Repeat("frame\n", 100_000)) // 700 KB: shed
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(recordTime))
+			res.Attributes().PutStr(AttrHostName, "batch-07")
+		},
+		repairs: repairsOf(RepairDetailsShed),
+		check: func(t *testing.T, m mapped) {
+			d := m.details()
+			assert.Equal(t, "the record's own attribute", d["details_shed"])
+			note, _ := d["_details_shed"].(map[string]any)
+			assert.Equal(t, []any{"stack"}, note["keys"])
+		},
+	},
+	{
+		name: "time_out_of_range",
+		build: func(lr plog.LogRecord, res pcommon.Resource) {
+			a := lr.Attributes()
+			a.PutStr(AttrSummary, "Clock of sensor-3 is off")
+			a.PutStr(AttrFingerprint, "sensor-3-clock")
+			a.PutStr(AttrSeverity, "warning")
+			// 2300-04-02, past 2262-04-11, the last time a pcommon.Timestamp
+			// converts to without wrapping: it used to be sent as 1715-09-13.
+			lr.SetTimestamp(pcommon.Timestamp(uint64(math.MaxInt64) + 1_000_000_000*3600*24*365*38))
+			res.Attributes().PutStr(AttrHostName, "sensor-3")
+		},
+		arrival: pcommon.NewTimestampFromTime(recordTime),
+		repairs: repairsOf(RepairTimeOutOfRange),
+		check: func(t *testing.T, m mapped) {
+			assert.Equal(t, recordTime.UnixNano(), m.Time, "the arrival time")
+			assert.Equal(t, "2026-03-14T09:26:53.589Z", m.field("timestamp"))
+		},
+	},
+	{
+		name: "value_converted",
+		build: func(lr plog.LogRecord, res pcommon.Resource) {
+			a := lr.Attributes()
+			a.PutInt(AttrFingerprint, 42)
+			a.PutEmptyMap(AttrSummary).PutStr("text", "disk full")
+			a.PutDouble(AttrSource, 10.5)
+			a.PutBool(AttrComponent, true)
+			a.PutInt("team", 7) // the routing attribute
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(recordTime))
+		},
+		repairs: repairsOf(RepairSeverityDefaulted, RepairValueConverted),
+		check: func(t *testing.T, m mapped) {
+			assert.Equal(t, "42", m.dedupKey())
+			assert.Equal(t, `{"text":"disk full"}`, m.field("summary"))
+			assert.Equal(t, "10.5", m.field("source"))
+			assert.Equal(t, "true", m.field("component"))
+			assert.Equal(t, "7", m.RoutingValue)
+			assert.Equal(t, json.Number("7"), m.details()["team"], "details keep the value's type")
+		},
+	},
+}
+
+// fromOTLP builds the first record of an OTLP JSON file in testdata/otlp,
+// as the collector's receivers decode it from the wire.
+func fromOTLP(name string) builder {
+	return func(lr plog.LogRecord, res pcommon.Resource) {
+		data, err := os.ReadFile(filepath.Join("testdata", "otlp", name))
+		if err != nil {
+			panic(err)
+		}
+		logs, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(data)
+		if err != nil {
+			panic(err)
+		}
+		rl := logs.ResourceLogs().At(0)
+		rl.Resource().CopyTo(res)
+		rl.ScopeLogs().At(0).LogRecords().At(0).CopyTo(lr)
+	}
 }
 
 // TestGolden renders representative records and compares the request bodies
@@ -285,7 +478,8 @@ var goldenCases = []struct {
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
-			m := mapOK(t, tc.build)
+			m := mapAt(t, testOptions(), tc.arrival, tc.build)
+			require.NoError(t, m.err)
 			path := filepath.Join("testdata", "golden", tc.name+".json")
 			if *update {
 				var out bytes.Buffer
@@ -1008,23 +1202,325 @@ func TestRepairsAll(t *testing.T) {
 	assert.Equal(t, []Repair{RepairTruncated}, first)
 }
 
-func TestTruncateRunes(t *testing.T) {
+func TestTruncate(t *testing.T) {
+	const (
+		siren  = "🚨"               // one code point, two UTF-16 units
+		family = "👩\u200d👩\u200d👧" // three emoji joined by zero-width joiners
+		flagDE = "🇩🇪"              // two regional indicators
+		thumb  = "👍🏽"              // emoji and skin tone modifier
+		eAcute = "e\u0301"         // e and a combining acute accent
+	)
 	for _, tc := range []struct {
+		name string
 		in   string
 		n    int
 		want string
-		cut  bool
 	}{
-		{"", 3, "", false},
-		{"abc", 3, "abc", false},
-		{"abcd", 3, "ab…", true},
-		{"ééé", 3, "ééé", false}, // 6 bytes, 3 runes
-		{"éééé", 3, "éé…", true},
+		{"empty", "", 3, ""},
+		{"fits", "abc", 3, "abc"},
+		{"ascii cut", "abcd", 3, "ab…"},
+		{"two-byte runes fit by count", "ééé", 3, "ééé"},
+		{"two-byte runes cut", "éééé", 3, "éé…"},
+		{"1024 emoji: 2048 units", strings.Repeat(siren, 1024), 1024, strings.Repeat(siren, 511) + "…"},
+		{"512 emoji: exactly 1024 units", strings.Repeat(siren, 512), 1024, strings.Repeat(siren, 512)},
+		{"513 emoji", strings.Repeat(siren, 513), 1024, strings.Repeat(siren, 511) + "…"},
+		{"emoji never split", "a" + siren + siren, 3, "a…"},
+		{"mixed BMP and astral, fits", strings.Repeat("x", 1020) + siren + siren, 1024, strings.Repeat("x", 1020) + siren + siren},
+		{"mixed BMP and astral, cut", strings.Repeat("x", 1021) + siren + siren, 1024, strings.Repeat("x", 1021) + siren + "…"},
+		{"family kept whole or dropped", "ab" + family, 6, "ab…"},
+		{"flag pair not split", "ab" + flagDE + flagDE, 7, "ab" + flagDE + "…"},
+		{"skin tone stays with its emoji", "ab" + thumb + "c", 5, "ab…"},
+		{"combining mark stays with its letter", "abc" + eAcute + "def", 5, "abc…"},
+		{"a few combining marks go with their letter", "a" + strings.Repeat("\u0301", 100), 10, "…"},
+		{"endless combining marks: cut between code points", "a" + strings.Repeat("\u0301", 100), 50, "a" + strings.Repeat("\u0301", 48) + "…"},
 	} {
-		got, cut := truncateRunes(tc.in, tc.n)
-		assert.Equal(t, tc.want, got, "truncateRunes(%q, %d)", tc.in, tc.n)
-		assert.Equal(t, tc.cut, cut, "truncateRunes(%q, %d)", tc.in, tc.n)
+		t.Run(tc.name, func(t *testing.T) {
+			got, cut := truncate(tc.in, tc.n)
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want != tc.in, cut, "cut")
+			assert.LessOrEqual(t, utf8.RuneCountInString(got), tc.n, "code points")
+			assert.LessOrEqual(t, len(utf16.Encode([]rune(got))), tc.n, "UTF-16 units")
+			assert.True(t, utf8.ValidString(got))
+		})
 	}
+}
+
+// TestClient: triggers carry client and client_url, from the record or the
+// configuration; other events never do, and the attributes never reach
+// custom_details.
+func TestClient(t *testing.T) {
+	withAttrs := func(action string, kv ...string) builder {
+		return func(lr plog.LogRecord, _ pcommon.Resource) {
+			a := lr.Attributes()
+			a.PutStr(AttrSummary, "s")
+			a.PutStr(AttrFingerprint, "fp")
+			a.PutStr(AttrEventAction, action)
+			for i := 0; i+1 < len(kv); i += 2 {
+				a.PutStr(kv[i], kv[i+1])
+			}
+		}
+	}
+	configured := func(client, url string) *Options {
+		o := testOptions()
+		o.Client, o.ClientURL = client, url
+		return o
+	}
+	for _, tc := range []struct {
+		name          string
+		opts          *Options
+		build         builder
+		client, url   string // "" when absent
+		invalidURL    bool
+		changeEvent   bool
+		detailsHaveGU bool
+	}{
+		{name: "configured default", opts: configured("OpenTelemetry Collector", ""),
+			build: withAttrs("trigger"), client: "OpenTelemetry Collector"},
+		{name: "configured client_url", opts: configured("otelcol", "https://otel.example.com/"),
+			build: withAttrs("trigger"), client: "otelcol", url: "https://otel.example.com/"},
+		{name: "nothing configured", opts: configured("", ""), build: withAttrs("trigger")},
+		{name: "record overrides both", opts: configured("otelcol", "https://otel.example.com/"),
+			build:  withAttrs("trigger", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/alerting/abc"),
+			client: "Grafana", url: "https://grafana.example.com/alerting/abc"},
+		{name: "generator URL before the configured one", opts: configured("otelcol", "https://otel.example.com/"),
+			build:  withAttrs("trigger", AttrGeneratorURL, "http://prometheus:9090/graph?g0.expr=up%3D%3D0"),
+			client: "otelcol", url: "http://prometheus:9090/graph?g0.expr=up%3D%3D0", detailsHaveGU: true},
+		{name: "pagerduty.client_url before the generator URL", opts: configured("", ""),
+			build: withAttrs("trigger", AttrClientURL, "https://a.example.com/", AttrGeneratorURL, "https://b.example.com/"),
+			url:   "https://a.example.com/", detailsHaveGU: true},
+		{name: "invalid record URL falls back", opts: configured("", "https://otel.example.com/"),
+			build: withAttrs("trigger", AttrClientURL, "grafana.example.com/no-scheme"),
+			url:   "https://otel.example.com/", invalidURL: true},
+		{name: "every candidate invalid", opts: configured("", "ftp://otel.example.com/"),
+			build:      withAttrs("trigger", AttrClientURL, "javascript:alert(1)", AttrGeneratorURL, "/graph"),
+			invalidURL: true, detailsHaveGU: true},
+		{name: "over-long URL is dropped, not cut", opts: configured("", ""),
+			build:      withAttrs("trigger", AttrClientURL, "https://h/"+strings.Repeat("q", maxURLBytes)),
+			invalidURL: true},
+		{name: "acknowledge carries neither", opts: configured("otelcol", "https://otel.example.com/"),
+			build: withAttrs("acknowledge", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/")},
+		{name: "resolve carries neither", opts: configured("otelcol", "https://otel.example.com/"),
+			build: withAttrs("resolve", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/")},
+		{name: "change carries neither", opts: configured("otelcol", "https://otel.example.com/"), changeEvent: true,
+			build: func(lr plog.LogRecord, res pcommon.Resource) {
+				withAttrs("", AttrClient, "Grafana", AttrClientURL, "not checked on a change")(lr, res)
+				lr.Attributes().PutStr(AttrEventType, "change")
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mapWith(t, tc.opts, tc.build)
+			require.NoError(t, m.err)
+			assert.Equal(t, tc.changeEvent, m.Event.IsChange())
+			client, hasClient := m.doc["client"]
+			url, hasURL := m.doc["client_url"]
+			assert.Equal(t, tc.client != "", hasClient, "client present")
+			assert.Equal(t, tc.url != "", hasURL, "client_url present")
+			if tc.client != "" {
+				assert.Equal(t, tc.client, client)
+			}
+			if tc.url != "" {
+				assert.Equal(t, tc.url, url)
+			}
+			assert.Equal(t, tc.invalidURL, m.Repairs.Has(RepairClientURLInvalid), "client_url_invalid")
+			assert.NotContains(t, m.details(), AttrClient)
+			assert.NotContains(t, m.details(), AttrClientURL)
+			_, hasGU := m.details()[AttrGeneratorURL]
+			assert.Equal(t, tc.detailsHaveGU, hasGU, "alert.generator_url in the details")
+		})
+	}
+}
+
+// TestLinkAndImageRules: only absolute http(s) hrefs and https image srcs
+// reach PagerDuty; the record is sent without the rest.
+func TestLinkAndImageRules(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		build   func(a pcommon.Map)
+		links   []any
+		images  []any
+		repairs Repairs
+	}{
+		{
+			name:  "valid link",
+			build: func(a pcommon.Map) { a.PutStr(AttrRunbookURL, "http://wiki.internal/runbook") },
+			links: []any{map[string]any{"href": "http://wiki.internal/runbook", "text": "Runbook"}},
+		},
+		{
+			name: "relative, scheme-less and non-http links",
+			build: func(a pcommon.Map) {
+				a.PutStr(AttrRunbookURL, "/runbooks/disk")
+				a.PutStr(AttrDashboardURL, "grafana.example.com/d/x")
+				l := a.PutEmptySlice(AttrLinks)
+				l.AppendEmpty().SetStr("javascript:alert(1)")
+				l.AppendEmpty().SetStr("file:///etc/passwd")
+				l.AppendEmpty().SetStr("https://ok.example.com/")
+			},
+			links:   []any{map[string]any{"href": "https://ok.example.com/"}},
+			repairs: repairsOf(RepairLinkInvalid),
+		},
+		{
+			name:    "link with white space",
+			build:   func(a pcommon.Map) { a.PutEmptyMap(AttrLinks).PutStr("href", "https://example.com/a b") },
+			repairs: repairsOf(RepairLinkInvalid),
+		},
+		{
+			name:    "empty hrefs are no links and no repair",
+			build:   func(a pcommon.Map) { a.PutStr(AttrRunbookURL, "  ") },
+			repairs: 0,
+		},
+		{
+			name: "image src must be https",
+			build: func(a pcommon.Map) {
+				i := a.PutEmptySlice(AttrImages)
+				i.AppendEmpty().SetStr("http://img.example.com/a.png")
+				i.AppendEmpty().SetStr("//img.example.com/b.png")
+				i.AppendEmpty().SetStr("https://img.example.com/c.png")
+			},
+			images:  []any{map[string]any{"src": "https://img.example.com/c.png"}},
+			repairs: repairsOf(RepairImageInvalid),
+		},
+		{
+			name: "bad image href is dropped, the image kept",
+			build: func(a pcommon.Map) {
+				m := a.PutEmptyMap(AttrImages)
+				m.PutStr("src", "https://img.example.com/c.png")
+				m.PutStr("href", "data:text/html,<h1>x</h1>")
+				m.PutStr("alt", "graph")
+			},
+			images:  []any{map[string]any{"src": "https://img.example.com/c.png", "alt": "graph"}},
+			repairs: repairsOf(RepairImageInvalid),
+		},
+		{
+			name: "http image href is fine",
+			build: func(a pcommon.Map) {
+				m := a.PutEmptyMap(AttrImages)
+				m.PutStr("src", "https://img.example.com/c.png")
+				m.PutStr("href", "http://grafana.internal/d/x")
+			},
+			images: []any{map[string]any{"src": "https://img.example.com/c.png", "href": "http://grafana.internal/d/x"}},
+		},
+		{
+			name: "invalid items do not count toward the cap",
+			build: func(a pcommon.Map) {
+				l := a.PutEmptySlice(AttrLinks)
+				for i := range 60 {
+					l.AppendEmpty().SetStr(fmt.Sprintf("/bad/%d", i))
+				}
+				l.AppendEmpty().SetStr("https://ok.example.com/")
+			},
+			links:   []any{map[string]any{"href": "https://ok.example.com/"}},
+			repairs: repairsOf(RepairLinkInvalid),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mapOK(t, func(lr plog.LogRecord, _ pcommon.Resource) {
+				lr.Attributes().PutStr(AttrSummary, "s")
+				lr.Attributes().PutStr(AttrFingerprint, "fp")
+				lr.Attributes().PutStr(AttrSeverity, "info")
+				tc.build(lr.Attributes())
+			})
+			for name, want := range map[string][]any{"links": tc.links, "images": tc.images} {
+				if want == nil {
+					assert.NotContains(t, m.doc, name)
+				} else {
+					assert.Equal(t, want, m.doc[name])
+				}
+			}
+			assert.Equal(t, repairNamesOf(tc.repairs), repairNamesOf(m.Repairs))
+		})
+	}
+}
+
+func TestTimeOutOfRange(t *testing.T) {
+	arrival := pcommon.NewTimestampFromTime(recordTime)
+	inRange := pcommon.NewTimestampFromTime(recordTime.Add(-time.Minute))
+	const (
+		last      = pcommon.Timestamp(math.MaxInt64) // 2262-04-11T23:47:16.854775807Z
+		tooLate   = last + 1
+		farFuture = pcommon.Timestamp(math.MaxUint64)
+	)
+	for _, tc := range []struct {
+		name                string
+		timestamp, observed pcommon.Timestamp
+		arrival             pcommon.Timestamp
+		wantTime            pcommon.Timestamp
+		wantStamp           string // payload.timestamp, "" when absent
+		repaired            bool
+	}{
+		{name: "in range", timestamp: inRange, arrival: arrival, wantTime: inRange, wantStamp: "2026-03-14T09:25:53.589Z"},
+		{name: "the last time that converts", timestamp: last, arrival: arrival, wantTime: last, wantStamp: "2262-04-11T23:47:16.854Z"},
+		{name: "one nanosecond later", timestamp: tooLate, arrival: arrival, wantTime: arrival, wantStamp: "2026-03-14T09:26:53.589Z", repaired: true},
+		{name: "largest timestamp", timestamp: farFuture, arrival: arrival, wantTime: arrival, wantStamp: "2026-03-14T09:26:53.589Z", repaired: true},
+		{name: "observed time takes over", timestamp: farFuture, observed: inRange, arrival: arrival, wantTime: inRange, wantStamp: "2026-03-14T09:25:53.589Z", repaired: true},
+		{name: "observed time out of range too", timestamp: farFuture, observed: farFuture, arrival: arrival, wantTime: arrival, wantStamp: "2026-03-14T09:26:53.589Z", repaired: true},
+		{name: "observed time alone, out of range", observed: tooLate, arrival: arrival, wantTime: arrival, wantStamp: "2026-03-14T09:26:53.589Z", repaired: true},
+		{name: "no arrival: as if untimed", timestamp: farFuture, repaired: true},
+		{name: "no time at all is no repair", arrival: arrival},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mapAt(t, testOptions(), tc.arrival, func(lr plog.LogRecord, _ pcommon.Resource) {
+				lr.Attributes().PutStr(AttrSummary, "s")
+				lr.SetTimestamp(tc.timestamp)
+				lr.SetObservedTimestamp(tc.observed)
+			})
+			require.NoError(t, m.err)
+			assert.Equal(t, int64(tc.wantTime), m.Time)
+			if tc.wantStamp == "" {
+				assert.NotContains(t, m.payload(), "timestamp")
+			} else {
+				assert.Equal(t, tc.wantStamp, m.field("timestamp"))
+			}
+			assert.Equal(t, tc.repaired, m.Repairs.Has(RepairTimeOutOfRange))
+			lr := plog.NewLogRecord()
+			lr.SetTimestamp(tc.timestamp)
+			lr.SetObservedTimestamp(tc.observed)
+			assert.Equal(t, tc.wantTime != 0 && tc.wantTime != tc.arrival, HasTime(lr), "HasTime")
+		})
+	}
+}
+
+// TestValueConverted: a contract attribute that should be a string and is
+// another type is used in its text form and counted; a string is not.
+func TestValueConverted(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		build     func(a pcommon.Map)
+		converted bool
+	}{
+		{"strings everywhere", func(a pcommon.Map) { a.PutStr(AttrFingerprint, "42"); a.PutStr("team", "7") }, false},
+		{"int fingerprint", func(a pcommon.Map) { a.PutInt(AttrFingerprint, 42) }, true},
+		{"int dedup key", func(a pcommon.Map) { a.PutInt(AttrDedupKey, 42) }, true},
+		{"map summary", func(a pcommon.Map) { a.PutEmptyMap(AttrSummary).PutStr("t", "x") }, true},
+		{"double source", func(a pcommon.Map) { a.PutDouble(AttrSource, 1.5) }, true},
+		{"bool component", func(a pcommon.Map) { a.PutBool(AttrComponent, true) }, true},
+		{"slice group", func(a pcommon.Map) { a.PutEmptySlice(AttrGroup).AppendEmpty().SetStr("g") }, true},
+		{"bytes class", func(a pcommon.Map) { a.PutEmptyBytes(AttrClass).FromRaw([]byte("c")) }, true},
+		{"int severity", func(a pcommon.Map) { a.PutInt(AttrSeverity, 1) }, true},
+		{"double alert.name", func(a pcommon.Map) { a.PutDouble(AttrName, 0.5) }, true},
+		{"int routing value", func(a pcommon.Map) { a.PutInt("team", 7) }, true},
+		{"int link in a list", func(a pcommon.Map) { a.PutEmptySlice(AttrLinks).AppendEmpty().SetInt(1) }, true},
+		{"int link text", func(a pcommon.Map) {
+			l := a.PutEmptyMap(AttrLinks)
+			l.PutStr("href", "https://ok.example.com/")
+			l.PutInt("text", 7)
+		}, true},
+		{"int client", func(a pcommon.Map) { a.PutInt(AttrClient, 1) }, true},
+		{"empty value is absent, not converted", func(a pcommon.Map) { a.PutEmpty(AttrComponent) }, false},
+		{"non-string details are not contract attributes", func(a pcommon.Map) { a.PutInt("requests", 5) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mapOK(t, func(lr plog.LogRecord, res pcommon.Resource) {
+				res.Attributes().PutStr(AttrHostName, "h")
+				tc.build(lr.Attributes())
+			})
+			assert.Equal(t, tc.converted, m.Repairs.Has(RepairValueConverted))
+		})
+	}
+
+	// On the resource too: host.name as a fallback for the source.
+	m := mapOK(t, func(_ plog.LogRecord, res pcommon.Resource) { res.Attributes().PutInt(AttrHostName, 7) })
+	assert.Equal(t, "7", m.field("source"))
+	assert.True(t, m.Repairs.Has(RepairValueConverted))
 }
 
 // TestMapDoesNotModifyRecord: the exporter may hand a record back for retry,
@@ -1120,6 +1616,7 @@ func validateEvent(t testing.TB, body []byte) map[string]any {
 	dec.UseNumber()
 	require.NoError(t, dec.Decode(&doc), "body is not a JSON object")
 	require.NotNil(t, doc, "body is null, not an object")
+	checkUniqueKeys(t, body)
 
 	key, ok := doc["routing_key"].(string)
 	require.True(t, ok, "routing_key missing or not a string")
@@ -1148,6 +1645,16 @@ func validateEvent(t testing.TB, body []byte) map[string]any {
 			s, _ := doc["dedup_key"].(string)
 			assert.NotEmpty(t, s, "%s without dedup_key", action)
 		}
+		for _, name := range []string{"client", "client_url"} {
+			if v, has := doc[name]; has {
+				assert.Equal(t, "trigger", action, "%s on a %s: PagerDuty reads it from triggers only", name, action)
+				s, isStr := v.(string)
+				assert.True(t, isStr, "%s not a string", name)
+				if name == "client_url" {
+					assert.True(t, eventsapi.IsHTTPURL(s), "client_url %q is not an absolute http(s) URL", s)
+				}
+			}
+		}
 	}
 
 	rawPayload, present := doc["payload"]
@@ -1162,7 +1669,8 @@ func validateEvent(t testing.TB, body []byte) map[string]any {
 		summary, isStr := payload["summary"].(string)
 		require.True(t, isStr, "payload.summary missing or not a string")
 		assert.NotEmpty(t, strings.TrimSpace(summary), "payload.summary blank")
-		assert.LessOrEqual(t, utf8.RuneCountInString(summary), eventsapi.MaxSummaryRunes, "payload.summary length")
+		assert.LessOrEqual(t, utf8.RuneCountInString(summary), eventsapi.MaxSummaryRunes, "payload.summary length in code points")
+		assert.LessOrEqual(t, len(utf16.Encode([]rune(summary))), eventsapi.MaxSummaryRunes, "payload.summary length in UTF-16 units")
 		if isAlert {
 			source, _ := payload["source"].(string)
 			assert.NotEmpty(t, strings.TrimSpace(source), "payload.source missing or blank")
@@ -1192,7 +1700,57 @@ func validateEvent(t testing.TB, body []byte) map[string]any {
 
 	checkList(t, doc, "links", eventsapi.MaxLinks, "href", linkMembers)
 	checkList(t, doc, "images", eventsapi.MaxImages, "src", imageMembers)
+	checkURLs(t, doc, "links", map[string]func(string) bool{"href": eventsapi.IsHTTPURL})
+	checkURLs(t, doc, "images", map[string]func(string) bool{"src": eventsapi.IsHTTPSURL, "href": eventsapi.IsHTTPURL})
 	return doc
+}
+
+// checkURLs checks the URL members of links or images against their rules.
+func checkURLs(t testing.TB, doc map[string]any, name string, rules map[string]func(string) bool) {
+	t.Helper()
+	list, _ := doc[name].([]any)
+	for i, item := range list {
+		obj, _ := item.(map[string]any)
+		for member, rule := range rules {
+			if v, has := obj[member]; has {
+				s, _ := v.(string)
+				assert.True(t, rule(s), "%s[%d].%s %.80q breaks its URL rule", name, i, member, s)
+			}
+		}
+	}
+}
+
+// checkUniqueKeys fails when any object in body, at any depth, has a key
+// twice: encoding/json keeps the last silently, PagerDuty may not.
+func checkUniqueKeys(t testing.TB, body []byte) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var walk func(path string)
+	walk = func(path string) {
+		tok, err := dec.Token()
+		require.NoError(t, err)
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				require.NoError(t, err)
+				k, _ := kt.(string)
+				assert.False(t, seen[k], "key %q twice in %s", k, path)
+				seen[k] = true
+				walk(path + "." + k)
+			}
+			_, err = dec.Token()
+			require.NoError(t, err)
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				walk(path + "[" + strconv.Itoa(i) + "]")
+			}
+			_, err = dec.Token()
+			require.NoError(t, err)
+		}
+	}
+	walk("$")
 }
 
 // checkList checks links or images: at most limit objects, each with a
@@ -1235,30 +1793,40 @@ func TestValidateEventCatchesViolations(t *testing.T) {
 	validateEvent(t, []byte(okChange))
 
 	for name, body := range map[string]string{
-		"not json":             `{"routing_key":`,
-		"not an object":        `[1]`,
-		"null":                 `null`,
-		"invalid utf-8":        "{" + key + `,"payload":{"summary":"s` + "\xff" + `"}}`,
-		"short routing key":    `{"routing_key":"abc","payload":{"summary":"s"}}`,
-		"no routing key":       `{"payload":{"summary":"s"}}`,
-		"unknown action":       `{` + key + `,"event_action":"escalate","dedup_key":"d","payload":{"summary":"s","source":"h","severity":"info"}}`,
-		"resolve without key":  `{` + key + `,"event_action":"resolve","payload":{"summary":"s","source":"h","severity":"info"}}`,
-		"dedup key too long":   `{` + key + `,"event_action":"trigger","dedup_key":"` + long(256) + `","payload":{"summary":"s","source":"h","severity":"info"}}`,
-		"trigger no payload":   `{` + key + `,"event_action":"trigger","dedup_key":"d"}`,
-		"empty summary":        `{` + key + `,"event_action":"trigger","payload":{"summary":" ","source":"h","severity":"info"}}`,
-		"summary too long":     `{` + key + `,"event_action":"trigger","payload":{"summary":"` + strings.Repeat("é", 1025) + `","source":"h","severity":"info"}}`,
-		"no source":            `{` + key + `,"event_action":"trigger","payload":{"summary":"s","severity":"info"}}`,
-		"bad severity":         `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"high"}}`,
-		"bad timestamp":        `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info","timestamp":"yesterday"}}`,
-		"details not object":   `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info","custom_details":"x"}}`,
-		"change with action":   `{` + key + `,"event_action":"change","payload":{"summary":"s"}}`,
-		"change with dedup":    `{` + key + `,"dedup_key":"d","payload":{"summary":"s"}}`,
-		"change with severity": `{` + key + `,"payload":{"summary":"s","severity":"info"}}`,
-		"change long summary":  `{` + key + `,"payload":{"summary":"` + long(1025) + `"}}`,
-		"51 links":             `{` + key + `,"payload":{"summary":"s"},"links":[` + links(51) + `]}`,
-		"link without href":    `{` + key + `,"payload":{"summary":"s"},"links":[{"text":"t"}]}`,
-		"image without src":    `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"},"images":[{"href":"h"}]}`,
-		"too large":            `{` + key + `,"payload":{"summary":"s","custom_details":{"x":"` + long(eventsapi.MaxRequestBytes) + `"}}}`,
+		"not json":              `{"routing_key":`,
+		"not an object":         `[1]`,
+		"null":                  `null`,
+		"invalid utf-8":         "{" + key + `,"payload":{"summary":"s` + "\xff" + `"}}`,
+		"short routing key":     `{"routing_key":"abc","payload":{"summary":"s"}}`,
+		"no routing key":        `{"payload":{"summary":"s"}}`,
+		"unknown action":        `{` + key + `,"event_action":"escalate","dedup_key":"d","payload":{"summary":"s","source":"h","severity":"info"}}`,
+		"resolve without key":   `{` + key + `,"event_action":"resolve","payload":{"summary":"s","source":"h","severity":"info"}}`,
+		"dedup key too long":    `{` + key + `,"event_action":"trigger","dedup_key":"` + long(256) + `","payload":{"summary":"s","source":"h","severity":"info"}}`,
+		"trigger no payload":    `{` + key + `,"event_action":"trigger","dedup_key":"d"}`,
+		"empty summary":         `{` + key + `,"event_action":"trigger","payload":{"summary":" ","source":"h","severity":"info"}}`,
+		"summary too long":      `{` + key + `,"event_action":"trigger","payload":{"summary":"` + strings.Repeat("é", 1025) + `","source":"h","severity":"info"}}`,
+		"no source":             `{` + key + `,"event_action":"trigger","payload":{"summary":"s","severity":"info"}}`,
+		"bad severity":          `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"high"}}`,
+		"bad timestamp":         `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info","timestamp":"yesterday"}}`,
+		"details not object":    `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info","custom_details":"x"}}`,
+		"change with action":    `{` + key + `,"event_action":"change","payload":{"summary":"s"}}`,
+		"change with dedup":     `{` + key + `,"dedup_key":"d","payload":{"summary":"s"}}`,
+		"change with severity":  `{` + key + `,"payload":{"summary":"s","severity":"info"}}`,
+		"change long summary":   `{` + key + `,"payload":{"summary":"` + long(1025) + `"}}`,
+		"51 links":              `{` + key + `,"payload":{"summary":"s"},"links":[` + links(51) + `]}`,
+		"link without href":     `{` + key + `,"payload":{"summary":"s"},"links":[{"text":"t"}]}`,
+		"image without src":     `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"},"images":[{"href":"h"}]}`,
+		"summary of 1024 emoji": `{` + key + `,"event_action":"trigger","payload":{"summary":"` + strings.Repeat("🚨", 1024) + `","source":"h","severity":"info"}}`,
+		"duplicate top key":     `{` + key + `,"event_action":"trigger","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"}}`,
+		"duplicate detail key":  `{` + key + `,"payload":{"summary":"s","custom_details":{"a":1,"a":2}}}`,
+		"duplicate nested key":  `{` + key + `,"payload":{"summary":"s","custom_details":{"a":[{"b":1,"b":1}]}}}`,
+		"client on a resolve":   `{` + key + `,"event_action":"resolve","dedup_key":"d","client":"c"}`,
+		"client on a change":    `{` + key + `,"payload":{"summary":"s"},"client":"c"}`,
+		"relative client_url":   `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"},"client_url":"/graph"}`,
+		"relative link href":    `{` + key + `,"payload":{"summary":"s"},"links":[{"href":"/runbook"}]}`,
+		"http image src":        `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"},"images":[{"src":"http://img"}]}`,
+		"data: image href":      `{` + key + `,"event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"},"images":[{"src":"https://img","href":"data:,x"}]}`,
+		"too large":             `{` + key + `,"payload":{"summary":"s","custom_details":{"x":"` + long(eventsapi.MaxRequestBytes) + `"}}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := &recordingT{name: t.Name()}
@@ -1348,22 +1916,24 @@ func TestRequestAlwaysFits(t *testing.T) {
 			name: "1 MB image src",
 			build: func(lr plog.LogRecord, _ pcommon.Resource) {
 				lr.Attributes().PutStr(AttrImages, "data:image/png;base64,"+strings.Repeat("A", 1<<20))
+				lr.Attributes().PutStr(AttrDashboardURL, "https://h/"+strings.Repeat("d", 1<<20))
 			},
 			check: func(t *testing.T, m mapped) {
-				assert.True(t, m.Repairs.Has(RepairTruncated))
-				images, _ := m.doc["images"].([]any)
-				assert.Len(t, images, 1)
+				assert.True(t, m.Repairs.Has(RepairImageInvalid), "a data: URI is no https URL")
+				assert.True(t, m.Repairs.Has(RepairLinkInvalid), "a URL is dropped, never cut")
+				assert.NotContains(t, m.doc, "images")
+				assert.NotContains(t, m.doc, "links")
 			},
 		},
 		{
 			name: "images dropped when shedding details is not enough",
 			build: func(lr plog.LogRecord, _ pcommon.Resource) {
-				long := strings.Repeat("\x01", 2000)
+				url, long := longEscapedURL(), strings.Repeat("\x01", 2000)
 				images := lr.Attributes().PutEmptySlice(AttrImages)
 				for range 50 {
 					i := images.AppendEmpty().SetEmptyMap()
-					i.PutStr("src", long)
-					i.PutStr("href", long)
+					i.PutStr("src", url)
+					i.PutStr("href", url)
 					i.PutStr("alt", long)
 				}
 				lr.Attributes().PutStr(AttrRunbookURL, "https://runbook")
@@ -1380,16 +1950,16 @@ func TestRequestAlwaysFits(t *testing.T) {
 		{
 			name: "links and images at their caps, all escaped",
 			build: func(lr plog.LogRecord, _ pcommon.Resource) {
-				long := strings.Repeat("\x01", 2000)
+				url, long := longEscapedURL(), strings.Repeat("\x01", 2000)
 				links := lr.Attributes().PutEmptySlice(AttrLinks)
 				images := lr.Attributes().PutEmptySlice(AttrImages)
 				for range 50 {
 					l := links.AppendEmpty().SetEmptyMap()
-					l.PutStr("href", long)
+					l.PutStr("href", url)
 					l.PutStr("text", long)
 					i := images.AppendEmpty().SetEmptyMap()
-					i.PutStr("src", long)
-					i.PutStr("href", long)
+					i.PutStr("src", url)
+					i.PutStr("href", url)
 					i.PutStr("alt", long)
 				}
 			},
@@ -1408,22 +1978,110 @@ func TestRequestAlwaysFits(t *testing.T) {
 	}
 }
 
-// TestDetailKeysAreUnique: an attribute named like one of the exporter's own
-// members (body, trace_id, span_id, resource) wins, so no key appears twice.
+// longEscapedURL is a valid https URL of maxURLBytes whose JSON form is
+// about twice as long: the most a URL can weigh in a request.
+func longEscapedURL() string {
+	const head = "https://h/"
+	return head + strings.Repeat(`"`, maxURLBytes-len(head))
+}
+
+// TestDetailKeysAreUnique: whatever the record holds, no object in the
+// request has a key twice (validateEvent checks every depth), the record's
+// attributes keep their names, and of equal keys the first value is kept.
 func TestDetailKeysAreUnique(t *testing.T) {
-	m := mapOK(t, func(lr plog.LogRecord, res pcommon.Resource) {
-		lr.Attributes().PutStr(AttrSummary, "summary")
-		lr.Body().SetStr("the body")
-		lr.SetTraceID(pcommon.TraceID{1, 2, 3})
-		for _, k := range []string{"body", "trace_id", "resource"} {
-			lr.Attributes().PutStr(k, "attribute "+k)
-		}
-		res.Attributes().PutStr(AttrHostName, "h")
-	})
-	for _, k := range []string{"body", "trace_id", "resource"} {
-		assert.Equal(t, "attribute "+k, m.details()[k])
-		assert.Equal(t, 1, strings.Count(string(m.body), `"`+k+`":`), k)
+	for _, tc := range []struct {
+		name    string
+		build   builder
+		want    map[string]any // members of custom_details
+		repairs Repairs
+	}{
+		{
+			name: "attributes named like the exporter's members",
+			build: func(lr plog.LogRecord, _ pcommon.Resource) {
+				lr.Body().SetStr("the body")
+				lr.SetTraceID(pcommon.TraceID{1, 2, 3})
+				for _, k := range []string{"body", "trace_id", "_trace_id", "resource"} {
+					lr.Attributes().PutStr(k, "attribute "+k)
+				}
+			},
+			want: map[string]any{
+				"body": "attribute body", "_body": "the body",
+				"trace_id": "attribute trace_id", "_trace_id": "attribute _trace_id", "__trace_id": "01020300000000000000000000000000",
+				"resource": "attribute resource", "_resource": map[string]any{AttrHostName: "h"},
+			},
+		},
+		{
+			name: "the details_shed note moves too",
+			build: func(lr plog.LogRecord, _ pcommon.Resource) {
+				lr.Attributes().PutStr("details_shed", strings.Repeat("x", 600_000)) // itself shed
+			},
+			want: map[string]any{
+				"_details_shed": map[string]any{"reason": "request over 512000 bytes", "keys": []any{"details_shed"}},
+				"resource":      map[string]any{AttrHostName: "h"},
+			},
+			repairs: repairsOf(RepairDetailsShed),
+		},
+		{
+			name: "keys equal once invalid UTF-8 is replaced: the first is kept",
+			build: func(lr plog.LogRecord, _ pcommon.Resource) {
+				lr.Attributes().PutStr("lab\xffel", "first")
+				lr.Attributes().PutStr("lab\xfeel", "second")
+				n := lr.Attributes().PutEmptyMap("nested")
+				n.PutStr("k\xff", "first")
+				n.PutStr("k\xfe", "second")
+			},
+			want: map[string]any{
+				"lab\uFFFDel": "first",
+				"nested":      map[string]any{"k\uFFFD": "first"},
+				"resource":    map[string]any{AttrHostName: "h"},
+			},
+			repairs: repairsOf(RepairInvalidUTF8, RepairDuplicateKey),
+		},
+		{
+			name: "duplicates from the wire, on record, nested and resource: the first is kept",
+			build: func(lr plog.LogRecord, res pcommon.Resource) {
+				fromOTLP("duplicate_keys.json")(lr, res)
+				lr.Attributes().PutStr(AttrHostName, "h") // the builder below expects it
+			},
+			want: map[string]any{
+				"team":      "payments",
+				"labels":    map[string]any{"env": "prod", "region": "eu-west-1"},
+				"host.name": "h",
+				"resource":  map[string]any{"host.name": "web-01", "k8s.namespace.name": "shop"},
+			},
+			repairs: repairsOf(RepairDuplicateKey),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mapOK(t, func(lr plog.LogRecord, res pcommon.Resource) {
+				lr.Attributes().PutStr(AttrSummary, "s")
+				lr.Attributes().PutStr(AttrFingerprint, "fp")
+				lr.Attributes().PutStr(AttrSeverity, "info")
+				res.Attributes().PutStr(AttrHostName, "h")
+				tc.build(lr, res)
+			}) // validateEvent fails on any key seen twice
+			assert.Equal(t, tc.want, m.details())
+			assert.Equal(t, repairNamesOf(tc.repairs), repairNamesOf(m.Repairs))
+		})
 	}
+}
+
+// TestOTLPKeepsDuplicateKeys checks the premise of the duplicate-key rule:
+// the collector's OTLP decoding keeps both members of a duplicated key, and
+// Map.Get, which the mapping reads contract attributes with, finds the first.
+func TestOTLPKeepsDuplicateKeys(t *testing.T) {
+	lr, res := plog.NewLogRecord(), pcommon.NewResource()
+	fromOTLP("duplicate_keys.json")(lr, res)
+	var teams []string
+	for k, v := range lr.Attributes().All() {
+		if k == "team" {
+			teams = append(teams, v.Str())
+		}
+	}
+	assert.Equal(t, []string{"payments", "checkout"}, teams)
+	v, _ := lr.Attributes().Get("team")
+	assert.Equal(t, "payments", v.Str())
+	assert.Equal(t, 4, res.Attributes().Len())
 }
 
 func TestRejectDetailStaysShort(t *testing.T) {
@@ -1444,8 +2102,8 @@ func TestSizeBoundIsAnUpperBound(t *testing.T) {
 			a := lr.Attributes()
 			a.PutStr(AttrSummary, long)
 			a.PutStr(AttrComponent, long)
-			a.PutStr(AttrRunbookURL, long)
-			a.PutStr(AttrImages, long)
+			a.PutStr(AttrRunbookURL, "https://h/"+long)
+			a.PutStr(AttrImages, "https://h/"+long)
 			a.PutStr(long, long)
 			a.PutEmptyMap("nested").PutStr(long, long)
 			lr.SetTimestamp(pcommon.NewTimestampFromTime(recordTime))

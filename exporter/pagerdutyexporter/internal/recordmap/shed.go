@@ -8,7 +8,9 @@ import (
 )
 
 // shed drops the largest custom details until the request fits in
-// MaxRequestBytes, and lists what it dropped under "details_shed". Sizes are
+// MaxRequestBytes, and lists what it dropped under "details_shed" (or, when
+// the record has an attribute of that name, the first free name among
+// "_details_shed", "__details_shed", …). Sizes are
 // tracked arithmetically; the body is encoded again only to confirm a fit.
 // Should shedding every detail not suffice, images and then links go: with
 // every other field capped, only they can still be too large in aggregate.
@@ -44,7 +46,11 @@ func shedDetails(ev *eventsapi.Event, total int) bool {
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return sizes[b] - sizes[a] })
 	dropped := make([]bool, len(details))
-	var note shedNote
+	// The note's key is chosen among every detail, kept or not, so that it
+	// does not depend on how much had to go.
+	note := shedNote{key: noteKey(shedNoteKey, func(k string) bool {
+		return slices.ContainsFunc(details, func(d eventsapi.Detail) bool { return d.Key == k })
+	})}
 	for _, i := range order {
 		dropped[i] = true
 		note.add(details[i].Key)
@@ -74,7 +80,7 @@ func sizeBound(ev *eventsapi.Event) int {
 	const escaped, fixedOverhead, perItem = 6, 512, 32
 	p := &ev.Payload
 	text := len(ev.DedupKey) + len(p.Summary) + len(p.Source) + len(p.Severity) + len(p.Timestamp) +
-		len(p.Component) + len(p.Group) + len(p.Class)
+		len(p.Component) + len(p.Group) + len(p.Class) + len(ev.Client) + len(ev.ClientURL)
 	for _, l := range ev.Links {
 		text += len(l.Href) + len(l.Text)
 	}
@@ -115,6 +121,7 @@ var shedNotePrefix = `{"reason":"request over ` + strconv.Itoa(eventsapi.MaxRequ
 // shedNote builds the details_shed note, tracking its size as keys are
 // added so that the shedding loop need not encode it each time.
 type shedNote struct {
+	key      string // the note's own key in custom_details
 	keys     []byte // listed keys, quoted and comma-separated
 	unlisted int
 }
@@ -125,7 +132,7 @@ func (n *shedNote) add(key string) {
 		if start > 0 {
 			n.keys = append(n.keys, ',')
 		}
-		key, _ = truncateRunes(key, maxNoteKeyRunes)
+		key, _ = truncate(key, maxNoteKeyRunes)
 		n.keys = eventsapi.AppendString(n.keys, key)
 		if len(n.keys) <= maxNoteKeysBytes {
 			return
@@ -153,8 +160,8 @@ func (n *shedNote) size() int {
 	return size
 }
 
-func (n *shedNote) memberSize() int { return len(`"`+shedNoteKey+`"`) + 1 + n.size() + 1 }
+func (n *shedNote) memberSize() int { return len(n.key) + len(`"":`) + n.size() + 1 }
 
 func (n *shedNote) detail() eventsapi.Detail {
-	return eventsapi.Detail{Key: shedNoteKey, JSON: n.json()}
+	return eventsapi.Detail{Key: n.key, JSON: n.json()}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -13,10 +14,15 @@ import (
 )
 
 // appendValue appends v as JSON, keeping the shape of maps and slices.
-func appendValue(buf []byte, v pcommon.Value) []byte {
+// Invalid UTF-8 is written as U+FFFD (invalid_utf8).
+func (r *record) appendValue(buf []byte, v pcommon.Value) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		return eventsapi.AppendString(buf, v.Str())
+		buf, valid := eventsapi.AppendStringValid(buf, v.Str())
+		if !valid {
+			r.repairs |= Repairs(RepairInvalidUTF8)
+		}
+		return buf
 	case pcommon.ValueTypeInt:
 		return strconv.AppendInt(buf, v.Int(), 10)
 	case pcommon.ValueTypeDouble:
@@ -29,25 +35,14 @@ func appendValue(buf []byte, v pcommon.Value) []byte {
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(buf, v.Bool())
 	case pcommon.ValueTypeMap:
-		buf = append(buf, '{')
-		first := true
-		for k, mv := range v.Map().All() {
-			if !first {
-				buf = append(buf, ',')
-			}
-			first = false
-			buf = eventsapi.AppendString(buf, k)
-			buf = append(buf, ':')
-			buf = appendValue(buf, mv)
-		}
-		return append(buf, '}')
+		return r.appendMap(buf, v.Map(), nil)
 	case pcommon.ValueTypeSlice:
 		buf = append(buf, '[')
 		for i, sv := range v.Slice().All() {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendValue(buf, sv)
+			buf = r.appendValue(buf, sv)
 		}
 		return append(buf, ']')
 	case pcommon.ValueTypeBytes:
@@ -55,6 +50,74 @@ func appendValue(buf []byte, v pcommon.Value) []byte {
 	default:
 		return append(buf, "null"...)
 	}
+}
+
+// appendMap appends m as a JSON object with unique keys: of equal keys the
+// first is kept (duplicate_key). skip, when not nil, leaves members out.
+func (r *record) appendMap(buf []byte, m pcommon.Map, skip func(string) bool) []byte {
+	buf = append(buf, '{')
+	var seen keySet
+	first := true
+	for k, v := range m.All() {
+		key := r.valid(k)
+		if seen.add(key) {
+			r.repairs |= Repairs(RepairDuplicateKey)
+			continue
+		}
+		if skip != nil && skip(key) {
+			continue
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = eventsapi.AppendString(buf, key)
+		buf = append(buf, ':')
+		buf = r.appendValue(buf, v)
+	}
+	return append(buf, '}')
+}
+
+// keySet tells which keys were seen: by comparing, while there are few
+// (the common case, without allocating), then through a map.
+type keySet struct {
+	few [16]string
+	n   int
+	all map[string]struct{}
+}
+
+func (s *keySet) has(k string) bool {
+	if s.all != nil {
+		_, ok := s.all[k]
+		return ok
+	}
+	for _, seen := range s.few[:s.n] {
+		if seen == k {
+			return true
+		}
+	}
+	return false
+}
+
+// add adds k and reports whether it was there already.
+func (s *keySet) add(k string) bool {
+	if s.has(k) {
+		return true
+	}
+	switch {
+	case s.all != nil:
+		s.all[k] = struct{}{}
+	case s.n < len(s.few):
+		s.few[s.n] = k
+		s.n++
+	default:
+		s.all = make(map[string]struct{}, 4*len(s.few))
+		for _, seen := range s.few {
+			s.all[seen] = struct{}{}
+		}
+		s.all[k] = struct{}{}
+	}
+	return false
 }
 
 // text returns v as a trimmed string: strings as they are, other scalars in
@@ -66,17 +129,95 @@ func text(v pcommon.Value) string {
 	return strings.TrimSpace(v.AsString())
 }
 
-// truncateRunes cuts s to at most n runes, the last of them an ellipsis.
-func truncateRunes(s string, n int) (string, bool) {
-	if len(s) <= n || utf8.RuneCountInString(s) <= n {
+// maxBackoffRunes bounds how far truncate moves a cut back to keep a
+// character whole; past it (a run of combining marks), the cut stays where
+// it was, still between two code points.
+const maxBackoffRunes = 32
+
+// truncate cuts s so that both its length in code points and its length
+// in UTF-16 code units (which is how JavaScript and Java count characters)
+// are at most n, the last of them an ellipsis. The cut is at a character
+// boundary: never inside a surrogate pair, and not between a character and
+// its combining marks, variation selectors, emoji modifiers or tags, after
+// a zero-width joiner, or inside a flag's pair of regional indicators.
+func truncate(s string, n int) (string, bool) {
+	// Bytes are at least as many as UTF-16 units, which are at least as
+	// many as code points: most strings are decided here.
+	if len(s) <= n || utf16Len(s) <= n {
 		return s, false
 	}
-	count := 0
-	for i := range s {
-		if count == n-1 {
-			return s[:i] + "…", true
+	end, units := 0, 0
+	for i, c := range s {
+		w := 1
+		if c > 0xFFFF {
+			w = 2
 		}
-		count++
+		if units+w > n-1 { // one unit is left for the ellipsis
+			end = i
+			break
+		}
+		units += w
 	}
-	return s, false
+	return s[:characterBoundary(s, end)] + "…", true
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, c := range s {
+		n++
+		if c > 0xFFFF {
+			n++
+		}
+	}
+	return n
+}
+
+// characterBoundary moves end, a code point boundary of s, back to the
+// start of the character it falls in.
+func characterBoundary(s string, end int) int {
+	cut := end
+	for range maxBackoffRunes {
+		if cut == 0 {
+			return 0
+		}
+		next, _ := utf8.DecodeRuneInString(s[cut:])
+		prev, size := utf8.DecodeLastRuneInString(s[:cut])
+		if !extendsPrevious(next) && prev != zeroWidthJoiner && !splitsFlag(s[:cut], next) {
+			return cut
+		}
+		cut -= size
+	}
+	return end
+}
+
+const zeroWidthJoiner = '\u200D'
+
+// extendsPrevious reports whether c belongs to the character before it.
+func extendsPrevious(c rune) bool {
+	return unicode.In(c, unicode.Mn, unicode.Me, unicode.Mc) ||
+		c == zeroWidthJoiner ||
+		(c >= 0xFE00 && c <= 0xFE0F) || // variation selectors
+		(c >= 0xE0100 && c <= 0xE01EF) || // variation selectors supplement
+		(c >= 0x1F3FB && c <= 0x1F3FF) || // emoji skin tone modifiers
+		(c >= 0xE0020 && c <= 0xE007F) // tags (subdivision flags)
+}
+
+func isRegionalIndicator(c rune) bool { return c >= 0x1F1E6 && c <= 0x1F1FF }
+
+// splitsFlag reports whether cutting before next separates two regional
+// indicators that form one flag: head ends in an odd run of them.
+func splitsFlag(head string, next rune) bool {
+	if !isRegionalIndicator(next) {
+		return false
+	}
+	run := 0
+	for len(head) > 0 {
+		c, size := utf8.DecodeLastRuneInString(head)
+		if !isRegionalIndicator(c) {
+			break
+		}
+		run++
+		head = head[:len(head)-size]
+	}
+	return run%2 == 1
 }
