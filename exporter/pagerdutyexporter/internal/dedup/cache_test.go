@@ -301,3 +301,62 @@ func record(c *Cache, dedupKey string, e Event) {
 	defer turn.Release()
 	turn.Commit(context.Background())
 }
+
+// TestSuppressedCommitAdvancesTime: committing a suppressed duplicate makes
+// an older record of the key stale, but a turn released without a commit
+// (a record held for a retry) changes nothing.
+func TestSuppressedCommitAdvancesTime(t *testing.T) {
+	ctx := context.Background()
+	c := New(Config{RepeatInterval: time.Hour}, nil)
+	trigger := Event{Action: eventsapi.Trigger, RoutingKey: keyA, PayloadHash: 1, Time: 100}
+	record(c, "dk", trigger)
+
+	later := trigger
+	later.Time = 300
+	turn, err := c.Begin(ctx, "dk", later)
+	require.NoError(t, err)
+	require.Equal(t, ReasonDuplicate, turn.Reason)
+	turn.Release() // held, not settled
+	assert.Empty(t, decide(c, "dk", Event{Action: eventsapi.Resolve, RoutingKey: keyA, Time: 200}).Reason,
+		"an unsettled duplicate changes nothing")
+
+	turn, err = c.Begin(ctx, "dk", later)
+	require.NoError(t, err)
+	turn.Commit(ctx)
+	turn.Release()
+	turn.Release() // a second release does nothing
+	assert.Equal(t, ReasonStale, decide(c, "dk", Event{Action: eventsapi.Resolve, RoutingKey: keyA, Time: 200}).Reason,
+		"the resolve is older than the duplicate PagerDuty already showed")
+}
+
+func TestIncidentKeyAndUntracked(t *testing.T) {
+	c := New(Config{RepeatInterval: time.Hour}, nil)
+	key, open := c.IncidentKey("dk")
+	assert.Empty(t, key)
+	assert.False(t, open)
+	record(c, "dk", ev(eventsapi.Trigger, keyA, 1))
+	key, open = c.IncidentKey("dk")
+	assert.Equal(t, keyA, key)
+	assert.True(t, open)
+	record(c, "dk", ev(eventsapi.Resolve, keyB, 0))
+	key, open = c.IncidentKey("dk")
+	assert.Equal(t, keyA, key, "the resolve went to the opening key")
+	assert.False(t, open)
+
+	turn := Untracked(keyB)
+	assert.Equal(t, Decision{RoutingKey: keyB}, turn.Decision)
+	turn.Commit(context.Background())
+	turn.Release()
+	assert.Equal(t, 1, c.Stats().Entries, "an untracked turn records nothing")
+}
+
+func TestBeginHonoursContext(t *testing.T) {
+	c := New(Config{}, nil)
+	held, err := c.Begin(context.Background(), "dk", ev(eventsapi.Trigger, keyA, 1))
+	require.NoError(t, err)
+	defer held.Release()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = c.Begin(ctx, "dk", ev(eventsapi.Trigger, keyA, 1))
+	require.ErrorIs(t, err, context.Canceled)
+}
