@@ -79,7 +79,7 @@ func TestBacklogSettlesWhatTheRetrySenderGaveUp(t *testing.T) {
 
 	// Handed back again and never seen since: given up.
 	b.retrying(held, "checkout", now)
-	assert.Equal(t, int64(0), observe(now.Add(time.Minute+time.Second))["checkout"])
+	assert.Equal(t, int64(0), observe(now.Add(time.Minute + time.Second))["checkout"])
 	// Never below zero, whatever is settled.
 	b.settle("default", 7)
 	assert.Equal(t, int64(0), observe(now)["default"])
