@@ -1064,26 +1064,32 @@ func TestKubernetesConfigValidates(t *testing.T) {
 // ============================================================================
 
 // TestLoadBalancedReplicas runs two otelcol-pagerduty replicas
-// (loadbalancing/backend.yaml) behind one front collector with the contrib
-// load_balancing exporter (loadbalancing/front.yaml), routing each log
-// record by its alert.fingerprint. Each of 20 alerts goes through trigger,
-// a repeated trigger, an acknowledge from a chat bot (another
-// service.name, so another routing key unless the replica's dedup cache
-// knows the incident) and a resolve. Every alert must end as exactly one
-// resolved incident with exactly trigger, acknowledge, resolve applied:
-// the repeat suppressed and the acknowledge sent under the incident's key,
-// which only the replica that saw the trigger knows. (With routing_key:
-// traceID instead, which scatters records without a trace ID at random,
-// this test fails: about half the repeats are sent and a quarter of the
-// acknowledges go to the default key, where PagerDuty drops them.)
+// (loadbalancing/backend.yaml, events_per_minute: 120 each) behind one front
+// collector with the contrib load_balancing exporter
+// (loadbalancing/front.yaml), routing each log record by its routing
+// attribute (service.name), against a simulator that answers 429 past 120
+// events per key in any 60 s window.
 //
-// The hash ring is built from the backends' random ports; both replicas
-// get some of the 20 alerts in every one of 20,000 simulated port pairs.
+// First, each of 20 alerts (10 per key) goes through trigger, a repeated
+// trigger, an acknowledge from a chat bot (another host, the alert's
+// service.name) and a resolve: every alert must end as exactly one resolved
+// incident with exactly trigger, acknowledge, resolve applied, the repeat
+// suppressed by the replica that holds the incident. Then 100 new alerts
+// per key arrive at once: 130 events per key in all, more than a minute's
+// worth, so the replicas' limiters must pace them. Each key's events must
+// come from one replica, with no 429 and never more than 120 in any 60 s
+// window at the simulator.
+//
+// The hash ring is built from the backends' random ports, so both keys may
+// land on one replica; the test holds either way. The storm takes about
+// 50 s in both cases: a replica queues records per route and priority
+// (README, "Ordering"), so one key's backlog does not hold the other's
+// back.
 func TestLoadBalancedReplicas(t *testing.T) {
 	requireE2E(t)
 	lbBin := e2etest.Binary(t, "OTELCOL_LB_BIN", "_build/lb/otelcol-pagerduty-lb",
 		"build it with `make build && .tools/builder --config examples/loadbalancing/builder-config.yaml`")
-	sim := e2etest.StartSim(t)
+	sim := e2etest.StartSim(t) // its rate limit: 120 per key in any 60 s window
 
 	var backends []*e2etest.Collector
 	for i := range 2 {
@@ -1097,7 +1103,7 @@ func TestLoadBalancedReplicas(t *testing.T) {
 				"PAGERDUTY_ROUTING_KEY=" + keyDemoDefault,
 				"PD_KEY_CHECKOUT=" + keyCheckout,
 				"PD_KEY_PAYMENTS=" + keyPayments,
-				"PD_EVENTS_PER_MINUTE=0", // the simulator's limit is not under test
+				// rate_limit as backend.yaml sets it: 120 a minute, burst 10.
 			}, []string{"--config", filepath.Join(lbDir, "backend.yaml")}
 		}))
 	}
@@ -1114,8 +1120,10 @@ func TestLoadBalancedReplicas(t *testing.T) {
 	})
 
 	const n = 20
+	services := []string{"checkout", "payments"}
+	wantKey := map[string]string{"checkout": keyCheckout, "payments": keyPayments}
 	fingerprint := func(i int) string { return fmt.Sprintf("lb-alert-%02d", i) }
-	service := func(i int) string { return []string{"checkout", "payments"}[i%2] }
+	service := func(i int) string { return services[i%2] }
 	origin := func(i int) map[string]string {
 		return map[string]string{"service.name": service(i), "host.name": fmt.Sprintf("host-%02d", i)}
 	}
@@ -1127,7 +1135,7 @@ func TestLoadBalancedReplicas(t *testing.T) {
 	}
 	// step sends one record per alert in a single OTLP request (one resource
 	// per run of records with the same resource), so the front has to split
-	// it record by record.
+	// it.
 	step := func(rec func(i int) (map[string]string, e2etest.Alert)) {
 		p := e2etest.NewPayload()
 		var last map[string]string
@@ -1149,6 +1157,7 @@ func TestLoadBalancedReplicas(t *testing.T) {
 		return total
 	}
 
+	// 1. Lifecycles: affinity.
 	step(firing)
 	sim.WaitWithin(t, landTimeout, "20 triggers", func(s e2etest.Snapshot) bool { return s.CountActions("trigger") >= n })
 
@@ -1158,9 +1167,11 @@ func TestLoadBalancedReplicas(t *testing.T) {
 		return backendSum("otelcol_exporter_pagerduty_suppressed", "reason=duplicate")+float64(extra) >= n
 	}, "20 repeated triggers to be suppressed or sent")
 
+	// The chat bot's acknowledge: another host, but the alert's service.name,
+	// so the front routes it to the replica that holds the key.
 	step(func(i int) (map[string]string, e2etest.Alert) {
-		return map[string]string{"service.name": "chatops-bot", "host.name": "slack-bridge"},
-			e2etest.Alert{Fingerprint: fingerprint(i), Status: "acknowledged"}
+		return map[string]string{"service.name": service(i), "host.name": "slack-bridge"},
+			e2etest.Alert{Fingerprint: fingerprint(i), Status: "acknowledged", Attrs: map[string]any{"acknowledged_by": "chatops-bot"}}
 	})
 	sim.WaitWithin(t, landTimeout, "20 acknowledges", func(s e2etest.Snapshot) bool { return s.CountActions("acknowledge") >= n })
 
@@ -1171,7 +1182,6 @@ func TestLoadBalancedReplicas(t *testing.T) {
 
 	// Every alert: one incident, resolved, under its service's key, with
 	// exactly trigger, acknowledge, resolve applied.
-	wantKey := map[string]string{"checkout": keyCheckout, "payments": keyPayments}
 	for i := range n {
 		incs := snap.IncidentsFor(fingerprint(i))
 		if len(incs) != 1 {
@@ -1189,26 +1199,121 @@ func TestLoadBalancedReplicas(t *testing.T) {
 			t.Errorf("%s: events %v, want %v", fingerprint(i), got, want)
 		}
 	}
-	if snap.Dropped != 0 {
-		t.Errorf("the simulator dropped %d events (an acknowledge or resolve under a key without the incident)", snap.Dropped)
-	}
-	if total := len(snap.Events); total != 3*n {
-		t.Errorf("%d alert events reached PagerDuty, want %d", total, 3*n)
-	}
 	if got := backendSum("otelcol_exporter_pagerduty_suppressed", "reason=duplicate"); got != n {
-		t.Errorf("%v repeated triggers suppressed, want %d", got, n)
+		t.Errorf("%v repeated triggers suppressed, want %d: a repeat reached a replica that did not hold its alert", got, n)
+	}
+
+	// 2. A storm of new alerts on both keys at once: the rate limit.
+	const storm = 100 // per key; with the 30 events of step 1, 130 per key
+	p := e2etest.NewPayload()
+	for _, svc := range services {
+		for j := range storm {
+			p.Resource(map[string]string{"service.name": svc, "host.name": fmt.Sprintf("%s-%03d", svc, j)}).Add(e2etest.Alert{
+				Fingerprint: fmt.Sprintf("lb-storm-%s-%03d", svc, j), Status: "firing", Severity: "warning",
+				Summary: fmt.Sprintf("Storm alert %d on %s", j, svc),
+			})
+		}
+	}
+	start := time.Now()
+	front.Send(t, p.Logs())
+	total := 3*n + len(services)*storm
+	sim.WaitWithin(t, 3*time.Minute, fmt.Sprintf("%d events in all", total), func(s e2etest.Snapshot) bool { return len(s.Events) >= total })
+	t.Logf("storm of %d alerts delivered in %v", len(services)*storm, time.Since(start).Round(time.Second))
+
+	final := sim.Snapshot(t)
+	if len(final.Events) != total {
+		t.Errorf("%d alert events reached PagerDuty, want %d", len(final.Events), total)
+	}
+	if final.Dropped != 0 {
+		t.Errorf("the simulator dropped %d events (an acknowledge or resolve under a key without the incident)", final.Dropped)
+	}
+	if throttled := final.Requests.Throttled; throttled != 0 {
+		t.Errorf("the simulator answered %d requests with 429: a key's events were split between replicas, or a limiter let too many through", throttled)
+	}
+	byKey := map[string][]time.Time{}
+	for _, ev := range final.Events {
+		byKey[ev.RoutingKey] = append(byKey[ev.RoutingKey], ev.Time)
+	}
+	for _, svc := range services {
+		times := byKey[wantKey[svc]]
+		if want := 3*n/2 + storm; len(times) != want {
+			t.Errorf("%s: %d events, want %d", svc, len(times), want)
+		}
+		most, at := lbBusiestWindow(times, time.Minute)
+		t.Logf("%s: %d events, at most %d in a 60 s window (from %s)", svc, len(times), most, at.Format("15:04:05.000"))
+		if most > 120 {
+			t.Errorf("%s: %d events in the 60 s window from %s, PagerDuty allows 120", svc, most, at.Format("15:04:05.000"))
+		}
+		// Affinity of keys: one replica sent all of this key's events.
+		var senders []string
+		for i, b := range backends {
+			if b.Exposition(t).Sum("otelcol_exporter_pagerduty_events", "routing="+svc) > 0 {
+				senders = append(senders, fmt.Sprintf("backend-%d", i+1))
+			}
+		}
+		t.Logf("%s: sent by %v", svc, senders)
+		if len(senders) != 1 {
+			t.Errorf("%s: events sent by %v, want exactly one replica", svc, senders)
+		}
+	}
+	if waited := backendSum("otelcol_exporter_pagerduty_rate_limit_wait"); waited <= 0 {
+		t.Errorf("the replicas' limiters never waited: the storm did not test the rate limit")
 	}
 	for i, b := range backends {
 		m := b.Exposition(t)
-		events := m.Sum("otelcol_exporter_pagerduty_events")
-		t.Logf("backend-%d: %v events sent, %v suppressed, %v open incidents", i+1, events,
-			m.Sum("otelcol_exporter_pagerduty_suppressed"), m.Sum("otelcol_exporter_pagerduty_open_incidents"))
-		if events == 0 {
-			t.Errorf("backend-%d sent no event: the front did not spread the alerts", i+1)
+		t.Logf("backend-%d: %v events sent, %v suppressed, %.1f s waited on the limiter, %v open incidents", i+1,
+			m.Sum("otelcol_exporter_pagerduty_events"), m.Sum("otelcol_exporter_pagerduty_suppressed"),
+			m.Sum("otelcol_exporter_pagerduty_rate_limit_wait"), m.Sum("otelcol_exporter_pagerduty_open_incidents"))
+	}
+}
+
+// lbBusiestWindow returns the most times that fall in one window
+// [start, start+width), and the start of the first such window.
+func lbBusiestWindow(times []time.Time, width time.Duration) (int, time.Time) {
+	sorted := slices.SortedFunc(slices.Values(times), time.Time.Compare)
+	most, at := 0, time.Time{}
+	lo := 0
+	for hi, end := range sorted {
+		for end.Sub(sorted[lo]) >= width {
+			lo++
 		}
-		if open := m.Sum("otelcol_exporter_pagerduty_open_incidents"); open != 0 {
-			t.Errorf("backend-%d still counts %v open incidents", i+1, open)
+		if n := hi - lo + 1; n > most {
+			most, at = n, sorted[lo]
 		}
+	}
+	return most, at
+}
+
+func TestLBBusiestWindow(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(secs ...float64) []time.Time {
+		var out []time.Time
+		for _, s := range secs {
+			out = append(out, t0.Add(time.Duration(s*float64(time.Second))))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		times []time.Time
+		most  int
+		from  float64
+	}{
+		{"none", nil, 0, 0},
+		{"one", at(5), 1, 5},
+		{"window is half-open", at(0, 60), 1, 0},
+		{"just inside", at(0, 59.999), 2, 0},
+		{"unsorted, later cluster", at(100, 0, 130, 159, 10), 3, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			most, from := lbBusiestWindow(tc.times, time.Minute)
+			if most != tc.most {
+				t.Errorf("most = %d, want %d", most, tc.most)
+			}
+			if tc.most > 0 && !from.Equal(t0.Add(time.Duration(tc.from*float64(time.Second)))) {
+				t.Errorf("from = %v, want +%vs", from, tc.from)
+			}
+		})
 	}
 }
 
