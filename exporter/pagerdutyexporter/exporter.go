@@ -253,7 +253,8 @@ func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 
 // dispatch puts each record on the queue of its route and priority. Records
 // that can never become an event are dropped here, with a log line and a
-// metric. Only a refused enqueue (a full queue) fails the call.
+// metric, and so are records the dedup cache suppresses (see suppressEarly).
+// Only a refused enqueue (a full queue) fails the call.
 func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
 	received := pcommon.NewTimestampFromTime(time.Now())
 	batches := map[queueKey]*heldLogs{}
@@ -271,6 +272,9 @@ func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
 					continue
 				}
 				key, ok := sameKey[m.Event.DedupKey]
+				if !ok && !m.Event.IsChange() && e.suppressEarly(ctx, &m, received+pcommon.Timestamp(n)) {
+					continue
+				}
 				if !ok {
 					if key, ok = e.queueOf(&m); !ok {
 						e.rejectUnrouted(ctx, &m, lr, rl.Resource())
@@ -301,6 +305,28 @@ func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// suppressEarly settles, without queueing it, a record the cache suppresses
+// (a repeat, an acknowledge or resolve already applied, or a stale record)
+// when its dedup key's turn is free: delivery would decide the same, and in
+// a storm of repeats queueing each would cost more than deciding. It
+// reports whether the record was settled. received stands in for the
+// record's time if it has none.
+func (e *pagerdutyExporter) suppressEarly(ctx context.Context, m *recordmap.Result, received pcommon.Timestamp) bool {
+	ev := &m.Event
+	seen := dedup.Event{Action: ev.Action, RoutingKey: e.routes.pick(m.RoutingValue), PayloadHash: m.PayloadHash, Time: m.OrderingTime(received)}
+	turn, ok := e.cache.TryBegin(ctx, ev.DedupKey, seen)
+	if !ok {
+		return false
+	}
+	defer turn.Release()
+	if turn.Reason == "" {
+		return false
+	}
+	turn.Commit(ctx)
+	e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "reason", turn.Reason}))
+	return true
 }
 
 // queueOf picks a record's queue: the route of its incident's key when the

@@ -112,27 +112,41 @@ type Turn struct {
 	c        *Cache
 	dedupKey string
 	event    Event
-	release  func()
+	slot     *slot // nil once released, and for an untracked event
 }
 
 // Begin waits for dedupKey's turn and decides whether ev would change
 // anything in PagerDuty. It fails only when ctx ends first. Every Turn must
-// be released; commit it once PagerDuty accepted the event.
-func (c *Cache) Begin(ctx context.Context, dedupKey string, ev Event) (*Turn, error) {
-	release, err := c.turns.acquire(ctx, dedupKey)
+// be released; commit it once the event is settled.
+func (c *Cache) Begin(ctx context.Context, dedupKey string, ev Event) (Turn, error) {
+	sl, err := c.turns.acquire(ctx, dedupKey)
 	if err != nil {
-		return nil, err
+		return Turn{}, err
 	}
+	return c.begun(ctx, dedupKey, ev, sl), nil
+}
+
+// TryBegin is Begin for a caller that must not wait: it reports false, and
+// decides nothing, when another holds dedupKey's turn.
+func (c *Cache) TryBegin(ctx context.Context, dedupKey string, ev Event) (Turn, bool) {
+	sl, ok := c.turns.tryAcquire(dedupKey)
+	if !ok {
+		return Turn{}, false
+	}
+	return c.begun(ctx, dedupKey, ev, sl), true
+}
+
+func (c *Cache) begun(ctx context.Context, dedupKey string, ev Event, sl *slot) Turn {
 	d := c.decide(ctx, dedupKey, ev)
 	ev.RoutingKey = d.RoutingKey
-	return &Turn{Decision: d, c: c, dedupKey: dedupKey, event: ev, release: release}, nil
+	return Turn{Decision: d, c: c, dedupKey: dedupKey, event: ev, slot: sl}
 }
 
 // Untracked returns a turn for an event the cache does not track, such as a
 // change event: its decision is to send under routingKey, and Commit and
 // Release do nothing.
-func Untracked(routingKey string) *Turn {
-	return &Turn{Decision: Decision{RoutingKey: routingKey}}
+func Untracked(routingKey string) Turn {
+	return Turn{Decision: Decision{RoutingKey: routingKey}}
 }
 
 // IncidentKey returns the routing key of dedupKey's incident as the cache
@@ -167,9 +181,9 @@ func (t *Turn) Commit(ctx context.Context) {
 
 // Release ends the turn; later calls do nothing.
 func (t *Turn) Release() {
-	if t.release != nil {
-		t.release()
-		t.release = nil
+	if t.slot != nil {
+		t.c.turns.release(t.dedupKey, t.slot)
+		t.slot = nil
 	}
 }
 

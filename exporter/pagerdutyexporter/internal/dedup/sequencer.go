@@ -26,10 +26,40 @@ func newSequencer() sequencer {
 	return sequencer{slots: make(map[string]*slot)}
 }
 
-// acquire waits for dedupKey's turn and returns the function that ends it. It
+// acquire waits for dedupKey's turn and returns the slot to release. It
 // fails only when ctx ends first.
-func (s *sequencer) acquire(ctx context.Context, dedupKey string) (release func(), err error) {
+func (s *sequencer) acquire(ctx context.Context, dedupKey string) (*slot, error) {
+	sl := s.enter(dedupKey)
+	select {
+	case sl.turn <- struct{}{}:
+		return sl, nil
+	case <-ctx.Done():
+		s.leave(dedupKey, sl)
+		return nil, ctx.Err()
+	}
+}
+
+// tryAcquire takes dedupKey's turn if no one holds it, without waiting.
+func (s *sequencer) tryAcquire(dedupKey string) (*slot, bool) {
+	sl := s.enter(dedupKey)
+	select {
+	case sl.turn <- struct{}{}:
+		return sl, true
+	default:
+		s.leave(dedupKey, sl)
+		return nil, false
+	}
+}
+
+// release ends the turn acquire or tryAcquire gave.
+func (s *sequencer) release(dedupKey string, sl *slot) {
+	<-sl.turn
+	s.leave(dedupKey, sl)
+}
+
+func (s *sequencer) enter(dedupKey string) *slot {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	sl, ok := s.slots[dedupKey]
 	if !ok {
 		sl, _ = s.free.Get().(*slot)
@@ -39,18 +69,7 @@ func (s *sequencer) acquire(ctx context.Context, dedupKey string) (release func(
 		s.slots[dedupKey] = sl
 	}
 	sl.refs++
-	s.mu.Unlock()
-
-	select {
-	case sl.turn <- struct{}{}:
-		return func() {
-			<-sl.turn
-			s.leave(dedupKey, sl)
-		}, nil
-	case <-ctx.Done():
-		s.leave(dedupKey, sl)
-		return nil, ctx.Err()
-	}
+	return sl
 }
 
 func (s *sequencer) leave(dedupKey string, sl *slot) {
