@@ -85,6 +85,13 @@ func newFakeEventsAPI(t *testing.T) *fakeEventsAPI {
 	return f
 }
 
+// requestsSoFar returns the requests received, keeping them.
+func (f *fakeEventsAPI) requestsSoFar() []apiRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]apiRequest(nil), f.requests...)
+}
+
 func (f *fakeEventsAPI) taken() []apiRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()

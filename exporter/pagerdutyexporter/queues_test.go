@@ -149,3 +149,33 @@ func TestStoppedDeliveryHandsRecordsBack(t *testing.T) {
 	assert.Empty(t, api.taken(), "nothing was sent")
 	assert.Equal(t, int64(2), e.unsentAtStop.Load())
 }
+
+// TestRepeatsAreSettledOnArrival: with the sending queue on, repeats of an
+// alert PagerDuty already has are suppressed within ConsumeLogs, before any
+// queue: they cost no copy and never wait behind the queue's backlog.
+func TestRepeatsAreSettledOnArrival(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.QueueConfig = configoptional.Some(exporterhelper.NewDefaultQueueConfig())
+	h := startExporter(t, cfg)
+	ctx := context.Background()
+	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "x")))
+	require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 1 }, 5*time.Second, 10*time.Millisecond)
+
+	require.NoError(t, h.exp.ConsumeLogs(ctx, batch(
+		alert("checkout", "alert.fingerprint", "x"),
+		alert("checkout", "alert.fingerprint", "x"),
+		alert("checkout", "alert.fingerprint", "x"),
+	)))
+	// No waiting: the count is there when ConsumeLogs returns.
+	m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_suppressed")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), sumByAttrs(m)["trigger/duplicate"])
+	sent, err := h.tt.GetMetric("otelcol_exporter_sent_log_records")
+	require.NoError(t, err)
+	var queued int64
+	for _, dp := range sent.Data.(metricdata.Sum[int64]).DataPoints {
+		queued += dp.Value
+	}
+	assert.Equal(t, int64(1), queued, "only the first record went through a queue")
+}
