@@ -94,10 +94,10 @@ e2e-full: build pdsim ## Run the end-to-end tests at full size (PAGERDUTY_E2E_FU
 
 # --- benchmarks ---
 .PHONY: bench bench-e2e bench-smoke
-bench: build pdsim ## Run every benchmark (micro, bench/run.sh, end-to-end load) and write BENCHMARKS.md (~5 min).
+bench: build pdsim ## Run every benchmark (micro, bench/run.sh, end-to-end load, time to page and the comparisons with a baseline build of an earlier commit) and write BENCHMARKS.md (~10 min).
 	scripts/bench.sh
 
-bench-e2e: build pdsim ## Load the built collector and the simulator with cmd/pdload: latency, throughput, CPU, RSS, alert storm (SMOKE=1: tiny sizes).
+bench-e2e: build pdsim ## Load the built collector and the simulator with cmd/pdload: latency, throughput, CPU, RSS, alert storm, time to page (this tree only; SMOKE=1: tiny sizes).
 	$(GO) build -o _build/pdload ./cmd/pdload
 	_build/pdload -workdir _build/bench/e2e $(if $(filter 1,$(SMOKE)),-smoke)
 

@@ -8,21 +8,31 @@
 #      1,000,000 entries, the rate limiter's acquire (BenchmarkLimiterWait);
 #   2. bench/run.sh: the full path, exporter vs go-pagerduty vs net/http;
 #   3. cmd/pdload: the built collector and the simulator as processes
-#      (latency, throughput, CPU, RSS, alert storm);
+#      (latency, throughput, CPU, RSS, alert storm, time to page);
+#
+# and, against the baseline commit BASELINE_COMMIT (built in the same run
+# from a temporary git worktree in _build/, removed on the way out): the
+# time-to-page phase of pdload on the baseline's collector too (before and
+# after per-route, per-priority queues), and mapping cost (BenchmarkMap) and
+# suppressed-record throughput (bench/ BenchmarkSuppressed) of both trees,
+# COUNT interleaved rounds;
 #
 # then writes every figure beside the baseline it is compared with (measured
 # in the same run: the machine is shared, so absolute figures move with the
 # load of other processes, which the report notes) and each target as met or
 # missed, with a CPU profile of the relevant path for each missed one.
 #
-#   scripts/bench.sh           full run, writes BENCHMARKS.md (about 5 minutes on 2 cores)
-#   SMOKE=1 scripts/bench.sh   CI: -benchtime=100x, bench/run.sh SMOKE=1, pdload -smoke;
+#   scripts/bench.sh           full run, writes BENCHMARKS.md (about 10 minutes on 2 cores)
+#   SMOKE=1 scripts/bench.sh   CI: -benchtime=100x, bench/run.sh SMOKE=1, pdload -smoke, no
+#                              baseline build (pdload's time to page runs on this tree only);
 #                              writes _build/bench/BENCHMARKS.smoke.md; checks only that all runs
 #
 # Environment: OUTDIR (raw results, default _build/bench), REPORT (report
 # path), COUNT and BENCHTIME (micro-benchmarks, default 5 and 1s), PDLOAD_FLAGS
-# (extra pdload flags). Needs _build/otelcol-pagerduty and _build/pdsim
-# (`make build pdsim`; the make targets build them first).
+# (extra pdload flags), BASELINE_COMMIT (see below). Needs
+# _build/otelcol-pagerduty and _build/pdsim (`make build pdsim`; the make
+# targets build them first) and, for the baseline, ocb in .tools/ (`make
+# builder`, installed here when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -40,11 +50,20 @@ else
 	REPORT=${REPORT:-$ROOT/BENCHMARKS.md}
 	PROFILE_BENCHTIME=
 fi
+# The "before" of every before/after comparison: the last commit with one
+# FIFO sending queue for all routing keys, i.e. the parent of the series
+# that brought per-route, per-priority queues (4aa996e..c252406). Its direct
+# parent 4aa996e is not used: it changed the limiter's API before the
+# exporter used it and does not build.
+BASELINE_COMMIT=${BASELINE_COMMIT:-334c901599df0b9fd2f2ae582b72a5f88aca21d8}
+BASE_SRC=$ROOT/_build/baseline-src # temporary worktree of BASELINE_COMMIT
+BASE_BIN=$ROOT/_build/baseline/otelcol-pagerduty
 mkdir -p "$OUTDIR"
-rm -rf "$OUTDIR"/micro.txt "$OUTDIR"/*.medians "$OUTDIR"/fullpath "$OUTDIR"/e2e* "$OUTDIR"/profiles
+rm -rf "$OUTDIR"/micro.txt "$OUTDIR"/*.medians "$OUTDIR"/fullpath "$OUTDIR"/e2e* "$OUTDIR"/profiles "$OUTDIR"/cmp-*.txt "$OUTDIR"/baseline-build.log
 mkdir -p "$OUTDIR/profiles"
 failed=()
 script_start=$(date +%s)
+PKG=exporter/pagerdutyexporter/internal
 
 for bin in _build/otelcol-pagerduty _build/pdsim; do
 	[[ -x "$bin" ]] || { echo "bench: $bin missing; run make build pdsim (make bench does)" >&2; exit 1; }
@@ -63,6 +82,39 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 if [[ "$SMOKE" == 1 ]]; then idle_secs=1; else idle_secs=5; fi
 busy_start=$(busy_cores "$idle_secs")
 echo "bench: machine load before the run: loadavg $load_start; other processes busy $busy_start cores over ${idle_secs}s" >&2
+
+# --- 0. baseline build -------------------------------------------------------
+# A temporary worktree of BASELINE_COMMIT, built with ocb from its own
+# builder-config.yaml (output in its _build/, the binary copied to
+# _build/baseline/), plus its test binaries of the compared benchmarks. The
+# worktree is removed on exit, whatever happens.
+remove_baseline_src() {
+	if [[ -e "$BASE_SRC" ]]; then
+		git worktree remove --force "$BASE_SRC" 2>/dev/null || rm -rf "$BASE_SRC"
+	fi
+}
+trap remove_baseline_src EXIT
+base_ok=0
+base_secs=0
+base_short=$(git rev-parse --short "$BASELINE_COMMIT" 2>/dev/null || echo "$BASELINE_COMMIT")
+if [[ "$SMOKE" != 1 ]]; then
+	echo "bench: building the baseline $base_short (temporary worktree $BASE_SRC)" >&2
+	base_start=$(date +%s)
+	remove_baseline_src
+	[[ -x .tools/builder ]] || make builder >&2
+	if git worktree add --force --detach "$BASE_SRC" "$BASELINE_COMMIT" >"$OUTDIR/baseline-build.log" 2>&1 &&
+		(cd "$BASE_SRC" && "$ROOT/.tools/builder" --config builder-config.yaml) >>"$OUTDIR/baseline-build.log" 2>&1 &&
+		mkdir -p "$(dirname "$BASE_BIN")" && cp "$BASE_SRC/_build/otelcol-pagerduty" "$BASE_BIN" &&
+		(cd "$BASE_SRC" && go test -c -o "$OUTDIR/recordmap-base.test" "./$PKG/recordmap") >>"$OUTDIR/baseline-build.log" 2>&1 &&
+		(cd "$BASE_SRC/bench" && go test -c -o "$OUTDIR/bench-base.test" .) >>"$OUTDIR/baseline-build.log" 2>&1 &&
+		(cd bench && go test -c -o "$OUTDIR/bench-cur.test" .) >>"$OUTDIR/baseline-build.log" 2>&1; then
+		base_ok=1
+	else
+		failed+=("baseline build of $base_short (see $OUTDIR/baseline-build.log)")
+		tail -20 "$OUTDIR/baseline-build.log" >&2
+	fi
+	base_secs=$(($(date +%s) - base_start))
+fi
 
 # medians FILE: "name unit median" for every metric of every benchmark in
 # FILE (go test -bench output; the -GOMAXPROCS suffix is dropped).
@@ -85,7 +137,6 @@ medians() {
 # --- 1. micro-benchmarks -----------------------------------------------------
 # Test binaries are built once and run COUNT times with -count 1, the
 # packages taking turns, so a busy spell hits all of them alike.
-PKG=exporter/pagerdutyexporter/internal
 micro=(
 	"recordmap|^BenchmarkMap$"
 	"dedup|^(BenchmarkDecideRecord|BenchmarkEntryBytes|BenchmarkEntryBytesMillion)$"
@@ -111,6 +162,42 @@ micro_secs=$(($(date +%s) - micro_start))
 grep -E '^Benchmark' "$OUTDIR/micro.txt" >&2 || true
 medians "$OUTDIR/micro.txt" >"$OUTDIR/micro.medians"
 
+# --- 1b. against the baseline: mapping and suppressed records ----------------
+# BenchmarkMap (recordmap) and BenchmarkSuppressed (bench/: ConsumeLogs of
+# 100 records whose incidents are open, all suppressed as duplicates) of this
+# tree and of the baseline, COUNT rounds, the four runs taking turns and the
+# two trees swapping order every round.
+cmp_secs=0
+touch "$OUTDIR/cmp-cur.txt" "$OUTDIR/cmp-base.txt"
+if [[ "$base_ok" == 1 ]]; then
+	echo "bench: mapping and suppressed-record throughput against $base_short, $COUNT round(s) of -benchtime $BENCHTIME" >&2
+	cmp_start=$(date +%s)
+	cmp_run() { # TREE(cur|base) BENCH(map|suppressed)
+		local dir bin pattern
+		if [[ "$2" == map ]]; then
+			pattern='^BenchmarkMap$'
+			if [[ "$1" == cur ]]; then dir=$PKG/recordmap bin=$OUTDIR/recordmap.test; else dir=$BASE_SRC/$PKG/recordmap bin=$OUTDIR/recordmap-base.test; fi
+		else
+			pattern='^BenchmarkSuppressed$'
+			if [[ "$1" == cur ]]; then dir=bench bin=$OUTDIR/bench-cur.test; else dir=$BASE_SRC/bench bin=$OUTDIR/bench-base.test; fi
+		fi
+		(cd "$dir" && "$bin" -test.run '^$' -test.bench "$pattern" -test.benchmem -test.count 1 -test.benchtime "$BENCHTIME") >>"$OUTDIR/cmp-$1.txt" 2>&1
+	}
+	for ((round = 1; round <= COUNT; round++)); do
+		order=(cur base)
+		((round % 2 == 0)) && order=(base cur)
+		for b in map suppressed; do
+			for tree in "${order[@]}"; do
+				cmp_run "$tree" "$b" || failed+=("comparison $b $tree (round $round)")
+			done
+		done
+	done
+	cmp_secs=$(($(date +%s) - cmp_start))
+	grep -E '^Benchmark' "$OUTDIR/cmp-cur.txt" "$OUTDIR/cmp-base.txt" >&2 || true
+fi
+medians "$OUTDIR/cmp-cur.txt" >"$OUTDIR/cmp-cur.medians"
+medians "$OUTDIR/cmp-base.txt" >"$OUTDIR/cmp-base.medians"
+
 # --- 2. full path: bench/run.sh ----------------------------------------------
 echo "bench: bench/run.sh (full path: exporter vs go-pagerduty vs net/http)" >&2
 fp_start=$(date +%s)
@@ -126,8 +213,10 @@ echo "bench: cmd/pdload (collector and simulator processes)" >&2
 e2e_start=$(date +%s)
 smoke_flag=()
 [[ "$SMOKE" == 1 ]] && smoke_flag=(-smoke)
+base_flags=()
+[[ "$base_ok" == 1 ]] && base_flags=(-baseline-collector "$BASE_BIN" -baseline-label "$base_short")
 # shellcheck disable=SC2086 # PDLOAD_FLAGS is a list of flags
-if ! _build/pdload "${smoke_flag[@]}" -workdir "$OUTDIR/e2e" -md "$OUTDIR/e2e.md" -targets "$OUTDIR/e2e.targets" \
+if ! _build/pdload "${smoke_flag[@]}" "${base_flags[@]}" -workdir "$OUTDIR/e2e" -md "$OUTDIR/e2e.md" -targets "$OUTDIR/e2e.targets" \
 	-json "$OUTDIR/e2e.json" ${PDLOAD_FLAGS:-} >/dev/null 2>"$OUTDIR/e2e.log"; then
 	failed+=("cmd/pdload (see $OUTDIR/e2e.log)")
 fi
@@ -149,8 +238,9 @@ share() { if [[ -n "$1" && -n "$2" ]] && awk -v b="$2" 'BEGIN { exit !(b != 0) }
 ratio() { if [[ -n "$1" && -n "$2" ]] && awk -v b="$2" 'BEGIN { exit !(b != 0) }'; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; else echo "n/a"; fi; }
 # num X [DECIMALS]: a figure for the table, n/a when missing.
 num() { if [[ -n "$1" ]]; then awk -v x="$1" -v d="${2:-0}" 'BEGIN { printf "%.*f", d, x }'; else echo "n/a"; fi; }
-# below A B: exit 0 when A < B.
+# below A B: exit 0 when A < B; atmost A B: when A <= B.
 below() { [[ -n "$1" ]] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+atmost() { [[ -n "$1" ]] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 verdict() { if "$@"; then echo "**met**"; else echo "**missed**"; fi; }
 
 map_ns=$(m micro BenchmarkMap ns/op)
@@ -169,6 +259,23 @@ lim_b=$(m micro BenchmarkLimiterWait/unthrottled B/op)
 lim_allocs=$(m micro BenchmarkLimiterWait/unthrottled allocs/op)
 fp_ex=$(m fullpath BenchmarkFullPath/exporter ns/op)
 fp_nh=$(m fullpath BenchmarkFullPath/nethttp ns/op)
+# The comparison with the baseline commit (cur: this tree).
+cmap_cur=$(m cmp-cur BenchmarkMap ns/op)
+cmap_base=$(m cmp-base BenchmarkMap ns/op)
+cmap_allocs_cur=$(m cmp-cur BenchmarkMap allocs/op)
+cmap_allocs_base=$(m cmp-base BenchmarkMap allocs/op)
+cmap_b_cur=$(m cmp-cur BenchmarkMap B/op)
+cmap_b_base=$(m cmp-base BenchmarkMap B/op)
+csup_cur=$(m cmp-cur BenchmarkSuppressed records/s)
+csup_base=$(m cmp-base BenchmarkSuppressed records/s)
+csup_ns_cur=$(m cmp-cur BenchmarkSuppressed ns/op)
+csup_ns_base=$(m cmp-base BenchmarkSuppressed ns/op)
+csup_allocs_cur=$(m cmp-cur BenchmarkSuppressed allocs/op)
+csup_allocs_base=$(m cmp-base BenchmarkSuppressed allocs/op)
+csup_b_cur=$(m cmp-cur BenchmarkSuppressed B/op)
+csup_b_base=$(m cmp-base BenchmarkSuppressed B/op)
+cmap_ratio=$(calc "$cmap_cur / $cmap_base" || true)
+csup_ratio=$(calc "$csup_cur / $csup_base" || true)
 
 declare -a targets=() missed=()
 # target NAME FIGURE BASELINE MET(0/1)
@@ -203,6 +310,22 @@ pd_target() { # pdload target line by name prefix
 pd_target "p99 latency added" "end to end: p99 latency added by the collector < 5 ms at 200 events/s" "direct posts to the simulator, same run"
 pd_target "storm drain" "storm: drain within 5 % of the theoretical minimum" "(N/K − burst) / rate"
 pd_target "storm: zero 429s" "storm: zero 429s" "0"
+if [[ "$SMOKE" == 1 ]]; then
+	page_base="no baseline in SMOKE mode"
+	page_base2=$page_base
+else
+	page_base="before: $base_short (one FIFO queue), same run"
+	page_base2="before: $base_short, same run (not a target)"
+fi
+pd_target "time to page, quiet route" "time to page, quiet route during a storm on another route: p99 ≤ 1 s" "$page_base"
+pd_target "time to page behind a backlog: critical" "time to page, critical behind a 200-event backlog on its own route at 60/min: p99 ≤ 3 s" "$page_base"
+pd_target "time to page behind a backlog: at most" "time to page behind a backlog: ≤ 1 backlog event sent between posting and paging" "$page_base2"
+if [[ "$SMOKE" != 1 ]]; then
+	target "mapping cost regresses ≤ 10 % against $base_short (BenchmarkMap ns/op)" "$(num "$cmap_cur") ns/op" \
+		"$base_short: $(num "$cmap_base") ns/op; ratio $(ratio "$cmap_cur" "$cmap_base"), budget 1.10×" "$(ok atmost "$cmap_ratio" 1.10)"
+	target "suppressed-record throughput regresses ≤ 10 % against $base_short (BenchmarkSuppressed records/s)" "$(num "$csup_cur") records/s" \
+		"$base_short: $(num "$csup_base") records/s; ratio $(ratio "$csup_cur" "$csup_base"), budget ≥ 0.90×" "$(ok atmost 0.90 "$csup_ratio")"
+fi
 
 # --- profiles of missed targets ---------------------------------------------
 profile_md=""
@@ -238,10 +361,42 @@ profile() {
 		profile_md+=$'\n```\n'
 	fi
 }
+# profile_vs_base NAME TITLE DIR PATTERN BENCHTIME: one benchmark of this
+# tree and of the baseline (same DIR in its worktree, same fixed BENCHTIME,
+# so the totals compare per op): pprof -diff_base of CPU time and of bytes
+# allocated, this tree against the baseline. Without a baseline: profile.
+profile_vs_base() {
+	local name=$1 title=$2 dir=$3 pattern=$4 bt=$5 tree
+	if [[ "$base_ok" != 1 ]]; then
+		profile "$@"
+		return
+	fi
+	echo "bench: profiling $title" >&2
+	profile_md+=$'\n'"### $title"$'\n\n'
+	for tree in cur base; do
+		local d=$dir out=$OUTDIR/profiles/$name
+		[[ "$tree" == base ]] && d=$BASE_SRC/$dir out=$OUTDIR/profiles/$name-base
+		if ! (cd "$d" && go test -run '^$' -bench "$pattern" -benchmem -count 1 -benchtime "$bt" \
+			-cpuprofile "$out.prof" -memprofile "$out.mem" -o "$out.test" . >"$out.txt" 2>&1); then
+			profile_md+="profiling failed; see $out.txt"$'\n'
+			return
+		fi
+	done
+	local p=$OUTDIR/profiles/$name
+	profile_md+="\`go test -bench '$pattern' -benchtime $bt -cpuprofile -memprofile\` in \`$dir\` of this tree ($(grep -m1 -E '^Benchmark' "$p.txt" | awk '{print $3, $4}')) and of $base_short ($(grep -m1 -E '^Benchmark' "$p-base.txt" | awk '{print $3, $4}')). CPU, \`go tool pprof -top -cum -nodecount=30 -diff_base base.prof\`: positive = more time in this tree than in $base_short for the same number of ops:"$'\n\n```\n'
+	profile_md+=$(go tool pprof -top -cum -nodecount=30 -diff_base "$p-base.prof" "$p.test" "$p.prof" 2>/dev/null | sed -n '/flat%/,$p' | trim)
+	profile_md+=$'\n```\n\n'"Bytes allocated, \`go tool pprof -sample_index=alloc_space -top -nodecount=20 -diff_base base.mem\`:"$'\n\n```\n'
+	profile_md+=$(go tool pprof -sample_index=alloc_space -top -nodecount=20 -diff_base "$p-base.mem" "$p.test" "$p.mem" 2>/dev/null | sed -n '/flat%/,$p' | trim)
+	profile_md+=$'\n```\n'
+}
 for t in "${missed[@]}"; do
 	case "$t" in
+	"mapping cost"*)
+		[[ "$profile_md" == *"### mapping cost"* ]] ||
+			profile_vs_base mapcmp "mapping cost (BenchmarkMap) against $base_short" "$PKG/recordmap" '^BenchmarkMap$' "${PROFILE_BENCHTIME:-2000000x}"
+		;;
 	mapping*)
-		[[ "$profile_md" == *"### mapping"* ]] || profile map "mapping (BenchmarkMap)" "$PKG/recordmap" '^BenchmarkMap$' "${PROFILE_BENCHTIME:-3s}"
+		[[ "$profile_md" == *"### mapping (BenchmarkMap)"* ]] || profile map "mapping (BenchmarkMap)" "$PKG/recordmap" '^BenchmarkMap$' "${PROFILE_BENCHTIME:-3s}"
 		;;
 	"full path"* | "end to end"*)
 		[[ "$profile_md" == *"### full path"* ]] ||
@@ -249,6 +404,13 @@ for t in "${missed[@]}"; do
 		;;
 	storm*)
 		[[ "$profile_md" == *"### storm"* ]] || profile_md+=$'\n'"### storm"$'\n\n'"A drain time is spent waiting, not computing, so a CPU profile does not explain it: see the per-key drains, the exporter's rate-limit wait and the simulator's 429 count in the storm table above."$'\n'
+		;;
+	"time to page"*)
+		[[ "$profile_md" == *"### time to page"* ]] || profile_md+=$'\n'"### time to page"$'\n\n'"A time to page is spent waiting for a queue's consumer or a rate-limit slot, not computing, so a CPU profile does not explain it: see the backlog sent between posting and paging in the time-to-page tables above."$'\n'
+		;;
+	suppressed*)
+		[[ "$profile_md" == *"### suppressed"* ]] ||
+			profile_vs_base suppressed "suppressed records (BenchmarkSuppressed) against $base_short" bench '^BenchmarkSuppressed$' "${PROFILE_BENCHTIME:-5000x}"
 		;;
 	esac
 done
@@ -276,7 +438,12 @@ mb_1m=$(calc "($eb_1m + 40) * 1000000 / 1048576" || true)
 	echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
 	echo "| commit | $commit |"
 	echo "| load | shared machine. Before the run: load average $load_start, other processes busy $busy_start cores (over ${idle_secs} s); after: load average $load_end. Each end-to-end phase below reports the CPU other processes took while it ran. Absolute figures move with that load; every comparison is against a baseline measured in the same run, alternating with it. |"
-	echo "| wall time | ${total_secs} s: micro-benchmarks ${micro_secs} s, bench/run.sh ${fp_secs} s, pdload ${e2e_secs} s |"
+	echo "| wall time | ${total_secs} s: baseline build ${base_secs} s, micro-benchmarks ${micro_secs} s, comparison with the baseline ${cmp_secs} s, bench/run.sh ${fp_secs} s, pdload ${e2e_secs} s |"
+	if [[ "$SMOKE" == 1 ]]; then
+		echo "| baseline | none in SMOKE mode |"
+	else
+		echo "| baseline | $base_short ($(git log -1 --format=%s "$BASELINE_COMMIT" 2>/dev/null | cut -c1-80)…): the last commit with one FIFO sending queue for all routing keys, built in this run from a temporary worktree |"
+	fi
 	echo
 	echo "## Targets"
 	echo
@@ -316,6 +483,39 @@ mb_1m=$(calc "($eb_1m + 40) * 1000000 / 1048576" || true)
 	echo
 	echo "</details>"
 	echo
+	echo "## Against the baseline $base_short: mapping cost and suppressed-record throughput"
+	echo
+	if [[ "$SMOKE" == 1 ]]; then
+		echo "Not run in SMOKE mode (no baseline build)."
+	elif [[ "$base_ok" != 1 ]]; then
+		echo "Not run: the baseline build failed; see $OUTDIR/baseline-build.log."
+	else
+		echo "Medians of $COUNT interleaved round(s) of \`-benchtime $BENCHTIME -benchmem\`: each round runs BenchmarkMap of this tree and of $base_short, then BenchmarkSuppressed of both (the order of the trees swapping every round), from test binaries built in this run, the baseline's in a temporary worktree of $base_short. BenchmarkMap: one typical alert (8 attributes) mapped to its Events API body. BenchmarkSuppressed (bench/): \`ConsumeLogs\` of a batch of 100 firing alerts whose incidents are open, every record suppressed as a duplicate. The issue's budget: neither regresses more than 10 %."
+		echo
+		echo "| benchmark | this tree | $base_short | this / $base_short | budget | verdict |"
+		echo "|---|---:|---:|---:|---|---|"
+		echo "| BenchmarkMap ns/op (mapping cost) | $(num "$cmap_cur") | $(num "$cmap_base") | $(ratio "$cmap_cur" "$cmap_base") | ≤ 1.10× | $(verdict atmost "$cmap_ratio" 1.10) |"
+		echo "| BenchmarkMap allocs/op | $(num "$cmap_allocs_cur") | $(num "$cmap_allocs_base") | $(ratio "$cmap_allocs_cur" "$cmap_allocs_base") | | |"
+		echo "| BenchmarkMap B/op | $(num "$cmap_b_cur") | $(num "$cmap_b_base") | $(ratio "$cmap_b_cur" "$cmap_b_base") | | |"
+		echo "| BenchmarkSuppressed records/s (suppressed-record throughput) | $(num "$csup_cur") | $(num "$csup_base") | $(ratio "$csup_cur" "$csup_base") | ≥ 0.90× | $(verdict atmost 0.90 "$csup_ratio") |"
+		echo "| BenchmarkSuppressed ns/op (100 records) | $(num "$csup_ns_cur") | $(num "$csup_ns_base") | $(ratio "$csup_ns_cur" "$csup_ns_base") | | |"
+		echo "| BenchmarkSuppressed allocs/op | $(num "$csup_allocs_cur") | $(num "$csup_allocs_base") | $(ratio "$csup_allocs_cur" "$csup_allocs_base") | | |"
+		echo "| BenchmarkSuppressed B/op | $(num "$csup_b_cur") | $(num "$csup_b_base") | $(ratio "$csup_b_cur" "$csup_b_base") | | |"
+		echo
+		bs=""
+		if [[ -x .tools/benchstat ]]; then bs=.tools/benchstat; elif command -v benchstat >/dev/null 2>&1; then bs=$(command -v benchstat); fi
+		if [[ -n "$bs" ]]; then
+			echo "<details><summary>benchstat $base_short vs this tree</summary>"
+			echo
+			echo '```'
+			"$bs" "$base_short=$OUTDIR/cmp-base.txt" "this-tree=$OUTDIR/cmp-cur.txt" 2>&1 || true
+			echo '```'
+			echo
+			echo "</details>"
+			echo
+		fi
+	fi
+	echo
 	echo "## Full path: exporter vs go-pagerduty vs net/http (bench/run.sh)"
 	echo
 	if [[ -s "$OUTDIR/fullpath.md" ]]; then
@@ -335,6 +535,8 @@ mb_1m=$(calc "($eb_1m + 40) * 1000000 / 1048576" || true)
 	echo "make bench          # this report (scripts/bench.sh); raw results in _build/bench/"
 	echo "make bench-e2e      # only the end-to-end harness (_build/pdload; SMOKE=1 for tiny sizes)"
 	echo "make bench-smoke    # everything with tiny sizes, for CI (report in _build/bench/BENCHMARKS.smoke.md)"
+	echo "BASELINE_COMMIT=<commit> scripts/bench.sh   # compare against another commit (default $base_short)"
+	echo "_build/pdload -phases page -baseline-collector <otelcol built from the baseline>   # time to page only"
 	echo "go test -run '^\$' -bench EntryBytes ./exporter/pagerdutyexporter/internal/dedup/"
 	echo "bench/run.sh         # full path only; PROFILE=1 adds a CPU profile"
 	echo '```'

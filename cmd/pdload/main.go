@@ -12,7 +12,12 @@
 //     against the same events posted straight to the simulator;
 //   - an alert storm over several routing keys with the rate limit on in
 //     both the exporter and the simulator: drain time against the
-//     theoretical minimum, and 429s.
+//     theoretical minimum, and 429s;
+//   - time to page (page.go): a critical alert on a quiet route while
+//     another route storms, and a critical alert behind a backlog of info
+//     alerts on its own route, on this collector and, with
+//     -baseline-collector, on a build of an earlier commit (before and
+//     after in one run).
 //
 // Both directions of every comparison run in the same invocation, in
 // alternating rounds, because the machine is shared: absolute figures move
@@ -55,6 +60,12 @@ type options struct {
 	tpEvents, tpBatch, tpSenders, tpDirectWorkers, tpRounds int
 
 	stormN, stormKeys, stormPerMinute, stormBurst, stormBatch, stormSenders int
+
+	baselineBin, baselineLabel                        string
+	pagePerMinute, pageBurst                          int
+	pageStorm, pageStormBatch, pageQuietSamples       int
+	pageBacklog, pageBacklogBatch, pageBacklogSamples int
+	pageInterval, pageTimeout                         time.Duration
 }
 
 func pid() int { return os.Getpid() }
@@ -82,7 +93,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 	fs.BoolVar(&o.smoke, "smoke", os.Getenv("SMOKE") == "1", "tiny sizes for CI (default from SMOKE=1)")
 	fs.StringVar(&o.encoding, "otlp-encoding", "proto", "OTLP/HTTP body encoding: proto or json")
 	fs.DurationVar(&o.poll, "poll", 100*time.Millisecond, "how often to scrape the collector's metrics while waiting for a delivery")
-	fs.StringVar(&o.phases, "phases", "latency,throughput,storm", "phases to run")
+	fs.StringVar(&o.phases, "phases", "latency,throughput,storm,page", "phases to run")
 	fs.IntVar(&o.latRate, "latency-rate", 200, "offered load of the latency phase, events/s (one event per request)")
 	fs.DurationVar(&o.latPerRound, "latency-round", 5*time.Second, "length of one latency round per path")
 	fs.IntVar(&o.latRounds, "latency-rounds", 4, "latency rounds per path (alternating paths)")
@@ -97,6 +108,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 	fs.IntVar(&o.stormBurst, "storm-burst", 10, "rate_limit.burst of the exporter")
 	fs.IntVar(&o.stormBatch, "storm-batch", 10, "alerts per OTLP request in the storm (keys interleaved)")
 	fs.IntVar(&o.stormSenders, "storm-senders", 4, "concurrent OTLP senders in the storm")
+	fs.StringVar(&o.baselineBin, "baseline-collector", "", "collector built from an earlier commit: the page phase also runs against it (\"before\")")
+	fs.StringVar(&o.baselineLabel, "baseline-label", "", "what -baseline-collector was built from, for the report (e.g. a commit id)")
+	fs.IntVar(&o.pagePerMinute, "page-rate", 60, "page phase: rate limit per routing key, events per minute, of exporter and simulator")
+	fs.IntVar(&o.pageBurst, "page-burst", 5, "page phase: rate_limit.burst of the exporter")
+	fs.IntVar(&o.pageStorm, "page-storm", 1000, "page phase: alerts of the storm on the busy route")
+	fs.IntVar(&o.pageStormBatch, "page-storm-batch", 20, "page phase: storm alerts per OTLP request")
+	fs.IntVar(&o.pageQuietSamples, "page-quiet-samples", 20, "page phase: critical alerts posted on the quiet route during the storm")
+	fs.DurationVar(&o.pageInterval, "page-quiet-interval", 1500*time.Millisecond, "page phase: interval between the quiet route's critical alerts")
+	fs.IntVar(&o.pageBacklog, "page-backlog", 240, "page phase: info alerts of the backlog on the busy route")
+	fs.IntVar(&o.pageBacklogBatch, "page-backlog-batch", 10, "page phase: backlog alerts per OTLP request")
+	fs.IntVar(&o.pageBacklogSamples, "page-backlog-samples", 20, "page phase: critical alerts posted behind the backlog, one at a time")
+	fs.DurationVar(&o.pageTimeout, "page-timeout", 15*time.Second, "page phase: how long an alert is watched before it counts as not paged (its time to page then only a lower bound)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -106,6 +129,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 		for name, v := range map[string]string{
 			"latency-round": "1s", "latency-rounds": "2", "events": "1000", "senders": "2",
 			"throughput-rounds": "1", "storm-events": "24", "storm-burst": "2", "storm-batch": "6",
+			"page-storm": "30", "page-storm-batch": "2", "page-quiet-samples": "3", "page-quiet-interval": "300ms",
+			"page-backlog": "24", "page-backlog-batch": "2", "page-backlog-samples": "3", "page-timeout": "5s",
 		} {
 			if !set[name] {
 				_ = fs.Set(name, v)
@@ -122,13 +147,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 	}
 	// Run private copies: `make build` in another shell must not swap a
 	// binary out from under a run.
-	for _, bin := range []*string{&o.collectorBin, &o.pdsimBin} {
-		dst := filepath.Join(o.workDir, "bin", filepath.Base(*bin))
-		if err := copyFile(*bin, dst); err != nil {
+	for _, c := range []struct {
+		bin  *string
+		name string
+	}{{&o.collectorBin, filepath.Base(o.collectorBin)}, {&o.pdsimBin, filepath.Base(o.pdsimBin)}, {&o.baselineBin, "baseline-" + filepath.Base(o.baselineBin)}} {
+		if *c.bin == "" {
+			continue
+		}
+		dst := filepath.Join(o.workDir, "bin", c.name)
+		if err := copyFile(*c.bin, dst); err != nil {
 			fmt.Fprintf(os.Stderr, "pdload: %v\n", err)
 			return 1
 		}
-		*bin = dst
+		*c.bin = dst
 	}
 	start := time.Now()
 	res, err := runAll(ctx, o)
@@ -181,6 +212,16 @@ func (o *options) check() error {
 		{"storm-burst", o.stormBurst},
 		{"storm-batch", o.stormBatch},
 		{"storm-senders", o.stormSenders},
+		{"page-rate", o.pagePerMinute},
+		{"page-burst", o.pageBurst},
+		{"page-storm", o.pageStorm},
+		{"page-storm-batch", o.pageStormBatch},
+		{"page-quiet-samples", o.pageQuietSamples},
+		{"page-backlog", o.pageBacklog},
+		{"page-backlog-batch", o.pageBacklogBatch},
+		{"page-backlog-samples", o.pageBacklogSamples},
+		{"page-quiet-interval", int(o.pageInterval)},
+		{"page-timeout", int(o.pageTimeout)},
 	} {
 		if p.v <= 0 {
 			bad = append(bad, "-"+p.name+" must be positive")
@@ -189,10 +230,16 @@ func (o *options) check() error {
 	if o.stormBurst > o.stormPerMinute {
 		bad = append(bad, "-storm-burst must not exceed -storm-rate")
 	}
+	if o.pageBurst > o.pagePerMinute {
+		bad = append(bad, "-page-burst must not exceed -page-rate")
+	}
 	if o.encoding != "proto" && o.encoding != "json" {
 		bad = append(bad, "-otlp-encoding must be proto or json")
 	}
-	for _, bin := range []string{o.collectorBin, o.pdsimBin} {
+	for _, bin := range []string{o.collectorBin, o.pdsimBin, o.baselineBin} {
+		if bin == "" {
+			continue
+		}
 		if _, err := os.Stat(bin); err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v (run make build pdsim)", bin, err))
 		}
@@ -204,6 +251,9 @@ func (o *options) check() error {
 	o.collectorBin, err = filepath.Abs(o.collectorBin)
 	if err == nil {
 		o.pdsimBin, err = filepath.Abs(o.pdsimBin)
+	}
+	if err == nil && o.baselineBin != "" {
+		o.baselineBin, err = filepath.Abs(o.baselineBin)
 	}
 	return err
 }
@@ -224,6 +274,7 @@ type results struct {
 	Latency    *latencyResult    `json:"latency,omitempty"`
 	Throughput *throughputResult `json:"throughput,omitempty"`
 	Storm      *stormResult      `json:"storm,omitempty"`
+	Page       *pageResult       `json:"page,omitempty"`
 	Targets    []target          `json:"targets"`
 }
 
@@ -348,6 +399,14 @@ func runAll(ctx context.Context, o *options) (*results, error) {
 				Met:    within && s.Delivered == s.N,
 			},
 			target{Name: "storm: zero 429s", Figure: fmt.Sprintf("%d 429s", s.Throttled), Met: s.Throttled == 0})
+	}
+	if o.wants("page") {
+		p, err := runPage(ctx, o)
+		res.Page = p
+		if err != nil {
+			return res, fmt.Errorf("page: %w", err)
+		}
+		res.Targets = append(res.Targets, pageTargets(p)...)
 	}
 	return res, nil
 }

@@ -20,6 +20,14 @@ type alert struct {
 	service  string // resource service.name (the routing attribute of the storm)
 	dedupKey string // alert.fingerprint, hence the event's dedup_key
 	time     time.Time
+	severity string // alert.severity; "" is error
+}
+
+func (a alert) sev() string {
+	if a.severity == "" {
+		return "error"
+	}
+	return a.severity
 }
 
 const (
@@ -58,7 +66,7 @@ func otlpBody(alerts []alert, encoding string) ([]byte, error) {
 		attrs.PutStr("alert.status", "firing")
 		attrs.PutStr("alert.fingerprint", a.dedupKey)
 		attrs.PutStr("alert.summary", summaryOf(a))
-		attrs.PutStr("alert.severity", "error")
+		attrs.PutStr("alert.severity", a.sev())
 		attrs.PutStr("alert.runbook_url", runbookURL)
 		labels := attrs.PutEmptyMap("labels")
 		labels.PutStr("env", "prod")
@@ -93,7 +101,7 @@ func eventBody(a alert, routingKey string) []byte {
 		"payload": map[string]any{
 			"summary":   summaryOf(a),
 			"source":    hostName,
-			"severity":  "error",
+			"severity":  a.sev(),
 			"timestamp": a.time.UTC().Format("2006-01-02T15:04:05.000Z"),
 			"custom_details": map[string]any{
 				"alert.name": alertName,

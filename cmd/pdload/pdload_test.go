@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,7 +55,8 @@ func TestStormKeysAreIntegrationKeys(t *testing.T) {
 func TestOTLPBodyGroupsResources(t *testing.T) {
 	now := time.Now()
 	for _, enc := range []string{"proto", "json"} {
-		b, err := otlpBody([]alert{{"a", "k1", now}, {"a", "k2", now}, {"b", "k3", now}}, enc)
+		b, err := otlpBody([]alert{{service: "a", dedupKey: "k1", time: now}, {service: "a", dedupKey: "k2", time: now},
+			{service: "b", dedupKey: "k3", time: now, severity: "critical"}}, enc)
 		if err != nil || len(b) == 0 {
 			t.Fatalf("%s: %v", enc, err)
 		}
@@ -70,5 +72,72 @@ func TestCPUTimeOfSelf(t *testing.T) {
 	}
 	if kb, err := statusKB(os.Getpid(), "VmHWM"); err != nil || kb <= 0 {
 		t.Fatalf("VmHWM = %d, %v", kb, err)
+	}
+}
+
+func TestQuantileWithCensoredSamples(t *testing.T) {
+	paged := func(d time.Duration) pageSample { return pageSample{Wait: d, Paged: true} }
+	watched := func(d time.Duration) pageSample { return pageSample{Wait: d} }
+	ms := time.Millisecond
+
+	all := []pageSample{paged(3 * ms), paged(1 * ms), paged(2 * ms)}
+	if q := quantileOf(all, 0.5); !q.exact() || q.Lo != 2*ms {
+		t.Errorf("p50 of paged samples = %+v", q)
+	}
+	if got := fmtQ(quantileOf(all, 0.99)); got != "3.0 ms" {
+		t.Errorf("p99 = %q", got)
+	}
+
+	// Never paged: only lower bounds.
+	none := []pageSample{watched(20 * time.Second), watched(15 * time.Second)}
+	q := quantileOf(none, 0.99)
+	if !q.Unbounded || q.Lo != 20*time.Second {
+		t.Errorf("p99 of censored samples = %+v", q)
+	}
+	if got := fmtQ(q); got != "> 20.00 s" {
+		t.Errorf("fmtQ = %q", got)
+	}
+	if got := ratioQ(quantileOf(all, 0.99), q); got != "< 0.00015×" {
+		t.Errorf("ratioQ = %q", got)
+	}
+	if got := ratioQ(q, quantileOf(all, 0.99)); got != "n/a" {
+		t.Errorf("ratioQ of an unbounded after = %q", got)
+	}
+
+	// A censored sample below a paged one: the quantile lies between.
+	mixed := []pageSample{paged(10 * ms), watched(5 * ms)}
+	if q := quantileOf(mixed, 0.5); q.Unbounded || q.Lo != 5*ms || q.Hi != 10*ms {
+		t.Errorf("p50 of mixed samples = %+v", q)
+	}
+	if quantileOf(nil, 0.5) != (quantile{}) {
+		t.Error("quantile of nothing")
+	}
+}
+
+func TestStatsOf(t *testing.T) {
+	st := statsOf([]pageSample{
+		{Wait: time.Second, Paged: true, Ahead: 1, Backlog: 230},
+		{Wait: 2 * time.Second, Paged: true, Ahead: 0, Backlog: 228},
+		{Wait: 15 * time.Second, Ahead: 15, Backlog: 227},
+	})
+	if st.N != 3 || st.Paged != 2 || st.AheadMax != 15 || st.AheadSum != 16 || st.BacklogLo != 227 || st.BacklogHi != 230 {
+		t.Errorf("statsOf = %+v", st)
+	}
+	if !st.Max.Unbounded {
+		t.Errorf("max with a censored sample = %+v", st.Max)
+	}
+}
+
+func TestPageKeysAreIntegrationKeys(t *testing.T) {
+	for _, k := range []string{busyKey, quietKey} {
+		if len(k) != 32 {
+			t.Errorf("%q is not 32 characters", k)
+		}
+	}
+	cfg := string(pageExporter(60, 5))
+	for _, want := range []string{"checkout: \"" + busyKey, "payments: \"" + quietKey, "events_per_minute: 60", "burst: 5"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("pageExporter lacks %q:\n%s", want, cfg)
+		}
 	}
 }

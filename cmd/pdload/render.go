@@ -136,9 +136,89 @@ func render(o *options, r *results, err error) string {
 			secs(s.Minimum+s.Minimum/20), verdict(s.Drain <= s.Minimum+s.Minimum/20 && s.Delivered == s.N), verdict(s.Throttled == 0))
 		p("")
 	}
+	if pg := r.Page; pg != nil {
+		renderPage(p, o, pg)
+	}
 	if err != nil {
 		p("**pdload failed:** `%v`", err)
 		p("")
 	}
 	return b.String()
 }
+
+// renderPage is the page phase's section.
+func renderPage(p func(string, ...any), o *options, pg *pageResult) {
+	before := "no baseline collector given (-baseline-collector): the after side only"
+	if pg.Baseline != "" || o.baselineBin != "" {
+		label := pg.Baseline
+		if label == "" {
+			label = "`" + o.baselineBin + "`"
+		}
+		before = "**before**: the collector built from " + label + ", one FIFO sending queue for all routing keys and priorities"
+	}
+	rate := float64(pg.PerMinute) / 60
+	p("#### Time to page: before and after per-route, per-priority sending queues")
+	p("")
+	p("%s; **after**: this tree's collector, one sending queue per route and priority, the rate limiter handing the next free slot to the most urgent waiter. Each scenario and side runs on a fresh simulator and collector: routes `%s` and `%s` (routing on `service.name`, one integration key each), exporter `rate_limit: {events_per_minute: %d, burst: %d}` per routing key, default `sending_queue` (10 consumers per queue), simulator `-rate-limit %d`. *Time to page*: from just before the OTLP request carrying the alert is sent to the simulator's receipt of its event (`GET /incidents`, one machine, one clock). An alert not paged within %v is *not paged*: its time to page is only known to exceed the time it was watched, and a percentile that falls on such alerts is a lower bound, shown as \"> x\" (its ratio as \"< x\"). Each collector is killed at the end of its scenario, not drained. With %d samples the p99 is their maximum.",
+		before, busyRoute, quietRoute, pg.PerMinute, pg.Burst, pg.PerMinute, pg.Timeout, max(pg.QuietSamples, pg.BacklogSamples))
+	p("")
+	table := func(runs []*pageRun, backlogCol string) {
+		p("| collector | alerts paged | p50 | p99 | max | %s when posted | %s events sent between posting and paging (max / sum over alerts) | 429s | wall | load average | other load |", backlogCol, busyRoute)
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+		for _, r := range runs {
+			name := "after (this tree)"
+			if r.Side == sideBefore {
+				name = "before (" + pg.Baseline + ")"
+				if pg.Baseline == "" {
+					name = "before (baseline)"
+				}
+			}
+			st := r.Stats
+			p("| %s | %d/%d | %s | %s | %s | %d–%d | %d / %d | %d | %s | %.2f → %.2f | %.2f cores |", name, st.Paged, st.N,
+				fmtQ(st.P50), fmtQ(st.P99), fmtQ(st.Max), st.BacklogLo, st.BacklogHi, st.AheadMax, st.AheadSum, r.Throttled,
+				secs(r.Elapsed), r.Load1Before, r.Load1After, r.OtherCores)
+		}
+		b, a := side(runs, sideBefore), side(runs, sideAfter)
+		if b != nil && a != nil {
+			p("| **after / before** | | **%s** | **%s** | %s | | | | | | |",
+				ratioQ(a.Stats.P50, b.Stats.P50), ratioQ(a.Stats.P99, b.Stats.P99), ratioQ(a.Stats.Max, b.Stats.Max))
+		}
+		p("")
+		for _, r := range runs {
+			if r.Stopped != "" {
+				p("%s: %s.", r.Side, r.Stopped)
+			}
+			if r.LogProblems > 0 {
+				p("%s: %d collector warn/error log lines.", r.Side, r.LogProblems)
+			}
+		}
+	}
+
+	p("##### Quiet route during a storm")
+	p("")
+	p("%d distinct critical alerts on `%s` in %d OTLP requests of %d (more requests than a queue's 10 consumers, so that one FIFO queue holds a backlog of them; far beyond the route's %d per minute: at %.2f events/s it would drain in about %.0f s); once its first burst reached the simulator and a second passed, %d single critical alerts on `%s`, one request each, one every %v (posted on schedule whether or not the previous one was paged); watched until %v after the last was posted. The storm is critical too, so the quiet route's alerts gain nothing from priority, only from having their own queues.",
+		pg.StormN, busyRoute, ceilDiv(pg.StormN, pg.StormBatch), pg.StormBatch, pg.PerMinute, rate, float64(pg.StormN)/rate, pg.QuietSamples, quietRoute, pg.QuietInterval, pg.Timeout)
+	p("")
+	table(pg.Quiet, "storm alerts not yet sent")
+	if a := side(pg.Quiet, sideAfter); a != nil {
+		st := a.Stats
+		p("Target p99 ≤ 1 s: %s.", verdict(st.N > 0 && st.Paged == st.N && st.P99.Hi <= time.Second))
+		p("")
+	}
+
+	p("##### Critical behind a backlog on its own route")
+	p("")
+	p("%d info alerts on `%s` in %d OTLP requests of %d (more than a queue's 10 consumers: with fewer, one FIFO queue would leave a consumer free for the critical alert, which would then wait only behind the other waiters at the rate limiter); once its first burst reached the simulator and 1.5 s passed, %d critical alerts on `%s`, one request each, one at a time: each is posted once the previous one is paged, after a pause of 0, 0.3, 0.6, 0.9, 0.2, … of the limiter's slot period (%v), so that the samples fall at every phase of it; a sample not paged within %v ends the series (every later one would wait behind it). *Events sent between posting and paging*: events of the info backlog the simulator received in that interval (for a sample not paged: until the watch ended).",
+		pg.BacklogN, busyRoute, ceilDiv(pg.BacklogN, pg.BacklogBatch), pg.BacklogBatch, pg.BacklogSamples, busyRoute, time.Minute/time.Duration(max(pg.PerMinute, 1)), pg.Timeout)
+	p("")
+	table(pg.Backlog, "info alerts not yet sent")
+	if a := side(pg.Backlog, sideAfter); a != nil {
+		st := a.Stats
+		p("Targets: p99 ≤ 3 s behind ≥ %d info alerts: %s; at most 1 backlog event sent between posting and paging: %s.",
+			pageBacklogTarget, verdict(st.N > 0 && st.Paged == st.N && st.P99.Hi <= 3*time.Second && st.BacklogLo >= pageBacklogTarget),
+			verdict(st.N > 0 && st.Paged == st.N && st.AheadMax <= 1))
+		p("")
+	}
+}
+
+func ceilDiv(a, b int) int { return (a + max(b, 1) - 1) / max(b, 1) }

@@ -181,6 +181,12 @@ service:
 `
 
 func startCollector(ctx context.Context, o *options, name string, sim *simulator, exp exporterConfig) (*collector, error) {
+	return startCollectorBin(ctx, o, o.collectorBin, name, sim, exp)
+}
+
+// startCollectorBin starts the collector binary bin (o.collectorBin, or the
+// baseline build of the page phase).
+func startCollectorBin(ctx context.Context, o *options, bin, name string, sim *simulator, exp exporterConfig) (*collector, error) {
 	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
@@ -191,7 +197,7 @@ func startCollector(ctx context.Context, o *options, name string, sim *simulator
 	if err = os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := startProc(name, o.workDir, o.collectorBin, nil, "--config", path)
+	p, err := startProc(name, o.workDir, bin, nil, "--config", path)
 	if err != nil {
 		return nil, err
 	}
