@@ -1274,38 +1274,60 @@ func TestClient(t *testing.T) {
 		changeEvent   bool
 		detailsHaveGU bool
 	}{
-		{name: "configured default", opts: configured("OpenTelemetry Collector", ""),
-			build: withAttrs("trigger"), client: "OpenTelemetry Collector"},
-		{name: "configured client_url", opts: configured("otelcol", "https://otel.example.com/"),
-			build: withAttrs("trigger"), client: "otelcol", url: "https://otel.example.com/"},
+		{
+			name: "configured default", opts: configured("OpenTelemetry Collector", ""),
+			build: withAttrs("trigger"), client: "OpenTelemetry Collector",
+		},
+		{
+			name: "configured client_url", opts: configured("otelcol", "https://otel.example.com/"),
+			build: withAttrs("trigger"), client: "otelcol", url: "https://otel.example.com/",
+		},
 		{name: "nothing configured", opts: configured("", ""), build: withAttrs("trigger")},
-		{name: "record overrides both", opts: configured("otelcol", "https://otel.example.com/"),
+		{
+			name: "record overrides both", opts: configured("otelcol", "https://otel.example.com/"),
 			build:  withAttrs("trigger", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/alerting/abc"),
-			client: "Grafana", url: "https://grafana.example.com/alerting/abc"},
-		{name: "generator URL before the configured one", opts: configured("otelcol", "https://otel.example.com/"),
+			client: "Grafana", url: "https://grafana.example.com/alerting/abc",
+		},
+		{
+			name: "generator URL before the configured one", opts: configured("otelcol", "https://otel.example.com/"),
 			build:  withAttrs("trigger", AttrGeneratorURL, "http://prometheus:9090/graph?g0.expr=up%3D%3D0"),
-			client: "otelcol", url: "http://prometheus:9090/graph?g0.expr=up%3D%3D0", detailsHaveGU: true},
-		{name: "pagerduty.client_url before the generator URL", opts: configured("", ""),
+			client: "otelcol", url: "http://prometheus:9090/graph?g0.expr=up%3D%3D0", detailsHaveGU: true,
+		},
+		{
+			name: "pagerduty.client_url before the generator URL", opts: configured("", ""),
 			build: withAttrs("trigger", AttrClientURL, "https://a.example.com/", AttrGeneratorURL, "https://b.example.com/"),
-			url:   "https://a.example.com/", detailsHaveGU: true},
-		{name: "invalid record URL falls back", opts: configured("", "https://otel.example.com/"),
+			url:   "https://a.example.com/", detailsHaveGU: true,
+		},
+		{
+			name: "invalid record URL falls back", opts: configured("", "https://otel.example.com/"),
 			build: withAttrs("trigger", AttrClientURL, "grafana.example.com/no-scheme"),
-			url:   "https://otel.example.com/", invalidURL: true},
-		{name: "every candidate invalid", opts: configured("", "ftp://otel.example.com/"),
+			url:   "https://otel.example.com/", invalidURL: true,
+		},
+		{
+			name: "every candidate invalid", opts: configured("", "ftp://otel.example.com/"),
 			build:      withAttrs("trigger", AttrClientURL, "javascript:alert(1)", AttrGeneratorURL, "/graph"),
-			invalidURL: true, detailsHaveGU: true},
-		{name: "over-long URL is dropped, not cut", opts: configured("", ""),
+			invalidURL: true, detailsHaveGU: true,
+		},
+		{
+			name: "over-long URL is dropped, not cut", opts: configured("", ""),
 			build:      withAttrs("trigger", AttrClientURL, "https://h/"+strings.Repeat("q", maxURLBytes)),
-			invalidURL: true},
-		{name: "acknowledge carries neither", opts: configured("otelcol", "https://otel.example.com/"),
-			build: withAttrs("acknowledge", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/")},
-		{name: "resolve carries neither", opts: configured("otelcol", "https://otel.example.com/"),
-			build: withAttrs("resolve", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/")},
-		{name: "change carries neither", opts: configured("otelcol", "https://otel.example.com/"), changeEvent: true,
+			invalidURL: true,
+		},
+		{
+			name: "acknowledge carries neither", opts: configured("otelcol", "https://otel.example.com/"),
+			build: withAttrs("acknowledge", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/"),
+		},
+		{
+			name: "resolve carries neither", opts: configured("otelcol", "https://otel.example.com/"),
+			build: withAttrs("resolve", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/"),
+		},
+		{
+			name: "change carries neither", opts: configured("otelcol", "https://otel.example.com/"), changeEvent: true,
 			build: func(lr plog.LogRecord, res pcommon.Resource) {
 				withAttrs("", AttrClient, "Grafana", AttrClientURL, "not checked on a change")(lr, res)
 				lr.Attributes().PutStr(AttrEventType, "change")
-			}},
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := mapWith(t, tc.opts, tc.build)
