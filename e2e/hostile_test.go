@@ -212,7 +212,7 @@ func TestAbsurdRetryAfterIsRetried(t *testing.T) {
 	col.Send(t, records("checkout", firing("absurd-retry-after", "critical", "throttled for 11 days")))
 	sim.WaitFor(t, "four throttled attempts", func(s e2etest.Snapshot) bool { return s.Requests.Throttled >= 4 })
 	// The retry sender's own backoff is 100ms..500ms: four attempts within
-	// a few seconds mean the 999999 s were capped, not honoured.
+	// a few seconds mean the 999999 s were capped, not honored.
 	assert.Less(t, time.Since(sent), 15*time.Second)
 	assert.Zero(t, col.Metric(t, metricSendFailed), "dropped instead of retried")
 

@@ -433,7 +433,7 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 	ev.RoutingKey = routingKey
 	start := time.Now()
 	// A stop does not cancel a request in flight: the client's timeout
-	// bounds it, and cancelling it would lose whether PagerDuty applied it.
+	// bounds it, and canceling it would lose whether PagerDuty applied it.
 	sent := e.client.Send(context.WithoutCancel(ctx), ev)
 	e.recordRequest(ctx, sent, time.Since(start))
 	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "outcome", sent.Outcome.String(), "routing", route}))

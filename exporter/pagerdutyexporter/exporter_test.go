@@ -464,18 +464,18 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 			)
 			require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
 			// Each record goes to the queue of its route and priority, so the
-			// bad one need not be sent between its neighbours.
-			var neighbours, others []apiRequest
+			// bad one need not be sent between its neighbors.
+			var neighbors, others []apiRequest
 			for _, r := range api.taken() {
 				if r.dedup() == "before" || r.dedup() == "after" {
-					neighbours = append(neighbours, r)
+					neighbors = append(neighbors, r)
 				} else {
 					others = append(others, r)
 				}
 			}
-			require.Len(t, neighbours, 2)
-			assert.Equal(t, "before", neighbours[0].dedup())
-			assert.Equal(t, "after", neighbours[1].dedup())
+			require.Len(t, neighbors, 2)
+			assert.Equal(t, "before", neighbors[0].dedup())
+			assert.Equal(t, "after", neighbors[1].dedup())
 			if tc.sent {
 				require.Len(t, others, 1)
 				tc.check(t, others[0])

@@ -156,7 +156,7 @@ func (c *Client) Send(ctx context.Context, ev *Event) Result {
 // classify maps an Events API response to an outcome and to the collector's
 // error kinds, following PagerDuty's retry table
 // (https://developer.pagerduty.com/docs/events-api-v2-overview#response-codes--retry-logic):
-// 2xx is success; 429 is a throttle that honours Retry-After (or
+// 2xx is success; 429 is a throttle that honors Retry-After (or
 // ratelimit-reset) up to maxRetryAfter (0: no cap); 408 and 5xx are
 // retryable, and so is a 503 that asks for a delay; a 3xx is retryable and
 // names only the host it pointed to; every other status is permanent, since
