@@ -200,8 +200,9 @@ func (r *record) valid(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-func (r *record) capped(s string, n int) string {
-	s, cut := truncate(s, n)
+// truncated passes on the string truncate returned, noting a cut as a
+// repair: r.truncated(truncate(s, n)).
+func (r *record) truncated(s string, cut bool) string {
 	if cut {
 		r.repairs |= Repairs(RepairTruncated)
 	}
@@ -248,22 +249,22 @@ func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival 
 	ev.Action = action
 
 	p := &ev.Payload
-	p.Source = r.capped(r.source(opts.Hostname), maxFieldRunes)
+	p.Source = r.truncated(truncate(r.source(opts.Hostname), maxFieldRunes))
 	summary, bodyUsed := r.summary()
 	out.bodyUsed = bodyUsed
 	if action != eventsapi.Change {
 		p.Severity = r.severity(opts.DefaultSeverity)
-		p.Component = r.capped(r.str(AttrComponent), maxFieldRunes)
-		p.Group = r.capped(r.str(AttrGroup), maxFieldRunes)
-		p.Class = r.capped(r.str(AttrClass), maxFieldRunes)
+		p.Component = r.truncated(truncate(r.str(AttrComponent), maxFieldRunes))
+		p.Group = r.truncated(truncate(r.str(AttrGroup), maxFieldRunes))
+		p.Class = r.truncated(truncate(r.str(AttrClass), maxFieldRunes))
 	}
 	if summary == "" {
 		summary = synthesizedSummary(p.Severity, p.Source)
 		r.repairs |= Repairs(RepairSummarySynthesized)
 	}
-	p.Summary = r.capped(summary, eventsapi.MaxSummaryRunes)
+	p.Summary = r.truncated(truncate(summary, eventsapi.MaxSummaryRunes))
 
-	out.Time = int64(r.time(arrival))
+	out.Time = r.time(arrival)
 	if action != eventsapi.Change {
 		ev.DedupKey = r.dedupKey(p.Source, p.Component)
 	}
@@ -299,13 +300,14 @@ const FutureTolerance = time.Minute
 // ahead would otherwise make the correct, later resolve look stale and keep
 // the incident open. payload.timestamp keeps what the source said.
 func (out *Result) OrderingTime(received pcommon.Timestamp) int64 {
+	arrived := received.AsTime().UnixNano()
 	switch {
 	case out.Time == 0:
-		return int64(received)
-	case received != 0 && out.Time > int64(received)+int64(FutureTolerance):
+		return arrived
+	case received != 0 && out.Time > arrived+int64(FutureTolerance):
 		out.Repairs |= Repairs(RepairTimeInFuture)
 		out.rec.repairs |= Repairs(RepairTimeInFuture)
-		return int64(received)
+		return arrived
 	}
 	return out.Time
 }
@@ -315,7 +317,7 @@ func (out *Result) OrderingTime(received pcommon.Timestamp) int64 {
 func (out *Result) Complete() {
 	r, ev := &out.rec, &out.Event
 	if out.Time != 0 {
-		ev.Payload.Timestamp = pcommon.Timestamp(out.Time).AsTime().UTC().Format(timestampLayout)
+		ev.Payload.Timestamp = time.Unix(0, out.Time).UTC().Format(timestampLayout)
 	}
 	if ev.Action != eventsapi.Change {
 		ev.Images = r.images()
@@ -329,21 +331,23 @@ func (out *Result) Complete() {
 	out.Repairs = r.repairs
 }
 
-// time returns the record's Timestamp, else its ObservedTimestamp. A time
-// out of range counts as absent and is repaired (time_out_of_range); when
-// no usable time remains, arrival stands in for it.
-func (r *record) time(arrival pcommon.Timestamp) pcommon.Timestamp {
+// time returns the record's Timestamp, else its ObservedTimestamp, in Unix
+// nanoseconds. A time out of range counts as absent and is repaired
+// (time_out_of_range); when no usable time remains, arrival stands in for
+// it. 0 means no time. Checking against maxTime first is what makes the
+// conversions to int64 exact.
+func (r *record) time(arrival pcommon.Timestamp) int64 {
 	for _, ts := range [...]pcommon.Timestamp{r.lr.Timestamp(), r.lr.ObservedTimestamp()} {
 		switch {
 		case ts == 0:
 		case ts > maxTime:
 			r.repairs |= Repairs(RepairTimeOutOfRange)
 		default:
-			return ts
+			return int64(ts)
 		}
 	}
 	if r.repairs.Has(RepairTimeOutOfRange) && arrival <= maxTime {
-		return arrival
+		return int64(arrival)
 	}
 	return 0
 }
@@ -366,7 +370,7 @@ func (r *record) client(opts *Options) (client, clientURL string) {
 	if client == "" {
 		client = r.valid(strings.TrimSpace(fallback))
 	}
-	client = r.capped(client, maxFieldRunes)
+	client = r.truncated(truncate(client, maxFieldRunes))
 	for _, u := range [...]string{r.str(AttrClientURL), r.str(AttrGeneratorURL), r.valid(fallbackURL)} {
 		if u == "" {
 			continue
@@ -538,7 +542,7 @@ func (r *record) links() []eventsapi.Link {
 			r.repairs |= Repairs(RepairLinksCapped)
 			return
 		}
-		links = append(links, eventsapi.Link{Href: href, Text: r.capped(text, maxFieldRunes)})
+		links = append(links, eventsapi.Link{Href: href, Text: r.truncated(truncate(text, maxFieldRunes))})
 	}
 	add(r.str(AttrRunbookURL), "Runbook")
 	add(r.str(AttrDashboardURL), "Dashboard")
@@ -568,7 +572,7 @@ func (r *record) images() []eventsapi.Image {
 		var img eventsapi.Image
 		if item.Type() == pcommon.ValueTypeMap {
 			m := item.Map()
-			img = eventsapi.Image{Src: r.field(m, "src"), Href: r.field(m, "href"), Alt: r.capped(r.field(m, "alt"), maxFieldRunes)}
+			img = eventsapi.Image{Src: r.field(m, "src"), Href: r.field(m, "href"), Alt: r.truncated(truncate(r.field(m, "alt"), maxFieldRunes))}
 		} else {
 			img.Src = r.text(item)
 		}
