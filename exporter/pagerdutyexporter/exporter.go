@@ -260,7 +260,7 @@ func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
 	// Records of one dedup key in one call keep their order: they share the
 	// queue of the first of them, whatever their own priority.
 	sameKey := map[string]queueKey{}
-	n := 0
+	var n uint64
 	for i, rl := range ld.ResourceLogs().All() {
 		for j, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
@@ -337,7 +337,7 @@ func (e *pagerdutyExporter) deliver(key queueKey) consumer.ConsumeLogsFunc {
 		// A stop cancels the wait for a dedup key's turn or for the limiter.
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		defer context.AfterFunc(e.stop, cancel)()
+		defer e.cancelOnStop(cancel)()
 		e.backlog.taken(ld)
 		p := push{}
 		for i, rl := range ld.ResourceLogs().All() {
@@ -361,6 +361,13 @@ func (e *pagerdutyExporter) deliver(key queueKey) consumer.ConsumeLogsFunc {
 		}
 		return err
 	}
+}
+
+// cancelOnStop arranges for cancel to run when the exporter stops, and
+// returns the function that undoes the arrangement. The stop context is only
+// watched: nothing runs under it.
+func (e *pagerdutyExporter) cancelOnStop(cancel context.CancelFunc) (undo func() bool) {
+	return context.AfterFunc(e.stop, cancel)
 }
 
 // exportRecord identifies, routes, decides, sends and settles one record,
@@ -404,8 +411,8 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 	}
 	// Behind a failed event of its key, a record waits even if it would be
 	// suppressed now: the cache does not yet show the failed event's effect.
-	if err, failing := p.failing[routingKey]; failing {
-		return err
+	if failure, failing := p.failing[routingKey]; failing {
+		return failure
 	}
 	if turn.Reason != "" {
 		turn.Commit(ctx)

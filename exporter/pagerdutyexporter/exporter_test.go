@@ -27,7 +27,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -64,9 +63,13 @@ func newFakeEventsAPI(t *testing.T) *fakeEventsAPI {
 	f := &fakeEventsAPI{}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := io.ReadAll(r.Body)
-		require.NoError(t, err)
 		req := apiRequest{Path: r.URL.Path, UserAgent: r.Header.Get("User-Agent")}
-		require.NoError(t, json.Unmarshal(raw, &req.Body), "body must be JSON: %s", raw)
+		// The handler runs outside the test's goroutine, where FailNow must not
+		// be called: a failure is recorded, and the request refused.
+		if !assert.NoError(t, err) || !assert.NoError(t, json.Unmarshal(raw, &req.Body), "body must be JSON: %s", raw) {
+			http.Error(w, "unreadable request", http.StatusBadRequest)
+			return
+		}
 		f.mu.Lock()
 		f.requests = append(f.requests, req)
 		respond := f.respond
@@ -166,8 +169,6 @@ func batch(parts ...plog.Logs) plog.Logs {
 	}
 	return ld
 }
-
-var ignore = []metricdatatest.Option{metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars()}
 
 func TestLifecycleRoutingAndSuppression(t *testing.T) {
 	api := newFakeEventsAPI(t)
@@ -417,7 +418,7 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 		{
 			name: "5000-character summary", bad: alert("", "alert.summary", strings.Repeat("s", 5000)),
 			sent: true, repaired: "truncated", check: func(t *testing.T, r apiRequest) {
-				assert.Equal(t, 1024, len([]rune(r.payload("summary"))))
+				assert.Len(t, []rune(r.payload("summary")), 1024)
 			},
 		},
 		{
@@ -703,7 +704,7 @@ func TestNewestIntentWinsAcrossQueues(t *testing.T) {
 
 	later := func(ld plog.Logs, d time.Duration) plog.Logs {
 		lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
-		lr.SetTimestamp(lr.Timestamp() + pcommon.Timestamp(d))
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(lr.Timestamp().AsTime().Add(d)))
 		return ld
 	}
 	api.respond = func(apiRequest) (int, http.Header, string) { return 503, nil, "" }
