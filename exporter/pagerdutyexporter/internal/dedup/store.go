@@ -44,9 +44,14 @@ func (noStore) close(context.Context) error                  { return nil }
 // name of its route and Key turns the name back, so a rotated key applies to
 // the incidents opened under its route.
 type Persistence struct {
+	// Client is the storage extension's client. When it is also a
+	// storage.Walker, Open loads every entry at once.
 	Client storage.Client
-	Route  func(routingKey string) string
-	Key    func(route string) string
+	// Route returns the name of the route of routingKey, stored in its place.
+	Route func(routingKey string) string
+	// Key returns the routing key of a route, "" when no route of that name
+	// is configured any more: the cache then uses the record's own key.
+	Key func(route string) string
 }
 
 // Open returns a cache kept in p's storage, refilled from it. Entries that
