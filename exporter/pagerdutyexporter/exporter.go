@@ -403,6 +403,8 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 		e.rejectUnrouted(ctx, &m, lr, res)
 		return nil
 	}
+	// PagerDuty takes no change events on ruleset keys
+	// (https://developer.pagerduty.com/docs/events-api-v2-overview#getting-started).
 	if ev.IsChange() && eventsapi.IsRulesetKey(routingKey) {
 		e.reject(ctx, eventsapi.RejectChangeToRulesetKey,
 			fmt.Errorf("route %q has a ruleset key (it starts with R), which takes no change events", e.routes.name(routingKey)),
