@@ -97,9 +97,9 @@ type Decision struct {
 }
 
 // Cache is safe for concurrent use. Its memory is bounded by
-// Config.MaxEntries: one entry per dedup key, whose cost in bytes, key
-// included, BenchmarkEntryBytes measures. Use New or Open: the zero Cache is
-// not usable.
+// Config.MaxEntries: one entry per dedup key, whose heap cost in bytes, on
+// top of the key itself, BenchmarkEntryBytes measures. Use New or Open: the
+// zero Cache is not usable.
 type Cache struct {
 	cfg   Config
 	now   func() time.Time

@@ -73,8 +73,8 @@ type keyLimiter struct {
 // NewLimiter returns a limiter allowing eventsPerMinute events per routing
 // key in any 60-second window, burst of them at once. eventsPerMinute 0
 // disables limiting; otherwise burst must be in [1, eventsPerMinute].
-// PagerDuty's own limit is about 120 a minute per integration key, and
-// AIOps accounts may ask for more; see window.
+// PagerDuty's own limit is about 120 a minute per integration key
+// (https://developer.pagerduty.com/docs/events-api-rate-limits).
 func NewLimiter(eventsPerMinute, burst int) *Limiter {
 	l := &Limiter{perWindow: eventsPerMinute, burst: burst}
 	if eventsPerMinute <= 0 {
