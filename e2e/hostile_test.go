@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -94,7 +95,7 @@ func TestEchoedKeysNeverLogged(t *testing.T) {
 			col.Send(t, records("search", firing("echo-retried", "error", "echoed while retried")))
 		}
 		sim.WaitFor(t, fmt.Sprintf("two answers %d %s", step.status, step.format), func(s e2etest.Snapshot) bool {
-			return s.Requests.Echoed >= before+2 && s.Requests.ByEndpoint[e2etest.EnqueuePath][fmt.Sprint(step.status)] >= 2
+			return s.Requests.Echoed >= before+2 && s.Requests.ByEndpoint[e2etest.EnqueuePath][strconv.Itoa(step.status)] >= 2
 		})
 	}
 	sim.Control(t, map[string]any{"echo_rate": 0})
@@ -173,7 +174,7 @@ func TestRedirectIsRetriedNeverFollowed(t *testing.T) {
 			return s.Requests.Redirected >= before.Requests.Redirected+3
 		})
 		require.Empty(t, s.IncidentsFor(tc.fp), tc.name)
-		assert.Equal(t, float64(i), col.Metric(t, metricEvents, "outcome=accepted"), "%s: counted accepted while redirected", tc.name)
+		assert.InDelta(t, float64(i), col.Metric(t, metricEvents, "outcome=accepted"), 0, "%s: counted accepted while redirected", tc.name)
 		assert.GreaterOrEqual(t, col.Metric(t, metricRequests, "status_class=3xx"), float64(before.Requests.Redirected+3), tc.name)
 		assert.GreaterOrEqual(t, col.Metric(t, metricEvents, "outcome=failed", "routing=checkout"), float64(before.Requests.Redirected+3), tc.name)
 
@@ -184,8 +185,8 @@ func TestRedirectIsRetriedNeverFollowed(t *testing.T) {
 		inc := s.IncidentsFor(tc.fp)[0]
 		assert.Equal(t, []string{"trigger"}, e2etest.Actions(inc.Events), tc.name)
 		assert.Equal(t, hostileCheckout, inc.RoutingKey, tc.name)
-		assert.Equal(t, float64(i+1), col.Metric(t, metricEvents, "outcome=accepted"), tc.name)
-		assert.Equal(t, float64(s.Requests.Redirected), col.Metric(t, metricRequests, "status_class=3xx"),
+		assert.InDelta(t, float64(i+1), col.Metric(t, metricEvents, "outcome=accepted"), 0, tc.name)
+		assert.InDelta(t, float64(s.Requests.Redirected), col.Metric(t, metricRequests, "status_class=3xx"), 0,
 			"%s: every redirect answered is counted, and nothing else", tc.name)
 		assert.Zero(t, s.Requests.PortalHits, "%s: the portal was reached", tc.name)
 		assert.Zero(t, target.count(), "%s: the redirect target was reached", tc.name)
@@ -212,7 +213,7 @@ func TestAbsurdRetryAfterIsRetried(t *testing.T) {
 	col.Send(t, records("checkout", firing("absurd-retry-after", "critical", "throttled for 11 days")))
 	sim.WaitFor(t, "four throttled attempts", func(s e2etest.Snapshot) bool { return s.Requests.Throttled >= 4 })
 	// The retry sender's own backoff is 100ms..500ms: four attempts within
-	// a few seconds mean the 999999 s were capped, not honoured.
+	// a few seconds mean the 999999 s were capped, not honored.
 	assert.Less(t, time.Since(sent), 15*time.Second)
 	assert.Zero(t, col.Metric(t, metricSendFailed), "dropped instead of retried")
 
@@ -226,8 +227,8 @@ func TestAbsurdRetryAfterIsRetried(t *testing.T) {
 	e2etest.Consistently(t, retryQuiet, func() bool { return len(sim.Snapshot(t).Events) == 1 }, "no second event")
 	s := sim.Snapshot(t)
 	assert.Equal(t, []string{"trigger"}, e2etest.Actions(s.IncidentsFor("absurd-retry-after")[0].Events))
-	assert.Equal(t, float64(s.Requests.Throttled), col.Metric(t, metricThrottled, "routing=checkout"))
-	assert.Equal(t, 1.0, col.Metric(t, metricEvents, "outcome=accepted"))
+	assert.InDelta(t, float64(s.Requests.Throttled), col.Metric(t, metricThrottled, "routing=checkout"), 0)
+	assert.InDelta(t, 1.0, col.Metric(t, metricEvents, "outcome=accepted"), 0)
 	assert.Zero(t, col.Metric(t, metricSendFailed))
 	assert.NotContains(t, col.Proc.Output(), "no more retries left")
 }

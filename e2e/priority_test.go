@@ -8,6 +8,7 @@ package e2e
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -22,12 +23,12 @@ const (
 	metricEventWait = "otelcol_exporter_pagerduty_event_wait"
 )
 
-// stormRequests posts alerts for service in OTLP requests of perRequest
-// records each, every alert firing at severity.
-func stormRequests(t *testing.T, col *e2etest.Collector, service, severity string, fps []string, perRequest int) {
+// stormCheckout posts alerts for the checkout service in OTLP requests of
+// perRequest records each, every alert firing at severity.
+func stormCheckout(t *testing.T, col *e2etest.Collector, severity string, fps []string, perRequest int) {
 	t.Helper()
 	for start := 0; start < len(fps); start += perRequest {
-		p := e2etest.NewPayload().Service(service)
+		p := e2etest.NewPayload().Service("checkout")
 		for _, fp := range fps[start:min(start+perRequest, len(fps))] {
 			p.Add(firing(fp, severity, "storm "+fp))
 		}
@@ -51,10 +52,12 @@ func pagedAfter(t *testing.T, s e2etest.Snapshot, fp, routingKey string, sent ti
 	return paged.Sub(sent), ahead
 }
 
-func timesOf(s e2etest.Snapshot, routingKey string) []time.Time {
+// checkoutTimes returns when each event of the checkout routing key reached
+// the simulator.
+func checkoutTimes(s e2etest.Snapshot) []time.Time {
 	var times []time.Time
 	for _, ev := range s.Events {
-		if ev.RoutingKey == routingKey {
+		if ev.RoutingKey == keyCheckout {
 			times = append(times, ev.Time)
 		}
 	}
@@ -69,9 +72,9 @@ func TestQuietRouteDuringStorm(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
 	const perMinute, burst, storm = 60, 5, 1000
-	sim, col := startPair(t, exporterConfig{eventsPerMinute: perMinute, burst: burst}, "-rate-limit", fmt.Sprint(perMinute), "-quiet")
+	sim, col := startPair(t, exporterConfig{eventsPerMinute: perMinute, burst: burst}, "-rate-limit", strconv.Itoa(perMinute), "-quiet")
 
-	stormRequests(t, col, "checkout", "critical", fingerprints("storm", storm), 100)
+	stormCheckout(t, col, "critical", fingerprints("storm", storm), 100)
 	sim.WaitFor(t, "the storm's first burst", func(s e2etest.Snapshot) bool { return len(s.Events) >= burst })
 	time.Sleep(2 * time.Second)
 
@@ -80,12 +83,12 @@ func TestQuietRouteDuringStorm(t *testing.T) {
 	s := sim.WaitFor(t, "the quiet route's page", func(s e2etest.Snapshot) bool { return s.Has("quiet") })
 	latency, _ := pagedAfter(t, s, "quiet", keyPayments, sent)
 	t.Logf("quiet route paged %v after it was sent, with %d of %d storm alerts still waiting on checkout",
-		latency.Round(time.Millisecond), storm-len(timesOf(s, keyCheckout)), storm)
+		latency.Round(time.Millisecond), storm-len(checkoutTimes(s)), storm)
 	assert.LessOrEqual(t, latency, time.Second, "time to page on the quiet route")
 	assertOnce(t, s, keyPayments, "quiet")
 	assert.Zero(t, s.Requests.Throttled, "429s")
 	assert.Zero(t, s.Requests.RateLimited, "429s from the simulator's rate limit")
-	assertSlidingWindow(t, timesOf(s, keyCheckout), perMinute)
+	assertSlidingWindow(t, checkoutTimes(s), perMinute)
 	assert.Positive(t, col.Metric(t, metricBacklog, "routing=checkout"), "the storm shows as checkout's backlog")
 	assert.Zero(t, col.Metric(t, metricBacklog, "routing=payments"), "payments has nothing left")
 	assert.Positive(t, col.Metric(t, metricEventWait+"_count", "routing=payments", "priority=critical"))
@@ -99,9 +102,9 @@ func TestCriticalJumpsItsRoutesBacklog(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
 	const perMinute, burst, backlog = 60, 5, 200
-	sim, col := startPair(t, exporterConfig{eventsPerMinute: perMinute, burst: burst}, "-rate-limit", fmt.Sprint(perMinute), "-quiet")
+	sim, col := startPair(t, exporterConfig{eventsPerMinute: perMinute, burst: burst}, "-rate-limit", strconv.Itoa(perMinute), "-quiet")
 
-	stormRequests(t, col, "checkout", "info", fingerprints("info", backlog), 50)
+	stormCheckout(t, col, "info", fingerprints("info", backlog), 50)
 	sim.WaitFor(t, "the backlog's first burst", func(s e2etest.Snapshot) bool { return len(s.Events) >= burst })
 	time.Sleep(1500 * time.Millisecond)
 
@@ -110,16 +113,16 @@ func TestCriticalJumpsItsRoutesBacklog(t *testing.T) {
 	s := sim.WaitWithin(t, 10*time.Second, "the critical alert", func(s e2etest.Snapshot) bool { return s.Has("urgent") })
 	latency, ahead := pagedAfter(t, s, "urgent", keyCheckout, sent)
 	t.Logf("critical paged %v after it was sent, %d info events ahead of it, %d info alerts still waiting",
-		latency.Round(time.Millisecond), ahead, backlog-len(timesOf(s, keyCheckout))+1)
+		latency.Round(time.Millisecond), ahead, backlog-len(checkoutTimes(s))+1)
 	assert.LessOrEqual(t, ahead, 1, "the critical is among the next two events sent")
 	assert.LessOrEqual(t, latency, 3*time.Second, "time to page behind a backlog")
 	assertOnce(t, s, keyCheckout, "urgent")
 
 	// The info backlog keeps draining after it, at the limit.
-	before := len(timesOf(s, keyCheckout))
-	s = sim.WaitFor(t, "more info alerts", func(s e2etest.Snapshot) bool { return len(timesOf(s, keyCheckout)) >= before+3 })
+	before := len(checkoutTimes(s))
+	s = sim.WaitFor(t, "more info alerts", func(s e2etest.Snapshot) bool { return len(checkoutTimes(s)) >= before+3 })
 	assert.Zero(t, s.Requests.Throttled+s.Requests.RateLimited, "429s")
-	assertSlidingWindow(t, timesOf(s, keyCheckout), perMinute)
+	assertSlidingWindow(t, checkoutTimes(s), perMinute)
 	col.Proc.Kill(t)
 }
 
@@ -144,7 +147,7 @@ func TestStormSurvivesKill9(t *testing.T) {
 	col := startCollector(t, spec)
 
 	fps := fingerprints("kill9-storm", storm)
-	stormRequests(t, col, "checkout", "info", fps, 50)
+	stormCheckout(t, col, "info", fps, 50)
 	sim.WaitFor(t, "the storm under way", func(s e2etest.Snapshot) bool { return len(s.Events) >= burst+5 })
 	sent := time.Now()
 	col.Send(t, e2etest.NewPayload().
@@ -160,7 +163,7 @@ func TestStormSurvivesKill9(t *testing.T) {
 
 	col.Proc.Kill(t)
 	killed := sim.Snapshot(t)
-	sentBefore := len(timesOf(killed, keyCheckout))
+	sentBefore := len(checkoutTimes(killed))
 	require.Less(t, sentBefore, storm, "killed in the middle of the storm")
 
 	restarted := time.Now()

@@ -90,8 +90,10 @@ func (c FaultConfig) retryAfter() string {
 
 func (c FaultConfig) validate() error {
 	var errs []error
-	for name, v := range map[string]float64{"fail_rate": c.FailRate, "throttle_rate": c.ThrottleRate, "reset_rate": c.ResetRate,
-		"echo_rate": c.EchoRate, "redirect_rate": c.RedirectRate} {
+	for name, v := range map[string]float64{
+		"fail_rate": c.FailRate, "throttle_rate": c.ThrottleRate, "reset_rate": c.ResetRate,
+		"echo_rate": c.EchoRate, "redirect_rate": c.RedirectRate,
+	} {
 		if v < 0 || v > 1 || math.IsNaN(v) {
 			errs = append(errs, fmt.Errorf("%s must be between 0 and 1, got %v", name, v))
 		}
@@ -173,9 +175,11 @@ func (c FaultConfig) toJSON() controlJSON {
 	if to == "" {
 		to = redirectPortal
 	}
-	return controlJSON{c.FailRate, c.FailStatus, c.ThrottleRate, c.RetryAfter, date, c.Latency.String(),
+	return controlJSON{
+		c.FailRate, c.FailStatus, c.ThrottleRate, c.RetryAfter, date, c.Latency.String(),
 		c.ResetRate, c.RateLimit, c.clone().RejectKeys,
-		c.EchoRate, c.echoStatus(), format, c.RedirectRate, c.redirectStatus(), to}
+		c.EchoRate, c.echoStatus(), format, c.RedirectRate, c.redirectStatus(), to,
+	}
 }
 
 // controlUpdate is the body of POST /control. Absent fields keep their
@@ -331,8 +335,11 @@ func chooseFault(c FaultConfig, u float64) fault {
 		rate  float64
 		fault fault
 	}{
-		{c.ResetRate, faultReset}, {c.FailRate, faultFail}, {c.ThrottleRate, faultThrottle},
-		{c.EchoRate, faultEcho}, {c.RedirectRate, faultRedirect},
+		{c.ResetRate, faultReset},
+		{c.FailRate, faultFail},
+		{c.ThrottleRate, faultThrottle},
+		{c.EchoRate, faultEcho},
+		{c.RedirectRate, faultRedirect},
 	} {
 		edge += f.rate
 		if u < edge {

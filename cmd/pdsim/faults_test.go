@@ -259,9 +259,11 @@ func TestChooseFault(t *testing.T) {
 func TestControl(t *testing.T) {
 	env := newEnv(t, FaultConfig{FailStatus: 503, RateLimit: 120})
 	r := env.get(t, "/control")
-	want := map[string]any{"fail_rate": 0, "fail_status": 503, "throttle_rate": 0, "retry_after": 0, "retry_after_date": "", "latency": "0s",
+	want := map[string]any{
+		"fail_rate": 0, "fail_status": 503, "throttle_rate": 0, "retry_after": 0, "retry_after_date": "", "latency": "0s",
 		"reset_rate": 0, "rate_limit": 120, "reject_keys": map[string]int{},
-		"echo_rate": 0, "echo_status": 400, "echo_format": "json", "redirect_rate": 0, "redirect_status": 307, "redirect_to": "portal"}
+		"echo_rate": 0, "echo_status": 400, "echo_format": "json", "redirect_rate": 0, "redirect_status": 307, "redirect_to": "portal",
+	}
 	wantShape(t, r, 200, want, "fail_rate", "fail_status", "throttle_rate", "retry_after", "retry_after_date", "latency", "reset_rate", "rate_limit", "reject_keys",
 		"echo_rate", "echo_status", "echo_format", "redirect_rate", "redirect_status", "redirect_to")
 

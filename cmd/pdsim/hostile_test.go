@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -85,7 +86,7 @@ func TestEchoFault(t *testing.T) {
 				t.Errorf("Retry-After %q with status %d; want 7 on a 429 only", ra, tc.status)
 			}
 			snap := env.snapshot(t)
-			if snap.Requests.Echoed != 1 || snap.Requests.ByEndpoint[tc.path][fmt.Sprint(tc.status)] != 1 || len(snap.Events)+len(snap.ChangeEvents) != 0 {
+			if snap.Requests.Echoed != 1 || snap.Requests.ByEndpoint[tc.path][strconv.Itoa(tc.status)] != 1 || len(snap.Events)+len(snap.ChangeEvents) != 0 {
 				t.Errorf("requests %+v, %d events, %d change events; want one echo, nothing recorded", snap.Requests, len(snap.Events), len(snap.ChangeEvents))
 			}
 			if want := map[bool]int{true: 1, false: 0}[tc.status == 429]; snap.Requests.Throttled != want {
@@ -150,7 +151,7 @@ func TestRedirectFault(t *testing.T) {
 			}
 			snap := env.snapshot(t)
 			if snap.Requests.Redirected != 2 || snap.Requests.PortalHits != 0 || targetHits.Load() != 0 ||
-				snap.Requests.ByEndpoint[endpointEnqueue][fmt.Sprint(wantStatus)] != 1 || len(snap.Events) != 0 {
+				snap.Requests.ByEndpoint[endpointEnqueue][strconv.Itoa(wantStatus)] != 1 || len(snap.Events) != 0 {
 				t.Errorf("requests %+v, target hits %d, %d events; want 2 redirects and nothing delivered anywhere", snap.Requests, targetHits.Load(), len(snap.Events))
 			}
 
@@ -180,7 +181,7 @@ func TestRedirectFault(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != 200 || !strings.Contains(string(body), "Sign in") {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Sign in") {
 				t.Errorf("%s %s: %s %s", method, portalPath, resp.Status, body)
 			}
 		}

@@ -150,10 +150,14 @@ func TestValidation(t *testing.T) {
 		{name: "timestamp RFC3339 offset", body: trig(setP("timestamp", "2015-07-17T10:42:58+02:00")), shape: ok},
 		{name: "timestamp +0000 fractional", body: trig(setP("timestamp", "2015-07-17T08:42:58.315+0000")), shape: ok},
 		{name: "timestamp +0000", body: trig(setP("timestamp", "2015-07-17T08:42:58+0000")), shape: ok},
-		{name: "timestamp not ISO 8601", body: trig(setP("timestamp", "17/07/2015 08:42")), shape: inv,
-			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"}},
-		{name: "timestamp missing T", body: trig(setP("timestamp", "2015-07-17 08:42:58Z")), shape: inv,
-			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"}},
+		{
+			name: "timestamp not ISO 8601", body: trig(setP("timestamp", "17/07/2015 08:42")), shape: inv,
+			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"},
+		},
+		{
+			name: "timestamp missing T", body: trig(setP("timestamp", "2015-07-17 08:42:58Z")), shape: inv,
+			errs: []string{"'payload.timestamp' is not a valid ISO 8601 timestamp"},
+		},
 		// payload.custom_details
 		{name: "custom_details object", body: trig(setP("custom_details", map[string]any{"a": []any{1, "x"}})), shape: ok},
 		{name: "custom_details string", body: trig(setP("custom_details", "disk full")), shape: inv, errs: []string{detailsNotObject}},
@@ -168,15 +172,23 @@ func TestValidation(t *testing.T) {
 		{name: "client_url ignored on acknowledge", body: trig(set("event_action", "acknowledge"), set("client_url", "/x")), shape: ok},
 		// links and images
 		{name: "50 links", body: trig(set("links", items(50, "href"))), shape: ok},
-		{name: "link href relative", body: trig(set("links", []map[string]string{{"href": "runbooks/disk.md"}})), shape: inv,
-			errs: []string{"'links[0].href' is not a valid URL"}},
+		{
+			name: "link href relative", body: trig(set("links", []map[string]string{{"href": "runbooks/disk.md"}})), shape: inv,
+			errs: []string{"'links[0].href' is not a valid URL"},
+		},
 		{name: "link href http", body: trig(set("links", []map[string]string{{"href": "http://wiki.internal/disk"}})), shape: ok},
-		{name: "image src http", body: trig(set("images", []map[string]string{{"src": "http://img.example.com/a.png"}})), shape: inv,
-			errs: []string{"'images[0].src' must be an HTTPS URL"}},
-		{name: "image src data URI", body: trig(set("images", []map[string]string{{"src": "data:image/png;base64,AAAA"}})), shape: inv,
-			errs: []string{"'images[0].src' must be an HTTPS URL"}},
-		{name: "image href not a URL", body: trig(set("images", []map[string]string{{"src": "https://img.example.com/a.png", "href": "javascript:x"}})), shape: inv,
-			errs: []string{"'images[0].href' is not a valid URL"}},
+		{
+			name: "image src http", body: trig(set("images", []map[string]string{{"src": "http://img.example.com/a.png"}})), shape: inv,
+			errs: []string{"'images[0].src' must be an HTTPS URL"},
+		},
+		{
+			name: "image src data URI", body: trig(set("images", []map[string]string{{"src": "data:image/png;base64,AAAA"}})), shape: inv,
+			errs: []string{"'images[0].src' must be an HTTPS URL"},
+		},
+		{
+			name: "image href not a URL", body: trig(set("images", []map[string]string{{"src": "https://img.example.com/a.png", "href": "javascript:x"}})), shape: inv,
+			errs: []string{"'images[0].href' is not a valid URL"},
+		},
 		{name: "51 links", body: trig(set("links", items(51, "href"))), shape: inv, errs: []string{"'links' has too many items (maximum is 50)"}},
 		{
 			name: "link without href", body: trig(set("links", []map[string]string{{"href": "https://a"}, {"text": "no href"}})), shape: inv,
@@ -189,8 +201,10 @@ func TestValidation(t *testing.T) {
 			errs: []string{"'images[0].src' is missing or blank"},
 		},
 		// one message per violation
-		{name: "several violations", body: trig(set("routing_key", "short"), setP("summary", strings.Repeat("s", 1025)), setP("severity", "bad")), shape: inv,
-			errs: []string{badKeyLen, tooLongSummary, badSeverity}},
+		{
+			name: "several violations", body: trig(set("routing_key", "short"), setP("summary", strings.Repeat("s", 1025)), setP("severity", "bad")), shape: inv,
+			errs: []string{badKeyLen, tooLongSummary, badSeverity},
+		},
 
 		// change events
 		{name: "change valid", path: endpointChange, body: chg(), shape: changeOK},
@@ -201,21 +215,35 @@ func TestValidation(t *testing.T) {
 		{name: "change summary missing", path: endpointChange, body: chg(delP("summary")), shape: inv, errs: []string{"'payload.summary' is missing or blank"}},
 		{name: "change payload missing", path: endpointChange, body: chg(del("payload")), shape: inv, errs: []string{"'payload.summary' is missing or blank"}},
 		{name: "change 50 links", path: endpointChange, body: chg(set("links", items(50, "href"))), shape: changeOK},
-		{name: "change 51 links", path: endpointChange, body: chg(set("links", items(51, "href"))), shape: changeErr,
-			errs: []string{"links should have at most 50 item(s)"}},
-		{name: "change link without href", path: endpointChange, body: chg(set("links", []map[string]string{{"text": "PR #1842"}})), shape: inv,
-			errs: []string{"'links[0].href' is missing or blank"}},
-		{name: "change link href relative", path: endpointChange, body: chg(set("links", []map[string]string{{"href": "/pull/1842"}})), shape: inv,
-			errs: []string{"'links[0].href' is not a valid URL"}},
+		{
+			name: "change 51 links", path: endpointChange, body: chg(set("links", items(51, "href"))), shape: changeErr,
+			errs: []string{"links should have at most 50 item(s)"},
+		},
+		{
+			name: "change link without href", path: endpointChange, body: chg(set("links", []map[string]string{{"text": "PR #1842"}})), shape: inv,
+			errs: []string{"'links[0].href' is missing or blank"},
+		},
+		{
+			name: "change link href relative", path: endpointChange, body: chg(set("links", []map[string]string{{"href": "/pull/1842"}})), shape: inv,
+			errs: []string{"'links[0].href' is not a valid URL"},
+		},
 		{name: "change custom_details object", path: endpointChange, body: chg(setP("custom_details", map[string]any{"version": "1.2.3"})), shape: changeOK},
-		{name: "change custom_details string", path: endpointChange, body: chg(setP("custom_details", "v1.2.3")), shape: inv,
-			errs: []string{detailsNotObject}},
-		{name: "change to a ruleset key", path: endpointChange, body: chg(set("routing_key", rulesetKey)), shape: inv,
-			errs: []string{"Change events cannot be sent to ruleset integration keys (keys that begin with 'R')"}},
-		{name: "change summary 1024 emoji", path: endpointChange, body: chg(setP("summary", strings.Repeat("🚨", 1024))), shape: inv,
-			errs: []string{tooLongSummary}},
-		{name: "change body 512001 bytes", path: endpointChange, body: `{"routing_key":"` + keyA + `","pad":"` + strings.Repeat("x", 512000) + `"}`, shape: inv,
-			errs: []string{"Request body is too large (maximum is 512000 bytes)"}},
+		{
+			name: "change custom_details string", path: endpointChange, body: chg(setP("custom_details", "v1.2.3")), shape: inv,
+			errs: []string{detailsNotObject},
+		},
+		{
+			name: "change to a ruleset key", path: endpointChange, body: chg(set("routing_key", rulesetKey)), shape: inv,
+			errs: []string{"Change events cannot be sent to ruleset integration keys (keys that begin with 'R')"},
+		},
+		{
+			name: "change summary 1024 emoji", path: endpointChange, body: chg(setP("summary", strings.Repeat("🚨", 1024))), shape: inv,
+			errs: []string{tooLongSummary},
+		},
+		{
+			name: "change body 512001 bytes", path: endpointChange, body: `{"routing_key":"` + keyA + `","pad":"` + strings.Repeat("x", 512000) + `"}`, shape: inv,
+			errs: []string{"Request body is too large (maximum is 512000 bytes)"},
+		},
 	}
 
 	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)

@@ -25,11 +25,23 @@ import (
 type Config struct {
 	// ClientConfig holds endpoint (the Events API base URL) and every HTTP
 	// client setting: tls, proxy_url, headers, timeout, auth, compression.
-	ClientConfig  confighttp.ClientConfig                                  `mapstructure:",squash"`
-	QueueConfig   configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
-	BackOffConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+	// timeout bounds each request and must be positive: 0, no bound, would
+	// let a server that never answers hold the pipeline.
+	ClientConfig confighttp.ClientConfig `mapstructure:",squash"`
+	// QueueConfig is the sending_queue of each of the exporter's queues: one
+	// per route and priority, so that a backlog on one never holds up
+	// another.
+	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	// BackOffConfig is the retry_on_failure of each queue. PagerDuty asks
+	// for retries of 429s, 5xx and network errors, never of a 400
+	// (https://developer.pagerduty.com/docs/events-api-v2-overview#response-codes--retry-logic).
+	BackOffConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
-	// RoutingKey is the default integration key.
+	// RoutingKey is the default integration key, 32 characters
+	// (https://developer.pagerduty.com/docs/send-alert-event). "" leaves the
+	// records that routing.keys does not route without a key: they are
+	// dropped (no_routing_key), unless the dedup cache knows the key of
+	// their incident.
 	RoutingKey configopaque.String `mapstructure:"routing_key"`
 	// Routing picks an integration key per record.
 	Routing RoutingConfig `mapstructure:"routing"`
@@ -37,11 +49,14 @@ type Config struct {
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
 	// Dedup bounds the dedup cache and sets its repeat window.
 	Dedup DedupConfig `mapstructure:"dedup"`
-	// DefaultSeverity is used when a record gives no usable severity.
+	// DefaultSeverity is used when a record gives no usable severity: one of
+	// critical, error, warning and info.
 	DefaultSeverity string `mapstructure:"default_severity"`
-	// Client and ClientURL go on triggers whose record names none
-	// (pagerduty.client, pagerduty.client_url, alert.generator_url).
-	Client    string  `mapstructure:"client"`
+	// Client goes on triggers whose record names none (pagerduty.client);
+	// "" leaves it out.
+	Client string `mapstructure:"client"`
+	// ClientURL goes on triggers whose record names none
+	// (pagerduty.client_url, alert.generator_url); "" leaves it out.
 	ClientURL httpURL `mapstructure:"client_url"`
 
 	_ struct{}
@@ -52,18 +67,22 @@ type RoutingConfig struct {
 	// Attribute is read from the record, then from its resource.
 	Attribute string `mapstructure:"attribute"`
 	// Keys maps attribute values to integration keys. Values not listed use
-	// routing_key.
+	// routing_key. Each name is a route, as named in metrics and logs.
 	Keys map[string]configopaque.String `mapstructure:"keys"`
 
 	_ struct{}
 }
 
-// RateLimitConfig paces events per routing key over any sliding minute.
+// RateLimitConfig paces events per routing key over any sliding minute, as
+// PagerDuty counts them: "approximately 120 calls/minute per integration
+// key", over "a 60 second window looking back from the current time"
+// (https://developer.pagerduty.com/docs/events-api-rate-limits).
 type RateLimitConfig struct {
 	// EventsPerMinute is the most events sent under one routing key in any
 	// 60-second window; 0 disables limiting.
 	EventsPerMinute int `mapstructure:"events_per_minute"`
-	// Burst is how many of them may go at once.
+	// Burst is how many of them may go at once, between 1 and
+	// EventsPerMinute when limiting.
 	Burst int `mapstructure:"burst"`
 
 	_ struct{}
@@ -71,14 +90,17 @@ type RateLimitConfig struct {
 
 // DedupConfig configures the dedup cache.
 type DedupConfig struct {
-	// TTL is how long an entry is kept after its last update.
+	// TTL is how long an entry is kept after its last update; 0 keeps
+	// entries until they are evicted.
 	TTL time.Duration `mapstructure:"ttl"`
-	// MaxEntries bounds the cache; resolved entries are evicted first.
+	// MaxEntries bounds the cache, in entries (dedup keys); resolved entries
+	// are evicted first. 0 means no bound.
 	MaxEntries int `mapstructure:"max_entries"`
 	// RepeatInterval is how long an identical firing record stays suppressed
-	// while its incident is open.
+	// while its incident is open; 0 sends every firing record.
 	RepeatInterval time.Duration `mapstructure:"repeat_interval"`
-	// Storage names a storage extension that keeps the cache across restarts.
+	// Storage names a storage extension that keeps the cache across
+	// restarts; nil keeps it in memory only.
 	Storage *component.ID `mapstructure:"storage"`
 
 	_ struct{}
@@ -267,8 +289,11 @@ func checkEndpointParts(raw string, u *url.URL) error {
 	return nil
 }
 
-// checkKey checks the shape PagerDuty requires of an integration key: 32
-// printable ASCII characters. The key itself never appears in the error.
+// checkKey checks the shape of an integration key: 32 characters, as
+// PagerDuty requires (https://developer.pagerduty.com/docs/send-alert-event),
+// and printable ASCII, since a space, a line break or a character outside
+// ASCII in a key is a copying mistake. The key itself never appears in the
+// error.
 // Surrounding white space is ignored, as the router drops it: a key read
 // with ${file:...} ends in a newline.
 func checkKey(key configopaque.String) error {

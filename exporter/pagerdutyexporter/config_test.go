@@ -98,10 +98,14 @@ func TestValidate(t *testing.T) {
 			c.Routing = RoutingConfig{Keys: map[string]configopaque.String{"a": testKey}}
 		}, errs: []string{"routing.attribute: must name the attribute"}},
 		{name: "empty endpoint", mutate: func(c *Config) { c.ClientConfig.Endpoint = "" }, errs: []string{"endpoint: must be set"}},
-		{name: "endpoint with the enqueue path", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/v2/enqueue" },
-			errs: []string{"endpoint: is the base URL, without /v2/enqueue"}},
-		{name: "endpoint with the change path", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/v2/change/enqueue/" },
-			errs: []string{"endpoint: is the base URL, without /v2/change/enqueue"}},
+		{
+			name: "endpoint with the enqueue path", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/v2/enqueue" },
+			errs: []string{"endpoint: is the base URL, without /v2/enqueue"},
+		},
+		{
+			name: "endpoint with the change path", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/v2/change/enqueue/" },
+			errs: []string{"endpoint: is the base URL, without /v2/change/enqueue"},
+		},
 		{name: "endpoint behind a gateway path", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://gateway.internal/pagerduty" }},
 		{name: "non-http endpoint", mutate: func(c *Config) { c.ClientConfig.Endpoint = "ftp://x" }, errs: []string{"endpoint: must be an absolute http(s) URL"}},
 		{name: "relative endpoint", mutate: func(c *Config) { c.ClientConfig.Endpoint = "events.pagerduty.com" }, errs: []string{"endpoint: must be an absolute"}},
@@ -113,8 +117,10 @@ func TestValidate(t *testing.T) {
 		{name: "rate limit off ignores burst", mutate: func(c *Config) { c.RateLimit = RateLimitConfig{} }},
 		{name: "zero burst", mutate: func(c *Config) { c.RateLimit.Burst = 0 }, errs: []string{"rate_limit.burst: must be between 1 and rate_limit.events_per_minute (120), got 0"}},
 		{name: "burst over rate", mutate: func(c *Config) { c.RateLimit.Burst = 121 }, errs: []string{"rate_limit.burst"}},
-		{name: "negative dedup values", mutate: func(c *Config) { c.Dedup = DedupConfig{TTL: -1, MaxEntries: -1, RepeatInterval: -1} },
-			errs: []string{"dedup.ttl: must not be negative", "dedup.max_entries: must not be negative", "dedup.repeat_interval: must not be negative"}},
+		{
+			name: "negative dedup values", mutate: func(c *Config) { c.Dedup = DedupConfig{TTL: -1, MaxEntries: -1, RepeatInterval: -1} },
+			errs: []string{"dedup.ttl: must not be negative", "dedup.max_entries: must not be negative", "dedup.repeat_interval: must not be negative"},
+		},
 
 		// A request that never ends holds a queue consumer forever.
 		{name: "zero timeout", mutate: func(c *Config) { c.ClientConfig.Timeout = 0 }, errs: []string{"timeout: must be greater than 0", "got 0s"}},
@@ -122,18 +128,30 @@ func TestValidate(t *testing.T) {
 		{name: "short timeout", mutate: func(c *Config) { c.ClientConfig.Timeout = time.Millisecond }},
 
 		// The paths are appended to the endpoint as text.
-		{name: "endpoint with a query", mutate: func(c *Config) { c.ClientConfig.Endpoint = "http://gateway.internal?token=" + testKey },
-			errs: []string{"endpoint: must not carry a query"}},
-		{name: "endpoint with an empty query", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/?" },
-			errs: []string{"endpoint: must not carry a query"}},
-		{name: "endpoint with a fragment", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/#x" },
-			errs: []string{"endpoint: must not carry a fragment"}},
-		{name: "endpoint with an empty fragment", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com#" },
-			errs: []string{"endpoint: must not carry a fragment"}},
-		{name: "endpoint with user info", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://user:" + testKey + "@gateway.internal" },
-			errs: []string{"endpoint: must not carry user info"}},
-		{name: "endpoint with a user name only", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://user@gateway.internal" },
-			errs: []string{"endpoint: must not carry user info"}},
+		{
+			name: "endpoint with a query", mutate: func(c *Config) { c.ClientConfig.Endpoint = "http://gateway.internal?token=" + testKey },
+			errs: []string{"endpoint: must not carry a query"},
+		},
+		{
+			name: "endpoint with an empty query", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/?" },
+			errs: []string{"endpoint: must not carry a query"},
+		},
+		{
+			name: "endpoint with a fragment", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com/#x" },
+			errs: []string{"endpoint: must not carry a fragment"},
+		},
+		{
+			name: "endpoint with an empty fragment", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://events.pagerduty.com#" },
+			errs: []string{"endpoint: must not carry a fragment"},
+		},
+		{
+			name: "endpoint with user info", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://user:" + testKey + "@gateway.internal" },
+			errs: []string{"endpoint: must not carry user info"},
+		},
+		{
+			name: "endpoint with a user name only", mutate: func(c *Config) { c.ClientConfig.Endpoint = "https://user@gateway.internal" },
+			errs: []string{"endpoint: must not carry user info"},
+		},
 		{name: "endpoint with a port and a path", mutate: func(c *Config) { c.ClientConfig.Endpoint = "http://127.0.0.1:8090/pd/" }},
 
 		// Route names label metrics; "default" and "unknown" have meanings.
@@ -156,16 +174,26 @@ func TestValidate(t *testing.T) {
 		}, errs: []string{"routing.keys::checkout: the same integration key as routing_key"}},
 
 		// Exactly 32 printable ASCII characters, counted as characters.
-		{name: "16 two-byte characters", mutate: func(c *Config) { c.RoutingKey = configopaque.String(strings.Repeat("é", 16)) },
-			errs: []string{"routing_key: must be a 32-character integration key, got 16 characters"}},
-		{name: "32 non-ASCII characters", mutate: func(c *Config) { c.RoutingKey = configopaque.String(strings.Repeat("é", 32)) },
-			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 1 is not ASCII"}},
-		{name: "inner space", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:10] + " " + testKey[11:]) },
-			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 11 is a space or tab"}},
-		{name: "inner CR LF", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:15] + "\r\n" + testKey[17:]) },
-			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 16 is a line break"}},
-		{name: "control character", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:31] + "\x00") },
-			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 32 is a control character"}},
+		{
+			name: "16 two-byte characters", mutate: func(c *Config) { c.RoutingKey = configopaque.String(strings.Repeat("é", 16)) },
+			errs: []string{"routing_key: must be a 32-character integration key, got 16 characters"},
+		},
+		{
+			name: "32 non-ASCII characters", mutate: func(c *Config) { c.RoutingKey = configopaque.String(strings.Repeat("é", 32)) },
+			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 1 is not ASCII"},
+		},
+		{
+			name: "inner space", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:10] + " " + testKey[11:]) },
+			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 11 is a space or tab"},
+		},
+		{
+			name: "inner CR LF", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:15] + "\r\n" + testKey[17:]) },
+			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 16 is a line break"},
+		},
+		{
+			name: "control character", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:31] + "\x00") },
+			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 32 is a control character"},
+		},
 		{name: "routed key with an inner tab", mutate: func(c *Config) {
 			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"checkout": configopaque.String(checkoutKey[:5] + "\t" + checkoutKey[6:])}}
 		}, errs: []string{"routing.keys::checkout: must be 32 printable ASCII characters, but character 6 is a space or tab"}},
@@ -174,8 +202,10 @@ func TestValidate(t *testing.T) {
 
 		// A documented maximum, in the words "out of range".
 		{name: "rate at the maximum", mutate: func(c *Config) { c.RateLimit.EventsPerMinute = 1_000_000 }},
-		{name: "rate over the maximum", mutate: func(c *Config) { c.RateLimit.EventsPerMinute = 1_000_001 },
-			errs: []string{"rate_limit.events_per_minute: out of range: at most 1000000 (0 disables rate limiting), got 1000001"}},
+		{
+			name: "rate over the maximum", mutate: func(c *Config) { c.RateLimit.EventsPerMinute = 1_000_001 },
+			errs: []string{"rate_limit.events_per_minute: out of range: at most 1000000 (0 disables rate limiting), got 1000001"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,10 +245,14 @@ func TestUnmarshalRefusesNumbersOutOfRange(t *testing.T) {
 		err        string // "" when it loads
 		validate   string // what Validate then says, "" when nothing
 	}{
-		{name: "events_per_minute beyond int", yaml: "rate_limit: {events_per_minute: 99999999999999999999}",
-			err: "'rate_limit' events_per_minute: out of range: at most 1000000, got 1e+20"},
-		{name: "negative beyond int", yaml: "rate_limit: {events_per_minute: -99999999999999999999}",
-			err: "'rate_limit' events_per_minute: out of range"},
+		{
+			name: "events_per_minute beyond int", yaml: "rate_limit: {events_per_minute: 99999999999999999999}",
+			err: "'rate_limit' events_per_minute: out of range: at most 1000000, got 1e+20",
+		},
+		{
+			name: "negative beyond int", yaml: "rate_limit: {events_per_minute: -99999999999999999999}",
+			err: "'rate_limit' events_per_minute: out of range",
+		},
 		{name: "burst beyond int", yaml: "rate_limit: {burst: 1e30}", err: "'rate_limit' burst: out of range: at most 1000000"},
 		{name: "not a whole number", yaml: "rate_limit: {events_per_minute: 1.5}", err: "'rate_limit' events_per_minute: must be a whole number, got 1.5"},
 		{name: "infinity", yaml: "rate_limit: {burst: .inf}", err: "'rate_limit' burst: out of range"},
@@ -226,10 +260,14 @@ func TestUnmarshalRefusesNumbersOutOfRange(t *testing.T) {
 		{name: "whole float", yaml: "rate_limit: {events_per_minute: 60.0, burst: 5}"},
 		{name: "maximum", yaml: "rate_limit: {events_per_minute: 1000000, burst: 1000000}"},
 		// Values that fit an int are Validate's, which lists every problem.
-		{name: "beyond the maximum but an int", yaml: "rate_limit: {events_per_minute: 1000001, burst: 10}",
-			validate: "rate_limit.events_per_minute: out of range: at most 1000000 (0 disables rate limiting), got 1000001"},
-		{name: "largest int64", yaml: "rate_limit: {events_per_minute: 9223372036854775807, burst: 10}",
-			validate: "rate_limit.events_per_minute: out of range: at most 1000000"},
+		{
+			name: "beyond the maximum but an int", yaml: "rate_limit: {events_per_minute: 1000001, burst: 10}",
+			validate: "rate_limit.events_per_minute: out of range: at most 1000000 (0 disables rate limiting), got 1000001",
+		},
+		{
+			name: "largest int64", yaml: "rate_limit: {events_per_minute: 9223372036854775807, burst: 10}",
+			validate: "rate_limit.events_per_minute: out of range: at most 1000000",
+		},
 		{name: "negative", yaml: "rate_limit: {events_per_minute: -1}", validate: "rate_limit.events_per_minute: must not be negative"},
 		{name: "large max_entries", yaml: "dedup: {max_entries: 10000000000, ttl: 1h}"},
 	}

@@ -261,7 +261,7 @@ func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
 	// Records of one dedup key in one call keep their order: they share the
 	// queue of the first of them, whatever their own priority.
 	sameKey := map[string]queueKey{}
-	n := 0
+	var n uint64
 	for i, rl := range ld.ResourceLogs().All() {
 		for j, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
@@ -363,7 +363,7 @@ func (e *pagerdutyExporter) deliver(key queueKey) consumer.ConsumeLogsFunc {
 		// A stop cancels the wait for a dedup key's turn or for the limiter.
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		defer context.AfterFunc(e.stop, cancel)()
+		defer e.cancelOnStop(cancel)()
 		e.backlog.taken(ld)
 		p := push{}
 		for i, rl := range ld.ResourceLogs().All() {
@@ -387,6 +387,13 @@ func (e *pagerdutyExporter) deliver(key queueKey) consumer.ConsumeLogsFunc {
 		}
 		return err
 	}
+}
+
+// cancelOnStop arranges for cancel to run when the exporter stops, and
+// returns the function that undoes the arrangement. The stop context is only
+// watched: nothing runs under it.
+func (e *pagerdutyExporter) cancelOnStop(cancel context.CancelFunc) (undo func() bool) {
+	return context.AfterFunc(e.stop, cancel)
 }
 
 // exportRecord identifies, routes, decides, sends and settles one record,
@@ -422,6 +429,8 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 		e.rejectUnrouted(ctx, &m, lr, res)
 		return nil
 	}
+	// PagerDuty takes no change events on ruleset keys
+	// (https://developer.pagerduty.com/docs/events-api-v2-overview#getting-started).
 	if ev.IsChange() && eventsapi.IsRulesetKey(routingKey) {
 		e.reject(ctx, eventsapi.RejectChangeToRulesetKey,
 			fmt.Errorf("route %q has a ruleset key (it starts with R), which takes no change events", e.routes.name(routingKey)),
@@ -430,8 +439,8 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 	}
 	// Behind a failed event of its key, a record waits even if it would be
 	// suppressed now: the cache does not yet show the failed event's effect.
-	if err, failing := p.failing[routingKey]; failing {
-		return err
+	if failure, failing := p.failing[routingKey]; failing {
+		return failure
 	}
 	if turn.Reason != "" {
 		turn.Commit(ctx)
@@ -459,7 +468,7 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 	ev.RoutingKey = routingKey
 	start := time.Now()
 	// A stop does not cancel a request in flight: the client's timeout
-	// bounds it, and cancelling it would lose whether PagerDuty applied it.
+	// bounds it, and canceling it would lose whether PagerDuty applied it.
 	sent := e.client.Send(context.WithoutCancel(ctx), ev)
 	e.recordRequest(ctx, sent, time.Since(start))
 	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "outcome", sent.Outcome.String(), "routing", route}))

@@ -27,7 +27,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -64,9 +63,13 @@ func newFakeEventsAPI(t *testing.T) *fakeEventsAPI {
 	f := &fakeEventsAPI{}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, err := io.ReadAll(r.Body)
-		require.NoError(t, err)
 		req := apiRequest{Path: r.URL.Path, UserAgent: r.Header.Get("User-Agent")}
-		require.NoError(t, json.Unmarshal(raw, &req.Body), "body must be JSON: %s", raw)
+		// The handler runs outside the test's goroutine, where FailNow must not
+		// be called: a failure is recorded, and the request refused.
+		if !assert.NoError(t, err) || !assert.NoError(t, json.Unmarshal(raw, &req.Body), "body must be JSON: %s", raw) {
+			http.Error(w, "unreadable request", http.StatusBadRequest)
+			return
+		}
 		f.mu.Lock()
 		f.requests = append(f.requests, req)
 		respond := f.respond
@@ -174,8 +177,6 @@ func batch(parts ...plog.Logs) plog.Logs {
 	return ld
 }
 
-var ignore = []metricdatatest.Option{metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars()}
-
 func TestLifecycleRoutingAndSuppression(t *testing.T) {
 	api := newFakeEventsAPI(t)
 	h := startExporter(t, testConfig(api))
@@ -187,24 +188,40 @@ func TestLifecycleRoutingAndSuppression(t *testing.T) {
 		logs plog.Logs
 		want []string // "path key action dedup severity" of each request
 	}{
-		{"trigger on checkout", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "warning"),
-			[]string{"/v2/enqueue " + checkoutKey + " trigger fp-1 warning"}},
+		{
+			"trigger on checkout", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "warning"),
+			[]string{"/v2/enqueue " + checkoutKey + " trigger fp-1 warning"},
+		},
 		{"identical firing is suppressed", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "WARN"), nil},
-		{"escalation is sent at once", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "critical"),
-			[]string{"/v2/enqueue " + checkoutKey + " trigger fp-1 critical"}},
-		{"acknowledge without the routing attribute follows the incident", alert("", fp, "fp-1", "alert.status", "acknowledged"),
-			[]string{"/v2/enqueue " + checkoutKey + " acknowledge fp-1 error"}},
-		{"resolve from another service still follows the incident", alert("payments", fp, "fp-1", "alert.status", "RESOLVED"),
-			[]string{"/v2/enqueue " + checkoutKey + " resolve fp-1 error"}},
+		{
+			"escalation is sent at once", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "critical"),
+			[]string{"/v2/enqueue " + checkoutKey + " trigger fp-1 critical"},
+		},
+		{
+			"acknowledge without the routing attribute follows the incident", alert("", fp, "fp-1", "alert.status", "acknowledged"),
+			[]string{"/v2/enqueue " + checkoutKey + " acknowledge fp-1 error"},
+		},
+		{
+			"resolve from another service still follows the incident", alert("payments", fp, "fp-1", "alert.status", "RESOLVED"),
+			[]string{"/v2/enqueue " + checkoutKey + " resolve fp-1 error"},
+		},
 		{"repeated resolve is suppressed", alert("checkout", fp, "fp-1", "alert.status", "resolved"), nil},
-		{"payments routes to its own key", alert("payments", fp, "fp-2", "alert.summary", "Card declines"),
-			[]string{"/v2/enqueue " + paymentsKey + " trigger fp-2 error"}},
-		{"unknown service uses routing_key", alert("search", fp, "fp-3", "alert.summary", "Index stale"),
-			[]string{"/v2/enqueue " + testKey + " trigger fp-3 error"}},
-		{"change event", alert("checkout", "pagerduty.event_type", "change", "alert.summary", "Deployed v2"),
-			[]string{"/v2/change/enqueue " + checkoutKey + "   "}},
-		{"change events are never suppressed", alert("checkout", "pagerduty.event_type", "change", "alert.summary", "Deployed v2"),
-			[]string{"/v2/change/enqueue " + checkoutKey + "   "}},
+		{
+			"payments routes to its own key", alert("payments", fp, "fp-2", "alert.summary", "Card declines"),
+			[]string{"/v2/enqueue " + paymentsKey + " trigger fp-2 error"},
+		},
+		{
+			"unknown service uses routing_key", alert("search", fp, "fp-3", "alert.summary", "Index stale"),
+			[]string{"/v2/enqueue " + testKey + " trigger fp-3 error"},
+		},
+		{
+			"change event", alert("checkout", "pagerduty.event_type", "change", "alert.summary", "Deployed v2"),
+			[]string{"/v2/change/enqueue " + checkoutKey + "   "},
+		},
+		{
+			"change events are never suppressed", alert("checkout", "pagerduty.event_type", "change", "alert.summary", "Deployed v2"),
+			[]string{"/v2/change/enqueue " + checkoutKey + "   "},
+		},
 	}
 	for _, s := range steps {
 		require.NoError(t, h.exp.ConsumeLogs(ctx, s.logs), s.name)
@@ -279,15 +296,23 @@ func TestResponseHandling(t *testing.T) {
 		outcome    string
 		statusCode string
 	}{
-		{name: "400 drops only the refused records", status: 400,
+		{
+			name: "400 drops only the refused records", status: 400,
 			body: `{"status":"invalid event","message":"Event object is invalid","errors":["'payload.source' is missing or blank"]}`,
-			sent: 3, rejected: 2, outcome: "rejected", statusCode: "4xx"},
-		{name: "500 hands back the key's records, others are sent", status: 500, wantErr: "retryable",
-			unsent: []string{"c-1", "c-2"}, sent: 2, outcome: "failed", statusCode: "5xx"},
-		{name: "429 with Retry-After is a throttle", status: 429, header: http.Header{"Retry-After": {"30"}}, wantErr: "throttle",
-			unsent: []string{"c-1", "c-2"}, sent: 2, outcome: "throttled", statusCode: "4xx"},
-		{name: "429 without Retry-After is retryable", status: 429, wantErr: "retryable",
-			unsent: []string{"c-1", "c-2"}, sent: 2, outcome: "throttled", statusCode: "4xx"},
+			sent: 3, rejected: 2, outcome: "rejected", statusCode: "4xx",
+		},
+		{
+			name: "500 hands back the key's records, others are sent", status: 500, wantErr: "retryable",
+			unsent: []string{"c-1", "c-2"}, sent: 2, outcome: "failed", statusCode: "5xx",
+		},
+		{
+			name: "429 with Retry-After is a throttle", status: 429, header: http.Header{"Retry-After": {"30"}}, wantErr: "throttle",
+			unsent: []string{"c-1", "c-2"}, sent: 2, outcome: "throttled", statusCode: "4xx",
+		},
+		{
+			name: "429 without Retry-After is retryable", status: 429, wantErr: "retryable",
+			unsent: []string{"c-1", "c-2"}, sent: 2, outcome: "throttled", statusCode: "4xx",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -384,43 +409,57 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 			assert.Equal(t, "error", r.payload("severity"))
 			assert.Equal(t, testKey, r.key())
 		}},
-		{name: "non-string types", bad: alert("", "alert.fingerprint", int64(42), "alert.summary", map[string]any{"a": 1}, "alert.severity", int64(3)),
+		{
+			name: "non-string types", bad: alert("", "alert.fingerprint", int64(42), "alert.summary", map[string]any{"a": 1}, "alert.severity", int64(3)),
 			sent: true, repaired: "severity_defaulted", check: func(t *testing.T, r apiRequest) {
 				assert.Equal(t, "42", r.dedup())
 				assert.JSONEq(t, `{"a":1}`, r.payload("summary"))
-			}},
-		{name: "invalid UTF-8", bad: alert("", "alert.summary", "bad \xff\xfe bytes", "k\xff", "v\xfe"),
+			},
+		},
+		{
+			name: "invalid UTF-8", bad: alert("", "alert.summary", "bad \xff\xfe bytes", "k\xff", "v\xfe"),
 			sent: true, repaired: "invalid_utf8", check: func(t *testing.T, r apiRequest) {
 				assert.Equal(t, "bad \uFFFD bytes", r.payload("summary"))
-			}},
-		{name: "5000-character summary", bad: alert("", "alert.summary", strings.Repeat("s", 5000)),
+			},
+		},
+		{
+			name: "5000-character summary", bad: alert("", "alert.summary", strings.Repeat("s", 5000)),
 			sent: true, repaired: "truncated", check: func(t *testing.T, r apiRequest) {
-				assert.Equal(t, 1024, len([]rune(r.payload("summary"))))
-			}},
-		{name: "1 MB attribute", bad: alert("", "alert.summary", "big", "blob", huge, "small", "kept"),
+				assert.Len(t, []rune(r.payload("summary")), 1024)
+			},
+		},
+		{
+			name: "1 MB attribute", bad: alert("", "alert.summary", "big", "blob", huge, "small", "kept"),
 			sent: true, repaired: "details_shed", check: func(t *testing.T, r apiRequest) {
 				details := r.Body["payload"].(map[string]any)["custom_details"].(map[string]any)
 				assert.NotContains(t, details, "blob")
 				assert.Equal(t, "kept", details["small"])
 				assert.Contains(t, details, "details_shed")
-			}},
-		{name: "unknown severity", bad: alert("", "alert.summary", "x", "alert.severity", "bogus"),
+			},
+		},
+		{
+			name: "unknown severity", bad: alert("", "alert.summary", "x", "alert.severity", "bogus"),
 			sent: true, repaired: "severity_defaulted", check: func(t *testing.T, r apiRequest) {
 				assert.Equal(t, "error", r.payload("severity"))
-			}},
+			},
+		},
 		{name: "unknown alert.status", bad: alert("", "alert.summary", "x", "alert.status", "pending"), rejected: "unknown_event_action"},
-		{name: "300-byte fingerprint", bad: alert("", "alert.fingerprint", strings.Repeat("f", 300)),
+		{
+			name: "300-byte fingerprint", bad: alert("", "alert.fingerprint", strings.Repeat("f", 300)),
 			sent: true, repaired: "dedup_key_hashed", check: func(t *testing.T, r apiRequest) {
 				assert.Len(t, r.dedup(), 64)
-			}},
+			},
+		},
 		{name: "empty routing map match", bad: alert("", "service.name", ""), sent: true, check: func(t *testing.T, r apiRequest) {
 			assert.Equal(t, testKey, r.key())
 		}},
-		{name: "acknowledge for an incident never seen", bad: alert("payments", "alert.fingerprint", "never", "alert.status", "acknowledged"),
+		{
+			name: "acknowledge for an incident never seen", bad: alert("payments", "alert.fingerprint", "never", "alert.status", "acknowledged"),
 			sent: true, check: func(t *testing.T, r apiRequest) {
 				assert.Equal(t, "acknowledge", r.action())
 				assert.Equal(t, paymentsKey, r.key())
-			}},
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -433,18 +472,18 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 			)
 			require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
 			// Each record goes to the queue of its route and priority, so the
-			// bad one need not be sent between its neighbours.
-			var neighbours, others []apiRequest
+			// bad one need not be sent between its neighbors.
+			var neighbors, others []apiRequest
 			for _, r := range api.taken() {
 				if r.dedup() == "before" || r.dedup() == "after" {
-					neighbours = append(neighbours, r)
+					neighbors = append(neighbors, r)
 				} else {
 					others = append(others, r)
 				}
 			}
-			require.Len(t, neighbours, 2)
-			assert.Equal(t, "before", neighbours[0].dedup())
-			assert.Equal(t, "after", neighbours[1].dedup())
+			require.Len(t, neighbors, 2)
+			assert.Equal(t, "before", neighbors[0].dedup())
+			assert.Equal(t, "after", neighbors[1].dedup())
 			if tc.sent {
 				require.Len(t, others, 1)
 				tc.check(t, others[0])
@@ -672,7 +711,7 @@ func TestNewestIntentWinsAcrossQueues(t *testing.T) {
 
 	later := func(ld plog.Logs, d time.Duration) plog.Logs {
 		lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
-		lr.SetTimestamp(lr.Timestamp() + pcommon.Timestamp(d))
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(lr.Timestamp().AsTime().Add(d)))
 		return ld
 	}
 	api.respond = func(apiRequest) (int, http.Header, string) { return 503, nil, "" }

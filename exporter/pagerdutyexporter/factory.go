@@ -16,8 +16,9 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
 )
 
-// Defaults. The rate limit matches PagerDuty's documented 120 events per
-// minute per integration key.
+// Defaults. The rate limit matches PagerDuty's documented "approximately
+// 120 calls/minute per integration key"
+// (https://developer.pagerduty.com/docs/events-api-rate-limits).
 const (
 	defaultEndpoint            = "https://events.pagerduty.com"
 	defaultTimeout             = 30 * time.Second

@@ -2,6 +2,7 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 
 import (
 	"errors"
+	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -57,7 +58,7 @@ const receivedAttr = "pagerduty.exporter.received"
 // when absent.
 func receivedAt(sl plog.ScopeLogs) pcommon.Timestamp {
 	v, _ := sl.Scope().Attributes().Get(receivedAttr)
-	return pcommon.Timestamp(v.Int())
+	return pcommon.NewTimestampFromTime(time.Unix(0, v.Int()))
 }
 
 // heldLogs copies records into a new plog.Logs, keeping their resource and
@@ -76,7 +77,7 @@ type heldLogs struct {
 // and stands in for the time of a record that carries none, so that the
 // record is ordered by when it first came, not by when it is sent or
 // retried.
-func (h *heldLogs) add(res, scope, record int, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, received pcommon.Timestamp) {
+func (h *heldLogs) add(res, scope int, record uint64, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, received pcommon.Timestamp) {
 	if h.count == 0 {
 		h.logs = plog.NewLogs()
 		h.res, h.scope = -1, -1
@@ -92,7 +93,7 @@ func (h *heldLogs) add(res, scope, record int, rl plog.ResourceLogs, sl plog.Sco
 		sl.Scope().CopyTo(h.sl.Scope())
 		h.sl.SetSchemaUrl(sl.SchemaUrl())
 		if received != 0 {
-			h.sl.Scope().Attributes().PutInt(receivedAttr, int64(received))
+			h.sl.Scope().Attributes().PutInt(receivedAttr, received.AsTime().UnixNano())
 		}
 		h.scope = scope
 	}

@@ -124,7 +124,7 @@ func TestRedactLogger(t *testing.T) {
 }
 
 // TestRedactLoggerKeepsSamplingAndLevels: the wrapped core still decides
-// which entries are written, as the collector's sampled, levelled logger
+// which entries are written, as the collector's sampled, leveled logger
 // does.
 func TestRedactLoggerKeepsSamplingAndLevels(t *testing.T) {
 	infoCore, infoLogs := observer.New(zapcore.InfoLevel)

@@ -62,10 +62,7 @@ func (r router) queued() []string {
 	if r.defaultKey != "" {
 		names = append(names, defaultRoute)
 	}
-	for _, value := range slices.Sorted(maps.Keys(r.keys)) {
-		names = append(names, value)
-	}
-	return names
+	return append(names, slices.Sorted(maps.Keys(r.keys))...)
 }
 
 // queueName returns the route of key, if it has queues.

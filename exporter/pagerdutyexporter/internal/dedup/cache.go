@@ -18,12 +18,19 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 )
 
-// State is what PagerDuty last accepted for a dedup key.
+// State is what PagerDuty last accepted for a dedup key. The zero State is
+// none: no event of the key was accepted.
 type State uint8
 
 const (
+	// Triggered: the incident is open and has not been acknowledged.
 	Triggered State = iota + 1
+	// Acknowledged: the incident is open and acknowledged. A trigger does
+	// not take it back to Triggered, as PagerDuty keeps it acknowledged.
 	Acknowledged
+	// Resolved: the incident is closed. PagerDuty drops an acknowledge or a
+	// resolve for it, and a trigger opens a new incident
+	// (https://developer.pagerduty.com/docs/send-alert-event#alert-de-duplication).
 	Resolved
 )
 
@@ -47,7 +54,11 @@ type Config struct {
 
 // Event is what the cache needs to know of an alert event.
 type Event struct {
-	Action     eventsapi.Action
+	// Action is Trigger, Acknowledge or Resolve; change events are not
+	// tracked.
+	Action eventsapi.Action
+	// RoutingKey is the key the record routes to: the key the event goes
+	// under unless the cache knows the incident's own.
 	RoutingKey string
 	// PayloadHash identifies the parts of the payload whose change must reach
 	// PagerDuty at once (severity and summary).
@@ -59,9 +70,18 @@ type Event struct {
 
 // Reasons a Decision suppresses an event.
 const (
-	ReasonDuplicate      = "duplicate"
+	// ReasonDuplicate: a trigger of an open incident with the payload hash
+	// last sent for it, within Config.RepeatInterval of the last event
+	// PagerDuty accepted for its dedup key.
+	ReasonDuplicate = "duplicate"
+	// ReasonAlreadyApplied: an acknowledge of an incident already
+	// acknowledged or resolved, or a resolve of one already resolved: it
+	// would change nothing in PagerDuty.
 	ReasonAlreadyApplied = "already_applied"
-	ReasonStale          = "stale"
+	// ReasonStale: an event older (by Event.Time) than the last one applied
+	// to its dedup key, such as a retried resolve overtaken by a newer
+	// trigger; sending it would undo the newer event.
+	ReasonStale = "stale"
 )
 
 // Reasons lists every suppression reason, for telemetry prepared ahead.
@@ -76,8 +96,10 @@ type Decision struct {
 	Reason string
 }
 
-// Cache is safe for concurrent use. Its memory is bounded by MaxEntries; see
-// EntryOverhead.
+// Cache is safe for concurrent use. Its memory is bounded by
+// Config.MaxEntries: one entry per dedup key, whose heap cost in bytes, on
+// top of the key itself, BenchmarkEntryBytes measures. Use New or Open: the
+// zero Cache is not usable.
 type Cache struct {
 	cfg   Config
 	now   func() time.Time
@@ -323,8 +345,12 @@ func (c *Cache) report(err error) {
 
 // Stats is a snapshot of the cache's size.
 type Stats struct {
-	Entries   int
-	Open      int
+	// Entries is the number of dedup keys held in memory.
+	Entries int
+	// Open is how many of them are Triggered or Acknowledged.
+	Open int
+	// Evictions counts the entries dropped, since the cache was made, to
+	// stay within Config.MaxEntries; expired entries are not counted.
 	Evictions int64
 }
 

@@ -119,12 +119,12 @@ func TestStaleEventsAreSuppressed(t *testing.T) {
 	resolve := Event{Action: eventsapi.Resolve, RoutingKey: keyA, Time: 200}
 	// The resolve lands first (say the trigger was retried): the late trigger
 	// must not reopen the incident.
-	require.True(t, decide(c, "dk", resolve).Reason == "")
+	require.Empty(t, decide(c, "dk", resolve).Reason)
 	record(c, "dk", resolve)
 	assert.Equal(t, Decision{RoutingKey: keyA, Reason: ReasonStale}, decide(c, "dk", trigger))
 	// A newer trigger opens a new incident; an unknown time is never stale.
-	assert.True(t, decide(c, "dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 300}).Reason == "")
-	assert.True(t, decide(c, "dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA}).Reason == "")
+	assert.Empty(t, decide(c, "dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 300}).Reason)
+	assert.Empty(t, decide(c, "dk", Event{Action: eventsapi.Trigger, RoutingKey: keyA}).Reason)
 }
 
 func TestTTL(t *testing.T) {
@@ -132,7 +132,7 @@ func TestTTL(t *testing.T) {
 	c := New(Config{TTL: time.Hour, RepeatInterval: 4 * time.Hour}, clk.now)
 	record(c, "dk", ev(eventsapi.Trigger, keyA, 1))
 	clk.advance(59 * time.Minute)
-	assert.False(t, decide(c, "dk", ev(eventsapi.Trigger, keyA, 1)).Reason == "")
+	assert.NotEmpty(t, decide(c, "dk", ev(eventsapi.Trigger, keyA, 1)).Reason)
 	clk.advance(time.Minute)
 	// Forgotten: the trigger goes out again, under the record's own key.
 	assert.Equal(t, Decision{RoutingKey: keyB}, decide(c, "dk", ev(eventsapi.Trigger, keyB, 1)))
@@ -154,15 +154,15 @@ func TestBoundEvictsResolvedFirst(t *testing.T) {
 	record(c, "open-3", ev(eventsapi.Trigger, keyA, 1))
 	assert.Equal(t, Stats{Entries: 3, Open: 3, Evictions: 1}, c.Stats())
 	// The resolved entry went, though it was newer than open-1.
-	assert.False(t, decide(c, "open-1", ev(eventsapi.Trigger, keyA, 1)).Reason == "")
+	assert.NotEmpty(t, decide(c, "open-1", ev(eventsapi.Trigger, keyA, 1)).Reason)
 	assert.Equal(t, Decision{RoutingKey: keyB}, decide(c, "resolved-1", ev(eventsapi.Resolve, keyB, 0)))
 
 	// With no resolved entries left, the least recently updated open one goes.
 	record(c, "open-1", ev(eventsapi.Trigger, keyA, 2)) // refreshes open-1
 	record(c, "open-4", ev(eventsapi.Trigger, keyA, 1))
 	assert.Equal(t, Stats{Entries: 3, Open: 3, Evictions: 2}, c.Stats())
-	assert.True(t, decide(c, "open-2", ev(eventsapi.Trigger, keyA, 1)).Reason == "", "open-2 was the oldest")
-	assert.False(t, decide(c, "open-1", ev(eventsapi.Trigger, keyA, 2)).Reason == "")
+	assert.Empty(t, decide(c, "open-2", ev(eventsapi.Trigger, keyA, 1)).Reason, "open-2 was the oldest")
+	assert.NotEmpty(t, decide(c, "open-1", ev(eventsapi.Trigger, keyA, 2)).Reason)
 }
 
 func TestStatsCountOpenIncidents(t *testing.T) {
@@ -277,7 +277,7 @@ func TestMillionDistinctKeys(t *testing.T) {
 	assert.Equal(t, bound, s.Entries)
 	assert.Equal(t, 1, s.Open)
 	assert.Equal(t, int64(total+1-bound), s.Evictions)
-	assert.False(t, decide(c, "keep-open", ev(eventsapi.Trigger, keyA, 1)).Reason == "", "the open incident is still known")
+	assert.NotEmpty(t, decide(c, "keep-open", ev(eventsapi.Trigger, keyA, 1)).Reason, "the open incident is still known")
 	assert.Less(t, peak, uint64(64<<20), "heap stays small: the bound holds")
 }
 

@@ -44,9 +44,14 @@ func (noStore) close(context.Context) error                  { return nil }
 // name of its route and Key turns the name back, so a rotated key applies to
 // the incidents opened under its route.
 type Persistence struct {
+	// Client is the storage extension's client. When it is also a
+	// storage.Walker, Open loads every entry at once.
 	Client storage.Client
-	Route  func(routingKey string) string
-	Key    func(route string) string
+	// Route returns the name of the route of routingKey, stored in its place.
+	Route func(routingKey string) string
+	// Key returns the routing key of a route, "" when no route of that name
+	// is configured any more: the cache then uses the record's own key.
+	Key func(route string) string
 }
 
 // Open returns a cache kept in p's storage, refilled from it. Entries that
@@ -138,9 +143,9 @@ func (s *storageStore) encode(e *entry) []byte {
 	b := make([]byte, fixedSize, fixedSize+len(route))
 	b[0], b[1] = entryVersion, byte(e.state)
 	binary.LittleEndian.PutUint64(b[2:], e.payloadHash)
-	binary.LittleEndian.PutUint64(b[10:], uint64(e.sentAt))
-	binary.LittleEndian.PutUint64(b[18:], uint64(e.eventTime))
-	binary.LittleEndian.PutUint64(b[26:], uint64(e.updatedAt))
+	putNanos(b[10:], e.sentAt)
+	putNanos(b[18:], e.eventTime)
+	putNanos(b[26:], e.updatedAt)
 	return append(b, route...)
 }
 
@@ -156,9 +161,22 @@ func (s *storageStore) decode(key string, b []byte) (*entry, error) {
 		key:         key,
 		state:       state,
 		payloadHash: binary.LittleEndian.Uint64(b[2:]),
-		sentAt:      int64(binary.LittleEndian.Uint64(b[10:])),
-		eventTime:   int64(binary.LittleEndian.Uint64(b[18:])),
-		updatedAt:   int64(binary.LittleEndian.Uint64(b[26:])),
+		sentAt:      nanos(b[10:]),
+		eventTime:   nanos(b[18:]),
+		updatedAt:   nanos(b[26:]),
 		routingKey:  s.Key(string(b[fixedSize:])),
 	}, nil
+}
+
+// putNanos stores a time in Unix nanoseconds as the eight little-endian
+// bytes of its two's complement, which nanos reads back. Converting between
+// int64 and uint64 keeps every bit, so the round trip returns the time
+// exactly, whatever its value: nothing can overflow.
+func putNanos(b []byte, ns int64) {
+	binary.LittleEndian.PutUint64(b, uint64(ns)) //nolint:gosec // G115: a bit-for-bit reinterpretation that nanos undoes
+}
+
+// nanos reads a time stored by putNanos.
+func nanos(b []byte) int64 {
+	return int64(binary.LittleEndian.Uint64(b)) //nolint:gosec // G115: undoes putNanos's bit-for-bit reinterpretation
 }

@@ -72,7 +72,7 @@ func (m *memStorage) keys() []string {
 
 type walkingStorage struct{ *memStorage }
 
-func (w walkingStorage) Walk(_ context.Context, fn storage.WalkFunc) error {
+func (w walkingStorage) Walk(ctx context.Context, fn storage.WalkFunc) error {
 	w.mu.Lock()
 	snapshot := maps.Clone(w.data)
 	w.mu.Unlock()
@@ -81,7 +81,7 @@ func (w walkingStorage) Walk(_ context.Context, fn storage.WalkFunc) error {
 		if err != nil {
 			return err
 		}
-		_ = w.Batch(context.Background(), ops...)
+		_ = w.Batch(ctx, ops...)
 	}
 	return nil
 }

@@ -16,9 +16,15 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 )
 
-// Paths of the two Events API endpoints, relative to the configured base URL.
+// Paths of the two Events API endpoints, relative to the configured base URL
+// (https://events.pagerduty.com, or https://events.eu.pagerduty.com for
+// accounts in the EU service region).
 const (
-	EnqueuePath       = "/v2/enqueue"
+	// EnqueuePath takes alert events
+	// (https://developer.pagerduty.com/docs/send-alert-event).
+	EnqueuePath = "/v2/enqueue"
+	// ChangeEnqueuePath takes change events
+	// (https://developer.pagerduty.com/docs/send-change-event).
 	ChangeEnqueuePath = "/v2/change/enqueue"
 )
 
@@ -102,6 +108,7 @@ var Outcomes = [...]Outcome{Accepted, Rejected, Throttled, Failed}
 
 // Result is what one Send learned of the server's answer.
 type Result struct {
+	// Outcome is what became of the event.
 	Outcome Outcome
 	// StatusCode is the HTTP status, or 0 when no response arrived.
 	StatusCode int
@@ -156,14 +163,22 @@ func (c *Client) Send(ctx context.Context, ev *Event) Result {
 // classify maps an Events API response to an outcome and to the collector's
 // error kinds, following PagerDuty's retry table
 // (https://developer.pagerduty.com/docs/events-api-v2-overview#response-codes--retry-logic):
-// 2xx is success; 429 is a throttle that honours Retry-After (or
+// 2xx is success; 429 is a throttle that honors Retry-After (or
 // ratelimit-reset) up to maxRetryAfter (0: no cap); 408 and 5xx are
 // retryable, and so is a 503 that asks for a delay; a 3xx is retryable and
 // names only the host it pointed to; every other status is permanent, since
-// resending the same event cannot succeed. The error's messages pass through
-// redact (nil: none): the body before it is parsed or cut to an excerpt, so
-// that no cut leaves part of a key behind, and each message after parsing,
-// since JSON escapes may have hidden a key from the first pass.
+// resending the same event cannot succeed. The table names only 202, 400,
+// 429, 5xx and network errors; other statuses are read by their HTTP
+// meaning: any 2xx is an acceptance, a 408 says nothing of the event, and
+// the table's "no retry" for 400 extends to every other 4xx, which resending
+// the same body cannot change. The Events API documents no Retry-After; a
+// proxy in front of it may send one, and PagerDuty's REST API sends
+// ratelimit-reset (https://developer.pagerduty.com/docs/rest-api-rate-limits).
+//
+// The error's messages pass through redact (nil: none): the body before it
+// is parsed or cut to an excerpt, so that no cut leaves part of a key behind,
+// and each message after parsing, since JSON escapes may have hidden a key
+// from the first pass.
 func classify(resp *http.Response, body []byte, now time.Time, maxRetryAfter time.Duration, redact *Redactor) Result {
 	code := resp.StatusCode
 	res := Result{StatusCode: code}
@@ -205,11 +220,14 @@ func classify(resp *http.Response, body []byte, now time.Time, maxRetryAfter tim
 
 // StatusError is a non-2xx answer from the Events API.
 type StatusError struct {
+	// Code is the HTTP status code.
 	Code int
 	// Messages are PagerDuty's explanations, from either body shape it uses.
 	Messages []string
 }
 
+// Error gives the status and PagerDuty's messages, which never hold a
+// routing key when the client has a Redactor.
 func (e *StatusError) Error() string {
 	if len(e.Messages) == 0 {
 		return fmt.Sprintf("events API responded %d %s", e.Code, http.StatusText(e.Code))

@@ -9,25 +9,30 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// window is the span the limit applies to: PagerDuty's sliding 60 seconds
-// (https://developer.pagerduty.com/docs/events-api-v2-overview#api-limits),
-// plus a second of slack so that jitter between our send time and
+// window is the span the limit applies to: PagerDuty computes its limit of
+// "approximately 120 calls/minute per integration key" over "a 60 second
+// window looking back from the current time"
+// (https://developer.pagerduty.com/docs/events-api-rate-limits), and a
+// second of slack is added so that jitter between our send time and
 // PagerDuty's receive time cannot push one more event into a server-side
-// window.
+// window. PagerDuty also adjusts its limits to the traffic
+// (https://developer.pagerduty.com/docs/events-api-v2-overview#rate-limits),
+// so a 429 remains possible under the limit; the retry sender handles it.
 const window = time.Minute + time.Second
 
-// MaxSendLog bounds the log of send times kept per routing key. Up to this
-// many events per minute, the log guarantees that no sliding window ever
-// holds more than the limit while sending at the full rate; above it, the
-// bucket alone paces the key, at eventsPerMinute - burst per minute, so that
-// a full burst on top of a minute's refill still fits the window. Memory per
-// key is thus at most MaxSendLog times (24 bytes).
+// MaxSendLog bounds the log of send times kept per routing key, in entries
+// (one per event). Up to this many events per minute, the log guarantees
+// that no sliding window ever holds more than the limit while sending at the
+// full rate; above it, the bucket alone paces the key, at eventsPerMinute -
+// burst per minute, so that a full burst on top of a minute's refill still
+// fits the window. Memory per key is thus at most MaxSendLog times 24 bytes
+// (a time.Time).
 const MaxSendLog = 4096
 
 // AgingStep is how much earlier, per rank, a waiting event must have come to
-// go before a more urgent one. An event of rank r is never overtaken by an
-// event of rank r-k that reached the limiter more than k*AgingStep after it,
-// so no rank starves.
+// go before a more urgent one: a duration per step of rank. An event of rank
+// r is never overtaken by an event of rank r-k that reached the limiter more
+// than k*AgingStep after it, so no rank starves.
 const AgingStep = time.Minute
 
 // Limiter paces events per routing key: a token bucket spreads them at
@@ -41,6 +46,8 @@ const AgingStep = time.Minute
 // its rank times AgingStep. Rank 0 is the most urgent; equal deadlines go in
 // arrival order. Slots are handed out as they come due, never booked ahead,
 // so an urgent event arriving behind a backlog is next.
+//
+// The zero Limiter imposes no limit. A Limiter is safe for concurrent use.
 type Limiter struct {
 	perWindow int // 0: no limit
 	limit     rate.Limit
@@ -66,6 +73,8 @@ type keyLimiter struct {
 // NewLimiter returns a limiter allowing eventsPerMinute events per routing
 // key in any 60-second window, burst of them at once. eventsPerMinute 0
 // disables limiting; otherwise burst must be in [1, eventsPerMinute].
+// PagerDuty's own limit is about 120 a minute per integration key
+// (https://developer.pagerduty.com/docs/events-api-rate-limits).
 func NewLimiter(eventsPerMinute, burst int) *Limiter {
 	l := &Limiter{perWindow: eventsPerMinute, burst: burst}
 	if eventsPerMinute <= 0 {
@@ -84,8 +93,9 @@ func NewLimiter(eventsPerMinute, burst int) *Limiter {
 }
 
 // Wait blocks until an event of the given rank (0 most urgent) may be sent
-// under routingKey and returns how long it waited. It fails only when ctx
-// ends first; the event then takes no slot.
+// under routingKey and returns how long it waited: 0 when a slot was free at
+// once, as it always is without a limit. It fails only when ctx ends first;
+// the event then takes no slot.
 func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int) (time.Duration, error) {
 	if l.perWindow == 0 {
 		return 0, nil
@@ -124,7 +134,8 @@ func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int) (time.D
 	}
 }
 
-// Waiting returns how many events wait for routingKey's next slot.
+// Waiting returns how many events wait for routingKey's next slot; 0
+// without a limit.
 func (l *Limiter) Waiting(routingKey string) int {
 	if l.perWindow == 0 {
 		return 0

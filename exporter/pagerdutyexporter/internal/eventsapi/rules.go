@@ -8,10 +8,11 @@ import (
 )
 
 // RejectChangeToRulesetKey is the reason a change event is dropped before
-// sending when its routing key is a ruleset key: PagerDuty's Events API v2
-// overview says "change events cannot be sent to ruleset integration keys
-// (these keys begin with the character R)"
-// (https://developer.pagerduty.com/docs/events-api-v2/overview).
+// sending when its routing key is a ruleset key: "change events cannot be
+// sent to ruleset integration keys (these keys begin with the character R)"
+// (https://developer.pagerduty.com/docs/events-api-v2-overview#getting-started).
+// Checking before sending spends neither a request nor a slot of the key's
+// rate limit on an event PagerDuty would not take.
 const RejectChangeToRulesetKey = "change_to_ruleset_key"
 
 // IsRulesetKey reports whether routingKey is a ruleset (global event
@@ -26,8 +27,9 @@ func IsRulesetKey(routingKey string) bool {
 // href and client_url must be for PagerDuty to show them as links.
 func IsHTTPURL(s string) bool { return validURL(s, false) }
 
-// IsHTTPSURL reports whether s is an absolute https URL: PagerDuty serves
-// an image's src only over HTTPS.
+// IsHTTPSURL reports whether s is an absolute https URL: an image's src
+// "must be served via HTTPS"
+// (https://developer.pagerduty.com/api-reference/368ae3d938c9e-send-an-event-to-pager-duty).
 func IsHTTPSURL(s string) bool { return validURL(s, true) }
 
 // validURL checks, without allocating, that s is scheme "://" host

@@ -11,14 +11,17 @@ import (
 )
 
 func TestIsRulesetKey(t *testing.T) {
-	for key, want := range map[string]bool{
-		"R0212P1QXGEIQE2NMTQ7L7WXD00DWHIN":    true, // the form PagerDuty's Rulesets API returns
-		" R0212P1QXGEIQE2NMTQ7L7WXD00DWHIN\n": true, // read with ${file:...}
-		"0123456789abcdef0123456789abcdef":    false,
-		"r0212p1qxgeiqe2nmtq7l7wxd00dwhin":    false, // only a capital R marks a ruleset key
-		"":                                    false,
+	for _, tc := range []struct {
+		key  string
+		want bool
+	}{
+		{"R0212P1QXGEIQE2NMTQ7L7WXD00DWHIN", true},    // the form PagerDuty's Rulesets API returns
+		{" R0212P1QXGEIQE2NMTQ7L7WXD00DWHIN\n", true}, // read with ${file:...}
+		{"0123456789abcdef0123456789abcdef", false},
+		{"r0212p1qxgeiqe2nmtq7l7wxd00dwhin", false}, // only a capital R marks a ruleset key
+		{"", false},
 	} {
-		assert.Equal(t, want, IsRulesetKey(key), "IsRulesetKey(%q)", key)
+		assert.Equal(t, tc.want, IsRulesetKey(tc.key), "IsRulesetKey(%q)", tc.key)
 	}
 }
 

@@ -5,26 +5,53 @@
 package recordmap // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
 
 // Record attributes of the contract. Each is looked up on the record first,
-// then on its resource.
+// then on its resource. Values that are not strings are used as text
+// (value_converted); attributes that do not become a field of their own go
+// to custom_details.
 const (
-	AttrEventType    = "pagerduty.event_type"
-	AttrEventAction  = "pagerduty.event_action"
-	AttrDedupKey     = "pagerduty.dedup_key"
-	AttrClient       = "pagerduty.client"
-	AttrClientURL    = "pagerduty.client_url"
-	AttrStatus       = "alert.status"
-	AttrFingerprint  = "alert.fingerprint"
-	AttrName         = "alert.name"
-	AttrSummary      = "alert.summary"
-	AttrSeverity     = "alert.severity"
-	AttrSource       = "alert.source"
-	AttrComponent    = "alert.component"
-	AttrGroup        = "alert.group"
-	AttrClass        = "alert.class"
+	// AttrEventType is "alert" (the default) or "change"; any other value
+	// rejects the record.
+	AttrEventType = "pagerduty.event_type"
+	// AttrEventAction is trigger, acknowledge or resolve, and takes
+	// precedence over AttrStatus; any other value rejects the record.
+	AttrEventAction = "pagerduty.event_action"
+	// AttrDedupKey is the dedup_key, as it is. Longer than
+	// eventsapi.MaxDedupKeyLen, it is replaced by its SHA-256 in hex.
+	AttrDedupKey = "pagerduty.dedup_key"
+	// AttrClient and AttrClientURL are a trigger's client and client_url.
+	AttrClient    = "pagerduty.client"
+	AttrClientURL = "pagerduty.client_url"
+	// AttrStatus gives the action in the words alerting tools use: firing,
+	// acknowledged, resolved and their synonyms. Absent means trigger; any
+	// other value rejects the record.
+	AttrStatus = "alert.status"
+	// AttrFingerprint is the dedup_key when AttrDedupKey is absent.
+	AttrFingerprint = "alert.fingerprint"
+	// AttrName names the alert: the summary when there is neither
+	// AttrSummary nor a string body, and part of a derived dedup_key.
+	AttrName = "alert.name"
+	// AttrSummary is payload.summary.
+	AttrSummary = "alert.summary"
+	// AttrSeverity is payload.severity, in PagerDuty's words or a synonym
+	// (crit, warn, P1, ...).
+	AttrSeverity = "alert.severity"
+	// AttrSource is payload.source.
+	AttrSource = "alert.source"
+	// AttrComponent, AttrGroup and AttrClass are payload.component, group
+	// and class.
+	AttrComponent = "alert.component"
+	AttrGroup     = "alert.group"
+	AttrClass     = "alert.class"
+	// AttrRunbookURL and AttrDashboardURL are links titled Runbook and
+	// Dashboard.
 	AttrRunbookURL   = "alert.runbook_url"
 	AttrDashboardURL = "alert.dashboard_url"
-	AttrLinks        = "alert.links"
-	AttrImages       = "alert.images"
+	// AttrLinks adds links: a URL, a list of URLs, or maps with href and
+	// text.
+	AttrLinks = "alert.links"
+	// AttrImages adds images: an https URL, a list of them, or maps with
+	// src, href and alt.
+	AttrImages = "alert.images"
 	// AttrGeneratorURL is the URL of what raised the alert (Prometheus'
 	// generatorURL, a Grafana rule): client_url when the record has no
 	// pagerduty.client_url. It stays in custom_details, like alert.name.

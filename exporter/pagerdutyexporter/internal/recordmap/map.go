@@ -19,8 +19,9 @@ import (
 )
 
 // maxFieldRunes caps the free-text fields PagerDuty documents no limit for
-// (source, component, group, class, link and image texts), so that shedding
-// custom details always brings a request under the size limit.
+// (source, component, group, class, client, link and image texts), in
+// UTF-16 code units as truncate counts, so that shedding custom details
+// always brings a request under eventsapi.MaxRequestBytes.
 const maxFieldRunes = 1024
 
 // maxURLBytes bounds hrefs, image srcs and client_url. A URL is never cut
@@ -29,7 +30,8 @@ const maxFieldRunes = 1024
 const maxURLBytes = 2048
 
 // timestampLayout writes payload.timestamp as ISO 8601 in UTC, to the
-// millisecond, as PagerDuty's own examples do.
+// millisecond, as PagerDuty's own examples do
+// (https://developer.pagerduty.com/docs/events-api-v2-overview#pagerduty-common-event-format-pd-cef).
 const timestampLayout = "2006-01-02T15:04:05.000Z"
 
 // maxTime is the last record time that converts to a time.Time without
@@ -40,23 +42,28 @@ const maxTime = pcommon.Timestamp(math.MaxInt64)
 
 // Options are the mapping's configured inputs.
 type Options struct {
-	// RoutingAttribute names the attribute whose value selects a routing key.
+	// RoutingAttribute names the attribute whose value selects a routing
+	// key; "" leaves Result.RoutingValue empty.
 	RoutingAttribute string
 	// DefaultSeverity is used when neither alert.severity nor the record's
 	// SeverityNumber gives one. It must be a valid PagerDuty severity.
 	DefaultSeverity string
-	// Hostname is the last fallback for payload.source.
+	// Hostname is the last fallback for payload.source; "" falls back to
+	// "unknown", as PagerDuty requires a source.
 	Hostname string
-	// Client and ClientURL are the client and client_url of trigger events
-	// whose record names none; "" leaves the field out. ClientURL must be an
-	// absolute http(s) URL, else it is dropped as client_url_invalid.
-	Client    string
+	// Client is the client of trigger events whose record names none; ""
+	// leaves the field out.
+	Client string
+	// ClientURL is the client_url of trigger events whose record names none;
+	// "" leaves the field out. It must be an absolute http(s) URL, else it is
+	// dropped as client_url_invalid.
 	ClientURL string
 }
 
 // Result is a mapped record: an event without its routing key, plus what the
 // exporter needs to route it and to consult the dedup cache.
 type Result struct {
+	// Event is the event to send once the exporter sets its RoutingKey.
 	Event eventsapi.Event
 	// RoutingValue is the record's value of Options.RoutingAttribute.
 	RoutingValue string
@@ -79,24 +86,55 @@ type Result struct {
 // Repairs is a set of Repair.
 type Repairs uint32
 
-// Repair is one kind of change made to fit a record to the Events API.
+// Repair is one kind of change made to fit a record to the Events API. Each
+// is a bit of Repairs; String gives its name in metrics.
 type Repair uint32
 
 const (
+	// RepairTruncated: a text field was cut, ending in an ellipsis: the
+	// summary to eventsapi.MaxSummaryRunes, others to 1024 characters.
 	RepairTruncated Repair = 1 << iota
+	// RepairSeverityDefaulted: alert.severity was no severity word, or the
+	// record gave none; SeverityNumber or Options.DefaultSeverity decided.
 	RepairSeverityDefaulted
+	// RepairSummarySynthesized: the record had no summary, string body or
+	// alert.name, so one was made of the severity and source.
 	RepairSummarySynthesized
+	// RepairDedupKeyHashed: a dedup key longer than
+	// eventsapi.MaxDedupKeyLen was replaced by its SHA-256 in hex.
 	RepairDedupKeyHashed
+	// RepairDedupKeyDerived: the record had no pagerduty.dedup_key or
+	// alert.fingerprint, so the key was made of its name, source and
+	// component.
 	RepairDedupKeyDerived
+	// RepairDetailsShed: custom_details members were dropped, largest
+	// first, to fit eventsapi.MaxRequestBytes, and listed in their place.
 	RepairDetailsShed
+	// RepairLinksCapped: links or images beyond eventsapi.MaxLinks or
+	// eventsapi.MaxImages were dropped, or all of them were, when the
+	// request could not fit otherwise.
 	RepairLinksCapped
+	// RepairInvalidUTF8: invalid UTF-8 was replaced by U+FFFD.
 	RepairInvalidUTF8
+	// RepairTimeInFuture: the record's time was more than FutureTolerance
+	// ahead of its arrival, so the record was ordered by its arrival.
 	RepairTimeInFuture
+	// RepairLinkInvalid: a link whose href was not an absolute http(s) URL
+	// was dropped.
 	RepairLinkInvalid
+	// RepairImageInvalid: an image whose src was not an absolute https URL
+	// was dropped, or an invalid href was dropped from its image.
 	RepairImageInvalid
+	// RepairClientURLInvalid: a client_url that was not an absolute http(s)
+	// URL was dropped.
 	RepairClientURLInvalid
+	// RepairTimeOutOfRange: a record time past 2262-04-11T23:47:16Z, which
+	// Unix nanoseconds in an int64 cannot hold, was ignored, as if absent.
 	RepairTimeOutOfRange
+	// RepairValueConverted: a value that is not a string was used as text.
 	RepairValueConverted
+	// RepairDuplicateKey: an attribute key repeated, or made equal to
+	// another by replacing invalid UTF-8, was dropped; the first is kept.
 	RepairDuplicateKey
 	// repairEnd is the first unused bit; Repair, a uint32, has room for 31.
 	repairEnd
@@ -120,6 +158,8 @@ var repairNames = map[Repair]string{
 	RepairDuplicateKey:       "duplicate_key",
 }
 
+// String returns the repair's name, as in metrics; "" when r is not a
+// single Repair.
 func (r Repair) String() string { return repairNames[r] }
 
 // Has reports whether r is in the set.
@@ -136,18 +176,27 @@ func (rs Repairs) All() iter.Seq[Repair] {
 	}
 }
 
-// Reasons a record is rejected.
+// Reasons a record is rejected: it asks for something the Events API has no
+// meaning for, and a guess could page someone or close a live incident.
 const (
-	RejectUnknownEventType   = "unknown_event_type"
+	// RejectUnknownEventType: pagerduty.event_type is neither alert nor
+	// change.
+	RejectUnknownEventType = "unknown_event_type"
+	// RejectUnknownEventAction: pagerduty.event_action or alert.status names
+	// no action.
 	RejectUnknownEventAction = "unknown_event_action"
 )
 
 // RejectError says why a record cannot become an event.
 type RejectError struct {
+	// Reason is one of the Reject constants, as in metrics.
 	Reason string
+	// Detail is for people: it quotes the offending value, cut to 64
+	// characters.
 	Detail string
 }
 
+// Error returns the reason and the detail.
 func (e *RejectError) Error() string { return e.Reason + ": " + e.Detail }
 
 // quoted quotes an attribute value for a RejectError, short enough for a log line.
@@ -200,8 +249,9 @@ func (r *record) valid(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-func (r *record) capped(s string, n int) string {
-	s, cut := truncate(s, n)
+// truncated passes on the string truncate returned, noting a cut as a
+// repair: r.truncated(truncate(s, n)).
+func (r *record) truncated(s string, cut bool) string {
 	if cut {
 		r.repairs |= Repairs(RepairTruncated)
 	}
@@ -216,7 +266,8 @@ func Map(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error)
 	return MapAt(lr, res, opts, 0)
 }
 
-// MapAt is Map for a record that reached the exporter at arrival.
+// MapAt is Map for a record that reached the exporter at arrival; 0 means
+// unknown, as in Map.
 func MapAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (Result, error) {
 	out, err := IdentifyAt(lr, res, opts, arrival)
 	if err == nil {
@@ -235,7 +286,8 @@ func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, e
 // action, dedup key, severity, summary, source and time, and the routing
 // value. Complete adds the rest. Splitting the two lets a record that the
 // dedup cache will suppress skip the costly part. arrival is when the record
-// reached the exporter; it replaces a record time out of range.
+// reached the exporter; it replaces a record time out of range, and 0 means
+// unknown.
 func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (Result, error) {
 	out := Result{rec: record{lr: lr, res: res}, opts: opts}
 	r := &out.rec
@@ -248,22 +300,22 @@ func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival 
 	ev.Action = action
 
 	p := &ev.Payload
-	p.Source = r.capped(r.source(opts.Hostname), maxFieldRunes)
+	p.Source = r.truncated(truncate(r.source(opts.Hostname), maxFieldRunes))
 	summary, bodyUsed := r.summary()
 	out.bodyUsed = bodyUsed
 	if action != eventsapi.Change {
 		p.Severity = r.severity(opts.DefaultSeverity)
-		p.Component = r.capped(r.str(AttrComponent), maxFieldRunes)
-		p.Group = r.capped(r.str(AttrGroup), maxFieldRunes)
-		p.Class = r.capped(r.str(AttrClass), maxFieldRunes)
+		p.Component = r.truncated(truncate(r.str(AttrComponent), maxFieldRunes))
+		p.Group = r.truncated(truncate(r.str(AttrGroup), maxFieldRunes))
+		p.Class = r.truncated(truncate(r.str(AttrClass), maxFieldRunes))
 	}
 	if summary == "" {
 		summary = synthesizedSummary(p.Severity, p.Source)
 		r.repairs |= Repairs(RepairSummarySynthesized)
 	}
-	p.Summary = r.capped(summary, eventsapi.MaxSummaryRunes)
+	p.Summary = r.truncated(truncate(summary, eventsapi.MaxSummaryRunes))
 
-	out.Time = int64(r.time(arrival))
+	out.Time = r.time(arrival)
 	if action != eventsapi.Change {
 		ev.DedupKey = r.dedupKey(p.Source, p.Component)
 	}
@@ -289,7 +341,8 @@ func RecordTime(lr plog.LogRecord) pcommon.Timestamp {
 }
 
 // FutureTolerance is how far ahead of the time it reached the exporter a
-// record's time may be before it is taken for clock skew.
+// record's time may be before it is taken for clock skew (time_in_future).
+// A minute allows for ordinary clock drift between hosts.
 const FutureTolerance = time.Minute
 
 // OrderingTime is the time the dedup cache orders the record by, in Unix
@@ -299,13 +352,14 @@ const FutureTolerance = time.Minute
 // ahead would otherwise make the correct, later resolve look stale and keep
 // the incident open. payload.timestamp keeps what the source said.
 func (out *Result) OrderingTime(received pcommon.Timestamp) int64 {
+	arrived := received.AsTime().UnixNano()
 	switch {
 	case out.Time == 0:
-		return int64(received)
-	case received != 0 && out.Time > int64(received)+int64(FutureTolerance):
+		return arrived
+	case received != 0 && out.Time > arrived+int64(FutureTolerance):
 		out.Repairs |= Repairs(RepairTimeInFuture)
 		out.rec.repairs |= Repairs(RepairTimeInFuture)
-		return int64(received)
+		return arrived
 	}
 	return out.Time
 }
@@ -315,7 +369,7 @@ func (out *Result) OrderingTime(received pcommon.Timestamp) int64 {
 func (out *Result) Complete() {
 	r, ev := &out.rec, &out.Event
 	if out.Time != 0 {
-		ev.Payload.Timestamp = pcommon.Timestamp(out.Time).AsTime().UTC().Format(timestampLayout)
+		ev.Payload.Timestamp = time.Unix(0, out.Time).UTC().Format(timestampLayout)
 	}
 	if ev.Action != eventsapi.Change {
 		ev.Images = r.images()
@@ -329,21 +383,23 @@ func (out *Result) Complete() {
 	out.Repairs = r.repairs
 }
 
-// time returns the record's Timestamp, else its ObservedTimestamp. A time
-// out of range counts as absent and is repaired (time_out_of_range); when
-// no usable time remains, arrival stands in for it.
-func (r *record) time(arrival pcommon.Timestamp) pcommon.Timestamp {
+// time returns the record's Timestamp, else its ObservedTimestamp, in Unix
+// nanoseconds. A time out of range counts as absent and is repaired
+// (time_out_of_range); when no usable time remains, arrival stands in for
+// it. 0 means no time. Checking against maxTime first is what makes the
+// conversions to int64 exact.
+func (r *record) time(arrival pcommon.Timestamp) int64 {
 	for _, ts := range [...]pcommon.Timestamp{r.lr.Timestamp(), r.lr.ObservedTimestamp()} {
 		switch {
 		case ts == 0:
 		case ts > maxTime:
 			r.repairs |= Repairs(RepairTimeOutOfRange)
 		default:
-			return ts
+			return int64(ts)
 		}
 	}
 	if r.repairs.Has(RepairTimeOutOfRange) && arrival <= maxTime {
-		return arrival
+		return int64(arrival)
 	}
 	return 0
 }
@@ -366,7 +422,7 @@ func (r *record) client(opts *Options) (client, clientURL string) {
 	if client == "" {
 		client = r.valid(strings.TrimSpace(fallback))
 	}
-	client = r.capped(client, maxFieldRunes)
+	client = r.truncated(truncate(client, maxFieldRunes))
 	for _, u := range [...]string{r.str(AttrClientURL), r.str(AttrGeneratorURL), r.valid(fallbackURL)} {
 		if u == "" {
 			continue
@@ -538,7 +594,7 @@ func (r *record) links() []eventsapi.Link {
 			r.repairs |= Repairs(RepairLinksCapped)
 			return
 		}
-		links = append(links, eventsapi.Link{Href: href, Text: r.capped(text, maxFieldRunes)})
+		links = append(links, eventsapi.Link{Href: href, Text: r.truncated(truncate(text, maxFieldRunes))})
 	}
 	add(r.str(AttrRunbookURL), "Runbook")
 	add(r.str(AttrDashboardURL), "Dashboard")
@@ -568,7 +624,7 @@ func (r *record) images() []eventsapi.Image {
 		var img eventsapi.Image
 		if item.Type() == pcommon.ValueTypeMap {
 			m := item.Map()
-			img = eventsapi.Image{Src: r.field(m, "src"), Href: r.field(m, "href"), Alt: r.capped(r.field(m, "alt"), maxFieldRunes)}
+			img = eventsapi.Image{Src: r.field(m, "src"), Href: r.field(m, "href"), Alt: r.truncated(truncate(r.field(m, "alt"), maxFieldRunes))}
 		} else {
 			img.Src = r.text(item)
 		}

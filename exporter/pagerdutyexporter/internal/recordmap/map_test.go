@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,14 +51,14 @@ type mapped struct {
 	doc  map[string]any
 }
 
-func mapWith(t testing.TB, opts *Options, build builder) mapped {
-	t.Helper()
-	return mapAt(t, opts, 0, build)
+func mapWith(tb testing.TB, opts *Options, build builder) mapped {
+	tb.Helper()
+	return mapAt(tb, opts, 0, build)
 }
 
 // mapAt is mapWith for a record that arrived at arrival (MapAt).
-func mapAt(t testing.TB, opts *Options, arrival pcommon.Timestamp, build builder) mapped {
-	t.Helper()
+func mapAt(tb testing.TB, opts *Options, arrival pcommon.Timestamp, build builder) mapped {
+	tb.Helper()
 	lr, res := plog.NewLogRecord(), pcommon.NewResource()
 	if build != nil {
 		build(lr, res)
@@ -69,15 +68,15 @@ func mapAt(t testing.TB, opts *Options, arrival pcommon.Timestamp, build builder
 	if err == nil {
 		m.Event.RoutingKey = fakeRoutingKey
 		m.body = m.Event.AppendJSON(nil)
-		m.doc = validateEvent(t, m.body)
+		m.doc = validateEvent(tb, m.body)
 	}
 	return m
 }
 
-func mapOK(t testing.TB, build builder) mapped {
-	t.Helper()
-	m := mapWith(t, testOptions(), build)
-	require.NoError(t, m.err)
+func mapOK(tb testing.TB, build builder) mapped {
+	tb.Helper()
+	m := mapWith(tb, testOptions(), build)
+	require.NoError(tb, m.err)
 	return m
 }
 
@@ -103,13 +102,13 @@ func (m mapped) dedupKey() string {
 }
 
 // shedKeys returns the keys listed by the details_shed note, nil without one.
-func (m mapped) shedKeys(t testing.TB) []string {
+func (m mapped) shedKeys(tb testing.TB) []string {
 	note, ok := m.details()["details_shed"].(map[string]any)
 	if !ok {
 		return nil
 	}
 	raw, ok := note["keys"].([]any)
-	require.True(t, ok, "details_shed note without keys: %v", note)
+	require.True(tb, ok, "details_shed note without keys: %v", note)
 	keys := make([]string, len(raw))
 	for i, k := range raw {
 		keys[i], _ = k.(string)
@@ -345,7 +344,7 @@ var goldenCases = []struct {
 		check: func(t *testing.T, m mapped) {
 			summary := m.field("summary")
 			assert.Equal(t, strings.Repeat("🚨", 511)+"…", summary, "511 emoji and the ellipsis: 1023 UTF-16 units")
-			assert.Equal(t, 1023, len(utf16.Encode([]rune(summary))))
+			assert.Len(t, utf16.Encode([]rune(summary)), 1023)
 		},
 	},
 	{
@@ -434,7 +433,7 @@ var goldenCases = []struct {
 	},
 	{
 		name: "value_converted",
-		build: func(lr plog.LogRecord, res pcommon.Resource) {
+		build: func(lr plog.LogRecord, _ pcommon.Resource) {
 			a := lr.Attributes()
 			a.PutInt(AttrFingerprint, 42)
 			a.PutEmptyMap(AttrSummary).PutStr("text", "disk full")
@@ -446,7 +445,7 @@ var goldenCases = []struct {
 		repairs: repairsOf(RepairSeverityDefaulted, RepairValueConverted),
 		check: func(t *testing.T, m mapped) {
 			assert.Equal(t, "42", m.dedupKey())
-			assert.Equal(t, `{"text":"disk full"}`, m.field("summary"))
+			assert.JSONEq(t, `{"text":"disk full"}`, m.field("summary"))
 			assert.Equal(t, "10.5", m.field("source"))
 			assert.Equal(t, "true", m.field("component"))
 			assert.Equal(t, "7", m.RoutingValue)
@@ -485,7 +484,7 @@ func TestGolden(t *testing.T) {
 				var out bytes.Buffer
 				require.NoError(t, json.Indent(&out, m.body, "", "  "))
 				out.WriteByte('\n')
-				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o750))
 				require.NoError(t, os.WriteFile(path, out.Bytes(), 0o600))
 			}
 			want, err := os.ReadFile(path)
@@ -1000,7 +999,7 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "contract attributes on the resource are used and not repeated",
-			build: func(lr plog.LogRecord, res pcommon.Resource) {
+			build: func(_ plog.LogRecord, res pcommon.Resource) {
 				r := res.Attributes()
 				r.PutStr(AttrEventAction, "resolve")
 				r.PutStr(AttrFingerprint, "from-resource")
@@ -1027,20 +1026,21 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestSeverityAliases(t *testing.T) {
-	for in, want := range map[string]string{
-		"fatal":       eventsapi.SeverityCritical,
-		"CRIT":        eventsapi.SeverityCritical,
-		"High":        eventsapi.SeverityCritical,
-		"P1":          eventsapi.SeverityCritical,
-		" Error ":     eventsapi.SeverityError,
-		"major":       eventsapi.SeverityError,
-		"warn":        eventsapi.SeverityWarning,
-		"Warning":     eventsapi.SeverityWarning,
-		"minor":       eventsapi.SeverityWarning,
-		"information": eventsapi.SeverityInfo,
-		"DEBUG":       eventsapi.SeverityInfo,
-		"low":         eventsapi.SeverityInfo,
+	for _, alias := range []struct{ in, want string }{
+		{"fatal", eventsapi.SeverityCritical},
+		{"CRIT", eventsapi.SeverityCritical},
+		{"High", eventsapi.SeverityCritical},
+		{"P1", eventsapi.SeverityCritical},
+		{" Error ", eventsapi.SeverityError},
+		{"major", eventsapi.SeverityError},
+		{"warn", eventsapi.SeverityWarning},
+		{"Warning", eventsapi.SeverityWarning},
+		{"minor", eventsapi.SeverityWarning},
+		{"information", eventsapi.SeverityInfo},
+		{"DEBUG", eventsapi.SeverityInfo},
+		{"low", eventsapi.SeverityInfo},
 	} {
+		in, want := alias.in, alias.want
 		t.Run(in, func(t *testing.T) {
 			// A SeverityNumber that disagrees shows alert.severity wins.
 			m := mapOK(t, func(lr plog.LogRecord, _ pcommon.Resource) {
@@ -1274,38 +1274,60 @@ func TestClient(t *testing.T) {
 		changeEvent   bool
 		detailsHaveGU bool
 	}{
-		{name: "configured default", opts: configured("OpenTelemetry Collector", ""),
-			build: withAttrs("trigger"), client: "OpenTelemetry Collector"},
-		{name: "configured client_url", opts: configured("otelcol", "https://otel.example.com/"),
-			build: withAttrs("trigger"), client: "otelcol", url: "https://otel.example.com/"},
+		{
+			name: "configured default", opts: configured("OpenTelemetry Collector", ""),
+			build: withAttrs("trigger"), client: "OpenTelemetry Collector",
+		},
+		{
+			name: "configured client_url", opts: configured("otelcol", "https://otel.example.com/"),
+			build: withAttrs("trigger"), client: "otelcol", url: "https://otel.example.com/",
+		},
 		{name: "nothing configured", opts: configured("", ""), build: withAttrs("trigger")},
-		{name: "record overrides both", opts: configured("otelcol", "https://otel.example.com/"),
+		{
+			name: "record overrides both", opts: configured("otelcol", "https://otel.example.com/"),
 			build:  withAttrs("trigger", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/alerting/abc"),
-			client: "Grafana", url: "https://grafana.example.com/alerting/abc"},
-		{name: "generator URL before the configured one", opts: configured("otelcol", "https://otel.example.com/"),
+			client: "Grafana", url: "https://grafana.example.com/alerting/abc",
+		},
+		{
+			name: "generator URL before the configured one", opts: configured("otelcol", "https://otel.example.com/"),
 			build:  withAttrs("trigger", AttrGeneratorURL, "http://prometheus:9090/graph?g0.expr=up%3D%3D0"),
-			client: "otelcol", url: "http://prometheus:9090/graph?g0.expr=up%3D%3D0", detailsHaveGU: true},
-		{name: "pagerduty.client_url before the generator URL", opts: configured("", ""),
+			client: "otelcol", url: "http://prometheus:9090/graph?g0.expr=up%3D%3D0", detailsHaveGU: true,
+		},
+		{
+			name: "pagerduty.client_url before the generator URL", opts: configured("", ""),
 			build: withAttrs("trigger", AttrClientURL, "https://a.example.com/", AttrGeneratorURL, "https://b.example.com/"),
-			url:   "https://a.example.com/", detailsHaveGU: true},
-		{name: "invalid record URL falls back", opts: configured("", "https://otel.example.com/"),
+			url:   "https://a.example.com/", detailsHaveGU: true,
+		},
+		{
+			name: "invalid record URL falls back", opts: configured("", "https://otel.example.com/"),
 			build: withAttrs("trigger", AttrClientURL, "grafana.example.com/no-scheme"),
-			url:   "https://otel.example.com/", invalidURL: true},
-		{name: "every candidate invalid", opts: configured("", "ftp://otel.example.com/"),
+			url:   "https://otel.example.com/", invalidURL: true,
+		},
+		{
+			name: "every candidate invalid", opts: configured("", "ftp://otel.example.com/"),
 			build:      withAttrs("trigger", AttrClientURL, "javascript:alert(1)", AttrGeneratorURL, "/graph"),
-			invalidURL: true, detailsHaveGU: true},
-		{name: "over-long URL is dropped, not cut", opts: configured("", ""),
+			invalidURL: true, detailsHaveGU: true,
+		},
+		{
+			name: "over-long URL is dropped, not cut", opts: configured("", ""),
 			build:      withAttrs("trigger", AttrClientURL, "https://h/"+strings.Repeat("q", maxURLBytes)),
-			invalidURL: true},
-		{name: "acknowledge carries neither", opts: configured("otelcol", "https://otel.example.com/"),
-			build: withAttrs("acknowledge", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/")},
-		{name: "resolve carries neither", opts: configured("otelcol", "https://otel.example.com/"),
-			build: withAttrs("resolve", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/")},
-		{name: "change carries neither", opts: configured("otelcol", "https://otel.example.com/"), changeEvent: true,
+			invalidURL: true,
+		},
+		{
+			name: "acknowledge carries neither", opts: configured("otelcol", "https://otel.example.com/"),
+			build: withAttrs("acknowledge", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/"),
+		},
+		{
+			name: "resolve carries neither", opts: configured("otelcol", "https://otel.example.com/"),
+			build: withAttrs("resolve", AttrClient, "Grafana", AttrClientURL, "https://grafana.example.com/"),
+		},
+		{
+			name: "change carries neither", opts: configured("otelcol", "https://otel.example.com/"), changeEvent: true,
 			build: func(lr plog.LogRecord, res pcommon.Resource) {
 				withAttrs("", AttrClient, "Grafana", AttrClientURL, "not checked on a change")(lr, res)
 				lr.Attributes().PutStr(AttrEventType, "change")
-			}},
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := mapWith(t, tc.opts, tc.build)
@@ -1464,7 +1486,7 @@ func TestTimeOutOfRange(t *testing.T) {
 				lr.SetObservedTimestamp(tc.observed)
 			})
 			require.NoError(t, m.err)
-			assert.Equal(t, int64(tc.wantTime), m.Time)
+			assert.Equal(t, tc.wantTime.AsTime().UnixNano(), m.Time)
 			if tc.wantStamp == "" {
 				assert.NotContains(t, m.payload(), "timestamp")
 			} else {
@@ -1605,22 +1627,22 @@ func set(names ...string) map[string]bool {
 // validateEvent checks a rendered request body against every rule of the
 // Events API reference a client can break, and returns the parsed body. An
 // event without event_action is held to the change event rules.
-func validateEvent(t testing.TB, body []byte) map[string]any {
-	t.Helper()
-	require.LessOrEqual(t, len(body), eventsapi.MaxRequestBytes, "request over PagerDuty's 512 KB limit")
-	require.True(t, utf8.Valid(body), "body is not valid UTF-8")
-	require.True(t, json.Valid(body), "body is not valid JSON: %.300s", body)
+func validateEvent(tb testing.TB, body []byte) map[string]any {
+	tb.Helper()
+	require.LessOrEqual(tb, len(body), eventsapi.MaxRequestBytes, "request over PagerDuty's 512 KB limit")
+	require.True(tb, utf8.Valid(body), "body is not valid UTF-8")
+	require.True(tb, json.Valid(body), "body is not valid JSON: %.300s", body)
 
 	var doc map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	require.NoError(t, dec.Decode(&doc), "body is not a JSON object")
-	require.NotNil(t, doc, "body is null, not an object")
-	checkUniqueKeys(t, body)
+	require.NoError(tb, dec.Decode(&doc), "body is not a JSON object")
+	require.NotNil(tb, doc, "body is null, not an object")
+	checkUniqueKeys(tb, body)
 
 	key, ok := doc["routing_key"].(string)
-	require.True(t, ok, "routing_key missing or not a string")
-	assert.Equal(t, eventsapi.RoutingKeyLen, utf8.RuneCountInString(key), "routing_key length")
+	require.True(tb, ok, "routing_key missing or not a string")
+	assert.Equal(tb, eventsapi.RoutingKeyLen, utf8.RuneCountInString(key), "routing_key length")
 
 	_, isAlert := doc["event_action"]
 	topLevel, payloadMembers := changeTopLevel, changePayload
@@ -1628,30 +1650,30 @@ func validateEvent(t testing.TB, body []byte) map[string]any {
 		topLevel, payloadMembers = alertTopLevel, alertPayload
 	}
 	for name := range doc {
-		assert.True(t, topLevel[name], "unexpected member %q (alert event: %v)", name, isAlert)
+		assert.True(tb, topLevel[name], "unexpected member %q (alert event: %v)", name, isAlert)
 	}
 
 	action := ""
 	if isAlert {
 		action, ok = doc["event_action"].(string)
-		require.True(t, ok, "event_action not a string")
-		require.True(t, eventActions[action], "event_action %q", action)
+		require.True(tb, ok, "event_action not a string")
+		require.True(tb, eventActions[action], "event_action %q", action)
 		if dk, present := doc["dedup_key"]; present {
 			s, isStr := dk.(string)
-			require.True(t, isStr, "dedup_key not a string")
-			assert.LessOrEqual(t, utf8.RuneCountInString(s), eventsapi.MaxDedupKeyLen, "dedup_key length")
+			require.True(tb, isStr, "dedup_key not a string")
+			assert.LessOrEqual(tb, utf8.RuneCountInString(s), eventsapi.MaxDedupKeyLen, "dedup_key length")
 		}
 		if action != "trigger" {
 			s, _ := doc["dedup_key"].(string)
-			assert.NotEmpty(t, s, "%s without dedup_key", action)
+			assert.NotEmpty(tb, s, "%s without dedup_key", action)
 		}
 		for _, name := range []string{"client", "client_url"} {
 			if v, has := doc[name]; has {
-				assert.Equal(t, "trigger", action, "%s on a %s: PagerDuty reads it from triggers only", name, action)
+				assert.Equal(tb, "trigger", action, "%s on a %s: PagerDuty reads it from triggers only", name, action)
 				s, isStr := v.(string)
-				assert.True(t, isStr, "%s not a string", name)
+				assert.True(tb, isStr, "%s not a string", name)
 				if name == "client_url" {
-					assert.True(t, eventsapi.IsHTTPURL(s), "client_url %q is not an absolute http(s) URL", s)
+					assert.True(tb, eventsapi.IsHTTPURL(s), "client_url %q is not an absolute http(s) URL", s)
 				}
 			}
 		}
@@ -1659,62 +1681,62 @@ func validateEvent(t testing.TB, body []byte) map[string]any {
 
 	rawPayload, present := doc["payload"]
 	// Alert acks and resolves may omit the payload; everything else needs it.
-	require.True(t, present || (isAlert && action != "trigger"), "payload missing")
+	require.True(tb, present || (isAlert && action != "trigger"), "payload missing")
 	if present {
 		payload, isObj := rawPayload.(map[string]any)
-		require.True(t, isObj, "payload not an object")
+		require.True(tb, isObj, "payload not an object")
 		for name := range payload {
-			assert.True(t, payloadMembers[name], "unexpected payload member %q (alert event: %v)", name, isAlert)
+			assert.True(tb, payloadMembers[name], "unexpected payload member %q (alert event: %v)", name, isAlert)
 		}
 		summary, isStr := payload["summary"].(string)
-		require.True(t, isStr, "payload.summary missing or not a string")
-		assert.NotEmpty(t, strings.TrimSpace(summary), "payload.summary blank")
-		assert.LessOrEqual(t, utf8.RuneCountInString(summary), eventsapi.MaxSummaryRunes, "payload.summary length in code points")
-		assert.LessOrEqual(t, len(utf16.Encode([]rune(summary))), eventsapi.MaxSummaryRunes, "payload.summary length in UTF-16 units")
+		require.True(tb, isStr, "payload.summary missing or not a string")
+		assert.NotEmpty(tb, strings.TrimSpace(summary), "payload.summary blank")
+		assert.LessOrEqual(tb, utf8.RuneCountInString(summary), eventsapi.MaxSummaryRunes, "payload.summary length in code points")
+		assert.LessOrEqual(tb, len(utf16.Encode([]rune(summary))), eventsapi.MaxSummaryRunes, "payload.summary length in UTF-16 units")
 		if isAlert {
 			source, _ := payload["source"].(string)
-			assert.NotEmpty(t, strings.TrimSpace(source), "payload.source missing or blank")
+			assert.NotEmpty(tb, strings.TrimSpace(source), "payload.source missing or blank")
 			severity, _ := payload["severity"].(string)
-			assert.True(t, severities[severity], "payload.severity %q", severity)
+			assert.True(tb, severities[severity], "payload.severity %q", severity)
 		} else if src, has := payload["source"]; has {
 			_, isStr := src.(string)
-			assert.True(t, isStr, "payload.source not a string")
+			assert.True(tb, isStr, "payload.source not a string")
 		}
 		for _, name := range []string{"component", "group", "class"} {
 			if v, has := payload[name]; has {
 				_, isStr := v.(string)
-				assert.True(t, isStr, "payload.%s not a string", name)
+				assert.True(tb, isStr, "payload.%s not a string", name)
 			}
 		}
 		if ts, has := payload["timestamp"]; has {
 			s, isStr := ts.(string)
-			require.True(t, isStr, "payload.timestamp not a string")
+			require.True(tb, isStr, "payload.timestamp not a string")
 			_, err := time.Parse(time.RFC3339Nano, s)
-			assert.NoError(t, err, "payload.timestamp is not ISO 8601")
+			require.NoError(tb, err, "payload.timestamp is not ISO 8601")
 		}
 		if cd, has := payload["custom_details"]; has {
 			_, isObj := cd.(map[string]any)
-			assert.True(t, isObj, "payload.custom_details not an object")
+			assert.True(tb, isObj, "payload.custom_details not an object")
 		}
 	}
 
-	checkList(t, doc, "links", eventsapi.MaxLinks, "href", linkMembers)
-	checkList(t, doc, "images", eventsapi.MaxImages, "src", imageMembers)
-	checkURLs(t, doc, "links", map[string]func(string) bool{"href": eventsapi.IsHTTPURL})
-	checkURLs(t, doc, "images", map[string]func(string) bool{"src": eventsapi.IsHTTPSURL, "href": eventsapi.IsHTTPURL})
+	checkList(tb, doc, "links", eventsapi.MaxLinks, "href", linkMembers)
+	checkList(tb, doc, "images", eventsapi.MaxImages, "src", imageMembers)
+	checkURLs(tb, doc, "links", map[string]func(string) bool{"href": eventsapi.IsHTTPURL})
+	checkURLs(tb, doc, "images", map[string]func(string) bool{"src": eventsapi.IsHTTPSURL, "href": eventsapi.IsHTTPURL})
 	return doc
 }
 
 // checkURLs checks the URL members of links or images against their rules.
-func checkURLs(t testing.TB, doc map[string]any, name string, rules map[string]func(string) bool) {
-	t.Helper()
+func checkURLs(tb testing.TB, doc map[string]any, name string, rules map[string]func(string) bool) {
+	tb.Helper()
 	list, _ := doc[name].([]any)
 	for i, item := range list {
 		obj, _ := item.(map[string]any)
 		for member, rule := range rules {
 			if v, has := obj[member]; has {
 				s, _ := v.(string)
-				assert.True(t, rule(s), "%s[%d].%s %.80q breaks its URL rule", name, i, member, s)
+				assert.True(tb, rule(s), "%s[%d].%s %.80q breaks its URL rule", name, i, member, s)
 			}
 		}
 	}
@@ -1722,32 +1744,32 @@ func checkURLs(t testing.TB, doc map[string]any, name string, rules map[string]f
 
 // checkUniqueKeys fails when any object in body, at any depth, has a key
 // twice: encoding/json keeps the last silently, PagerDuty may not.
-func checkUniqueKeys(t testing.TB, body []byte) {
-	t.Helper()
+func checkUniqueKeys(tb testing.TB, body []byte) {
+	tb.Helper()
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var walk func(path string)
 	walk = func(path string) {
 		tok, err := dec.Token()
-		require.NoError(t, err)
+		require.NoError(tb, err)
 		switch tok {
 		case json.Delim('{'):
 			seen := map[string]bool{}
 			for dec.More() {
-				kt, err := dec.Token()
-				require.NoError(t, err)
+				kt, keyErr := dec.Token()
+				require.NoError(tb, keyErr)
 				k, _ := kt.(string)
-				assert.False(t, seen[k], "key %q twice in %s", k, path)
+				assert.False(tb, seen[k], "key %q twice in %s", k, path)
 				seen[k] = true
 				walk(path + "." + k)
 			}
 			_, err = dec.Token()
-			require.NoError(t, err)
+			require.NoError(tb, err)
 		case json.Delim('['):
 			for i := 0; dec.More(); i++ {
 				walk(path + "[" + strconv.Itoa(i) + "]")
 			}
 			_, err = dec.Token()
-			require.NoError(t, err)
+			require.NoError(tb, err)
 		}
 	}
 	walk("$")
@@ -1755,24 +1777,24 @@ func checkUniqueKeys(t testing.TB, body []byte) {
 
 // checkList checks links or images: at most limit objects, each with a
 // non-empty required string member and only known string members.
-func checkList(t testing.TB, doc map[string]any, name string, limit int, required string, members map[string]bool) {
-	t.Helper()
+func checkList(tb testing.TB, doc map[string]any, name string, limit int, required string, members map[string]bool) {
+	tb.Helper()
 	raw, present := doc[name]
 	if !present {
 		return
 	}
 	list, ok := raw.([]any)
-	require.True(t, ok, "%s not an array", name)
-	assert.LessOrEqual(t, len(list), limit, "too many %s", name)
+	require.True(tb, ok, "%s not an array", name)
+	assert.LessOrEqual(tb, len(list), limit, "too many %s", name)
 	for i, item := range list {
 		obj, isObj := item.(map[string]any)
-		require.True(t, isObj, "%s[%d] not an object", name, i)
+		require.True(tb, isObj, "%s[%d] not an object", name, i)
 		s, _ := obj[required].(string)
-		assert.NotEmpty(t, s, "%s[%d].%s missing", name, i, required)
+		assert.NotEmpty(tb, s, "%s[%d].%s missing", name, i, required)
 		for k, v := range obj {
-			assert.True(t, members[k], "%s[%d] has unexpected member %q", name, i, k)
+			assert.True(tb, members[k], "%s[%d] has unexpected member %q", name, i, k)
 			_, isStr := v.(string)
-			assert.True(t, isStr, "%s[%d].%s not a string", name, i, k)
+			assert.True(tb, isStr, "%s[%d].%s not a string", name, i, k)
 		}
 	}
 }
@@ -1830,12 +1852,7 @@ func TestValidateEventCatchesViolations(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := &recordingT{name: t.Name()}
-			done := make(chan struct{})
-			go func() { // FailNow ends this goroutine, as testing.T's does
-				defer close(done)
-				validateEvent(rec, []byte(body))
-			}()
-			<-done
+			rec.run(func(tb testing.TB) { validateEvent(tb, []byte(body)) })
 			assert.True(t, rec.failed, "validateEvent accepted a body breaking %q", name)
 		})
 	}
@@ -1848,10 +1865,26 @@ type recordingT struct {
 	failed bool
 }
 
+// failedNow is what recordingT's FailNow panics with, for run to recover.
+type failedNow struct{}
+
+// run calls check with r, ending it at FailNow as testing.T's FailNow ends
+// a test, but without leaving the calling goroutine.
+func (r *recordingT) run(check func(testing.TB)) {
+	defer func() {
+		if p := recover(); p != nil {
+			if _, ok := p.(failedNow); !ok {
+				panic(p)
+			}
+		}
+	}()
+	check(r)
+}
+
 func (r *recordingT) Name() string              { return r.name }
 func (r *recordingT) Helper()                   {}
 func (r *recordingT) Errorf(string, ...any)     { r.failed = true }
-func (r *recordingT) FailNow()                  { r.failed = true; runtime.Goexit() }
+func (r *recordingT) FailNow()                  { r.failed = true; panic(failedNow{}) }
 func (r *recordingT) Fatalf(f string, a ...any) { r.Errorf(f, a...); r.FailNow() }
 
 // TestRequestAlwaysFits feeds records whose bulk is not in attribute values,
@@ -2129,16 +2162,17 @@ func TestOrderingTime(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			lr := plog.NewLogRecord()
+			recorded := received.AsTime().Add(tc.record)
 			if tc.record != 0 {
-				lr.SetTimestamp(received + pcommon.Timestamp(tc.record))
+				lr.SetTimestamp(pcommon.NewTimestampFromTime(recorded))
 			}
 			m, err := Identify(lr, pcommon.NewResource(), &Options{DefaultSeverity: "error", Hostname: "h"})
 			require.NoError(t, err)
-			assert.Equal(t, int64(received)+int64(tc.want), m.OrderingTime(received))
+			assert.Equal(t, received.AsTime().Add(tc.want).UnixNano(), m.OrderingTime(received))
 			assert.Equal(t, tc.repaired, m.Repairs.Has(RepairTimeInFuture))
 			if tc.record != 0 {
 				m.Complete()
-				assert.Equal(t, (received + pcommon.Timestamp(tc.record)).AsTime().UTC().Format(timestampLayout), m.Event.Payload.Timestamp,
+				assert.Equal(t, recorded.UTC().Format(timestampLayout), m.Event.Payload.Timestamp,
 					"payload.timestamp keeps what the source said")
 			}
 		})

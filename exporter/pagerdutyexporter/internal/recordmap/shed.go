@@ -64,7 +64,8 @@ func shedDetails(ev *eventsapi.Event, total int) bool {
 				kept = append(kept, d)
 			}
 		}
-		ev.Payload.Details = append(kept, note.detail())
+		kept = append(kept, note.detail())
+		ev.Payload.Details = kept
 		if requestSize(ev) <= eventsapi.MaxRequestBytes {
 			return true
 		}

@@ -18,7 +18,8 @@ import (
 func (r *record) appendValue(buf []byte, v pcommon.Value) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		buf, valid := eventsapi.AppendStringValid(buf, v.Str())
+		var valid bool
+		buf, valid = eventsapi.AppendStringValid(buf, v.Str())
 		if !valid {
 			r.repairs |= Repairs(RepairInvalidUTF8)
 		}
@@ -211,7 +212,7 @@ func splitsFlag(head string, next rune) bool {
 		return false
 	}
 	run := 0
-	for len(head) > 0 {
+	for head != "" {
 		c, size := utf8.DecodeLastRuneInString(head)
 		if !isRegionalIndicator(c) {
 			break
