@@ -21,6 +21,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -108,7 +109,7 @@ func quantileOf(ss []pageSample, q float64) quantile {
 	return r
 }
 
-// pageStats summarises one scenario on one collector.
+// pageStats summarizes one scenario on one collector.
 type pageStats struct {
 	N         int      `json:"n"`
 	Paged     int      `json:"paged"`
@@ -188,9 +189,11 @@ const (
 // runPage runs both scenarios, each before (when o.baselineBin is set) and
 // after.
 func runPage(ctx context.Context, o *options) (*pageResult, error) {
-	res := &pageResult{PerMinute: o.pagePerMinute, Burst: o.pageBurst, Timeout: o.pageTimeout, Baseline: o.baselineLabel,
+	res := &pageResult{
+		PerMinute: o.pagePerMinute, Burst: o.pageBurst, Timeout: o.pageTimeout, Baseline: o.baselineLabel,
 		StormN: o.pageStorm, StormBatch: o.pageStormBatch, QuietInterval: o.pageInterval, QuietSamples: o.pageQuietSamples,
-		BacklogN: o.pageBacklog, BacklogBatch: o.pageBacklogBatch, BacklogSamples: o.pageBacklogSamples}
+		BacklogN: o.pageBacklog, BacklogBatch: o.pageBacklogBatch, BacklogSamples: o.pageBacklogSamples,
+	}
 	type bin struct{ side, path string }
 	bins := []bin{{sideAfter, o.collectorBin}}
 	if o.baselineBin != "" {
@@ -334,7 +337,7 @@ func (s *pageStack) waitFor(ctx context.Context, timeout time.Duration, cond fun
 	}
 }
 
-var errTimeout = fmt.Errorf("timed out")
+var errTimeout = errors.New("timed out")
 
 // has reports whether the simulator received an event for every dedup key.
 func has(sn *simSnapshot, keys ...string) bool {
@@ -415,10 +418,10 @@ func runQuiet(ctx context.Context, o *options, sideName, bin string) (*pageRun, 
 	}
 	defer s.stop()
 	const stormPrefix = "storm-"
-	if err := s.postBacklog(ctx, stormPrefix, "critical", o.pageStorm, o.pageStormBatch); err != nil {
+	if err = s.postBacklog(ctx, stormPrefix, "critical", o.pageStorm, o.pageStormBatch); err != nil {
 		return nil, fmt.Errorf("storm: %w", err)
 	}
-	if err := s.waitFirstBurst(ctx, stormPrefix, time.Second); err != nil {
+	if err = s.waitFirstBurst(ctx, stormPrefix, time.Second); err != nil {
 		return nil, err
 	}
 	n := o.pageQuietSamples
@@ -432,9 +435,9 @@ func runQuiet(ctx context.Context, o *options, sideName, bin string) (*pageRun, 
 		time.Sleep(time.Until(t0.Add(time.Duration(i) * o.pageInterval)))
 		wg.Go(func() {
 			a := alert{service: quietRoute, dedupKey: keys[i], time: time.Now(), severity: "critical"}
-			body, err := otlpBody([]alert{a}, o.encoding)
-			if err != nil {
-				errs[i] = err
+			body, bodyErr := otlpBody([]alert{a}, o.encoding)
+			if bodyErr != nil {
+				errs[i] = bodyErr
 				return
 			}
 			sent[i] = time.Now()
@@ -442,15 +445,15 @@ func runQuiet(ctx context.Context, o *options, sideName, bin string) (*pageRun, 
 		})
 	}
 	wg.Wait()
-	if err := firstErr(errs); err != nil {
+	if err = firstErr(errs); err != nil {
 		return nil, err
 	}
 	sn, err := s.waitFor(ctx, time.Until(sent[n-1].Add(o.pageTimeout)), func(sn *simSnapshot) bool { return has(sn, keys...) })
 	end := time.Now()
-	if err != nil && err != errTimeout {
+	if err != nil && !errors.Is(err, errTimeout) {
 		return nil, err
 	}
-	if err == errTimeout {
+	if errors.Is(err, errTimeout) {
 		r.Stopped = fmt.Sprintf("not all paged within %v of the last post", o.pageTimeout)
 	}
 	paged := firstTimes(sn)
@@ -512,7 +515,7 @@ func runBacklog(ctx context.Context, o *options, sideName, bin string) (*pageRun
 		var werr error
 		sn, werr = s.waitFor(ctx, o.pageTimeout, func(sn *simSnapshot) bool { return has(sn, key) })
 		end := time.Now()
-		if werr != nil && werr != errTimeout {
+		if werr != nil && !errors.Is(werr, errTimeout) {
 			return nil, werr
 		}
 		sm := pageSample{Sent: sent, Backlog: o.pageBacklog - countPrefix(before, backlogPrefix)}

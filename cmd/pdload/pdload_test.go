@@ -55,8 +55,11 @@ func TestStormKeysAreIntegrationKeys(t *testing.T) {
 func TestOTLPBodyGroupsResources(t *testing.T) {
 	now := time.Now()
 	for _, enc := range []string{"proto", "json"} {
-		b, err := otlpBody([]alert{{service: "a", dedupKey: "k1", time: now}, {service: "a", dedupKey: "k2", time: now},
-			{service: "b", dedupKey: "k3", time: now, severity: "critical"}}, enc)
+		b, err := otlpBody([]alert{
+			{service: "a", dedupKey: "k1", time: now},
+			{service: "a", dedupKey: "k2", time: now},
+			{service: "b", dedupKey: "k3", time: now, severity: "critical"},
+		}, enc)
 		if err != nil || len(b) == 0 {
 			t.Fatalf("%s: %v", enc, err)
 		}

@@ -21,7 +21,7 @@ func TestSequencerSerializesOneKey(t *testing.T) {
 	)
 	for range 20 {
 		wg.Go(func() {
-			release, err := acquireFn(&s, context.Background(), "same-key")
+			release, err := acquireFn(context.Background(), &s, "same-key")
 			require.NoError(t, err)
 			mu.Lock()
 			inside++
@@ -41,14 +41,14 @@ func TestSequencerSerializesOneKey(t *testing.T) {
 
 func TestSequencerOtherKeysProceed(t *testing.T) {
 	s := newSequencer()
-	release, err := acquireFn(&s, context.Background(), "held")
+	release, err := acquireFn(context.Background(), &s, "held")
 	require.NoError(t, err)
 	defer release()
 	// No other key ever waits for the held one.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for i := range 10_000 {
-		r, err := acquireFn(&s, ctx, fmt.Sprintf("other-%d", i))
+		r, err := acquireFn(ctx, &s, fmt.Sprintf("other-%d", i))
 		require.NoError(t, err)
 		r()
 	}
@@ -57,21 +57,21 @@ func TestSequencerOtherKeysProceed(t *testing.T) {
 
 func TestSequencerAcquireHonoursContext(t *testing.T) {
 	s := newSequencer()
-	release, err := acquireFn(&s, context.Background(), "k")
+	release, err := acquireFn(context.Background(), &s, "k")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	_, err = acquireFn(&s, ctx, "k")
+	_, err = acquireFn(ctx, &s, "k")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	release()
 	assert.Zero(t, s.inFlight(), "the waiter that gave up left nothing behind")
-	release, err = acquireFn(&s, context.Background(), "k")
+	release, err = acquireFn(context.Background(), &s, "k")
 	require.NoError(t, err)
 	release()
 }
 
 // acquireFn acquires key's turn and returns the function that ends it.
-func acquireFn(s *sequencer, ctx context.Context, key string) (func(), error) {
+func acquireFn(ctx context.Context, s *sequencer, key string) (func(), error) {
 	sl, err := s.acquire(ctx, key)
 	if err != nil {
 		return nil, err
