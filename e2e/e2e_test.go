@@ -672,9 +672,11 @@ func TestMalformedRecords(t *testing.T) {
 		hugeChange,
 		firing("mal-good-2", "error", "good after"),
 	))
-	// Records of a request go in order: once the last has landed, every
-	// record before it has been sent or dropped.
-	sim.WaitFor(t, "the last record of the request", func(s e2etest.Snapshot) bool { return s.Has("mal-good-2") })
+	// Records of a request go to the queues of their priority: wait for
+	// every one that is sent.
+	sim.WaitFor(t, "every deliverable record of the request", func(s e2etest.Snapshot) bool {
+		return s.Has("mal-good-1", "mal-bad-utf8", "mal-huge", "mal-huge-bad-utf8", "mal-good-2") && len(s.ChangeEvents) == 1
+	})
 	col.Send(t, records("payments", firing("mal-later", "info", "the collector still works")))
 	s := sim.WaitFor(t, "a later record", func(s e2etest.Snapshot) bool { return s.Has("mal-later") })
 
