@@ -324,8 +324,7 @@ func (e *pagerdutyExporter) suppressEarly(ctx context.Context, m *recordmap.Resu
 	if turn.Reason == "" {
 		return false
 	}
-	turn.Commit(ctx)
-	e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "reason", turn.Reason}))
+	e.suppress(ctx, &turn, ev.Action)
 	return true
 }
 
@@ -409,32 +408,13 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 		return nil
 	}
 	ev := &m.Event
-	turn := dedup.Untracked(e.routes.pick(m.RoutingValue))
-	if !ev.IsChange() {
-		// Decide, send and record as one step per dedup key: a consumer that
-		// holds an older record for the key then sees this one's effect.
-		seen := dedup.Event{Action: ev.Action, RoutingKey: turn.RoutingKey, PayloadHash: m.PayloadHash, Time: m.OrderingTime(received)}
-		if turn, err = e.cache.Begin(ctx, ev.DedupKey, seen); err != nil {
-			return p.fail(seen.RoutingKey, fmt.Errorf("waiting for dedup key %q: %w", ev.DedupKey, err))
-		}
+	turn, err := e.begin(ctx, &m, received)
+	if err != nil {
+		return p.fail(e.routes.pick(m.RoutingValue), err)
 	}
 	defer turn.Release()
 	routingKey := turn.RoutingKey
-	if routingKey == "" {
-		// A resolve that overtook its trigger still closes it: the trigger,
-		// older, will be stale.
-		if ev.Action == eventsapi.Resolve {
-			turn.Commit(ctx)
-		}
-		e.rejectUnrouted(ctx, &m, lr, res)
-		return nil
-	}
-	// PagerDuty takes no change events on ruleset keys
-	// (https://developer.pagerduty.com/docs/events-api-v2-overview#getting-started).
-	if ev.IsChange() && eventsapi.IsRulesetKey(routingKey) {
-		e.reject(ctx, eventsapi.RejectChangeToRulesetKey,
-			fmt.Errorf("route %q has a ruleset key (it starts with R), which takes no change events", e.routes.name(routingKey)),
-			recordFields(lr, res, "")...)
+	if e.refused(ctx, &m, &turn, lr, res) {
 		return nil
 	}
 	// Behind a failed event of its key, a record waits even if it would be
@@ -443,35 +423,19 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 		return failure
 	}
 	if turn.Reason != "" {
-		turn.Commit(ctx)
-		e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "reason", turn.Reason}))
+		e.suppress(ctx, &turn, ev.Action)
 		return nil
 	}
 
 	// Only an event that will be sent needs its details, links and images.
 	m.Complete()
-	for r := range m.Repairs.All() {
-		e.telemetry.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, e.attrs.of(attrKey{"reason", r.String()}))
-	}
-	if m.Repairs.Has(recordmap.RepairTimeInFuture) {
-		e.logger.Debug("Record time ahead of its arrival: ordered by arrival", recordFields(lr, res, ev.DedupKey)...)
-	}
+	e.countRepairs(ctx, &m, lr, res)
 	route := e.routes.name(routingKey)
-	waited, err := e.limiter.Wait(ctx, routingKey, int(q.priority))
-	if waited > 0 {
-		e.telemetry.ExporterPagerdutyRateLimitWait.Add(ctx, waited.Seconds(), e.attrs.of(attrKey{"routing", route}))
+	if err := e.waitForSlot(ctx, routingKey, route, q.priority); err != nil {
+		return p.fail(routingKey, err)
 	}
-	if err != nil {
-		return p.fail(routingKey, fmt.Errorf("waiting for the rate limiter: %w", err))
-	}
-
 	ev.RoutingKey = routingKey
-	start := time.Now()
-	// A stop does not cancel a request in flight: the client's timeout
-	// bounds it, and canceling it would lose whether PagerDuty applied it.
-	sent := e.client.Send(context.WithoutCancel(ctx), ev)
-	e.recordRequest(ctx, sent, time.Since(start))
-	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "outcome", sent.Outcome.String(), "routing", route}))
+	sent := e.send(ctx, ev, route)
 	switch sent.Outcome {
 	case eventsapi.Accepted:
 		turn.Commit(ctx)
@@ -480,10 +444,92 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 	case eventsapi.Rejected:
 		e.reject(ctx, rejectByAPI, sent.Err, recordFields(lr, res, ev.DedupKey)...)
 		return nil
-	case eventsapi.Throttled:
-		e.telemetry.ExporterPagerdutyThrottled.Add(ctx, 1, e.attrs.of(attrKey{"routing", route}))
 	}
 	return p.fail(routingKey, fmt.Errorf("routing %q: %w", route, sent.Err))
+}
+
+// begin takes the record's dedup key's turn and the cache's decision: deciding,
+// sending and recording are one step per dedup key, so a consumer holding
+// an older record for the key sees this one's effect. A change event has no
+// dedup key: its turn is untracked, to send under the record's route.
+func (e *pagerdutyExporter) begin(ctx context.Context, m *recordmap.Result, received pcommon.Timestamp) (dedup.Turn, error) {
+	ev := &m.Event
+	routingKey := e.routes.pick(m.RoutingValue)
+	if ev.IsChange() {
+		return dedup.Untracked(routingKey), nil
+	}
+	seen := dedup.Event{Action: ev.Action, RoutingKey: routingKey, PayloadHash: m.PayloadHash, Time: m.OrderingTime(received)}
+	turn, err := e.cache.Begin(ctx, ev.DedupKey, seen)
+	if err != nil {
+		return turn, fmt.Errorf("waiting for dedup key %q: %w", ev.DedupKey, err)
+	}
+	return turn, nil
+}
+
+// refused drops, with a log line and a metric, a record that has no routing
+// key, or a change event for a ruleset key, which PagerDuty takes no change
+// events on (https://developer.pagerduty.com/docs/events-api-v2-overview#getting-started).
+// It reports whether it did.
+func (e *pagerdutyExporter) refused(ctx context.Context, m *recordmap.Result, turn *dedup.Turn, lr plog.LogRecord, res pcommon.Resource) bool {
+	ev := &m.Event
+	switch {
+	case turn.RoutingKey == "":
+		// A resolve that overtook its trigger still closes it: the trigger,
+		// older, will be stale.
+		if ev.Action == eventsapi.Resolve {
+			turn.Commit(ctx)
+		}
+		e.rejectUnrouted(ctx, m, lr, res)
+		return true
+	case ev.IsChange() && eventsapi.IsRulesetKey(turn.RoutingKey):
+		e.reject(ctx, eventsapi.RejectChangeToRulesetKey,
+			fmt.Errorf("route %q has a ruleset key (it starts with R), which takes no change events", e.routes.name(turn.RoutingKey)),
+			recordFields(lr, res, "")...)
+		return true
+	}
+	return false
+}
+
+// suppress settles a record whose effect PagerDuty already shows.
+func (e *pagerdutyExporter) suppress(ctx context.Context, turn *dedup.Turn, action eventsapi.Action) {
+	turn.Commit(ctx)
+	e.telemetry.ExporterPagerdutySuppressed.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(action), "reason", turn.Reason}))
+}
+
+func (e *pagerdutyExporter) countRepairs(ctx context.Context, m *recordmap.Result, lr plog.LogRecord, res pcommon.Resource) {
+	for r := range m.Repairs.All() {
+		e.telemetry.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, e.attrs.of(attrKey{"reason", r.String()}))
+	}
+	if m.Repairs.Has(recordmap.RepairTimeInFuture) {
+		e.logger.Debug("Record time ahead of its arrival: ordered by arrival", recordFields(lr, res, m.Event.DedupKey)...)
+	}
+}
+
+// waitForSlot waits for routingKey's rate limiter to let an event of
+// priority p go, and counts the wait.
+func (e *pagerdutyExporter) waitForSlot(ctx context.Context, routingKey, route string, p priority) error {
+	waited, err := e.limiter.Wait(ctx, routingKey, int(p))
+	if waited > 0 {
+		e.telemetry.ExporterPagerdutyRateLimitWait.Add(ctx, waited.Seconds(), e.attrs.of(attrKey{"routing", route}))
+	}
+	if err != nil {
+		return fmt.Errorf("waiting for the rate limiter: %w", err)
+	}
+	return nil
+}
+
+// send posts ev once and counts the request and its outcome.
+func (e *pagerdutyExporter) send(ctx context.Context, ev *eventsapi.Event, route string) eventsapi.Result {
+	start := time.Now()
+	// A stop does not cancel a request in flight: the client's timeout
+	// bounds it, and canceling it would lose whether PagerDuty applied it.
+	sent := e.client.Send(context.WithoutCancel(ctx), ev)
+	e.recordRequest(ctx, sent, time.Since(start))
+	e.telemetry.ExporterPagerdutyEvents.Add(ctx, 1, e.attrs.of(attrKey{"event_action", string(ev.Action), "outcome", sent.Outcome.String(), "routing", route}))
+	if sent.Outcome == eventsapi.Throttled {
+		e.telemetry.ExporterPagerdutyThrottled.Add(ctx, 1, e.attrs.of(attrKey{"routing", route}))
+	}
+	return sent
 }
 
 // rejectReason is the reason a mapping error names, or the mapping's catch-all.
