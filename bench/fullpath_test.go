@@ -246,6 +246,8 @@ func gopagerdutyEvent(dedupKey string, details map[string]any) *pagerduty.V2Even
 			Component: alertComponent,
 			Details:   details,
 		},
+		// The exporter's default client: the two must send the same event.
+		Client: "OpenTelemetry Collector",
 	}
 }
 
