@@ -172,6 +172,13 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	}
 	e.httpClient = httpClient
 	e.series.zero(ctx, e.telemetry, e.attrs)
+	for _, route := range e.routes.queued() {
+		if eventsapi.IsRulesetKey(e.routes.key(route)) {
+			// Validate cannot warn, and cannot know which routes get change events.
+			e.logger.Warn("Route has a ruleset key (it starts with R): change events routed to it are dropped, as PagerDuty refuses them",
+				zap.String("routing", route))
+		}
+	}
 	e.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, e.userAgent,
 		e.cfg.BackOffConfig.MaxInterval, eventsapi.WithRedactor(newKeyRedactor(e.cfg)))
 	if id := e.dedupStorage(); id != nil {

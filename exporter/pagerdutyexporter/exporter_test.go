@@ -921,3 +921,22 @@ func TestClockSkewDoesNotKeepIncidentsOpen(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), sumByAttrs(m)["time_in_future"])
 }
+
+// TestRulesetKeyRouteIsNamedAtStart: a route whose key is a ruleset key is
+// named in a warning at start, and a change event routed to it is dropped
+// before sending, counted, and never retried.
+func TestRulesetKeyRouteIsNamedAtStart(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.Routing.Keys["rules"] = "R0123456789abcdef0123456789abcde"
+	h := startExporter(t, cfg)
+	warnings := h.logs.FilterMessageSnippet("ruleset key").All()
+	require.Len(t, warnings, 1)
+	assert.Equal(t, "rules", warnings[0].ContextMap()["routing"])
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), alert("rules", "pagerduty.event_type", "change", "alert.summary", "deployed")))
+	assert.Empty(t, api.taken(), "the change event was not sent")
+	m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_records_rejected")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), sumByAttrs(m)["change_to_ruleset_key"])
+}
