@@ -73,8 +73,8 @@ send testdata/alerts/07-checkout-resolved.json 1
 echo
 _build/pdsim -print-table -url "$SIM_URL"
 echo
-echo "demo: the exporter's own metrics (http://127.0.0.1:$METRICS_PORT/metrics):"
-curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^otelcol_exporter_pagerduty_(events|suppressed)' || true
+echo "demo: the exporter's own metrics, series above 0 (http://127.0.0.1:$METRICS_PORT/metrics):"
+curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^otelcol_exporter_pagerduty_(events|suppressed)' | grep -v ' 0$' || true
 echo
 echo "demo: done. Logs are in $LOGS/. To look at the simulator's incident page, run the"
 echo "      simulator and collector yourself (README, Quick start) and open $SIM_URL/."

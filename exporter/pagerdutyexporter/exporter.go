@@ -96,7 +96,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 			ClientURL:        string(cfg.ClientURL),
 		},
 		routes:  routes,
-		series:  knownSeries(routes.routeNames()),
+		series:  knownSeries(routes.queued()),
 		backlog: newBacklog(routes.queued(), giveUpAfter(cfg)),
 		limiter: eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
 		// Until start opens the configured storage.

@@ -71,15 +71,6 @@ func (r router) queueName(key string) (string, bool) {
 	return name, ok && key != ""
 }
 
-// routeNames lists every name name can return.
-func (r router) routeNames() []string {
-	names := []string{defaultRoute, unknownRoute}
-	for value := range r.keys {
-		names = append(names, value)
-	}
-	return names
-}
-
 // name returns the route name of key, safe to show in telemetry.
 func (r router) name(key string) string {
 	if name, ok := r.names[key]; ok {

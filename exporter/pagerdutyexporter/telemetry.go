@@ -39,9 +39,13 @@ func knownSeries(routes []string) series {
 			s.waits = append(s.waits, attrKey{"priority", p.String(), "routing", route})
 		}
 	}
-	for _, action := range actions {
+	// Change events are never suppressed; only a trigger is a duplicate,
+	// only an acknowledge or resolve already applied.
+	for _, action := range actions[:3] {
 		for _, reason := range dedup.Reasons {
-			s.suppressed = append(s.suppressed, attrKey{"event_action", action, "reason", reason})
+			if (reason == dedup.ReasonDuplicate) == (action == string(eventsapi.Trigger)) || reason == dedup.ReasonStale {
+				s.suppressed = append(s.suppressed, attrKey{"event_action", action, "reason", reason})
+			}
 		}
 	}
 	for _, endpoint := range []string{eventsapi.EnqueuePath, eventsapi.ChangeEnqueuePath} {
