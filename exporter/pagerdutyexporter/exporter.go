@@ -322,8 +322,7 @@ func (e *pagerdutyExporter) dispatch(ctx context.Context, ld plog.Logs) error {
 // record's time if it has none.
 func (e *pagerdutyExporter) suppressEarly(ctx context.Context, m *recordmap.Result, received pcommon.Timestamp) bool {
 	ev := &m.Event
-	seen := dedup.Event{Action: ev.Action, RoutingKey: e.routes.pick(m.RoutingValue), PayloadHash: m.PayloadHash, Time: m.OrderingTime(received)}
-	turn, ok := e.cache.TryBegin(ctx, ev.DedupKey, seen)
+	turn, ok := e.cache.TryBegin(ctx, ev.DedupKey, e.seen(m, received))
 	if !ok {
 		return false
 	}
@@ -461,16 +460,20 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 // dedup key: its turn is untracked, to send under the record's route.
 func (e *pagerdutyExporter) begin(ctx context.Context, m *recordmap.Result, received pcommon.Timestamp) (dedup.Turn, error) {
 	ev := &m.Event
-	routingKey := e.routes.pick(m.RoutingValue)
 	if ev.IsChange() {
-		return dedup.Untracked(routingKey), nil
+		return dedup.Untracked(e.routes.pick(m.RoutingValue)), nil
 	}
-	seen := dedup.Event{Action: ev.Action, RoutingKey: routingKey, PayloadHash: m.PayloadHash, Time: m.OrderingTime(received)}
-	turn, err := e.cache.Begin(ctx, ev.DedupKey, seen)
+	turn, err := e.cache.Begin(ctx, ev.DedupKey, e.seen(m, received))
 	if err != nil {
 		return turn, fmt.Errorf("waiting for dedup key %q: %w", ev.DedupKey, err)
 	}
 	return turn, nil
+}
+
+// seen is what the dedup cache needs to know of an identified alert event,
+// under the routing key its record selects.
+func (e *pagerdutyExporter) seen(m *recordmap.Result, received pcommon.Timestamp) dedup.Event {
+	return dedup.Event{Action: m.Event.Action, RoutingKey: e.routes.pick(m.RoutingValue), PayloadHash: m.PayloadHash, Time: m.OrderingTime(received)}
 }
 
 // refused drops, with a log line and a metric, a record that has no routing

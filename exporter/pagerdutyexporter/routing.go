@@ -19,6 +19,7 @@ type router struct {
 	defaultKey string
 	keys       map[string]string // attribute value -> key
 	names      map[string]string // key -> route name, for telemetry
+	routes     []string          // route names: routing_key's, then routing.keys' in name order
 }
 
 func newRouter(cfg *Config) router {
@@ -34,7 +35,9 @@ func newRouter(cfg *Config) router {
 	}
 	if r.defaultKey != "" {
 		r.names[r.defaultKey] = defaultRoute
+		r.routes = append(r.routes, defaultRoute)
 	}
+	r.routes = append(r.routes, slices.Sorted(maps.Keys(r.keys))...)
 	return r
 }
 
@@ -56,19 +59,13 @@ func (r router) key(name string) string {
 }
 
 // queued lists the routes that have queues: routing_key's, then the
-// routing.keys entries in name order.
-func (r router) queued() []string {
-	var names []string
-	if r.defaultKey != "" {
-		names = append(names, defaultRoute)
-	}
-	return append(names, slices.Sorted(maps.Keys(r.keys))...)
-}
+// routing.keys entries in name order. The caller must not change it.
+func (r router) queued() []string { return r.routes }
 
 // queueName returns the route of key, if it has queues.
 func (r router) queueName(key string) (string, bool) {
 	name, ok := r.names[key]
-	return name, ok && key != ""
+	return name, ok
 }
 
 // name returns the route name of key, safe to show in telemetry.

@@ -134,9 +134,9 @@ func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int) (time.D
 	}
 }
 
-// Waiting returns how many events wait for routingKey's next slot; 0
+// waiting returns how many events wait for routingKey's next slot; 0
 // without a limit.
-func (l *Limiter) Waiting(routingKey string) int {
+func (l *Limiter) waiting(routingKey string) int {
 	if l.perWindow == 0 {
 		return 0
 	}

@@ -114,7 +114,7 @@ func TestLimiterServesMostUrgentFirst(t *testing.T) {
 	for i := range 5 {
 		wg.Add(1)
 		go wait(fmt.Sprintf("info-%d", i), 4)
-		waitFor(t, func() bool { return l.Waiting("k") == i+1 })
+		waitFor(t, func() bool { return l.waiting("k") == i+1 })
 	}
 	wg.Add(1)
 	go wait("critical", 0)
@@ -150,10 +150,10 @@ func TestLimiterCanceledWaiterTakesNoSlot(t *testing.T) {
 		_, err := l.Wait(canceled, "k", 0)
 		done <- err
 	}()
-	waitFor(t, func() bool { return l.Waiting("k") == 1 })
+	waitFor(t, func() bool { return l.waiting("k") == 1 })
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
-	assert.Zero(t, l.Waiting("k"))
+	assert.Zero(t, l.waiting("k"))
 	assert.Empty(t, l.forKey("k").sent[1:], "only the first event took a slot")
 }
 
