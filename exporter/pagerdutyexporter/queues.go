@@ -198,8 +198,11 @@ func (b *backlog) settle(route string, n int) {
 // when the retry sender hands it back.
 func (b *backlog) retrying(ld plog.Logs, route string, now time.Time) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Swept here too, not only when observed: without a metric reader the
+	// requests given up on would stay, data and all.
+	b.settleGivenUp(now)
 	b.retries[ld] = retry{route: route, records: ld.LogRecordCount(), at: now}
-	b.mu.Unlock()
 }
 
 func (b *backlog) taken(ld plog.Logs) {
@@ -213,15 +216,22 @@ func (b *backlog) taken(ld plog.Logs) {
 func (b *backlog) observe(now time.Time, fn func(route string, records int64)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.giveUpAfter > 0 {
-		for ld, r := range b.retries {
-			if now.Sub(r.at) > b.giveUpAfter {
-				b.records[r.route] = max(b.records[r.route]-int64(r.records), 0)
-				delete(b.retries, ld)
-			}
-		}
-	}
+	b.settleGivenUp(now)
 	for route, n := range b.records {
 		fn(route, n)
+	}
+}
+
+// settleGivenUp settles the requests the retry sender has surely given up
+// on by now. b.mu must be held.
+func (b *backlog) settleGivenUp(now time.Time) {
+	if b.giveUpAfter == 0 {
+		return
+	}
+	for ld, r := range b.retries {
+		if now.Sub(r.at) > b.giveUpAfter {
+			b.records[r.route] = max(b.records[r.route]-int64(r.records), 0)
+			delete(b.retries, ld)
+		}
 	}
 }

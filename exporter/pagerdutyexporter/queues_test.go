@@ -179,3 +179,21 @@ func TestRepeatsAreSettledOnArrival(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), queued, "only the first record went through a queue")
 }
+
+// TestBacklogForgetsGivenUpRequestsWithoutAReader: with no metric reader,
+// a request handed back and never taken again is still let go, with its
+// records, once the next request is handed back after the give-up time.
+func TestBacklogForgetsGivenUpRequestsWithoutAReader(t *testing.T) {
+	b := newBacklog([]string{"checkout"}, time.Minute)
+	now := time.Unix(1_700_000_000, 0)
+	b.add("checkout", 2)
+	first, second := plog.NewLogs(), plog.NewLogs()
+	first.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	second.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	b.retrying(first, "checkout", now)
+	b.retrying(second, "checkout", now.Add(2*time.Minute))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	assert.Len(t, b.retries, 1, "the first request was given up")
+	assert.Equal(t, int64(1), b.records["checkout"])
+}
