@@ -108,10 +108,6 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		tb.Shutdown()
 		return nil, err
 	}
-	if err := e.registerGauges(); err != nil {
-		tb.Shutdown()
-		return nil, fmt.Errorf("registering telemetry callbacks: %w", err)
-	}
 	return e, nil
 }
 
@@ -136,6 +132,8 @@ func giveUpAfter(cfg *Config) time.Duration {
 	return cfg.BackOffConfig.MaxElapsedTime + cfg.BackOffConfig.MaxInterval
 }
 
+// registerGauges is called once start has settled which cache the exporter
+// keeps: the callbacks read it from the metric reader's goroutine.
 func (e *pagerdutyExporter) registerGauges() error {
 	return errors.Join(
 		e.telemetry.RegisterExporterPagerdutyCacheEntriesCallback(func(_ context.Context, o metric.Int64Observer) error {
@@ -185,6 +183,9 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 		if err := e.openCache(ctx, host, *id); err != nil {
 			return err
 		}
+	}
+	if err := e.registerGauges(); err != nil {
+		return fmt.Errorf("registering telemetry callbacks: %w", err)
 	}
 	// Last: their consumers deliver at once, with the client and the cache.
 	return e.queues.start(ctx, host)
