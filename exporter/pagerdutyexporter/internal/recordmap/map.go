@@ -383,25 +383,27 @@ func (out *Result) Complete() {
 	out.Repairs = r.repairs
 }
 
-// time returns the record's Timestamp, else its ObservedTimestamp, in Unix
-// nanoseconds. A time out of range counts as absent and is repaired
-// (time_out_of_range); when no usable time remains, arrival stands in for
-// it. 0 means no time. Checking against maxTime first is what makes the
-// conversions to int64 exact.
+// time returns RecordTime in Unix nanoseconds. A time out of range counts
+// as absent and is repaired (time_out_of_range); when no usable time
+// remains, arrival stands in for it. 0 means no time.
 func (r *record) time(arrival pcommon.Timestamp) int64 {
-	for _, ts := range [...]pcommon.Timestamp{r.lr.Timestamp(), r.lr.ObservedTimestamp()} {
-		switch {
-		case ts == 0:
-		case ts > maxTime:
-			r.repairs |= Repairs(RepairTimeOutOfRange)
-		default:
-			return int64(ts)
+	ts, observed := r.lr.Timestamp(), r.lr.ObservedTimestamp()
+	if ts > maxTime || ts == 0 && observed > maxTime {
+		r.repairs |= Repairs(RepairTimeOutOfRange)
+		if RecordTime(r.lr) == 0 {
+			return nanos(arrival)
 		}
 	}
-	if r.repairs.Has(RepairTimeOutOfRange) && arrival <= maxTime {
-		return int64(arrival)
+	return nanos(RecordTime(r.lr))
+}
+
+// nanos is ts in Unix nanoseconds, 0 for a time beyond maxTime, which has
+// no int64.
+func nanos(ts pcommon.Timestamp) int64 {
+	if ts > maxTime {
+		return 0
 	}
-	return 0
+	return int64(ts)
 }
 
 // HasTime reports whether lr carries a time the mapping uses: a Timestamp
