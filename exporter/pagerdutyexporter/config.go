@@ -21,6 +21,14 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 )
 
+// Route names that routing.keys may not use: defaultRoute names
+// routing_key in metrics and logs, unknownRoute a key no route has, such as
+// one read back from storage after a rotation.
+const (
+	defaultRoute = "default"
+	unknownRoute = "unknown"
+)
+
 // Config is the pagerduty exporter's configuration.
 type Config struct {
 	// ClientConfig holds endpoint (the Events API base URL) and every HTTP

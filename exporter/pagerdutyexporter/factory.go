@@ -76,7 +76,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	// The exporter's own queues (see queues) carry sending_queue and
 	// retry_on_failure, and exporterhelper's telemetry with them; in front
 	// of them, dispatch only sorts records, synchronously.
-	logs, err := consumer.NewLogs(e.dispatch, consumer.WithCapabilities(consumer.Capabilities{MutatesData: false}))
+	logs, err := consumer.NewLogs(e.flow.admit, consumer.WithCapabilities(consumer.Capabilities{MutatesData: false}))
 	if err != nil {
 		return nil, err
 	}

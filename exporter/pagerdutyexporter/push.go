@@ -2,6 +2,7 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 
 import (
 	"errors"
+	"iter"
 	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -11,33 +12,47 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
 )
 
-// push is the state of one delivery: which routing keys have failed and the
-// records to hand back for a retry.
+// recordRef is one log record of a plog.Logs, with the resource and scope
+// it sits in and their positions.
+type recordRef struct {
+	res, scope int
+	rl         plog.ResourceLogs
+	sl         plog.ScopeLogs
+	lr         plog.LogRecord
+}
+
+// records yields every record of ld in order.
+func records(ld plog.Logs) iter.Seq[recordRef] {
+	return func(yield func(recordRef) bool) {
+		for i, rl := range ld.ResourceLogs().All() {
+			for j, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					if !yield(recordRef{res: i, scope: j, rl: rl, sl: sl, lr: lr}) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// push is the state of one delivery from a queue: the routing keys that
+// have failed, the records to hand back for a retry, and how many were
+// settled.
 type push struct {
+	key     queueKey
+	ld      plog.Logs
 	failing map[string]error
 	errs    []error
-	held    bool // hold was called
+	held    bool // an error was added for a record handed back at a stop
 	unsent  heldLogs
 }
 
-// hold returns err for a record handed back without failing its routing
-// key; the push's error names err once.
-func (p *push) hold(err error) error {
-	if !p.held {
-		p.held = true
-		p.errs = append(p.errs, err)
-	}
-	return err
-}
-
-// fail marks routingKey as failing for the rest of the push and returns err.
-func (p *push) fail(routingKey string, err error) error {
-	if p.failing == nil {
-		p.failing = map[string]error{}
-	}
-	p.failing[routingKey] = err
-	p.errs = append(p.errs, err)
-	return err
+// failingKey returns the error of routingKey if one of its events failed
+// earlier in the push.
+func (p *push) failingKey(routingKey string) (error, bool) {
+	err, ok := p.failing[routingKey]
+	return err, ok
 }
 
 // result is nil when nothing needs a retry, else a retryable error carrying
@@ -61,6 +76,14 @@ func receivedAt(sl plog.ScopeLogs) pcommon.Timestamp {
 	return pcommon.NewTimestampFromTime(time.Unix(0, v.Int()))
 }
 
+// arrival is when a record reached the exporter: received for the whole
+// request, at for the record itself, a nanosecond after the record before
+// it, so that untimed records of one request keep their order even across
+// queues.
+type arrival struct {
+	received, at pcommon.Timestamp
+}
+
 // heldLogs copies records into a new plog.Logs, keeping their resource and
 // scope. Records arrive in iteration order, so a resource or scope is copied
 // once, when its first record arrives.
@@ -72,37 +95,34 @@ type heldLogs struct {
 	count      int
 }
 
-// add copies lr, the record-th record of its plog.Logs, at (res, scope).
-// received, when not 0, is stamped on the copied scope (see receivedAttr),
-// and stands in for the time of a record that carries none, so that the
-// record is ordered by when it first came, not by when it is sent or
-// retried.
-func (h *heldLogs) add(res, scope int, record uint64, rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord, received pcommon.Timestamp) {
+// add copies the record ref. When arrived is not nil, the arrival is
+// stamped on the copied scope (see receivedAttr) and stands in for the time
+// of a record that carries none, so that the record is ordered by when it
+// first came, not by when it is sent or retried.
+func (h *heldLogs) add(ref recordRef, arrived *arrival) {
 	if h.count == 0 {
 		h.logs = plog.NewLogs()
 		h.res, h.scope = -1, -1
 	}
-	if res != h.res {
+	if ref.res != h.res {
 		h.rl = h.logs.ResourceLogs().AppendEmpty()
-		rl.Resource().CopyTo(h.rl.Resource())
-		h.rl.SetSchemaUrl(rl.SchemaUrl())
-		h.res, h.scope = res, -1
+		ref.rl.Resource().CopyTo(h.rl.Resource())
+		h.rl.SetSchemaUrl(ref.rl.SchemaUrl())
+		h.res, h.scope = ref.res, -1
 	}
-	if scope != h.scope {
+	if ref.scope != h.scope {
 		h.sl = h.rl.ScopeLogs().AppendEmpty()
-		sl.Scope().CopyTo(h.sl.Scope())
-		h.sl.SetSchemaUrl(sl.SchemaUrl())
-		if received != 0 {
-			h.sl.Scope().Attributes().PutInt(receivedAttr, received.AsTime().UnixNano())
+		ref.sl.Scope().CopyTo(h.sl.Scope())
+		h.sl.SetSchemaUrl(ref.sl.SchemaUrl())
+		if arrived != nil {
+			h.sl.Scope().Attributes().PutInt(receivedAttr, arrived.received.AsTime().UnixNano())
 		}
-		h.scope = scope
+		h.scope = ref.scope
 	}
 	held := h.sl.LogRecords().AppendEmpty()
-	lr.CopyTo(held)
-	if !recordmap.HasTime(held) {
-		// A nanosecond apart, so that records of one call keep their order
-		// even across queues.
-		held.SetObservedTimestamp(received + pcommon.Timestamp(record))
+	ref.lr.CopyTo(held)
+	if arrived != nil && !recordmap.HasTime(held) {
+		held.SetObservedTimestamp(arrived.at)
 	}
 	h.count++
 }

@@ -6,59 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
 )
-
-// priority is an event's class in its route's queues and at its rate
-// limiter; lower goes first. Critical triggers lead: they are the pages that
-// wake someone. Acknowledge and resolve come next: they stop escalations and
-// re-notifications of incidents already paging people, and never page anyone
-// themselves. Then error, warning and info triggers, and last change events,
-// which open no incident and notify no one.
-type priority uint8
-
-const (
-	priorityCritical priority = iota
-	priorityAckResolve
-	priorityError
-	priorityWarning
-	priorityInfo
-	priorityChange
-	numPriorities
-)
-
-var priorityNames = [numPriorities]string{"critical", "ack_resolve", "error", "warning", "info", "change"}
-
-func (p priority) String() string { return priorityNames[p] }
-
-// priorityOf classes an identified event.
-func priorityOf(ev *eventsapi.Event) priority {
-	switch ev.Action {
-	case eventsapi.Change:
-		return priorityChange
-	case eventsapi.Acknowledge, eventsapi.Resolve:
-		return priorityAckResolve
-	}
-	switch ev.Payload.Severity {
-	case eventsapi.SeverityCritical:
-		return priorityCritical
-	case eventsapi.SeverityWarning:
-		return priorityWarning
-	case eventsapi.SeverityInfo:
-		return priorityInfo
-	}
-	return priorityError
-}
 
 // queueKey names one of the exporter's sending queues.
 type queueKey struct {
@@ -147,91 +102,4 @@ func (q *queues) shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// backlog counts, per route, the log records the exporter holds and has not
-// settled: added when a record is queued, taken off when its event is
-// accepted, suppressed or rejected, or when the retry sender gives up on it.
-//
-// The retry sender does not say when it gives up, so records handed back for
-// a retry are remembered with the time they were; a request not seen again
-// within retry_on_failure.max_elapsed_time plus max_interval was given up.
-// After a restart, records read back from a persistent queue were never
-// counted: they are not added, and a count never goes below zero, so the
-// gauge reads low until the route's backlog first empties.
-type backlog struct {
-	giveUpAfter time.Duration // 0: never given up
-
-	mu      sync.Mutex
-	records map[string]int64
-	retries map[plog.Logs]retry
-}
-
-// retry is a request handed back to the retry sender.
-type retry struct {
-	route   string
-	records int
-	at      time.Time
-}
-
-func newBacklog(routes []string, giveUpAfter time.Duration) *backlog {
-	b := &backlog{giveUpAfter: giveUpAfter, records: make(map[string]int64, len(routes)), retries: map[plog.Logs]retry{}}
-	for _, route := range routes {
-		b.records[route] = 0
-	}
-	return b
-}
-
-func (b *backlog) add(route string, n int) {
-	b.mu.Lock()
-	b.records[route] += int64(n)
-	b.mu.Unlock()
-}
-
-func (b *backlog) settle(route string, n int) {
-	b.mu.Lock()
-	b.records[route] = max(b.records[route]-int64(n), 0)
-	b.mu.Unlock()
-}
-
-// retrying notes that ld goes back to the retry sender; taken forgets it
-// when the retry sender hands it back.
-func (b *backlog) retrying(ld plog.Logs, route string, now time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	// Swept here too, not only when observed: without a metric reader the
-	// requests given up on would stay, data and all.
-	b.settleGivenUp(now)
-	b.retries[ld] = retry{route: route, records: ld.LogRecordCount(), at: now}
-}
-
-func (b *backlog) taken(ld plog.Logs) {
-	b.mu.Lock()
-	delete(b.retries, ld)
-	b.mu.Unlock()
-}
-
-// observe calls fn with each route's count, first settling the requests the
-// retry sender gave up on.
-func (b *backlog) observe(now time.Time, fn func(route string, records int64)) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.settleGivenUp(now)
-	for route, n := range b.records {
-		fn(route, n)
-	}
-}
-
-// settleGivenUp settles the requests the retry sender has surely given up
-// on by now. b.mu must be held.
-func (b *backlog) settleGivenUp(now time.Time) {
-	if b.giveUpAfter == 0 {
-		return
-	}
-	for ld, r := range b.retries {
-		if now.Sub(r.at) > b.giveUpAfter {
-			b.records[r.route] = max(b.records[r.route]-int64(r.records), 0)
-			delete(b.retries, ld)
-		}
-	}
 }

@@ -139,15 +139,15 @@ func TestStoppedDeliveryHandsRecordsBack(t *testing.T) {
 	cfg := testConfig(api)
 	e, err := newExporter(context.Background(), cfg, newSettings(t))
 	require.NoError(t, err)
-	defer e.telemetry.Shutdown()
+	defer e.tel.tb.Shutdown()
 	e.stopNow()
-	err = e.deliver(queueKey{"checkout", priorityError})(context.Background(), batch(
+	err = e.flow.deliver(queueKey{"checkout", priorityError})(context.Background(), batch(
 		alert("checkout", "alert.fingerprint", "a"),
 		alert("checkout", "alert.fingerprint", "b"),
 	))
 	require.ErrorIs(t, err, errShuttingDown)
 	assert.Empty(t, api.taken(), "nothing was sent")
-	assert.Equal(t, int64(2), e.unsentAtStop.Load())
+	assert.Equal(t, int64(2), e.exit.unsentAtStop.Load())
 }
 
 // TestRepeatsAreSettledOnArrival: with the sending queue on, repeats of an

@@ -6,72 +6,91 @@ import (
 	"strings"
 )
 
-// defaultRoute names the routing_key in metrics and logs; unknownRoute a key
-// no route has, such as one read back from storage after a rotation.
-const (
-	defaultRoute = "default"
-	unknownRoute = "unknown"
-)
-
-// router picks a record's integration key from the configured map. Keys are
-// only ever looked up here; records can name a route but never carry a key.
-type router struct {
-	defaultKey string
-	keys       map[string]string // attribute value -> key
-	names      map[string]string // key -> route name, for telemetry
-	routes     []string          // route names: routing_key's, then routing.keys' in name order
+// route is one configured integration key and the name it goes by in
+// metrics, logs and storage. index numbers the route for the telemetry's
+// attribute sets: the configured routes first, in queue order, then the
+// unknown route.
+type route struct {
+	name  string
+	key   string
+	index int
 }
 
-func newRouter(cfg *Config) router {
-	r := router{
-		defaultKey: strings.TrimSpace(string(cfg.RoutingKey)),
-		keys:       make(map[string]string, len(cfg.Routing.Keys)),
-		names:      make(map[string]string, len(cfg.Routing.Keys)+1),
+// router picks a record's route from the configured map. Keys are only ever
+// looked up here; records can name a route but never carry a key.
+type router struct {
+	defaultRoute *route
+	byValue      map[string]*route // routing attribute value -> route
+	byKey        map[string]*route
+	queued       []*route // routing_key's, then routing.keys' in name order
+	unknown      *route   // a key no route has, such as one read back from storage
+}
+
+func newRouter(cfg *Config) *router {
+	r := &router{byValue: make(map[string]*route, len(cfg.Routing.Keys)), byKey: make(map[string]*route, len(cfg.Routing.Keys)+1)}
+	add := func(name string, key string) *route {
+		rt := &route{name: name, key: strings.TrimSpace(key), index: len(r.queued)}
+		r.queued = append(r.queued, rt)
+		r.byKey[rt.key] = rt
+		return rt
 	}
-	for value, key := range cfg.Routing.Keys {
-		k := strings.TrimSpace(string(key))
-		r.keys[value] = k
-		r.names[k] = value
+	if key := strings.TrimSpace(string(cfg.RoutingKey)); key != "" {
+		r.defaultRoute = add(defaultRoute, key)
 	}
-	if r.defaultKey != "" {
-		r.names[r.defaultKey] = defaultRoute
-		r.routes = append(r.routes, defaultRoute)
+	for _, name := range slices.Sorted(maps.Keys(cfg.Routing.Keys)) {
+		r.byValue[name] = add(name, string(cfg.Routing.Keys[name]))
 	}
-	r.routes = append(r.routes, slices.Sorted(maps.Keys(r.keys))...)
+	r.unknown = &route{name: unknownRoute, index: len(r.queued)}
 	return r
 }
 
-// pick returns the key for a record whose routing attribute has value, ""
+// pick returns the route of a record whose routing attribute has value, nil
 // when neither the map nor routing_key provides one.
-func (r router) pick(value string) string {
-	if key, ok := r.keys[value]; ok {
-		return key
+func (r *router) pick(value string) *route {
+	if rt, ok := r.byValue[value]; ok {
+		return rt
 	}
-	return r.defaultKey
+	return r.defaultRoute
 }
 
-// key returns the key of a route name, "" for a route no longer configured.
-func (r router) key(name string) string {
-	if name == defaultRoute {
-		return r.defaultKey
+// ofKey returns the route of a routing key: the unknown route for a key no
+// route has, nil for "".
+func (r *router) ofKey(key string) *route {
+	if key == "" {
+		return nil
 	}
-	return r.keys[name]
+	if rt, ok := r.byKey[key]; ok {
+		return rt
+	}
+	return r.unknown
 }
 
-// queued lists the routes that have queues: routing_key's, then the
-// routing.keys entries in name order. The caller must not change it.
-func (r router) queued() []string { return r.routes }
-
-// queueName returns the route of key, if it has queues.
-func (r router) queueName(key string) (string, bool) {
-	name, ok := r.names[key]
-	return name, ok
+// names lists the route names that have queues, in queue order.
+func (r *router) names() []string {
+	names := make([]string, len(r.queued))
+	for i, rt := range r.queued {
+		names[i] = rt.name
+	}
+	return names
 }
 
-// name returns the route name of key, safe to show in telemetry.
-func (r router) name(key string) string {
-	if name, ok := r.names[key]; ok {
-		return name
+// nameOf returns the route name of a routing key, safe to show: the storage
+// keeps it in place of the key.
+func (r *router) nameOf(key string) string {
+	if rt := r.ofKey(key); rt != nil {
+		return rt.name
 	}
 	return unknownRoute
+}
+
+// named returns the route of a name, the unknown route for a name no
+// longer configured, whose key is "".
+func (r *router) named(name string) *route {
+	if name == defaultRoute && r.defaultRoute != nil {
+		return r.defaultRoute
+	}
+	if rt, ok := r.byValue[name]; ok {
+		return rt
+	}
+	return r.unknown
 }

@@ -110,7 +110,7 @@ func TestDedupStorageDefaultsToTheQueuesStorage(t *testing.T) {
 			tc.mutate(cfg)
 			e, err := newExporter(context.Background(), cfg, newSettings(t))
 			require.NoError(t, err)
-			defer e.telemetry.Shutdown()
+			defer e.tel.tb.Shutdown()
 			assert.Equal(t, tc.want, e.dedupStorage())
 		})
 	}

@@ -2,6 +2,8 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -12,120 +14,265 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
 )
 
-// rejectReasons lists every reason a record is rejected.
-var rejectReasons = []string{
-	recordmap.RejectUnknownEventType, recordmap.RejectUnknownEventAction, rejectNoRoutingKey, rejectByAPI, eventsapi.RejectChangeToRulesetKey,
+// rejection is why a record is dropped without an event reaching PagerDuty.
+type rejection uint8
+
+const (
+	rejectUnknownEventType rejection = iota
+	rejectUnknownEventAction
+	rejectNoRoutingKey
+	rejectByAPI
+	rejectChangeToRulesetKey
+	numRejections
+)
+
+var rejectionNames = [numRejections]string{
+	recordmap.RejectUnknownEventType, recordmap.RejectUnknownEventAction, "no_routing_key", "api_rejected", eventsapi.RejectChangeToRulesetKey,
 }
 
-// series lists, per counter, every attribute combination the exporter can
-// record, all known from the configuration.
-type series struct {
-	events, requests, suppressed, repaired, rejected, perRoute []attrKey
-	// durations and waits are the histograms' combinations.
-	durations, waits []attrKey
+func (r rejection) String() string { return rejectionNames[r] }
+
+// mappingRejection is the rejection a mapping error names; the mapping's
+// catch-all for an error that names none.
+func mappingRejection(err error) rejection {
+	if rejected, ok := errors.AsType[*recordmap.RejectError](err); ok && rejected.Reason == recordmap.RejectUnknownEventAction {
+		return rejectUnknownEventAction
+	}
+	return rejectUnknownEventType
 }
 
-func knownSeries(routes []string) series {
-	var s series
-	actions := []string{string(eventsapi.Trigger), string(eventsapi.Acknowledge), string(eventsapi.Resolve), string(eventsapi.Change)}
-	for _, route := range routes {
-		for _, action := range actions {
-			for _, outcome := range eventsapi.Outcomes {
-				s.events = append(s.events, attrKey{"event_action", action, "outcome", outcome.String(), "routing", route})
+// Index spaces of the attribute sets.
+const (
+	numActions       = 4 // trigger, acknowledge, resolve, change
+	numEndpoints     = 2 // eventsapi.EnqueuePath, eventsapi.ChangeEnqueuePath
+	numStatusClasses = 5
+	numRepairBits    = 32
+)
+
+var (
+	actionNames      = [numActions]eventsapi.Action{eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve, eventsapi.Change}
+	endpointNames    = [numEndpoints]string{eventsapi.EnqueuePath, eventsapi.ChangeEnqueuePath}
+	statusClassNames = [numStatusClasses]string{"transport", "2xx", "3xx", "4xx", "5xx"}
+)
+
+func actionIndex(a eventsapi.Action) int {
+	switch a {
+	case eventsapi.Acknowledge:
+		return 1
+	case eventsapi.Resolve:
+		return 2
+	case eventsapi.Change:
+		return 3
+	}
+	return 0
+}
+
+func endpointIndex(path string) int {
+	if path == eventsapi.ChangeEnqueuePath {
+		return 1
+	}
+	return 0
+}
+
+// statusClassIndex is the class of an HTTP status; 0 (transport) when no
+// response arrived. A status outside 2xx–5xx is counted with the class whose
+// outcome it gets: 1xx with 4xx (refused), 600 and above with 5xx (retried).
+func statusClassIndex(code int) int {
+	switch {
+	case code == 0:
+		return 0
+	case code < 200:
+		return 3
+	case code >= 600:
+		return 4
+	}
+	return code/100 - 1
+}
+
+func reasonIndex(reason string) int {
+	for i, r := range dedup.Reasons {
+		if r == reason {
+			return i
+		}
+	}
+	panic("unknown suppression reason " + reason)
+}
+
+// telemetry records the exporter's own metrics. Every attribute set they
+// carry is built here, once, from the configuration: building a set per
+// event would cost more than mapping the record. Each set carries the
+// exporter's component ID, so that two pagerduty exporters in one collector
+// keep series of their own. Nothing else in the package writes an attribute.
+type telemetry struct {
+	tb *metadata.TelemetryBuilder
+
+	exporter   metric.MeasurementOption
+	routes     []routeSets // by route.index: the configured routes, then the unknown route
+	requests   [numEndpoints][numStatusClasses]metric.MeasurementOption
+	durations  [numEndpoints]metric.MeasurementOption
+	suppressed [numActions][len(dedup.Reasons)]metric.MeasurementOption
+	repaired   [numRepairBits]metric.MeasurementOption
+	rejected   [numRejections]metric.MeasurementOption
+}
+
+// routeSets are the attribute sets of one route.
+type routeSets struct {
+	route  metric.MeasurementOption
+	events [numActions][len(eventsapi.Outcomes)]metric.MeasurementOption
+	waits  [numPriorities]metric.MeasurementOption
+}
+
+func newTelemetry(tb *metadata.TelemetryBuilder, exporterID string, routes *router) *telemetry {
+	id := attribute.String("exporter", exporterID)
+	set := func(kvs ...string) metric.MeasurementOption {
+		attrs := make([]attribute.KeyValue, 1, 1+len(kvs)/2)
+		attrs[0] = id
+		for i := 0; i+1 < len(kvs); i += 2 {
+			attrs = append(attrs, attribute.String(kvs[i], kvs[i+1]))
+		}
+		return metric.WithAttributeSet(attribute.NewSet(attrs...))
+	}
+	t := &telemetry{tb: tb, exporter: set()}
+	for _, rt := range append(append([]*route(nil), routes.queued...), routes.unknown) {
+		rs := routeSets{route: set("routing", rt.name)}
+		for a, action := range actionNames {
+			for _, o := range eventsapi.Outcomes {
+				rs.events[a][o] = set("event_action", string(action), "outcome", o.String(), "routing", rt.name)
 			}
 		}
-		s.perRoute = append(s.perRoute, attrKey{"routing", route})
 		for p := range numPriorities {
-			s.waits = append(s.waits, attrKey{"priority", p.String(), "routing", route})
+			rs.waits[p] = set("priority", p.String(), "routing", rt.name)
+		}
+		t.routes = append(t.routes, rs)
+	}
+	for e, endpoint := range endpointNames {
+		t.durations[e] = set("endpoint", endpoint)
+		for c, class := range statusClassNames {
+			t.requests[e][c] = set("endpoint", endpoint, "status_class", class)
 		}
 	}
-	// Change events are never suppressed; only a trigger is a duplicate,
-	// only an acknowledge or resolve already applied.
-	for _, action := range actions[:3] {
-		for _, reason := range dedup.Reasons {
-			if (reason == dedup.ReasonDuplicate) == (action == string(eventsapi.Trigger)) || reason == dedup.ReasonStale {
-				s.suppressed = append(s.suppressed, attrKey{"event_action", action, "reason", reason})
-			}
-		}
-	}
-	for _, endpoint := range []string{eventsapi.EnqueuePath, eventsapi.ChangeEnqueuePath} {
-		s.durations = append(s.durations, attrKey{"endpoint", endpoint})
-		for _, class := range []string{"2xx", "3xx", "4xx", "5xx", "transport"} {
-			s.requests = append(s.requests, attrKey{"endpoint", endpoint, "status_class", class})
+	for a, action := range actionNames[:3] {
+		for r, reason := range dedup.Reasons {
+			t.suppressed[a][r] = set("event_action", string(action), "reason", reason)
 		}
 	}
 	for r := range (^recordmap.Repairs(0)).All() {
-		s.repaired = append(s.repaired, attrKey{"reason", r.String()})
+		t.repaired[repairBit(r)] = set("reason", r.String())
 	}
-	for _, reason := range rejectReasons {
-		s.rejected = append(s.rejected, attrKey{"reason", reason})
+	for r := range numRejections {
+		t.rejected[r] = set("reason", r.String())
 	}
-	return s
+	return t
 }
 
-// zero records 0 for every counter series, so that each exists from the
-// start: rate() and increase() see the first event after a start only if
-// the series was there before it.
-func (s series) zero(ctx context.Context, tb *metadata.TelemetryBuilder, a *attrSets) {
-	for _, c := range []struct {
-		counter metric.Int64Counter
-		keys    []attrKey
-	}{
-		{tb.ExporterPagerdutyEvents, s.events},
-		{tb.ExporterPagerdutyRequests, s.requests},
-		{tb.ExporterPagerdutySuppressed, s.suppressed},
-		{tb.ExporterPagerdutyRecordsRepaired, s.repaired},
-		{tb.ExporterPagerdutyRecordsRejected, s.rejected},
-		{tb.ExporterPagerdutyThrottled, s.perRoute},
-	} {
-		for _, k := range c.keys {
-			c.counter.Add(ctx, 0, a.of(k))
+func repairBit(r recordmap.Repair) int {
+	bit := 0
+	for r > 1 {
+		r >>= 1
+		bit++
+	}
+	return bit
+}
+
+// zero records 0 for every counter series that can occur for the configured
+// routes, so that each exists from the start: rate() and increase() see the
+// first event after a start only if the series was there before it. Change
+// events are never suppressed; only a trigger is a duplicate, only an
+// acknowledge or resolve already applied.
+func (t *telemetry) zero(ctx context.Context) {
+	tb := t.tb
+	for _, rs := range t.routes[:len(t.routes)-1] {
+		for a := range numActions {
+			for o := range eventsapi.Outcomes {
+				tb.ExporterPagerdutyEvents.Add(ctx, 0, rs.events[a][o])
+			}
+		}
+		tb.ExporterPagerdutyThrottled.Add(ctx, 0, rs.route)
+		tb.ExporterPagerdutyRateLimitWait.Add(ctx, 0, rs.route)
+	}
+	for e := range numEndpoints {
+		for c := range numStatusClasses {
+			tb.ExporterPagerdutyRequests.Add(ctx, 0, t.requests[e][c])
 		}
 	}
-	for _, k := range s.perRoute {
-		tb.ExporterPagerdutyRateLimitWait.Add(ctx, 0, a.of(k))
-	}
-}
-
-// attrSets are the attribute sets the exporter's metrics are recorded with,
-// built once: every value they take is known from the configuration, and
-// building a set per event would cost more than mapping the record. Every
-// set carries the exporter's component ID, so that two pagerduty exporters
-// in one collector have series of their own.
-type attrSets struct {
-	exporter attribute.KeyValue
-	sets     map[attrKey]metric.MeasurementOption
-}
-
-func newAttrSets(exporterID string, s series) *attrSets {
-	a := &attrSets{exporter: attribute.String("exporter", exporterID), sets: map[attrKey]metric.MeasurementOption{}}
-	for _, keys := range [][]attrKey{s.events, s.requests, s.suppressed, s.repaired, s.rejected, s.perRoute, s.durations, s.waits, {{}}} {
-		for _, k := range keys {
-			a.sets[k] = a.build(k)
+	for a := range 3 {
+		for r, reason := range dedup.Reasons {
+			if (reason == dedup.ReasonDuplicate) == (a == 0) || reason == dedup.ReasonStale {
+				tb.ExporterPagerdutySuppressed.Add(ctx, 0, t.suppressed[a][r])
+			}
 		}
 	}
-	return a
+	for r := range (^recordmap.Repairs(0)).All() {
+		tb.ExporterPagerdutyRecordsRepaired.Add(ctx, 0, t.repaired[repairBit(r)])
+	}
+	for r := range numRejections {
+		tb.ExporterPagerdutyRecordsRejected.Add(ctx, 0, t.rejected[r])
+	}
 }
 
-// attrKey holds up to three attribute names, each followed by its value; an
-// array, unlike a slice, is looked up without allocating. The zero attrKey
-// stands for the exporter's ID alone.
-type attrKey [6]string
-
-// of returns the option for k, built on the spot for a combination
-// knownSeries did not foresee.
-func (a *attrSets) of(k attrKey) metric.MeasurementOption {
-	if opt, ok := a.sets[k]; ok {
-		return opt
+// sent counts one request to the Events API, which took took, and what
+// became of its event.
+func (t *telemetry) sent(ctx context.Context, rt *route, action eventsapi.Action, res *eventsapi.Result, took time.Duration) {
+	e := endpointIndex(res.Path)
+	t.tb.ExporterPagerdutyRequests.Add(ctx, 1, t.requests[e][statusClassIndex(res.StatusCode)])
+	t.tb.ExporterPagerdutyRequestDuration.Record(ctx, took.Seconds(), t.durations[e])
+	t.tb.ExporterPagerdutyEvents.Add(ctx, 1, t.routes[rt.index].events[actionIndex(action)][res.Outcome])
+	if res.Outcome == eventsapi.Throttled {
+		t.tb.ExporterPagerdutyThrottled.Add(ctx, 1, t.routes[rt.index].route)
 	}
-	return a.build(k)
 }
 
-func (a *attrSets) build(k attrKey) metric.MeasurementOption {
-	attrs := make([]attribute.KeyValue, 1, 1+len(k)/2)
-	attrs[0] = a.exporter
-	for i := 0; i+1 < len(k) && k[i] != ""; i += 2 {
-		attrs = append(attrs, attribute.String(k[i], k[i+1]))
+// paged records the time from a record's arrival to its event's acceptance.
+func (t *telemetry) paged(ctx context.Context, rt *route, p priority, since time.Duration) {
+	t.tb.ExporterPagerdutyEventWait.Record(ctx, since.Seconds(), t.routes[rt.index].waits[p])
+}
+
+// waited adds a wait for the rate limiter; 0 records nothing.
+func (t *telemetry) waited(ctx context.Context, rt *route, d time.Duration) {
+	if d > 0 {
+		t.tb.ExporterPagerdutyRateLimitWait.Add(ctx, d.Seconds(), t.routes[rt.index].route)
 	}
-	return metric.WithAttributeSet(attribute.NewSet(attrs...))
+}
+
+// suppressedRecord counts a record whose effect PagerDuty already shows.
+func (t *telemetry) suppressedRecord(ctx context.Context, action eventsapi.Action, reason string) {
+	t.tb.ExporterPagerdutySuppressed.Add(ctx, 1, t.suppressed[actionIndex(action)][reasonIndex(reason)])
+}
+
+// repairedRecord counts each repair made to a record.
+func (t *telemetry) repairedRecord(ctx context.Context, repairs recordmap.Repairs) {
+	for r := range repairs.All() {
+		t.tb.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, t.repaired[repairBit(r)])
+	}
+}
+
+// rejectedRecord counts a record dropped for reason.
+func (t *telemetry) rejectedRecord(ctx context.Context, reason rejection) {
+	t.tb.ExporterPagerdutyRecordsRejected.Add(ctx, 1, t.rejected[reason])
+}
+
+// registerGauges observes the cache and the backlog from the metric
+// reader's goroutine. It is called once start has settled which cache the
+// exporter keeps.
+func (t *telemetry) registerGauges(cache *dedup.Cache, b *backlog, routes *router) error {
+	return errors.Join(
+		t.tb.RegisterExporterPagerdutyCacheEntriesCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(cache.Stats().Entries), t.exporter)
+			return nil
+		}),
+		t.tb.RegisterExporterPagerdutyOpenIncidentsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(cache.Stats().Open), t.exporter)
+			return nil
+		}),
+		t.tb.RegisterExporterPagerdutyCacheEvictionsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(cache.Stats().Evictions, t.exporter)
+			return nil
+		}),
+		t.tb.RegisterExporterPagerdutyBacklogCallback(func(_ context.Context, o metric.Int64Observer) error {
+			b.observe(time.Now(), func(route string, records int64) {
+				o.Observe(records, t.routes[routes.named(route).index].route)
+			})
+			return nil
+		}),
+	)
 }

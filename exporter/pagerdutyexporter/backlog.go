@@ -1,0 +1,113 @@
+package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+
+import (
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// backlog counts, per route, the log records the exporter holds and has not
+// settled: added when a record is queued, taken off when its event is
+// accepted, suppressed or rejected, or when the retry sender gives up on it.
+//
+// The retry sender does not say when it gives up, so records handed back for
+// a retry are remembered with the time they were; a request not seen again
+// within retry_on_failure.max_elapsed_time plus max_interval was given up.
+// After a restart, records read back from a persistent queue were never
+// counted: they are not added, and a count never goes below zero, so the
+// gauge reads low until the route's backlog first empties.
+type backlog struct {
+	giveUpAfter time.Duration // 0: never given up
+
+	mu      sync.Mutex
+	records map[string]int64
+	retries map[plog.Logs]retry
+}
+
+// retry is a request handed back to the retry sender.
+type retry struct {
+	route   string
+	records int
+	at      time.Time
+}
+
+// newBacklog counts the records of routes, and settles those handed back
+// for a retry once giveUpAfter has passed (0: never; see giveUpAfter).
+func newBacklog(routes []string, giveUpAfter time.Duration) *backlog {
+	b := &backlog{giveUpAfter: giveUpAfter, records: make(map[string]int64, len(routes)), retries: map[plog.Logs]retry{}}
+	for _, rt := range routes {
+		b.records[rt] = 0
+	}
+	return b
+}
+
+// giveUpAfter is when the retry sender has surely given up on a request it
+// was handed back; 0 when it never does.
+func giveUpAfter(backOff configretry.BackOffConfig) time.Duration {
+	switch {
+	case !backOff.Enabled:
+		return time.Nanosecond
+	case backOff.MaxElapsedTime == 0:
+		return 0
+	}
+	return backOff.MaxElapsedTime + backOff.MaxInterval
+}
+
+func (b *backlog) add(rt string, n int) {
+	b.mu.Lock()
+	b.records[rt] += int64(n)
+	b.mu.Unlock()
+}
+
+func (b *backlog) settle(rt string, n int) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.records[rt] = max(b.records[rt]-int64(n), 0)
+	b.mu.Unlock()
+}
+
+// retrying notes that ld goes back to the retry sender; taken forgets it
+// when the retry sender hands it back.
+func (b *backlog) retrying(ld plog.Logs, rt string, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Swept here too, not only when observed: without a metric reader the
+	// requests given up on would stay, data and all.
+	b.settleGivenUp(now)
+	b.retries[ld] = retry{route: rt, records: ld.LogRecordCount(), at: now}
+}
+
+func (b *backlog) taken(ld plog.Logs) {
+	b.mu.Lock()
+	delete(b.retries, ld)
+	b.mu.Unlock()
+}
+
+// observe calls fn with each route's count, first settling the requests the
+// retry sender gave up on.
+func (b *backlog) observe(now time.Time, fn func(route string, records int64)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.settleGivenUp(now)
+	for rt, n := range b.records {
+		fn(rt, n)
+	}
+}
+
+// settleGivenUp settles the requests the retry sender has surely given up
+// on by now. b.mu must be held.
+func (b *backlog) settleGivenUp(now time.Time) {
+	if b.giveUpAfter == 0 {
+		return
+	}
+	for ld, r := range b.retries {
+		if now.Sub(r.at) > b.giveUpAfter {
+			b.records[r.route] = max(b.records[r.route]-int64(r.records), 0)
+			delete(b.retries, ld)
+		}
+	}
+}

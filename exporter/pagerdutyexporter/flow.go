@@ -1,0 +1,273 @@
+package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
+)
+
+// flow is the road of every event. admit takes records in: it identifies
+// each once, picks its route once, settles a repeat on arrival, and puts the
+// rest on the queue of their route and priority. deliver takes them out of
+// a queue: it takes the alert's turn, holds it behind a failing key,
+// completes the event, waits for the limiter by priority and sends. Every
+// outcome leaves through exit.
+type flow struct {
+	mapping recordmap.Options
+	routes  *router
+	queues  *queues
+	limiter *eventsapi.Limiter
+	exit    *exit
+	stop    context.Context // done once shutdown stops delivery
+
+	// Set by start, before the queues start: they need the host.
+	client *eventsapi.Client
+	cache  *dedup.Cache
+}
+
+// admit puts each record of ld on the queue of its route and priority.
+// Only a refused enqueue (a full queue) fails the call.
+func (f *flow) admit(ctx context.Context, ld plog.Logs) error {
+	received := pcommon.NewTimestampFromTime(time.Now())
+	s := sorting{batches: map[queueKey]*heldLogs{}, sameKey: map[string]queueKey{}}
+	var n pcommon.Timestamp
+	for ref := range records(ld) {
+		n++
+		arrived := arrival{received: received, at: received + n}
+		if key, ok := f.queueFor(ctx, ref, arrived.at, &s); ok {
+			if s.batches[key] == nil {
+				s.batches[key] = &heldLogs{}
+			}
+			s.batches[key].add(ref, &arrived)
+		}
+	}
+	return f.enqueue(ctx, &s)
+}
+
+// sorting is one admitted request on its way to the queues. Records of one
+// dedup key keep their order: they share the queue of the first of them,
+// whatever their own priority.
+type sorting struct {
+	batches map[queueKey]*heldLogs
+	sameKey map[string]queueKey
+}
+
+// queueFor identifies a record that reached the exporter at, and returns
+// its queue; it settles the record instead when it can go no further: it
+// cannot become an event, has no route, or is a repeat the cache settles
+// on arrival.
+func (f *flow) queueFor(ctx context.Context, ref recordRef, at pcommon.Timestamp, s *sorting) (queueKey, bool) {
+	m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, at)
+	if err != nil {
+		f.exit.settle(ctx, nil, &outcome{kind: outcomeRejected, ref: ref, rejection: mappingRejection(err), err: err})
+		return queueKey{}, false
+	}
+	ev := &m.Event
+	if key, ok := s.sameKey[ev.DedupKey]; ok && !ev.IsChange() {
+		return key, true
+	}
+	rt := f.routes.pick(m.RoutingValue)
+	if !ev.IsChange() && f.settledOnArrival(ctx, ref, &m, rt, at) {
+		return queueKey{}, false
+	}
+	key, ok := f.queueOf(&m, rt)
+	if !ok {
+		o := outcome{ref: ref}
+		f.unrouted(&o, &m)
+		f.exit.settle(ctx, nil, &o)
+		return queueKey{}, false
+	}
+	if !ev.IsChange() {
+		s.sameKey[ev.DedupKey] = key
+	}
+	return key, true
+}
+
+// settledOnArrival settles, without queueing it, a record the cache
+// suppresses (a repeat, an acknowledge or resolve already applied, or a
+// stale record) when its dedup key's turn is free: delivery would decide
+// the same, and in a storm of repeats queueing each would cost more than
+// deciding.
+func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap.Result, rt *route, at pcommon.Timestamp) bool {
+	turn, ok := f.cache.TryBegin(ctx, m.Event.DedupKey, f.seen(m, rt, at))
+	if !ok {
+		return false
+	}
+	if turn.Reason == "" {
+		turn.Release()
+		return false
+	}
+	f.exit.settle(ctx, nil, &outcome{kind: outcomeSuppressed, ref: ref, action: m.Event.Action, dedupKey: m.Event.DedupKey, turn: turn, reason: turn.Reason})
+	return true
+}
+
+// queueOf picks a record's queue: the route of its incident's key when the
+// cache knows an incident the event belongs to, else rt, the route its
+// routing attribute selects. An acknowledge or resolve with no route at all
+// goes to the first route, where delivery looks again: its trigger may be
+// queued still.
+func (f *flow) queueOf(m *recordmap.Result, rt *route) (queueKey, bool) {
+	ev := &m.Event
+	p := priorityOf(ev)
+	if !ev.IsChange() {
+		if incidentKey, open := f.cache.IncidentKey(ev.DedupKey); incidentKey != "" && (open || ev.Action != eventsapi.Trigger) {
+			rt = f.routes.ofKey(incidentKey)
+		}
+	}
+	switch {
+	case rt != nil && rt != f.routes.unknown:
+		return queueKey{rt.name, p}, true
+	case ev.Action == eventsapi.Acknowledge || ev.Action == eventsapi.Resolve:
+		return queueKey{f.routes.queued[0].name, p}, true
+	}
+	return queueKey{}, false
+}
+
+// enqueue hands each sorted batch to its queue, most urgent first: should
+// the queues fill, the least urgent are refused.
+func (f *flow) enqueue(ctx context.Context, s *sorting) error {
+	keys := slices.SortedFunc(maps.Keys(s.batches), func(a, b queueKey) int {
+		return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.route, b.route))
+	})
+	var errs []error
+	for _, key := range keys {
+		held := s.batches[key]
+		errs = append(errs, f.exit.enqueued(key, held.count, f.queues.byKey[key].ConsumeLogs(ctx, held.logs)))
+	}
+	return errors.Join(errs...)
+}
+
+// deliver returns the push of one queue: it sends one event per record, in
+// order. Records that failed in a way a retry can fix are handed back to the
+// retry sender, alone, so that accepted events are never sent twice; once a
+// routing key fails, its later records wait for the retry too, keeping
+// their order.
+func (f *flow) deliver(key queueKey) consumer.ConsumeLogsFunc {
+	return func(ctx context.Context, ld plog.Logs) error {
+		// A stop cancels the wait for a dedup key's turn or for the limiter.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(f.stop, cancel)()
+		p := f.exit.taking(ld, key)
+		for ref := range records(ld) {
+			o := f.deliverRecord(ctx, p, ref)
+			f.exit.settle(ctx, p, &o)
+		}
+		return f.exit.pushed(p)
+	}
+}
+
+// deliverRecord takes one record from its queue to PagerDuty, as far as it
+// can go, and says how far that was.
+func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcome {
+	o := outcome{ref: ref, priority: p.key.priority, received: receivedAt(ref.sl)}
+	if f.stop.Err() != nil {
+		o.kind, o.err = outcomeHeld, errShuttingDown
+		return o
+	}
+	m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, o.received)
+	if err != nil {
+		o.kind, o.rejection, o.err = outcomeRejected, mappingRejection(err), err
+		return o
+	}
+	ev := &m.Event
+	o.action, o.dedupKey = ev.Action, ev.DedupKey
+	rt := f.routes.pick(m.RoutingValue)
+	o.turn, err = f.begin(ctx, &m, rt, o.received)
+	if err != nil {
+		o.kind, o.err = outcomeFailed, err
+		if rt != nil {
+			o.failKey = rt.key
+		}
+		return o
+	}
+	routingKey := o.turn.RoutingKey
+	switch {
+	case routingKey == "":
+		f.unrouted(&o, &m)
+		// A resolve that overtook its trigger still closes it: the
+		// trigger, older, will be stale.
+		o.tombstone = ev.Action == eventsapi.Resolve
+		return o
+	case ev.IsChange() && eventsapi.IsRulesetKey(routingKey):
+		// PagerDuty takes no change events on a ruleset key
+		// (https://developer.pagerduty.com/docs/events-api-v2-overview#getting-started).
+		o.route = f.routes.ofKey(routingKey)
+		o.kind, o.rejection = outcomeRejected, rejectChangeToRulesetKey
+		o.err = fmt.Errorf("route %q has a ruleset key (it starts with R), which takes no change events", o.route.name)
+		return o
+	}
+	o.route = f.routes.ofKey(routingKey)
+	// Behind a failed event of its key, a record waits even if it would be
+	// suppressed now: the cache does not yet show the failed event's effect.
+	if failure, failing := p.failingKey(routingKey); failing {
+		o.kind, o.err = outcomeBehindFailure, failure
+		return o
+	}
+	if o.turn.Reason != "" {
+		o.kind, o.reason = outcomeSuppressed, o.turn.Reason
+		return o
+	}
+	// Only an event that will be sent needs its details, links and images.
+	m.Complete()
+	o.repairs = m.Repairs
+	if o.waited, err = f.limiter.Wait(ctx, routingKey, int(p.key.priority)); err != nil {
+		o.kind, o.failKey, o.err = outcomeFailed, routingKey, fmt.Errorf("waiting for the rate limiter: %w", err)
+		return o
+	}
+	ev.RoutingKey = routingKey
+	start := time.Now()
+	// A stop does not cancel a request in flight: the client's timeout
+	// bounds it, and canceling it would lose whether PagerDuty applied it.
+	o.result = f.client.Send(context.WithoutCancel(ctx), ev)
+	o.kind, o.took = outcomeSent, time.Since(start)
+	return o
+}
+
+// begin takes the record's dedup key's turn and the cache's decision:
+// deciding, sending and recording are one step per dedup key, so a consumer
+// holding an older record for the key sees this one's effect. A change
+// event has no dedup key: its turn is untracked, to send under rt.
+func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, received pcommon.Timestamp) (dedup.Turn, error) {
+	if m.Event.IsChange() {
+		return dedup.Untracked(keyOf(rt)), nil
+	}
+	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, f.seen(m, rt, received))
+	if err != nil {
+		return turn, fmt.Errorf("waiting for dedup key %q: %w", m.Event.DedupKey, err)
+	}
+	return turn, nil
+}
+
+// seen is what the dedup cache needs to know of an identified alert event
+// under rt, the route its record selects.
+func (f *flow) seen(m *recordmap.Result, rt *route, received pcommon.Timestamp) dedup.Event {
+	return dedup.Event{Action: m.Event.Action, RoutingKey: keyOf(rt), PayloadHash: m.PayloadHash, Time: m.OrderingTime(received)}
+}
+
+// unrouted makes o the outcome of a record no routing key takes.
+func (f *flow) unrouted(o *outcome, m *recordmap.Result) {
+	o.kind, o.rejection = outcomeRejected, rejectNoRoutingKey
+	o.action, o.dedupKey = m.Event.Action, m.Event.DedupKey
+	o.err = fmt.Errorf("%s %q matches no routing.keys entry and routing_key is not set", f.mapping.RoutingAttribute, m.RoutingValue)
+}
+
+// keyOf is rt's routing key, "" for no route.
+func keyOf(rt *route) string {
+	if rt == nil {
+		return ""
+	}
+	return rt.key
+}
