@@ -57,6 +57,8 @@ type Config struct {
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
 	// Dedup bounds the dedup cache and sets its repeat window.
 	Dedup DedupConfig `mapstructure:"dedup"`
+	// AutoResolve resolves the alerts whose firing records stop.
+	AutoResolve AutoResolveConfig `mapstructure:"auto_resolve"`
 	// DefaultSeverity is used when a record gives no usable severity: one of
 	// critical, error, warning and info.
 	DefaultSeverity string `mapstructure:"default_severity"`
@@ -110,6 +112,21 @@ type DedupConfig struct {
 	// Storage names a storage extension that keeps the cache across
 	// restarts; nil keeps it in memory only.
 	Storage *component.ID `mapstructure:"storage"`
+
+	_ struct{}
+}
+
+// AutoResolveConfig closes the incidents opened from logs, which report
+// occurrences, never recoveries.
+type AutoResolveConfig struct {
+	// After is the quiet period: an alert this exporter triggered, and
+	// PagerDuty accepted, is resolved once no firing record of its dedup key
+	// has reached the exporter for After. Time the collector was not running
+	// never counts. 0, the default, turns it off; a record's
+	// alert.resolve_after overrides it for its alert ("0s": never). It must
+	// be at least a second (the clock ticks in seconds) and shorter than
+	// dedup.ttl.
+	After time.Duration `mapstructure:"after"`
 
 	_ struct{}
 }
@@ -190,6 +207,16 @@ func checkWholeNumbers(conf *confmap.Conf, bounds map[string]int64) error {
 // Validate checks the exporter's own fields; confmap validates the nested
 // HTTP, queue and retry configs.
 func (cfg *Config) Validate() error {
+	errs := cfg.validateEndpoint()
+	errs = append(errs, cfg.validateRouting()...)
+	errs = append(errs, cfg.validateBounds()...)
+	if !eventsapi.ValidSeverity(cfg.DefaultSeverity) {
+		errs = append(errs, fmt.Errorf("default_severity: must be one of critical, error, warning, info, got %q", cfg.DefaultSeverity))
+	}
+	return errors.Join(errs...)
+}
+
+func (cfg *Config) validateEndpoint() []error {
 	var errs []error
 	if cfg.ClientConfig.Endpoint == "" {
 		errs = append(errs, errors.New("endpoint: must be set to the Events API base URL, e.g. https://events.pagerduty.com"))
@@ -206,6 +233,11 @@ func (cfg *Config) Validate() error {
 		// consumer, and with them the whole pipeline, forever.
 		errs = append(errs, fmt.Errorf("timeout: must be greater than 0 (it bounds each request to the Events API), got %v", cfg.ClientConfig.Timeout))
 	}
+	return errs
+}
+
+func (cfg *Config) validateRouting() []error {
+	var errs []error
 	switch {
 	case cfg.RoutingKey == "" && len(cfg.Routing.Keys) == 0:
 		errs = append(errs, errors.New("routing_key: must be set (a 32-character integration key), or routing.keys must list at least one key"))
@@ -248,6 +280,12 @@ func (cfg *Config) Validate() error {
 	if len(cfg.Routing.Keys) > 0 && cfg.Routing.Attribute == "" {
 		errs = append(errs, errors.New("routing.attribute: must name the attribute whose value selects a key from routing.keys"))
 	}
+	return errs
+}
+
+// validateBounds checks the numbers of rate_limit, dedup and auto_resolve.
+func (cfg *Config) validateBounds() []error {
+	var errs []error
 	if cfg.RateLimit.EventsPerMinute < 0 {
 		errs = append(errs, errors.New("rate_limit.events_per_minute: must not be negative (0 disables rate limiting)"))
 	}
@@ -266,10 +304,17 @@ func (cfg *Config) Validate() error {
 	if cfg.Dedup.RepeatInterval < 0 {
 		errs = append(errs, errors.New("dedup.repeat_interval: must not be negative"))
 	}
-	if !eventsapi.ValidSeverity(cfg.DefaultSeverity) {
-		errs = append(errs, fmt.Errorf("default_severity: must be one of critical, error, warning, info, got %q", cfg.DefaultSeverity))
+	switch after := cfg.AutoResolve.After; {
+	case after < 0:
+		errs = append(errs, fmt.Errorf("auto_resolve.after: must not be negative (0 turns auto-resolution off), got %v", after))
+	case after > 0 && after < time.Second:
+		errs = append(errs, fmt.Errorf("auto_resolve.after: must be at least 1s (0 turns auto-resolution off), got %v", after))
+	case after > 0 && cfg.Dedup.TTL > 0 && after >= cfg.Dedup.TTL:
+		// The quiet clock lives in the alert's dedup entry, which the TTL
+		// would drop first.
+		errs = append(errs, fmt.Errorf("auto_resolve.after: must be shorter than dedup.ttl (%v), which must remember an alert for longer than its quiet period, got %v", cfg.Dedup.TTL, after))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // placeOf names where a route's key is configured.
@@ -323,10 +368,14 @@ func checkKey(key configopaque.String) error {
 			what = "a control character"
 		case c > 0x7f:
 			what = "not ASCII"
+		case !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'):
+			// PagerDuty answers 400 "'routing_key' cannot contain
+			// non-alphanumeric characters" to every event.
+			what = "not a letter or digit"
 		default:
 			continue
 		}
-		return fmt.Errorf("must be %d printable ASCII characters, but character %d is %s", eventsapi.RoutingKeyLen, i+1, what)
+		return fmt.Errorf("must be %d letters and digits (A-Z, a-z, 0-9), but character %d is %s", eventsapi.RoutingKeyLen, i+1, what)
 	}
 	return nil
 }

@@ -173,32 +173,56 @@ func TestValidate(t *testing.T) {
 			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"checkout": testKey, "payments": paymentsKey}}
 		}, errs: []string{"routing.keys::checkout: the same integration key as routing_key"}},
 
-		// Exactly 32 printable ASCII characters, counted as characters.
+		// Exactly 32 letters and digits, counted as characters: PagerDuty refuses
+		// any other character in a routing key with a 400.
 		{
 			name: "16 two-byte characters", mutate: func(c *Config) { c.RoutingKey = configopaque.String(strings.Repeat("é", 16)) },
 			errs: []string{"routing_key: must be a 32-character integration key, got 16 characters"},
 		},
 		{
 			name: "32 non-ASCII characters", mutate: func(c *Config) { c.RoutingKey = configopaque.String(strings.Repeat("é", 32)) },
-			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 1 is not ASCII"},
+			errs: []string{"routing_key: must be 32 letters and digits (A-Z, a-z, 0-9), but character 1 is not ASCII"},
 		},
 		{
 			name: "inner space", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:10] + " " + testKey[11:]) },
-			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 11 is a space or tab"},
+			errs: []string{"routing_key: must be 32 letters and digits (A-Z, a-z, 0-9), but character 11 is a space or tab"},
 		},
 		{
 			name: "inner CR LF", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:15] + "\r\n" + testKey[17:]) },
-			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 16 is a line break"},
+			errs: []string{"routing_key: must be 32 letters and digits (A-Z, a-z, 0-9), but character 16 is a line break"},
 		},
 		{
 			name: "control character", mutate: func(c *Config) { c.RoutingKey = configopaque.String(testKey[:31] + "\x00") },
-			errs: []string{"routing_key: must be 32 printable ASCII characters, but character 32 is a control character"},
+			errs: []string{"routing_key: must be 32 letters and digits (A-Z, a-z, 0-9), but character 32 is a control character"},
 		},
 		{name: "routed key with an inner tab", mutate: func(c *Config) {
 			c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"checkout": configopaque.String(checkoutKey[:5] + "\t" + checkoutKey[6:])}}
-		}, errs: []string{"routing.keys::checkout: must be 32 printable ASCII characters, but character 6 is a space or tab"}},
+		}, errs: []string{"routing.keys::checkout: must be 32 letters and digits (A-Z, a-z, 0-9), but character 6 is a space or tab"}},
 		{name: "surrounding white space of every kind", mutate: func(c *Config) { c.RoutingKey = " \t\r\n" + testKey + "\r\n" }},
-		{name: "punctuation is printable", mutate: func(c *Config) { c.RoutingKey = "R0!#$%&'()*+,-./:;<=>?@[]^_`{|}~" }},
+		{
+			name: "punctuation is refused", mutate: func(c *Config) { c.RoutingKey = "R0!#$%&'()*+,-./:;<=>?@[]^_`{|}~" },
+			errs: []string{"routing_key: must be 32 letters and digits (A-Z, a-z, 0-9), but character 3 is not a letter or digit"},
+		},
+		{
+			name: "a dash in a routed key is refused, naming the route", mutate: func(c *Config) {
+				c.Routing = RoutingConfig{Attribute: "service.name", Keys: map[string]configopaque.String{"checkout": "abcdefghijklmnop-rstuvwxyz012345"}}
+			},
+			errs: []string{"routing.keys::checkout: must be 32 letters and digits (A-Z, a-z, 0-9), but character 17 is not a letter or digit"},
+		},
+		{name: "auto_resolve off", mutate: func(c *Config) { c.AutoResolve.After = 0 }},
+		{name: "auto_resolve shorter than the ttl", mutate: func(c *Config) { c.AutoResolve.After = 15 * time.Minute }},
+		{
+			name: "auto_resolve negative", mutate: func(c *Config) { c.AutoResolve.After = -time.Second },
+			errs: []string{"auto_resolve.after: must not be negative (0 turns auto-resolution off), got -1s"},
+		},
+		{
+			name: "auto_resolve under a second", mutate: func(c *Config) { c.AutoResolve.After = time.Millisecond },
+			errs: []string{"auto_resolve.after: must be at least 1s"},
+		},
+		{
+			name: "auto_resolve not shorter than the ttl", mutate: func(c *Config) { c.AutoResolve.After = 24 * time.Hour },
+			errs: []string{"auto_resolve.after: must be shorter than dedup.ttl (24h0m0s)"},
+		},
 
 		// A documented maximum, in the words "out of range".
 		{name: "rate at the maximum", mutate: func(c *Config) { c.RateLimit.EventsPerMinute = 1_000_000 }},

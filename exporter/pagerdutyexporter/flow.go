@@ -193,33 +193,10 @@ func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcom
 		}
 		return o
 	}
+	if f.goesNoFurther(&o, p, &m) {
+		return o
+	}
 	routingKey := o.turn.RoutingKey
-	switch {
-	case routingKey == "":
-		f.unrouted(&o, &m)
-		// A resolve that overtook its trigger still closes it: the
-		// trigger, older, will be stale.
-		o.tombstone = ev.Action == eventsapi.Resolve
-		return o
-	case ev.IsChange() && eventsapi.IsRulesetKey(routingKey):
-		// PagerDuty takes no change events on a ruleset key
-		// (https://developer.pagerduty.com/docs/events-api-v2-overview#getting-started).
-		o.route = f.routes.ofKey(routingKey)
-		o.kind, o.rejection = outcomeRejected, rejectChangeToRulesetKey
-		o.err = fmt.Errorf("route %q has a ruleset key (it starts with R), which takes no change events", o.route.name)
-		return o
-	}
-	o.route = f.routes.ofKey(routingKey)
-	// Behind a failed event of its key, a record waits even if it would be
-	// suppressed now: the cache does not yet show the failed event's effect.
-	if failure, failing := p.failingKey(routingKey); failing {
-		o.kind, o.err = outcomeBehindFailure, failure
-		return o
-	}
-	if o.turn.Reason != "" {
-		o.kind, o.reason = outcomeSuppressed, o.turn.Reason
-		return o
-	}
 	// Only an event that will be sent needs its details, links and images.
 	m.Complete()
 	o.repairs = m.Repairs
@@ -234,6 +211,41 @@ func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcom
 	o.result = f.client.Send(context.WithoutCancel(ctx), ev)
 	o.kind, o.took = outcomeSent, time.Since(start)
 	return o
+}
+
+// goesNoFurther settles o, whose dedup turn is taken, when its event is not
+// to be sent now: it has no routing key, is a change event for a ruleset
+// key, waits behind a failed event of its key, or is suppressed.
+func (f *flow) goesNoFurther(o *outcome, p *push, m *recordmap.Result) bool {
+	ev := &m.Event
+	routingKey := o.turn.RoutingKey
+	switch {
+	case routingKey == "":
+		f.unrouted(o, m)
+		// A resolve that overtook its trigger still closes it: the
+		// trigger, older, will be stale.
+		o.tombstone = ev.Action == eventsapi.Resolve
+		return true
+	case ev.IsChange() && eventsapi.IsRulesetKey(routingKey):
+		// PagerDuty takes no change events on a ruleset key
+		// (https://developer.pagerduty.com/docs/events-api-v2-overview#getting-started).
+		o.route = f.routes.ofKey(routingKey)
+		o.kind, o.rejection = outcomeRejected, rejectChangeToRulesetKey
+		o.err = fmt.Errorf("route %q has a ruleset key (it starts with R), which takes no change events", o.route.name)
+		return true
+	}
+	o.route = f.routes.ofKey(routingKey)
+	// Behind a failed event of its key, a record waits even if it would be
+	// suppressed now: the cache does not yet show the failed event's effect.
+	if failure, failing := p.failingKey(routingKey); failing {
+		o.kind, o.err = outcomeBehindFailure, failure
+		return true
+	}
+	if o.turn.Reason != "" {
+		o.kind, o.reason = outcomeSuppressed, o.turn.Reason
+		return true
+	}
+	return false
 }
 
 // begin takes the record's dedup key's turn and the cache's decision:

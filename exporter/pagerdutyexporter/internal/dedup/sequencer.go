@@ -81,10 +81,3 @@ func (s *sequencer) leave(dedupKey string, sl *slot) {
 		s.free.Put(sl)
 	}
 }
-
-// inFlight is the number of keys held or awaited.
-func (s *sequencer) inFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.slots)
-}

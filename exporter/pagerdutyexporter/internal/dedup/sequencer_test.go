@@ -92,3 +92,10 @@ func TestSequencerTryAcquireNeverWaits(t *testing.T) {
 	s.release("k", sl)
 	assert.Zero(t, s.inFlight())
 }
+
+// inFlight is the number of keys held or awaited.
+func (s *sequencer) inFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.slots)
+}
