@@ -66,6 +66,15 @@ type Event struct {
 	// Time is the record's time in Unix nanoseconds, 0 when unknown. An event
 	// older than the last one applied for its key is stale.
 	Time int64
+	// QuietFor is a trigger's quiet period: once PagerDuty accepts it, the
+	// alert's auto-resolve clock runs for QuietFor, restarted by Firing. 0
+	// means the alert is never auto-resolved. Rounded up to whole seconds.
+	QuietFor time.Duration
+	// Auto marks a resolve the cache decided itself, when the alert's clock
+	// ran out (see Quiet). It is stale once a firing record has restarted
+	// the clock since, or when the cache no longer knows the alert. Its Time
+	// is 0: it never makes a later record stale.
+	Auto bool
 }
 
 // Reasons a Decision suppresses an event.
@@ -123,7 +132,7 @@ func newCache(cfg Config, now func() time.Time, s store) *Cache {
 	if cfg.StoreError == nil {
 		cfg.StoreError = func(error) {}
 	}
-	return &Cache{cfg: cfg, now: now, store: s, turns: newSequencer(), lru: newLRU(cfg.TTL, cfg.MaxEntries)}
+	return &Cache{cfg: cfg, now: now, store: s, turns: newSequencer(), lru: newLRU(cfg.TTL, cfg.MaxEntries, now().UnixNano())}
 }
 
 // Turn is one dedup key's exclusive turn, from Begin to Release. Decision is
@@ -229,12 +238,21 @@ func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision 
 // rules is the decision itself, on the entry e (nil when unknown).
 func (c *Cache) rules(e *entry, ev Event) Decision {
 	if e == nil {
+		if ev.Auto {
+			// Forgotten since its clock ran out: nothing to resolve.
+			return Decision{RoutingKey: ev.RoutingKey, Reason: ReasonStale}
+		}
 		return Decision{RoutingKey: ev.RoutingKey}
 	}
 	routingKey := e.routingKey
 	if routingKey == "" {
 		// Stored under a route the configuration no longer has.
 		routingKey = ev.RoutingKey
+	}
+	if ev.Auto && (e.quietUntil != 0 || e.quietFor == 0) {
+		// A firing record came after the clock ran out, and restarted it
+		// or opted the alert out: it wins.
+		return Decision{RoutingKey: routingKey, Reason: ReasonStale}
 	}
 	if ev.Time != 0 && ev.Time < e.eventTime {
 		return Decision{RoutingKey: routingKey, Reason: ReasonStale}
@@ -285,10 +303,13 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event) {
 		}
 		e.payloadHash = ev.PayloadHash
 		e.routingKey = ev.RoutingKey
+		e.quietFor = quietSeconds(ev.QuietFor)
+		c.lru.quiet.start(e, now)
 	case eventsapi.Acknowledge:
 		e.state = Acknowledged
 	case eventsapi.Resolve:
 		e.state = Resolved
+		c.lru.quiet.stop(e)
 		if e.routingKey == "" {
 			e.routingKey = ev.RoutingKey
 		}
@@ -326,6 +347,7 @@ func (c *Cache) loadStored(ctx context.Context, dedupKey string) *entry {
 		return nil
 	}
 	victims := c.lru.insert(loaded, now)
+	c.lru.quiet.restart(loaded, now)
 	c.mu.Unlock()
 	c.deleteStored(ctx, victims)
 	return loaded
@@ -343,6 +365,51 @@ func (c *Cache) report(err error) {
 	}
 }
 
+// Firing notes that a firing record of dedupKey reached the exporter: if
+// the cache holds the alert open, its auto-resolve clock restarts, for
+// quietFor (0: the alert is never auto-resolved), whether the record will
+// be sent, suppressed as a repeat, or waits in a queue. It takes no turn:
+// the clock is the cache's alone, and a later sweep sees the restart. While
+// a clock runs, a firing record also keeps the alert's entry from expiring,
+// so that dedup.ttl longer than the quiet period keeps the alert known.
+func (c *Cache) Firing(dedupKey string, quietFor time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lru.entries[dedupKey]
+	if !ok || !e.state.open() {
+		return
+	}
+	now := c.now().UnixNano()
+	e.quietFor = quietSeconds(quietFor)
+	c.lru.quiet.start(e, now)
+	if e.quietFor > 0 {
+		c.lru.unlink(e)
+		c.lru.link(e, now)
+	}
+}
+
+// QuietAlert is an open alert whose auto-resolve clock ran out.
+type QuietAlert struct {
+	DedupKey string
+	// RoutingKey is the key of the incident's route, "" when the route is
+	// no longer configured.
+	RoutingKey string
+}
+
+// Quiet stops the auto-resolve clocks that have run out by now and returns
+// their alerts. The caller resolves each (an Event with Auto set), or calls
+// Firing to start its clock again. Its cost follows the clocks run out, not
+// the alerts open.
+func (c *Cache) Quiet(now time.Time) []QuietAlert {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var quiet []QuietAlert
+	c.lru.quiet.sweep(now.UnixNano(), func(e *entry) {
+		quiet = append(quiet, QuietAlert{DedupKey: e.key, RoutingKey: e.routingKey})
+	})
+	return quiet
+}
+
 // Stats is a snapshot of the cache's size.
 type Stats struct {
 	// Entries is the number of dedup keys held in memory.
@@ -352,13 +419,15 @@ type Stats struct {
 	// Evictions counts the entries dropped, since the cache was made, to
 	// stay within Config.MaxEntries; expired entries are not counted.
 	Evictions int64
+	// Quiet is how many open alerts have an auto-resolve clock running.
+	Quiet int
 }
 
 // Stats returns the current counts.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Entries: len(c.lru.entries), Open: c.lru.open.len, Evictions: c.lru.evicted}
+	return Stats{Entries: len(c.lru.entries), Open: c.lru.open.len, Evictions: c.lru.evicted, Quiet: c.lru.quiet.running}
 }
 
 // Close releases the storage, if any.

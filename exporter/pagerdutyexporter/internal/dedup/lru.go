@@ -11,7 +11,12 @@ type entry struct {
 	eventTime   int64
 	updatedAt   int64
 	state       State
-	prev, next  *entry
+	// The auto-resolve clock (see quietClocks), in whole seconds: quietFor
+	// is the alert's quiet period, 0 when it is never auto-resolved;
+	// quietUntil the second its clock runs out, 0 while it is stopped.
+	quietFor, quietUntil uint32
+	prev, next           *entry
+	timerPrev, timerNext *entry
 }
 
 // lru is the cache's bounded map: entries expire ttl after their last update
@@ -25,10 +30,11 @@ type lru struct {
 	open     list // Triggered and Acknowledged entries, least recently updated first
 	resolved list // Resolved entries, least recently updated first
 	evicted  int64
+	quiet    quietClocks
 }
 
-func newLRU(ttl time.Duration, maxEntries int) lru {
-	return lru{ttl: int64(ttl), maxEntries: maxEntries, entries: make(map[string]*entry)}
+func newLRU(ttl time.Duration, maxEntries int, now int64) lru {
+	return lru{ttl: int64(ttl), maxEntries: maxEntries, entries: make(map[string]*entry), quiet: newQuietClocks(now)}
 }
 
 // lookup returns the live entry for key at now (Unix nanoseconds). An entry
@@ -92,6 +98,7 @@ func (l *lru) makeRoom(now int64) []string {
 }
 
 func (l *lru) delete(e *entry) {
+	l.quiet.stop(e)
 	l.unlink(e)
 	delete(l.entries, e.key)
 }

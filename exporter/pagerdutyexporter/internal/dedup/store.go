@@ -89,6 +89,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, p Persistence) 
 	var victims []string
 	for _, e := range loaded {
 		victims = append(victims, c.lru.insert(e, nowNanos)...)
+		c.lru.quiet.restart(e, nowNanos)
 	}
 	errs = append(errs, s.delete(ctx, victims))
 	return c, errors.Join(errs...)
@@ -105,10 +106,19 @@ type storageStore struct {
 const entryPrefix = "dedup/"
 
 // entryVersion leads every stored entry, so that a future layout can tell.
-const entryVersion = 1
+// Version 2 added the quiet period; a version 1 entry reads as an alert
+// never auto-resolved, until its next firing record says otherwise.
+const (
+	entryVersion   = 2
+	entryVersionV1 = 1
+)
 
-// fixedSize is the encoded size of everything but the route name.
-const fixedSize = 1 + 1 + 8*4
+// fixedSizeV1 is the encoded size of everything but the route name in
+// version 1; fixedSize in version 2, which adds the quiet period.
+const (
+	fixedSizeV1 = 1 + 1 + 8*4
+	fixedSize   = fixedSizeV1 + 4
+)
 
 func (s *storageStore) load(ctx context.Context, dedupKey string) (*entry, error) {
 	if s.walks {
@@ -146,26 +156,39 @@ func (s *storageStore) encode(e *entry) []byte {
 	putNanos(b[10:], e.sentAt)
 	putNanos(b[18:], e.eventTime)
 	putNanos(b[26:], e.updatedAt)
+	binary.LittleEndian.PutUint32(b[34:], e.quietFor)
 	return append(b, route...)
 }
 
 func (s *storageStore) decode(key string, b []byte) (*entry, error) {
-	if len(b) < fixedSize || b[0] != entryVersion {
+	size := fixedSize
+	switch {
+	case len(b) > 0 && b[0] == entryVersionV1:
+		size = fixedSizeV1
+	case len(b) > 0 && b[0] == entryVersion:
+	default:
+		return nil, fmt.Errorf("dedup entry %q: unknown layout", key)
+	}
+	if len(b) < size {
 		return nil, fmt.Errorf("dedup entry %q: unknown layout", key)
 	}
 	state := State(b[1])
 	if state != Triggered && state != Acknowledged && state != Resolved {
 		return nil, fmt.Errorf("dedup entry %q: unknown state %d", key, b[1])
 	}
-	return &entry{
+	e := &entry{
 		key:         key,
 		state:       state,
 		payloadHash: binary.LittleEndian.Uint64(b[2:]),
 		sentAt:      nanos(b[10:]),
 		eventTime:   nanos(b[18:]),
 		updatedAt:   nanos(b[26:]),
-		routingKey:  s.Key(string(b[fixedSize:])),
-	}, nil
+		routingKey:  s.Key(string(b[size:])),
+	}
+	if size == fixedSize {
+		e.quietFor = binary.LittleEndian.Uint32(b[fixedSizeV1:])
+	}
+	return e, nil
 }
 
 // putNanos stores a time in Unix nanoseconds as the eight little-endian
