@@ -50,6 +50,7 @@ type outcome struct {
 	dedupKey string
 	route    *route // the route its event went, or would have gone, to
 	priority priority
+	auto     bool // a resolve the exporter made itself
 	received pcommon.Timestamp
 	repairs  recordmap.Repairs // counted once the event is completed
 	turn     dedup.Turn        // committed and released by exit
@@ -96,6 +97,10 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 	case outcomeSent:
 		o.turn.Commit(ctx)
 		x.tel.paged(ctx, o.route, o.priority, time.Since(o.received.AsTime()))
+		if o.auto {
+			x.tel.autoResolved(ctx, o.route)
+			x.logger.Debug("Resolved an alert whose firing records stopped", zap.String("dedup_key", o.dedupKey), zap.String("routing", o.route.name))
+		}
 	case outcomeSuppressed:
 		o.turn.Commit(ctx)
 		x.tel.suppressedRecord(ctx, o.action, o.reason)

@@ -42,6 +42,7 @@ type pagerdutyExporter struct {
 	flow    *flow
 	exit    *exit
 	queues  *queues
+	quiet   *quietWatch
 	stopNow context.CancelFunc // ends delivery at shutdown
 
 	httpClient *http.Client // built in start
@@ -78,6 +79,8 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		limiter: eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
 		exit:    e.exit,
 		stop:    stop,
+
+		autoResolveAfter: cfg.AutoResolve.After,
 		// Until start opens the configured storage.
 		cache: dedup.New(dedupConfig(cfg, nil), nil),
 	}
@@ -86,6 +89,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		return nil, err
 	}
 	e.flow.queues = e.queues
+	e.quiet = &quietWatch{flow: e.flow, logger: set.Logger}
 	return e, nil
 }
 
@@ -125,12 +129,18 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 		if err := e.openCache(ctx, host, *id); err != nil {
 			return err
 		}
+	} else if e.cfg.AutoResolve.After > 0 {
+		e.logger.Warn("auto_resolve.after is set but the dedup cache has no storage: alerts opened before a restart are never auto-resolved; set dedup.storage or sending_queue.storage to keep them")
 	}
 	if err := e.tel.registerGauges(e.flow.cache, e.backlog, e.flow.routes); err != nil {
 		return fmt.Errorf("registering telemetry callbacks: %w", err)
 	}
 	// Last: their consumers deliver at once, with the client and the cache.
-	return e.queues.start(ctx, host)
+	if err := e.queues.start(ctx, host); err != nil {
+		return err
+	}
+	e.quiet.start()
+	return nil
 }
 
 // dedupStorage is dedup.storage, else the sending queue's storage: a queue
@@ -185,6 +195,8 @@ func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 		drained := time.AfterFunc(shutdownDrain, e.stopNow)
 		defer drained.Stop()
 	}
+	// First: a resolve made now would find its queue stopping.
+	e.quiet.shutdown()
 	err := e.queues.shutdown(ctx)
 	e.stopNow()
 	if n := e.exit.unsentAtStop.Load(); n > 0 {

@@ -31,22 +31,29 @@ type flow struct {
 	limiter *eventsapi.Limiter
 	exit    *exit
 	stop    context.Context // done once shutdown stops delivery
+	// autoResolveAfter is auto_resolve.after: an alert's quiet period
+	// unless its record sets alert.resolve_after; 0: none.
+	autoResolveAfter time.Duration
 
 	// Set by start, before the queues start: they need the host.
 	client *eventsapi.Client
 	cache  *dedup.Cache
 }
 
-// admit puts each record of ld on the queue of its route and priority.
-// Only a refused enqueue (a full queue) fails the call.
-func (f *flow) admit(ctx context.Context, ld plog.Logs) error {
+// admit puts each record of ld, from the pipeline, on the queue of its
+// route and priority. Only a refused enqueue (a full queue) fails the call.
+func (f *flow) admit(ctx context.Context, ld plog.Logs) error { return f.take(ctx, ld, false) }
+
+// take is admit for records from the pipeline, or, with auto, for the
+// resolves the exporter makes itself when alerts go quiet.
+func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 	received := pcommon.NewTimestampFromTime(time.Now())
 	s := sorting{batches: map[queueKey]*heldLogs{}, sameKey: map[string]queueKey{}}
 	var n pcommon.Timestamp
 	for ref := range records(ld) {
 		n++
-		arrived := arrival{received: received, at: received + n}
-		if key, ok := f.queueFor(ctx, ref, arrived.at, &s); ok {
+		arrived := arrival{received: received, at: received + n, auto: auto}
+		if key, ok := f.queueFor(ctx, ref, arrived, &s); ok {
 			if s.batches[key] == nil {
 				s.batches[key] = &heldLogs{}
 			}
@@ -68,18 +75,23 @@ type sorting struct {
 // its queue; it settles the record instead when it can go no further: it
 // cannot become an event, has no route, or is a repeat the cache settles
 // on arrival.
-func (f *flow) queueFor(ctx context.Context, ref recordRef, at pcommon.Timestamp, s *sorting) (queueKey, bool) {
-	m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, at)
+func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *sorting) (queueKey, bool) {
+	m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, arrived.at)
 	if err != nil {
 		f.exit.settle(ctx, nil, &outcome{kind: outcomeRejected, ref: ref, rejection: mappingRejection(err), err: err})
 		return queueKey{}, false
 	}
 	ev := &m.Event
+	if ev.Action == eventsapi.Trigger && !arrived.auto {
+		// Every firing record restarts its alert's quiet clock, whether it
+		// is sent, suppressed, or waits.
+		f.cache.Firing(ev.DedupKey, f.quietFor(&m))
+	}
 	if key, ok := s.sameKey[ev.DedupKey]; ok && !ev.IsChange() {
 		return key, true
 	}
 	rt := f.routes.pick(m.RoutingValue)
-	if !ev.IsChange() && f.settledOnArrival(ctx, ref, &m, rt, at) {
+	if !ev.IsChange() && f.settledOnArrival(ctx, ref, &m, rt, arrived) {
 		return queueKey{}, false
 	}
 	key, ok := f.queueOf(&m, rt)
@@ -100,8 +112,8 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, at pcommon.Timestamp
 // stale record) when its dedup key's turn is free: delivery would decide
 // the same, and in a storm of repeats queueing each would cost more than
 // deciding.
-func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap.Result, rt *route, at pcommon.Timestamp) bool {
-	turn, ok := f.cache.TryBegin(ctx, m.Event.DedupKey, f.seen(m, rt, at))
+func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap.Result, rt *route, arrived arrival) bool {
+	turn, ok := f.cache.TryBegin(ctx, m.Event.DedupKey, f.seen(m, rt, arrived.at, arrived.auto))
 	if !ok {
 		return false
 	}
@@ -109,7 +121,7 @@ func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap
 		turn.Release()
 		return false
 	}
-	f.exit.settle(ctx, nil, &outcome{kind: outcomeSuppressed, ref: ref, action: m.Event.Action, dedupKey: m.Event.DedupKey, turn: turn, reason: turn.Reason})
+	f.exit.settle(ctx, nil, &outcome{kind: outcomeSuppressed, ref: ref, action: m.Event.Action, dedupKey: m.Event.DedupKey, auto: arrived.auto, turn: turn, reason: turn.Reason})
 	return true
 }
 
@@ -172,7 +184,7 @@ func (f *flow) deliver(key queueKey) consumer.ConsumeLogsFunc {
 // deliverRecord takes one record from its queue to PagerDuty, as far as it
 // can go, and says how far that was.
 func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcome {
-	o := outcome{ref: ref, priority: p.key.priority, received: receivedAt(ref.sl)}
+	o := outcome{ref: ref, priority: p.key.priority, received: receivedAt(ref.sl), auto: isAutoResolve(ref.sl)}
 	if f.stop.Err() != nil {
 		o.kind, o.err = outcomeHeld, errShuttingDown
 		return o
@@ -185,7 +197,7 @@ func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcom
 	ev := &m.Event
 	o.action, o.dedupKey = ev.Action, ev.DedupKey
 	rt := f.routes.pick(m.RoutingValue)
-	o.turn, err = f.begin(ctx, &m, rt, o.received)
+	o.turn, err = f.begin(ctx, &m, rt, o.received, o.auto)
 	if err != nil {
 		o.kind, o.err = outcomeFailed, err
 		if rt != nil {
@@ -252,11 +264,11 @@ func (f *flow) goesNoFurther(o *outcome, p *push, m *recordmap.Result) bool {
 // deciding, sending and recording are one step per dedup key, so a consumer
 // holding an older record for the key sees this one's effect. A change
 // event has no dedup key: its turn is untracked, to send under rt.
-func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, received pcommon.Timestamp) (dedup.Turn, error) {
+func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, received pcommon.Timestamp, auto bool) (dedup.Turn, error) {
 	if m.Event.IsChange() {
 		return dedup.Untracked(keyOf(rt)), nil
 	}
-	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, f.seen(m, rt, received))
+	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, f.seen(m, rt, received, auto))
 	if err != nil {
 		return turn, fmt.Errorf("waiting for dedup key %q: %w", m.Event.DedupKey, err)
 	}
@@ -264,9 +276,23 @@ func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, receiv
 }
 
 // seen is what the dedup cache needs to know of an identified alert event
-// under rt, the route its record selects.
-func (f *flow) seen(m *recordmap.Result, rt *route, received pcommon.Timestamp) dedup.Event {
-	return dedup.Event{Action: m.Event.Action, RoutingKey: keyOf(rt), PayloadHash: m.PayloadHash, Time: m.OrderingTime(received)}
+// under rt, the route its record selects. An auto-resolve has no time: it
+// must never make a later firing record stale.
+func (f *flow) seen(m *recordmap.Result, rt *route, received pcommon.Timestamp, auto bool) dedup.Event {
+	ev := dedup.Event{Action: m.Event.Action, RoutingKey: keyOf(rt), PayloadHash: m.PayloadHash, Auto: auto}
+	if !auto {
+		ev.Time = m.OrderingTime(received)
+	}
+	if ev.Action == eventsapi.Trigger {
+		ev.QuietFor = f.quietFor(m)
+	}
+	return ev
+}
+
+// quietFor is the quiet period of a firing record's alert: its
+// alert.resolve_after, else auto_resolve.after; 0: never auto-resolved.
+func (f *flow) quietFor(*recordmap.Result) time.Duration {
+	return f.autoResolveAfter
 }
 
 // unrouted makes o the outcome of a record no routing key takes.

@@ -69,6 +69,17 @@ func (p *push) result() error {
 // never leaves the exporter: scope attributes are not part of any event.
 const receivedAttr = "pagerduty.exporter.received"
 
+// autoResolveAttr marks, on a scope of the exporter's own queues, the
+// resolves the exporter made itself when their alerts went quiet. Like
+// receivedAttr, it never leaves the exporter.
+const autoResolveAttr = "pagerduty.exporter.auto_resolve"
+
+// isAutoResolve reads autoResolveAttr from a scope of the exporter's queues.
+func isAutoResolve(sl plog.ScopeLogs) bool {
+	v, ok := sl.Scope().Attributes().Get(autoResolveAttr)
+	return ok && v.Bool()
+}
+
 // receivedAt reads receivedAttr from a scope of the exporter's queues, 0
 // when absent.
 func receivedAt(sl plog.ScopeLogs) pcommon.Timestamp {
@@ -82,6 +93,7 @@ func receivedAt(sl plog.ScopeLogs) pcommon.Timestamp {
 // queues.
 type arrival struct {
 	received, at pcommon.Timestamp
+	auto         bool // a resolve the exporter made itself (see autoResolveAttr)
 }
 
 // heldLogs copies records into a new plog.Logs, keeping their resource and
@@ -115,7 +127,15 @@ func (h *heldLogs) add(ref recordRef, arrived *arrival) {
 		ref.sl.Scope().CopyTo(h.sl.Scope())
 		h.sl.SetSchemaUrl(ref.sl.SchemaUrl())
 		if arrived != nil {
-			h.sl.Scope().Attributes().PutInt(receivedAttr, arrived.received.AsTime().UnixNano())
+			attrs := h.sl.Scope().Attributes()
+			attrs.PutInt(receivedAttr, arrived.received.AsTime().UnixNano())
+			// Only the exporter marks its own resolves: a record from the
+			// pipeline carrying the mark loses it.
+			if arrived.auto {
+				attrs.PutBool(autoResolveAttr, true)
+			} else {
+				attrs.Remove(autoResolveAttr)
+			}
 		}
 		h.scope = ref.scope
 	}

@@ -189,6 +189,7 @@ func (t *telemetry) zero(ctx context.Context) {
 		}
 		tb.ExporterPagerdutyThrottled.Add(ctx, 0, rs.route)
 		tb.ExporterPagerdutyRateLimitWait.Add(ctx, 0, rs.route)
+		tb.ExporterPagerdutyAutoResolved.Add(ctx, 0, rs.route)
 	}
 	for e := range numEndpoints {
 		for c := range numStatusClasses {
@@ -232,6 +233,11 @@ func (t *telemetry) waited(ctx context.Context, rt *route, d time.Duration) {
 	if d > 0 {
 		t.tb.ExporterPagerdutyRateLimitWait.Add(ctx, d.Seconds(), t.routes[rt.index].route)
 	}
+}
+
+// autoResolved counts an alert the exporter resolved itself, accepted.
+func (t *telemetry) autoResolved(ctx context.Context, rt *route) {
+	t.tb.ExporterPagerdutyAutoResolved.Add(ctx, 1, t.routes[rt.index].route)
 }
 
 // suppressedRecord counts a record whose effect PagerDuty already shows.

@@ -373,6 +373,11 @@ func (c *Cache) report(err error) {
 // a clock runs, a firing record also keeps the alert's entry from expiring,
 // so that dedup.ttl longer than the quiet period keeps the alert known.
 func (c *Cache) Firing(dedupKey string, quietFor time.Duration) {
+	if quietFor <= 0 && !c.lru.quiet.used.Load() {
+		// No clock ever ran: nothing to restart or stop. The common case
+		// costs no lock.
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.lru.entries[dedupKey]
@@ -394,6 +399,8 @@ type QuietAlert struct {
 	// RoutingKey is the key of the incident's route, "" when the route is
 	// no longer configured.
 	RoutingKey string
+	// QuietFor is the alert's quiet period.
+	QuietFor time.Duration
 }
 
 // Quiet stops the auto-resolve clocks that have run out by now and returns
@@ -405,7 +412,7 @@ func (c *Cache) Quiet(now time.Time) []QuietAlert {
 	defer c.mu.Unlock()
 	var quiet []QuietAlert
 	c.lru.quiet.sweep(now.UnixNano(), func(e *entry) {
-		quiet = append(quiet, QuietAlert{DedupKey: e.key, RoutingKey: e.routingKey})
+		quiet = append(quiet, QuietAlert{DedupKey: e.key, RoutingKey: e.routingKey, QuietFor: time.Duration(e.quietFor) * time.Second})
 	})
 	return quiet
 }

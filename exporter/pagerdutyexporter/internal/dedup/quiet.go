@@ -1,6 +1,9 @@
 package dedup
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // quietClocks are the auto-resolve clocks of open alerts. Each running
 // clock sits in the bucket of the second it runs out, a list threaded
@@ -13,12 +16,13 @@ type quietClocks struct {
 	buckets map[uint32]*entry // due second -> first entry due then
 	next    uint32            // first second not yet swept
 	running int
+	used    *atomic.Bool // a clock has run; read without the cache's lock
 }
 
 func newQuietClocks(now int64) quietClocks {
 	// Second 0 is one before now, so that a due second is never 0, which
 	// marks a stopped clock.
-	return quietClocks{epoch: now - int64(time.Second), buckets: map[uint32]*entry{}, next: 1}
+	return quietClocks{epoch: now - int64(time.Second), buckets: map[uint32]*entry{}, next: 1, used: new(atomic.Bool)}
 }
 
 // ceilSecond is the first whole second at or after now; floorSecond the
@@ -47,6 +51,7 @@ func (q *quietClocks) start(e *entry, now int64) {
 	}
 	q.buckets[due] = e
 	q.running++
+	q.used.Store(true)
 }
 
 // stop stops e's clock, if it runs.

@@ -28,6 +28,7 @@ type TelemetryBuilder struct {
 	meter                            metric.Meter
 	mu                               sync.Mutex
 	registrations                    []metric.Registration
+	ExporterPagerdutyAutoResolved    metric.Int64Counter
 	ExporterPagerdutyBacklog         metric.Int64ObservableGauge
 	ExporterPagerdutyCacheEntries    metric.Int64ObservableGauge
 	ExporterPagerdutyCacheEvictions  metric.Int64ObservableCounter
@@ -142,6 +143,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ExporterPagerdutyAutoResolved, err = builder.meter.Int64Counter(
+		"otelcol_exporter_pagerduty_auto_resolved",
+		metric.WithDescription("Alerts the exporter resolved itself because no firing record of theirs reached it for their quiet period (auto_resolve.after or alert.resolve_after), counted when PagerDuty accepted the resolve. [Alpha]"),
+		metric.WithUnit("{alert}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterPagerdutyBacklog, err = builder.meter.Int64ObservableGauge(
 		"otelcol_exporter_pagerduty_backlog",
 		metric.WithDescription("Log records the exporter holds for a route and has not settled yet (accepted, suppressed or rejected) - queued in the route's sending queues, waiting for its rate limiter, or held for a retry. [Alpha]"),

@@ -36,6 +36,7 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
+	tb.ExporterPagerdutyAutoResolved.Add(context.Background(), 1)
 	tb.ExporterPagerdutyEventWait.Record(context.Background(), 1)
 	tb.ExporterPagerdutyEvents.Add(context.Background(), 1)
 	tb.ExporterPagerdutyRateLimitWait.Add(context.Background(), 1)
@@ -45,6 +46,9 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterPagerdutyRequests.Add(context.Background(), 1)
 	tb.ExporterPagerdutySuppressed.Add(context.Background(), 1)
 	tb.ExporterPagerdutyThrottled.Add(context.Background(), 1)
+	AssertEqualExporterPagerdutyAutoResolved(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPagerdutyBacklog(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
