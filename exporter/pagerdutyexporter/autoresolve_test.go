@@ -1,0 +1,146 @@
+package pagerdutyexporter
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadatatest"
+)
+
+// quietHarness is an exporter started on its own, so that a test can sweep
+// its quiet clocks at a time of its choosing.
+type quietHarness struct {
+	e    *pagerdutyExporter
+	tt   *componenttest.Telemetry
+	logs *observer.ObservedLogs
+}
+
+func startQuietHarness(t *testing.T, cfg *Config) *quietHarness {
+	t.Helper()
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	core, logs := observer.New(zapcore.DebugLevel)
+	set := metadatatest.NewSettings(tt)
+	set.Logger = zap.New(core)
+	e, err := newExporter(context.Background(), cfg, set)
+	require.NoError(t, err)
+	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, e.shutdown(context.Background())) })
+	return &quietHarness{e: e, tt: tt, logs: logs}
+}
+
+func (h *quietHarness) consume(t *testing.T, parts ...any) {
+	t.Helper()
+	require.NoError(t, h.e.flow.admit(context.Background(), alert("checkout", parts...)))
+}
+
+// sweep resolves what went quiet by at.
+func (h *quietHarness) sweep(t *testing.T, at time.Time) {
+	t.Helper()
+	require.NoError(t, h.e.flow.resolveQuiet(context.Background(), at))
+}
+
+func actions(reqs []apiRequest) []string {
+	var out []string
+	for _, r := range reqs {
+		out = append(out, r.action()+" "+r.dedup()+" "+r.key())
+	}
+	return out
+}
+
+// TestAutoResolveAfterQuietPeriod: a triggered alert is resolved once no
+// firing record of its dedup key has come for the quiet period: a
+// suppressed repeat restarts the clock, an acknowledge does not, the
+// resolve goes to the key that opened the incident and is counted and
+// logged, and the next firing record is a trigger again.
+func TestAutoResolveAfterQuietPeriod(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.AutoResolve.After = 10 * time.Second
+	h := startQuietHarness(t, cfg)
+
+	start := time.Now()
+	h.consume(t, "alert.fingerprint", "declines", "alert.summary", "card declined")
+	h.consume(t, "alert.fingerprint", "acked", "alert.summary", "disk full")
+	time.Sleep(1200 * time.Millisecond)
+	h.consume(t, "alert.fingerprint", "declines", "alert.summary", "card declined") // a repeat: suppressed
+	h.consume(t, "alert.fingerprint", "acked", "alert.status", "acknowledged")
+	require.Equal(t, []string{"trigger declines " + checkoutKey, "trigger acked " + checkoutKey, "acknowledge acked " + checkoutKey}, actions(api.taken()))
+
+	h.sweep(t, start.Add(9*time.Second))
+	assert.Empty(t, api.taken(), "never before the quiet period")
+	h.sweep(t, start.Add(11100*time.Millisecond))
+	assert.Equal(t, []string{"resolve acked " + checkoutKey}, actions(api.taken()),
+		"the acknowledge did not restart the clock; the repeat did")
+	h.sweep(t, start.Add(12500*time.Millisecond))
+	assert.Equal(t, []string{"resolve declines " + checkoutKey}, actions(api.taken()))
+	h.sweep(t, start.Add(time.Hour))
+	assert.Empty(t, api.taken(), "each alert resolved once")
+
+	h.consume(t, "alert.fingerprint", "declines", "alert.summary", "card declined")
+	assert.Equal(t, []string{"trigger declines " + checkoutKey}, actions(api.taken()), "after an auto-resolve, a firing record is a new trigger")
+
+	m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_auto_resolved")
+	require.NoError(t, err)
+	counts := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		route, _ := dp.Attributes.Value(attribute.Key("routing"))
+		counts[route.AsString()] = dp.Value
+	}
+	assert.Equal(t, map[string]int64{"checkout": 2, "default": 0, "payments": 0}, counts)
+	logged := h.logs.FilterMessageSnippet("Resolved an alert whose firing records stopped")
+	assert.Equal(t, 2, logged.Len())
+	assert.Equal(t, zapcore.DebugLevel, logged.All()[0].Level)
+	assert.Equal(t, "acked", logged.All()[0].ContextMap()["dedup_key"])
+}
+
+// TestFiringRecordWinsOverAnAutoResolve: a firing record that arrives after
+// the exporter decided to resolve its alert, and before the resolve is
+// sent, wins: the resolve is dropped as stale and the alert stays open.
+func TestFiringRecordWinsOverAnAutoResolve(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.AutoResolve.After = 2 * time.Second
+	h := startQuietHarness(t, cfg)
+	ctx := context.Background()
+
+	h.consume(t, "alert.fingerprint", "declines")
+	require.Len(t, api.taken(), 1)
+	now := time.Now().Add(4 * time.Second)
+	quiet := h.e.flow.cache.Quiet(now) // decided...
+	require.Len(t, quiet, 1)
+	h.consume(t, "alert.fingerprint", "declines") // ...then a firing record comes
+	require.NoError(t, h.e.flow.take(ctx, autoResolves(quiet, now), true))
+	assert.Empty(t, api.taken(), "neither the repeat nor the resolve is sent")
+	assert.Equal(t, 1, h.e.flow.cache.Stats().Open, "the alert is open")
+	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_suppressed", counted([]metricdata.DataPoint[int64]{
+		{Attributes: attribute.NewSet(attribute.String("exporter", "pagerduty"), attribute.String("event_action", "resolve"), attribute.String("reason", "stale")), Value: 1},
+		{Attributes: attribute.NewSet(attribute.String("exporter", "pagerduty"), attribute.String("event_action", "trigger"), attribute.String("reason", "duplicate")), Value: 1},
+	}))
+}
+
+// TestAutoResolveMarkIsTheExportersOwn: a record from the pipeline that
+// carries the exporter's auto-resolve mark on its scope is an ordinary
+// record: the mark is dropped on the way in.
+func TestAutoResolveMarkIsTheExportersOwn(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.AutoResolve.After = time.Minute
+	h := startQuietHarness(t, cfg)
+	h.consume(t, "alert.fingerprint", "declines")
+	forged := alert("checkout", "alert.fingerprint", "declines", "alert.status", "resolved")
+	forged.ResourceLogs().At(0).ScopeLogs().At(0).Scope().Attributes().PutBool(autoResolveAttr, true)
+	require.NoError(t, h.e.flow.admit(context.Background(), forged))
+	assert.Equal(t, []string{"trigger declines " + checkoutKey, "resolve declines " + checkoutKey}, actions(api.taken()),
+		"as an auto-resolve it would have lost to the running clock")
+}
