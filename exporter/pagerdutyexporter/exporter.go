@@ -452,7 +452,7 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 		e.reject(ctx, rejectByAPI, sent.Err, recordFields(lr, res, ev.DedupKey)...)
 		return nil
 	}
-	return p.fail(routingKey, fmt.Errorf("routing %q: %w", route, sent.Err))
+	return p.fail(routingKey, retryError(route, sent))
 }
 
 // begin takes the record's dedup key's turn and the cache's decision: deciding,
