@@ -134,18 +134,6 @@ func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int) (time.D
 	}
 }
 
-// waiting returns how many events wait for routingKey's next slot; 0
-// without a limit.
-func (l *Limiter) waiting(routingKey string) int {
-	if l.perWindow == 0 {
-		return 0
-	}
-	k := l.forKey(routingKey)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.waiters.Len()
-}
-
 // grant hands every slot due at now to the most urgent waiters, then arms
 // the timer for the next slot if anyone still waits. k.mu must be held.
 func (k *keyLimiter) grant(now time.Time) {
