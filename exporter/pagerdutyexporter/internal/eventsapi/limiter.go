@@ -53,9 +53,27 @@ type Limiter struct {
 	limit     rate.Limit
 	burst     int
 	logSize   int // 0: the bucket alone paces
+	clock     clock
 
 	mu   sync.Mutex
 	keys map[string]*keyLimiter
+}
+
+// clock is where a Limiter reads the time and arms its timers, so that tests
+// can run minutes of traffic without waiting for them.
+type clock struct {
+	now       func() time.Time
+	afterFunc func(d time.Duration, f func()) timer
+}
+
+// timer is the part of *time.Timer a Limiter uses.
+type timer interface {
+	Reset(d time.Duration) bool
+}
+
+var systemClock = clock{
+	now:       time.Now,
+	afterFunc: func(d time.Duration, f func()) timer { return time.AfterFunc(d, f) },
 }
 
 type keyLimiter struct {
@@ -67,7 +85,7 @@ type keyLimiter struct {
 	next    int         // oldest entry of sent once it is full
 	waiters waitQueue
 	seq     uint64
-	timer   *time.Timer
+	timer   timer // nil until a waiter first had to wait
 }
 
 // NewLimiter returns a limiter allowing eventsPerMinute events per routing
@@ -76,7 +94,11 @@ type keyLimiter struct {
 // PagerDuty's own limit is about 120 a minute per integration key
 // (https://developer.pagerduty.com/docs/events-api-rate-limits).
 func NewLimiter(eventsPerMinute, burst int) *Limiter {
-	l := &Limiter{perWindow: eventsPerMinute, burst: burst}
+	return newLimiter(eventsPerMinute, burst, systemClock)
+}
+
+func newLimiter(eventsPerMinute, burst int, c clock) *Limiter {
+	l := &Limiter{perWindow: eventsPerMinute, burst: burst, clock: c}
 	if eventsPerMinute <= 0 {
 		return l
 	}
@@ -101,7 +123,7 @@ func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int) (time.D
 		return 0, nil
 	}
 	k := l.forKey(routingKey)
-	start := time.Now()
+	start := l.clock.now()
 	k.mu.Lock()
 	if k.waiters.Len() == 0 && !k.nextSlot(start).After(start) {
 		k.take(start)
@@ -121,13 +143,13 @@ func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int) (time.D
 
 	select {
 	case <-w.ready:
-		return time.Since(start), nil
+		return l.clock.now().Sub(start), nil
 	case <-ctx.Done():
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		if w.index < 0 {
 			// Granted meanwhile: the slot is spent either way.
-			return time.Since(start), nil
+			return l.clock.now().Sub(start), nil
 		}
 		heap.Remove(&k.waiters, w.index)
 		return 0, ctx.Err()
@@ -141,7 +163,7 @@ func (k *keyLimiter) grant(now time.Time) {
 		at := k.nextSlot(now)
 		if at.After(now) {
 			if k.timer == nil {
-				k.timer = time.AfterFunc(at.Sub(now), k.onTimer)
+				k.timer = k.l.clock.afterFunc(at.Sub(now), k.onTimer)
 			} else {
 				k.timer.Reset(at.Sub(now))
 			}
@@ -155,7 +177,7 @@ func (k *keyLimiter) grant(now time.Time) {
 func (k *keyLimiter) onTimer() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.grant(time.Now())
+	k.grant(k.l.clock.now())
 }
 
 // nextSlot is the earliest time at or after now when an event may go.
