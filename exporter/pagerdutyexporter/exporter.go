@@ -438,7 +438,7 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 	m.Complete()
 	e.countRepairs(ctx, &m, lr, res)
 	route := e.routes.name(routingKey)
-	if err := e.waitForSlot(ctx, routingKey, route, q.priority); err != nil {
+	if err := e.waitForSlot(ctx, routingKey, route, q.priority, received); err != nil {
 		return p.fail(routingKey, err)
 	}
 	ev.RoutingKey = routingKey
@@ -517,9 +517,14 @@ func (e *pagerdutyExporter) countRepairs(ctx context.Context, m *recordmap.Resul
 }
 
 // waitForSlot waits for routingKey's rate limiter to let an event of
-// priority p go, and counts the wait.
-func (e *pagerdutyExporter) waitForSlot(ctx context.Context, routingKey, route string, p priority) error {
-	waited, err := e.limiter.Wait(ctx, routingKey, int(p))
+// priority p, received at received (0: unknown), go, and counts the wait.
+func (e *pagerdutyExporter) waitForSlot(ctx context.Context, routingKey, route string, p priority, received pcommon.Timestamp) error {
+	// Unknown counts as now: read as 1970, it would overtake every event.
+	var arrived time.Time
+	if received != 0 {
+		arrived = received.AsTime()
+	}
+	waited, err := e.limiter.Wait(ctx, routingKey, int(p), arrived)
 	if waited > 0 {
 		e.telemetry.ExporterPagerdutyRateLimitWait.Add(ctx, waited.Seconds(), e.attrs.of(attrKey{"routing", route}))
 	}

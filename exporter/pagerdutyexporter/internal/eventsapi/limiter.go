@@ -29,10 +29,13 @@ const window = time.Minute + time.Second
 // (a time.Time).
 const MaxSendLog = 4096
 
-// AgingStep is how much earlier, per rank, a waiting event must have come to
-// go before a more urgent one: a duration per step of rank. An event of rank
-// r is never overtaken by an event of rank r-k that reached the limiter more
-// than k*AgingStep after it, so no rank starves.
+// AgingStep is how much earlier, per step of rank, an event must have reached
+// the exporter to go before a more urgent one. An event of rank r is never
+// overtaken by an event of rank r-k that reached the exporter more than
+// k*AgingStep after it, so no rank starves. The bound holds per event, from
+// its arrival at the exporter, not from when it began to wait here: the
+// records of one request, which a consumer hands to Wait one after another,
+// all age from when the request came.
 const AgingStep = time.Minute
 
 // Limiter paces events per routing key: a token bucket spreads them at
@@ -42,10 +45,11 @@ const AgingStep = time.Minute
 // adds burst events on top of a minute's refill.
 //
 // When more events wait for a key than it lets out, the next free slot goes
-// to the waiter with the earliest deadline: the time it began to wait plus
-// its rank times AgingStep. Rank 0 is the most urgent; equal deadlines go in
-// arrival order. Slots are handed out as they come due, never booked ahead,
-// so an urgent event arriving behind a backlog is next.
+// to the waiter with the earliest deadline: the time its event reached the
+// exporter plus its rank times AgingStep. Rank 0 is the most urgent; equal
+// deadlines go in order of arrival at the exporter, then at the limiter.
+// Slots are handed out as they come due, never booked ahead, so an urgent
+// event is next behind any backlog that has not aged past it.
 //
 // The zero Limiter imposes no limit. A Limiter is safe for concurrent use.
 type Limiter struct {
@@ -114,23 +118,32 @@ func newLimiter(eventsPerMinute, burst int, c clock) *Limiter {
 	return l
 }
 
-// Wait blocks until an event of the given rank (0 most urgent) may be sent
-// under routingKey and returns how long it waited: 0 when a slot was free at
-// once, as it always is without a limit. It fails only when ctx ends first;
-// the event then takes no slot.
-func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int) (time.Duration, error) {
+// Wait blocks until an event of the given rank (0 most urgent) that reached
+// the exporter at arrived may be sent under routingKey, and returns how long
+// it waited here: 0 when a slot was free at once, as it always is without a
+// limit. A zero arrived, or one later than now (the wall clock stepped
+// back), counts as now. It fails only when ctx ends first; the event then
+// takes no slot.
+func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int, arrived time.Time) (time.Duration, error) {
 	if l.perWindow == 0 {
 		return 0, nil
 	}
 	k := l.forKey(routingKey)
 	start := l.clock.now()
+	if arrived.IsZero() || arrived.After(start) {
+		arrived = start
+	}
+	// Deadlines compare by the wall clock alone: arrivals read back from a
+	// queue carry no monotonic reading, and a heap comparing some pairs by
+	// one reading and some by the other could lose its order.
+	arrived = arrived.Round(0)
 	k.mu.Lock()
 	if k.waiters.Len() == 0 && !k.nextSlot(start).After(start) {
 		k.take(start)
 		k.mu.Unlock()
 		return 0, nil
 	}
-	w := &waiter{deadline: start.Add(time.Duration(rank) * AgingStep), ready: make(chan struct{})}
+	w := &waiter{arrived: arrived, deadline: arrived.Add(time.Duration(rank) * AgingStep), ready: make(chan struct{})}
 	w.seq = k.seq
 	k.seq++
 	heap.Push(&k.waiters, w)
@@ -225,19 +238,24 @@ func (l *Limiter) forKey(routingKey string) *keyLimiter {
 
 // waiter is one event waiting for a slot.
 type waiter struct {
+	arrived  time.Time // at the exporter
 	deadline time.Time
 	seq      uint64
 	index    int // in waitQueue; -1 once granted
 	ready    chan struct{}
 }
 
-// waitQueue is a heap of waiters, earliest deadline first.
+// waitQueue is a heap of waiters, earliest deadline first, then earliest
+// arrival at the exporter, then at the limiter.
 type waitQueue []*waiter
 
 func (q waitQueue) Len() int { return len(q) }
 func (q waitQueue) Less(i, j int) bool {
-	if !q[i].deadline.Equal(q[j].deadline) {
-		return q[i].deadline.Before(q[j].deadline)
+	if c := q[i].deadline.Compare(q[j].deadline); c != 0 {
+		return c < 0
+	}
+	if c := q[i].arrived.Compare(q[j].arrived); c != 0 {
+		return c < 0
 	}
 	return q[i].seq < q[j].seq
 }

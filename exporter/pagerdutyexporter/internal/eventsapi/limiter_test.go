@@ -43,24 +43,24 @@ func TestLimiterNeverExceedsSlidingWindow(t *testing.T) {
 func TestLimiterKeysAreIndependent(t *testing.T) {
 	l := NewLimiter(120, 1)
 	ctx := context.Background()
-	waited, err := l.Wait(ctx, "a", 0)
+	waited, err := l.Wait(ctx, "a", 0, time.Time{})
 	require.NoError(t, err)
 	assert.Zero(t, waited)
 	// "a" has used its burst; "b" has not.
-	waited, err = l.Wait(ctx, "b", 0)
+	waited, err = l.Wait(ctx, "b", 0, time.Time{})
 	require.NoError(t, err)
 	assert.Zero(t, waited)
 
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = l.Wait(canceled, "a", 0)
+	_, err = l.Wait(canceled, "a", 0, time.Time{})
 	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestLimiterDisabled(t *testing.T) {
 	l := NewLimiter(0, 0)
 	for range 1000 {
-		waited, err := l.Wait(context.Background(), "k", 0)
+		waited, err := l.Wait(context.Background(), "k", 0, time.Time{})
 		require.NoError(t, err)
 		require.Zero(t, waited)
 	}
@@ -100,14 +100,14 @@ func TestLimiterServesMostUrgentFirst(t *testing.T) {
 	// 600/min, burst 1: a slot every 100 ms, none booked ahead.
 	l := NewLimiter(600, 1)
 	ctx := context.Background()
-	_, err := l.Wait(ctx, "k", 4) // spends the burst
+	_, err := l.Wait(ctx, "k", 4, time.Time{}) // spends the burst
 	require.NoError(t, err)
 
 	order := make(chan string, 10)
 	var wg sync.WaitGroup
 	wait := func(name string, rank int) {
 		defer wg.Done()
-		_, err := l.Wait(ctx, "k", rank)
+		_, err := l.Wait(ctx, "k", rank, time.Time{})
 		assert.NoError(t, err)
 		order <- name
 	}
@@ -127,27 +127,124 @@ func TestLimiterServesMostUrgentFirst(t *testing.T) {
 	assert.Equal(t, []string{"critical", "info-0", "info-1", "info-2", "info-3", "info-4"}, got)
 }
 
-// TestLimiterAgingBoundsStarvation: a rank-4 event that has waited longer
-// than 4 aging steps goes before a rank-0 event that just came.
-func TestLimiterAgingBoundsStarvation(t *testing.T) {
+// TestWaitQueueOrder: the earliest deadline goes first; between equal
+// deadlines, the event that reached the exporter first, then the one that
+// reached the limiter first.
+func TestWaitQueueOrder(t *testing.T) {
 	var q waitQueue
-	now := time.Unix(1_700_000_000, 0)
-	heap.Push(&q, &waiter{deadline: now.Add(4 * AgingStep), seq: 0})             // info, began at now
-	heap.Push(&q, &waiter{deadline: now.Add(4*AgingStep + time.Second), seq: 1}) // critical, 4m1s later
-	heap.Push(&q, &waiter{deadline: now.Add(4*AgingStep - time.Second), seq: 2}) // critical, 3m59s later
-	assert.Equal(t, uint64(2), heap.Pop(&q).(*waiter).seq, "the younger critical still overtakes")
-	assert.Equal(t, uint64(0), heap.Pop(&q).(*waiter).seq, "the aged info goes before the older critical")
+	t0 := time.Unix(1_700_000_000, 0)
+	push := func(seq uint64, arrived time.Time, rank int) {
+		heap.Push(&q, &waiter{arrived: arrived, deadline: arrived.Add(time.Duration(rank) * AgingStep), seq: seq})
+	}
+	push(0, t0.Add(4*AgingStep+time.Second), 0) // critical, 4m1s after the info
+	push(1, t0.Add(4*AgingStep), 0)             // critical, 4m after the info: the same deadline
+	push(2, t0, 4)                              // info
+	push(3, t0.Add(4*AgingStep-time.Second), 0) // critical, 3m59s after the info
+	push(4, t0, 4)                              // info of the same request, later at the limiter
+	var got []uint64
+	for q.Len() > 0 {
+		got = append(got, heap.Pop(&q).(*waiter).seq)
+	}
+	assert.Equal(t, []uint64{3, 2, 4, 1, 0}, got,
+		"the younger critical overtakes; the aged infos go before the critical that arrived as late as their aging or later")
+}
+
+// TestLimiterAgingBoundsStarvation: rank-0 events keep the key busy on their
+// own (each of two consumers brings a fresh one as soon as its last is
+// sent), and a rank-4 event arrived at t0. Until t0+4×AgingStep the rank-0
+// events go first; after it, only those that arrived before it, at most one
+// per consumer, still go ahead of the rank-4 event.
+func TestLimiterAgingBoundsStarvation(t *testing.T) {
+	const consumers = 2
+	s := newLimiterSim(t, 60, 1) // a slot about every second
+	t0 := s.clock.Now()
+	s.spend()
+	for range consumers {
+		s.wait("critical", 0, t0)
+	}
+	s.wait("info", 4, t0)
+	aged := t0.Add(4 * AgingStep)
+
+	info := s.next()
+	for ; info.rank == 0; info = s.next() {
+		require.True(t, info.arrived.Before(aged), "a rank-0 event that arrived at %v, after the rank-4 one aged, went first", info.arrived.Sub(t0))
+		s.wait("critical", 0, s.clock.Now())
+	}
+	assert.False(t, info.at.Before(aged), "rank 0 goes first while the rank-4 event is younger than its aging: granted at %v", info.at.Sub(t0))
+	late := 0
+	for _, g := range s.grants[:len(s.grants)-1] {
+		if !g.at.Before(aged) {
+			late++
+		}
+	}
+	assert.LessOrEqual(t, late, consumers, "slots after t0+4×AgingStep went to rank 0 before the rank-4 event")
+	assert.Greater(t, len(s.grants), 200, "the rank-0 stream kept the key busy")
+}
+
+// TestLimiterAgesEventsFromArrival: a consumer hands the records of one
+// request to the limiter one after another, and they all arrived with the
+// request. Once the first has aged past a steady rank-0 stream, the rest
+// follow it slot after slot; aged from their own turn to wait, each would
+// wait AgingStep×rank more, and a request of 20 would take 80 minutes.
+func TestLimiterAgesEventsFromArrival(t *testing.T) {
+	const consumers, infos = 2, 20
+	s := newLimiterSim(t, 60, 1)
+	t0 := s.clock.Now()
+	s.spend()
+	for range consumers {
+		s.wait("critical", 0, t0)
+	}
+	s.wait("info", 4, t0)
+	sent, first := 0, -1
+	for sent < infos && s.clock.Now().Before(t0.Add(15*time.Minute)) {
+		if g := s.next(); g.rank == 0 {
+			s.wait("critical", 0, s.clock.Now())
+			continue
+		}
+		if sent == 0 {
+			first = len(s.grants) - 1
+		}
+		sent++
+		if sent < infos {
+			s.wait("info", 4, t0)
+		}
+	}
+	require.Equal(t, infos, sent, "the request's records are all sent within 15 minutes")
+	aged := t0.Add(4 * AgingStep)
+	for _, g := range s.grants[first:] {
+		assert.Equal(t, 4, g.rank, "a rank-0 event that arrived at %v, after the request aged, went between its records", g.arrived.Sub(t0))
+	}
+	last := s.grants[len(s.grants)-1].at
+	assert.Less(t, last.Sub(aged), time.Duration(infos+consumers+2)*time.Second, "the records went one slot after another once aged")
+}
+
+// TestLimiterArrivalDefaultsToNow: a zero arrival, or one in the future (the
+// wall clock stepped back since), counts as the time Wait is called.
+func TestLimiterArrivalDefaultsToNow(t *testing.T) {
+	s := newLimiterSim(t, 60, 1)
+	t0 := s.clock.Now()
+	s.spend()
+	s.clock.advance(500 * time.Millisecond)
+	s.wait("now", 0, time.Time{})
+	s.wait("earlier", 0, t0)
+	s.wait("future", 0, t0.Add(time.Hour))
+	s.wait("rank 1", 1, t0)
+	var got []string
+	for range 4 {
+		got = append(got, s.next().name)
+	}
+	assert.Equal(t, []string{"earlier", "now", "future", "rank 1"}, got)
 }
 
 func TestLimiterCanceledWaiterTakesNoSlot(t *testing.T) {
 	l := NewLimiter(600, 1)
 	ctx := context.Background()
-	_, err := l.Wait(ctx, "k", 0)
+	_, err := l.Wait(ctx, "k", 0, time.Time{})
 	require.NoError(t, err)
 	canceled, cancel := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() {
-		_, err := l.Wait(canceled, "k", 0)
+		_, err := l.Wait(canceled, "k", 0, time.Time{})
 		done <- err
 	}()
 	waitFor(t, func() bool { return l.waiting("k") == 1 })
