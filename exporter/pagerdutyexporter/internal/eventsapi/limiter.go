@@ -3,6 +3,7 @@ package eventsapi
 import (
 	"container/heap"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -223,6 +224,78 @@ func (k *keyLimiter) take(now time.Time) {
 		k.sent[k.next] = now
 		k.next = (k.next + 1) % size
 	}
+}
+
+// Sends returns the times of routingKey's sends that still count against
+// its limit (those less than 61 seconds old), oldest first, for Restore to
+// seed a limiter with after a restart. It is nil when there are none, when
+// limiting is off, and above MaxSendLog events per minute, where no log is
+// kept and the bucket alone paces the key.
+func (l *Limiter) Sends(routingKey string) []time.Time {
+	if l.logSize == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	k := l.keys[routingKey]
+	l.mu.Unlock()
+	if k == nil {
+		return nil
+	}
+	now := l.clock.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.recent(now)
+}
+
+// Restore seeds routingKey's limiter with sends, the times of sends made
+// under it before a restart (see Sends), as if they had just happened at
+// those times: the next slot respects both the 61-second window they fill
+// and the bucket they drained, so that a restart does not let a burst
+// through that a server enforcing the limit would answer with 429s. Times
+// 61 seconds old or older no longer count and are ignored; times after now
+// (the wall clock stepped back) count as now. The sends add to those the key
+// has made since the start, so restoring twice only slows the key; above
+// MaxSendLog events per minute, where no log is kept, the bucket is rebuilt
+// from sends alone. Restore does nothing when limiting is off.
+func (l *Limiter) Restore(routingKey string, sends []time.Time) {
+	if l.perWindow == 0 {
+		return
+	}
+	now := l.clock.now()
+	k := l.forKey(routingKey)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	all := k.recent(now)
+	for _, t := range sends {
+		if t.After(now) {
+			t = now
+		}
+		if now.Sub(t) < window {
+			all = append(all, t.Round(0))
+		}
+	}
+	slices.SortFunc(all, time.Time.Compare)
+	// Replayed in order into an empty bucket and log: a bucket fed a time
+	// earlier than its last would credit the difference as refill.
+	k.bucket = rate.NewLimiter(k.l.limit, k.l.burst)
+	k.sent, k.next = nil, 0
+	for _, t := range all {
+		k.take(t)
+	}
+	k.grant(now)
+}
+
+// recent returns the sends in the log that still count at now, oldest
+// first, by the wall clock alone, as they would read back from storage.
+// k.mu must be held.
+func (k *keyLimiter) recent(now time.Time) []time.Time {
+	var out []time.Time
+	for i := range len(k.sent) {
+		if t := k.sent[(k.next+i)%len(k.sent)]; now.Sub(t) < window {
+			out = append(out, t.Round(0))
+		}
+	}
+	return out
 }
 
 func (l *Limiter) forKey(routingKey string) *keyLimiter {

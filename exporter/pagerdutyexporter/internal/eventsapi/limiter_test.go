@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -257,4 +259,97 @@ func TestLimiterCanceledWaiterTakesNoSlot(t *testing.T) {
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	require.Eventually(t, cond, 5*time.Second, time.Millisecond)
+}
+
+// TestLimiterRestoreHoldsTheWindow: a limiter restored with a full minute's
+// sends, made in the last 10 seconds, lets the next event go only once the
+// oldest of them is a window old, as a server counting them would.
+func TestLimiterRestoreHoldsTheWindow(t *testing.T) {
+	const perMinute = 120
+	s := newLimiterSim(t, perMinute, 10)
+	now := s.clock.Now()
+	sends := make([]time.Time, perMinute)
+	for i := range sends {
+		sends[i] = now.Add(-10*time.Second + time.Duration(i)*10*time.Second/perMinute)
+	}
+	s.l.Restore(simKey, sends)
+	assert.Equal(t, unixNanos(sends), unixNanos(s.l.Sends(simKey)))
+
+	waited, err := s.l.Wait(context.Background(), "another key", 0, time.Time{})
+	require.NoError(t, err)
+	assert.Zero(t, waited, "other keys are not held back")
+	s.wait("after restart", 0, time.Time{})
+	g := s.next()
+	assert.Equal(t, sends[0].Add(window), g.at, "granted %v after the restore", g.at.Sub(now))
+}
+
+// TestLimiterRestoreDrainsTheBucket: sends restored within the window still
+// spend the bucket, whether or not a log is kept.
+func TestLimiterRestoreDrainsTheBucket(t *testing.T) {
+	for _, tc := range []struct {
+		perMinute, burst int
+		next             time.Duration // after the restore, when the next slot comes
+	}{
+		{120, 10, 500 * time.Millisecond},                    // a token every 0.5 s
+		{2 * MaxSendLog, 100, window / (2*MaxSendLog - 100)}, // no log: the bucket alone, over 61 s
+	} {
+		t.Run(strconv.Itoa(tc.perMinute), func(t *testing.T) {
+			s := newLimiterSim(t, tc.perMinute, tc.burst)
+			now := s.clock.Now()
+			s.l.Restore(simKey, slices.Repeat([]time.Time{now}, tc.burst))
+			s.wait("after restart", 0, time.Time{})
+			assert.InDelta(t, tc.next.Seconds(), s.next().at.Sub(now).Seconds(), 1e-6)
+		})
+	}
+}
+
+// TestLimiterRestoreAddsToRecentSends: restored times join the sends the key
+// made since the start; those a window old are dropped, and future ones
+// count as now.
+func TestLimiterRestoreAddsToRecentSends(t *testing.T) {
+	s := newLimiterSim(t, 3, 3)
+	t0 := s.clock.Now()
+	s.spend()
+	s.l.Restore(simKey, []time.Time{t0.Add(-2 * time.Minute), t0.Add(-30 * time.Second), t0.Add(time.Hour)})
+	assert.Equal(t, unixNanos([]time.Time{t0.Add(-30 * time.Second), t0, t0}), unixNanos(s.l.Sends(simKey)))
+	s.wait("next", 0, time.Time{})
+	assert.Equal(t, t0.Add(-30*time.Second).Add(window), s.next().at, "three sends in the window: the next waits for the oldest")
+}
+
+// TestLimiterSendsOldestFirst: Sends lists what still counts against the
+// limit, in order, also once the log has wrapped around.
+func TestLimiterSendsOldestFirst(t *testing.T) {
+	s := newLimiterSim(t, 6, 1)
+	sent := []time.Time{s.clock.Now()}
+	s.spend()
+	for range 8 {
+		s.wait("event", 0, time.Time{})
+		sent = append(sent, s.next().at)
+	}
+	now := s.clock.Now()
+	var want []time.Time
+	for _, at := range sent {
+		if now.Sub(at) < window {
+			want = append(want, at)
+		}
+	}
+	require.Len(t, want, 6)
+	assert.Equal(t, unixNanos(want), unixNanos(s.l.Sends(simKey)))
+
+	s.clock.advance(window)
+	assert.Empty(t, s.l.Sends(simKey), "a window later nothing counts")
+	assert.Nil(t, s.l.Sends("never used"))
+	assert.NotContains(t, s.l.keys, "never used", "asking keeps no state")
+
+	off := NewLimiter(0, 0)
+	off.Restore("k", sent)
+	assert.Nil(t, off.Sends("k"))
+}
+
+func unixNanos(ts []time.Time) []int64 {
+	out := make([]int64, len(ts))
+	for i, t := range ts {
+		out[i] = t.UnixNano()
+	}
+	return out
 }
