@@ -136,8 +136,7 @@ func (x *exit) sent(o *outcome) {
 	case eventsapi.Rejected:
 		o.kind, o.rejection, o.err = outcomeRejected, rejectByAPI, o.result.Err
 	default:
-		o.kind, o.failKey = outcomeFailed, o.route.key
-		o.err = fmt.Errorf("routing %q: %w", o.route.name, o.result.Err)
+		o.kind, o.failKey, o.err = outcomeFailed, o.route.key, retryError(o.route.name, o.result)
 	}
 }
 

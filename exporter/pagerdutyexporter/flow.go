@@ -212,7 +212,7 @@ func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcom
 	// Only an event that will be sent needs its details, links and images.
 	m.Complete()
 	o.repairs = m.Repairs
-	if o.waited, err = f.limiter.Wait(ctx, routingKey, int(p.key.priority)); err != nil {
+	if o.waited, err = f.limiter.Wait(ctx, routingKey, int(p.key.priority), arrivedAt(o.received)); err != nil {
 		o.kind, o.failKey, o.err = outcomeFailed, routingKey, fmt.Errorf("waiting for the rate limiter: %w", err)
 		return o
 	}
@@ -300,6 +300,15 @@ func (f *flow) unrouted(o *outcome, m *recordmap.Result) {
 	o.kind, o.rejection = outcomeRejected, rejectNoRoutingKey
 	o.action, o.dedupKey = m.Event.Action, m.Event.DedupKey
 	o.err = fmt.Errorf("%s %q matches no routing.keys entry and routing_key is not set", f.mapping.RoutingAttribute, m.RoutingValue)
+}
+
+// arrivedAt is when a record reached the exporter, the zero time when
+// unknown (the limiter then ages it from now, never from 1970).
+func arrivedAt(received pcommon.Timestamp) time.Time {
+	if received == 0 {
+		return time.Time{}
+	}
+	return received.AsTime()
 }
 
 // keyOf is rt's routing key, "" for no route.

@@ -11,9 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 )
 
 // Paths of the two Events API endpoints, relative to the configured base URL
@@ -88,13 +85,14 @@ type Outcome uint8
 const (
 	// Accepted: PagerDuty answered 2xx and has the event.
 	Accepted Outcome = iota
-	// Rejected: PagerDuty refused the event and would refuse it again; it is
-	// dropped, never retried.
+	// Rejected: PagerDuty refused the event and would refuse it again:
+	// resending the same event cannot succeed.
 	Rejected
-	// Throttled: PagerDuty answered 429; the event is retried after the delay
-	// the server asked for, else after the retry back-off.
+	// Throttled: PagerDuty answered 429: it refused the event for now, and
+	// Result.RetryAfter holds the delay it asked for, if any.
 	Throttled
-	// Failed: no answer, a 408, a 5xx or a redirect; the event is retried.
+	// Failed: no answer, a 408, a 5xx or a redirect: the event may not have
+	// arrived, and resending it may succeed.
 	Failed
 )
 
@@ -106,7 +104,9 @@ func (o Outcome) String() string { return outcomeNames[o] }
 // Outcomes lists every outcome, for telemetry that is prepared ahead.
 var Outcomes = [...]Outcome{Accepted, Rejected, Throttled, Failed}
 
-// Result is what one Send learned of the server's answer.
+// Result is what one Send learned of the server's answer. It says what
+// happened, not what to do about it: whether and when to retry is the
+// caller's decision, made from Outcome and RetryAfter.
 type Result struct {
 	// Outcome is what became of the event.
 	Outcome Outcome
@@ -114,11 +114,15 @@ type Result struct {
 	StatusCode int
 	// Path is the endpoint path the event went to.
 	Path string
-	// Err is nil when Accepted. Otherwise it is the error the collector's
-	// retry sender acts on: permanent (consumererror.IsPermanent) when
-	// Rejected, a throttle (exporterhelper.NewThrottleRetry) carrying the
-	// server's delay when it gave one, and plain (retryable) otherwise.
+	// Err is nil when Accepted, else what went wrong: a *StatusError when
+	// the server answered, the transport's error when it did not. It never
+	// holds a routing key when the client has a Redactor.
 	Err error
+	// RetryAfter is the delay the server asked for before a retry
+	// (Retry-After or ratelimit-reset on a 429 or 503), capped by the
+	// client's maxRetryAfter. 0 when it asked for none, and also when it
+	// asked to retry at once: either way the caller's own back-off applies.
+	RetryAfter time.Duration
 }
 
 // Send posts ev to its endpoint, once. The body is built afresh for this
@@ -138,7 +142,7 @@ func (c *Client) Send(ctx context.Context, ev *Event) Result {
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(*buf))
 	if err != nil {
-		return Result{Outcome: Rejected, Path: path, Err: consumererror.NewPermanent(fmt.Errorf("building request to %s: %w", path, err))}
+		return Result{Outcome: Rejected, Path: path, Err: fmt.Errorf("building request to %s: %w", path, err)}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -160,14 +164,14 @@ func (c *Client) Send(ctx context.Context, ev *Event) Result {
 	return res
 }
 
-// classify maps an Events API response to an outcome and to the collector's
-// error kinds, following PagerDuty's retry table
+// classify maps an Events API response to an outcome, following PagerDuty's
+// retry table
 // (https://developer.pagerduty.com/docs/events-api-v2-overview#response-codes--retry-logic):
-// 2xx is success; 429 is a throttle that honors Retry-After (or
-// ratelimit-reset) up to maxRetryAfter (0: no cap); 408 and 5xx are
-// retryable, and so is a 503 that asks for a delay; a 3xx is retryable and
-// names only the host it pointed to; every other status is permanent, since
-// resending the same event cannot succeed. The table names only 202, 400,
+// 2xx is Accepted; 429 is Throttled, with the delay Retry-After (or
+// ratelimit-reset) asks for up to maxRetryAfter (0: no cap); 408 and 5xx
+// have Failed, and a 503 that asks for a delay carries it too; a 3xx has
+// Failed and names only the host it pointed to; every other status is
+// Rejected, since resending the same event cannot succeed. The table names only 202, 400,
 // 429, 5xx and network errors; other statuses are read by their HTTP
 // meaning: any 2xx is an acceptance, a 408 says nothing of the event, and
 // the table's "no retry" for 400 extends to every other 4xx, which resending
@@ -200,7 +204,7 @@ func classify(resp *http.Response, body []byte, now time.Time, maxRetryAfter tim
 			if maxRetryAfter > 0 {
 				delay = min(delay, maxRetryAfter)
 			}
-			res.Err = exporterhelper.NewThrottleRetry(err, delay)
+			res.RetryAfter = delay
 		}
 	case code >= 300 && code < 400:
 		// The body and the full Location may carry what the redirecting host
@@ -213,7 +217,7 @@ func classify(resp *http.Response, body []byte, now time.Time, maxRetryAfter tim
 	case code == http.StatusRequestTimeout || code >= 500:
 		res.Outcome, res.Err = Failed, err
 	default:
-		res.Outcome, res.Err = Rejected, consumererror.NewPermanent(err)
+		res.Outcome, res.Err = Rejected, err
 	}
 	return res
 }

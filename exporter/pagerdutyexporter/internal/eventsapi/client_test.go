@@ -14,120 +14,133 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 )
 
 const testKey = "0123456789abcdef0123456789abcdef"
 
-func TestSendClassifiesResponses(t *testing.T) {
-	httpDate := time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
-	tests := []struct {
-		name     string
-		status   int
-		header   map[string]string
-		body     string
-		want     string // "ok", "permanent", "throttle", "retryable"
-		delay    time.Duration
-		messages []string
-		maxDelay time.Duration // the client's cap on Retry-After
-	}{
-		{name: "202 accepted", status: 202, body: `{"status":"success","message":"Event processed","dedup_key":"k"}`, want: "ok"},
-		{name: "200 is success too", status: 200, want: "ok"},
-		{
-			name: "400 alert body shape", status: 400, want: "permanent",
-			body:     `{"status":"invalid event","message":"Event object is invalid","errors":["'payload.source' is missing or blank"]}`,
-			messages: []string{"Event object is invalid", "'payload.source' is missing or blank"},
-		},
-		{
-			name: "400 change body shape", status: 400, want: "permanent",
-			body:     `{"error":["links should have at most 50 item(s)"]}`,
-			messages: []string{"links should have at most 50 item(s)"},
-		},
-		{name: "400 single error string", status: 400, want: "permanent", body: `{"error":"bad"}`, messages: []string{"bad"}},
-		{name: "400 non-JSON body", status: 400, want: "permanent", body: "<html>nope</html>", messages: []string{"<html>nope</html>"}},
-		{name: "403 is permanent", status: 403, want: "permanent"},
-		{name: "413 is permanent", status: 413, want: "permanent"},
-		{name: "408 is retryable", status: 408, want: "retryable"},
-		{
-			name: "429 with Retry-After seconds", status: 429, want: "throttle", delay: 7 * time.Second,
-			header:   map[string]string{"Retry-After": "7"},
-			body:     `{"status":"throttle exceeded","message":"Requests for this service are arriving too quickly.  Please retry later.","errors":["Enhance Your Calm."]}`,
-			messages: []string{"Requests for this service are arriving too quickly.  Please retry later.", "Enhance Your Calm."},
-		},
-		{name: "429 with Retry-After date", status: 429, want: "throttle", delay: 90 * time.Second, header: map[string]string{"Retry-After": httpDate}},
-		{name: "429 with ratelimit-reset", status: 429, want: "throttle", delay: 12 * time.Second, header: map[string]string{"Ratelimit-Reset": "12"}},
-		{name: "429 without a hint", status: 429, want: "retryable"},
-		{name: "429 with garbage Retry-After", status: 429, want: "retryable", header: map[string]string{"Retry-After": "soon"}},
-		{
-			name: "429 with an absurd Retry-After is capped", status: 429, want: "throttle", delay: 30 * time.Second, maxDelay: 30 * time.Second,
-			header: map[string]string{"Retry-After": "999999"},
-		},
-		{
-			name: "429 with a far HTTP date is capped", status: 429, want: "throttle", delay: 30 * time.Second, maxDelay: 30 * time.Second,
-			header: map[string]string{"Retry-After": "Fri, 01 Jan 2099 00:00:00 GMT"},
-		},
-		{name: "429 shorter than the cap", status: 429, want: "throttle", delay: 7 * time.Second, maxDelay: 30 * time.Second, header: map[string]string{"Retry-After": "7"}},
-		{
-			name: "307 to another host is retried, never followed", status: 307, want: "retryable",
-			header:   map[string]string{"Location": "https://elsewhere.example/v2/enqueue?echo=" + testKey},
-			body:     "redirecting " + testKey,
-			messages: []string{"redirect to elsewhere.example refused"},
-		},
-		{name: "302 without Location", status: 302, want: "retryable", messages: []string{"redirect refused"}},
-		{name: "500", status: 500, want: "retryable"},
-		{name: "502", status: 502, want: "retryable"},
-		{name: "503 with Retry-After", status: 503, want: "throttle", delay: 3 * time.Second, header: map[string]string{"Retry-After": "3"}},
-		{name: "503", status: 503, want: "retryable"},
-		{name: "504", status: 504, want: "retryable"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				for k, v := range tc.header {
-					w.Header().Set(k, v)
+// sendCases are responses of the Events API, or of whatever stands in front
+// of it, and what Send must make of them. want names how a retry policy
+// reads the result: "ok" (Accepted), "permanent" (Rejected), "throttle" (a
+// RetryAfter is set) and "retryable" (Throttled or Failed without one).
+var sendCases = []struct {
+	name     string
+	status   int
+	header   map[string]string
+	body     string
+	want     string
+	delay    time.Duration // RetryAfter; for an HTTP date, the delay it names
+	messages []string
+	maxDelay time.Duration // the client's cap on Retry-After
+}{
+	{name: "202 accepted", status: 202, body: `{"status":"success","message":"Event processed","dedup_key":"k"}`, want: "ok"},
+	{name: "200 is success too", status: 200, want: "ok"},
+	{
+		name: "400 alert body shape", status: 400, want: "permanent",
+		body:     `{"status":"invalid event","message":"Event object is invalid","errors":["'payload.source' is missing or blank"]}`,
+		messages: []string{"Event object is invalid", "'payload.source' is missing or blank"},
+	},
+	{
+		name: "400 change body shape", status: 400, want: "permanent",
+		body:     `{"error":["links should have at most 50 item(s)"]}`,
+		messages: []string{"links should have at most 50 item(s)"},
+	},
+	{name: "400 single error string", status: 400, want: "permanent", body: `{"error":"bad"}`, messages: []string{"bad"}},
+	{name: "400 non-JSON body", status: 400, want: "permanent", body: "<html>nope</html>", messages: []string{"<html>nope</html>"}},
+	{name: "403 is permanent", status: 403, want: "permanent"},
+	{name: "413 is permanent", status: 413, want: "permanent"},
+	{name: "400 ignores Retry-After", status: 400, want: "permanent", header: map[string]string{"Retry-After": "7"}},
+	{name: "408 is retryable", status: 408, want: "retryable"},
+	{
+		name: "429 with Retry-After seconds", status: 429, want: "throttle", delay: 7 * time.Second,
+		header:   map[string]string{"Retry-After": "7"},
+		body:     `{"status":"throttle exceeded","message":"Requests for this service are arriving too quickly.  Please retry later.","errors":["Enhance Your Calm."]}`,
+		messages: []string{"Requests for this service are arriving too quickly.  Please retry later.", "Enhance Your Calm."},
+	},
+	{name: "429 with Retry-After date", status: 429, want: "throttle", delay: 90 * time.Second, header: map[string]string{"Retry-After": "+90s"}},
+	{name: "429 with ratelimit-reset", status: 429, want: "throttle", delay: 12 * time.Second, header: map[string]string{"Ratelimit-Reset": "12"}},
+	{name: "429 without a hint", status: 429, want: "retryable"},
+	{name: "429 with garbage Retry-After", status: 429, want: "retryable", header: map[string]string{"Retry-After": "soon"}},
+	{name: "429 with Retry-After 0", status: 429, want: "retryable", header: map[string]string{"Retry-After": "0"}},
+	{
+		name: "429 with an absurd Retry-After is capped", status: 429, want: "throttle", delay: 30 * time.Second, maxDelay: 30 * time.Second,
+		header: map[string]string{"Retry-After": "999999"},
+	},
+	{
+		name: "429 with a far HTTP date is capped", status: 429, want: "throttle", delay: 30 * time.Second, maxDelay: 30 * time.Second,
+		header: map[string]string{"Retry-After": "Fri, 01 Jan 2099 00:00:00 GMT"},
+	},
+	{name: "429 shorter than the cap", status: 429, want: "throttle", delay: 7 * time.Second, maxDelay: 30 * time.Second, header: map[string]string{"Retry-After": "7"}},
+	{
+		name: "307 to another host is retried, never followed", status: 307, want: "retryable",
+		header:   map[string]string{"Location": "https://elsewhere.example/v2/enqueue?echo=" + testKey},
+		body:     "redirecting " + testKey,
+		messages: []string{"redirect to elsewhere.example refused"},
+	},
+	{name: "302 without Location", status: 302, want: "retryable", messages: []string{"redirect refused"}},
+	{name: "500", status: 500, want: "retryable"},
+	{name: "500 ignores Retry-After", status: 500, want: "retryable", header: map[string]string{"Retry-After": "7"}},
+	{name: "502", status: 502, want: "retryable"},
+	{name: "503 with Retry-After", status: 503, want: "throttle", delay: 3 * time.Second, header: map[string]string{"Retry-After": "3"}},
+	{name: "503", status: 503, want: "retryable"},
+	{name: "504", status: 504, want: "retryable"},
+}
+
+// serveCase answers every request as tc says. A Retry-After of "+90s" is
+// sent as the HTTP date that far ahead.
+func serveCase(t *testing.T, status int, header map[string]string, body string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		for k, v := range header {
+			if k == "Retry-After" && strings.HasPrefix(v, "+") {
+				d, err := time.ParseDuration(v[1:])
+				if assert.NoError(t, err) {
+					v = time.Now().Add(d).UTC().Format(http.TimeFormat)
 				}
-				w.WriteHeader(tc.status)
-				_, _ = io.WriteString(w, tc.body)
-			}))
-			defer srv.Close()
+			}
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestSendClassifiesResponses(t *testing.T) {
+	for _, tc := range sendCases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := serveCase(t, tc.status, tc.header, tc.body)
 			c := NewClient(srv.Client(), srv.URL, "test", tc.maxDelay)
-			resp := c.Send(context.Background(), testEvent(Trigger))
-			err := resp.Err
+			res := c.Send(context.Background(), testEvent(Trigger))
 			wantOutcome := map[string]Outcome{"ok": Accepted, "permanent": Rejected, "throttle": Failed, "retryable": Failed}[tc.want]
 			if tc.status == http.StatusTooManyRequests {
 				wantOutcome = Throttled
 			}
-			assert.Equal(t, wantOutcome, resp.Outcome)
-			assert.Equal(t, tc.status, resp.StatusCode)
-			assert.Equal(t, EnqueuePath, resp.Path)
-			switch tc.want {
-			case "ok":
-				require.NoError(t, err)
+			assert.Equal(t, wantOutcome, res.Outcome)
+			assert.Equal(t, tc.status, res.StatusCode)
+			assert.Equal(t, EnqueuePath, res.Path)
+			if tc.want == "ok" {
+				require.NoError(t, res.Err)
+				assert.Zero(t, res.RetryAfter)
 				return
-			case "permanent":
-				require.True(t, consumererror.IsPermanent(err), "want permanent, got %v", err)
-			case "throttle":
-				require.False(t, consumererror.IsPermanent(err))
-				want := exporterhelper.NewThrottleRetry(&StatusError{Code: tc.status, Messages: errorMessages([]byte(tc.body))}, tc.delay)
-				if tc.header["Retry-After"] == httpDate {
-					// An HTTP date is relative to now: allow for the test's own run time.
-					assert.Contains(t, err.Error(), "Throttle (1m")
-				} else {
-					assert.Equal(t, want.Error(), err.Error())
-				}
-			case "retryable":
-				require.Error(t, err)
-				require.False(t, consumererror.IsPermanent(err))
-				assert.NotContains(t, err.Error(), "Throttle")
 			}
+			if strings.HasPrefix(tc.header["Retry-After"], "+") {
+				// An HTTP date is relative to now, in whole seconds: allow for
+				// the test's own run time.
+				assert.InDelta(t, tc.delay.Seconds(), res.RetryAfter.Seconds(), 2)
+			} else {
+				assert.Equal(t, tc.delay, res.RetryAfter)
+			}
+			// The error says what happened and nothing more: the answer itself,
+			// not wrapped in any retry policy's kinds.
 			var se *StatusError
-			require.ErrorAs(t, err, &se)
+			require.ErrorAs(t, res.Err, &se)
+			assert.Same(t, se, res.Err, "not wrapped")
 			assert.Equal(t, tc.status, se.Code)
 			if tc.messages != nil {
 				assert.Equal(t, tc.messages, se.Messages)
 			}
-			assert.NotContains(t, err.Error(), testKey, "errors never carry the routing key")
+			assert.NotContains(t, res.Err.Error(), testKey, "errors never carry the routing key")
 		})
 	}
 }
@@ -197,10 +210,7 @@ func TestSendTransportErrorsAreRetryable(t *testing.T) {
 		client := srv.Client()
 		client.Timeout = 50 * time.Millisecond
 		resp := NewClient(client, srv.URL, "test", 0).Send(context.Background(), testEvent(Trigger))
-		err := resp.Err
-		require.Error(t, err)
-		assert.False(t, consumererror.IsPermanent(err))
-		assert.Zero(t, resp.StatusCode)
+		assertTransportFailure(t, resp)
 	})
 	t.Run("connection reset", func(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -214,27 +224,45 @@ func TestSendTransportErrorsAreRetryable(t *testing.T) {
 		}))
 		defer srv.Close()
 		resp := NewClient(srv.Client(), srv.URL, "test", 0).Send(context.Background(), testEvent(Trigger))
-		err := resp.Err
-		require.Error(t, err)
-		assert.False(t, consumererror.IsPermanent(err))
-		assert.Zero(t, resp.StatusCode)
+		assertTransportFailure(t, resp)
 	})
 	t.Run("connection refused", func(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		url := srv.URL
 		srv.Close()
-		err := NewClient(&http.Client{}, url, "test", 0).Send(context.Background(), testEvent(Trigger)).Err
-		require.Error(t, err)
-		assert.False(t, consumererror.IsPermanent(err))
+		resp := NewClient(&http.Client{}, url, "test", 0).Send(context.Background(), testEvent(Trigger))
+		assertTransportFailure(t, resp)
 	})
 	t.Run("canceled context", func(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		defer srv.Close()
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		err := NewClient(srv.Client(), srv.URL, "test", 0).Send(ctx, testEvent(Trigger)).Err
-		require.ErrorIs(t, err, context.Canceled)
+		resp := NewClient(srv.Client(), srv.URL, "test", 0).Send(ctx, testEvent(Trigger))
+		assertTransportFailure(t, resp)
+		require.ErrorIs(t, resp.Err, context.Canceled)
 	})
+}
+
+// assertTransportFailure: no answer is a failure that a resend may fix, with
+// the transport's error and no status.
+func assertTransportFailure(t *testing.T, res Result) {
+	t.Helper()
+	assert.Equal(t, Failed, res.Outcome)
+	require.Error(t, res.Err)
+	assert.Zero(t, res.StatusCode)
+	assert.Zero(t, res.RetryAfter)
+	assert.Equal(t, EnqueuePath, res.Path)
+}
+
+// TestSendUnusableURLIsRejected: a request that cannot even be built would
+// fail the same way on every resend.
+func TestSendUnusableURLIsRejected(t *testing.T) {
+	res := NewClient(&http.Client{}, "http://bad host", "test", 0).Send(context.Background(), testEvent(Trigger))
+	assert.Equal(t, Rejected, res.Outcome)
+	require.Error(t, res.Err)
+	assert.Contains(t, res.Err.Error(), "building request to "+EnqueuePath)
+	assert.Zero(t, res.StatusCode)
 }
 
 func TestAppendJSON(t *testing.T) {
@@ -329,7 +357,7 @@ func TestSendNeverFollowsRedirects(t *testing.T) {
 			assert.Equal(t, Failed, res.Outcome)
 			assert.Equal(t, status, res.StatusCode)
 			require.Error(t, res.Err)
-			assert.False(t, consumererror.IsPermanent(res.Err), "a redirect is retried")
+			assert.Zero(t, res.RetryAfter)
 			assert.Zero(t, portalHits.Load(), "the redirect target was contacted")
 		})
 	}

@@ -1,7 +1,9 @@
 // Package eventsapi is the PagerDuty Events API v2 client: the wire form of
 // alert and change events, the limits PagerDuty enforces on them, one HTTP
-// attempt per call with its response mapped to the collector's permanent,
-// retryable and throttle errors, and a rate limiter per routing key.
+// attempt per call with its response read as an outcome (accepted, rejected,
+// throttled, failed) and the delay the server asked for, and a rate limiter
+// per routing key. What an outcome means to a retry policy is the caller's
+// to decide.
 package eventsapi // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 
 // Limits PagerDuty enforces on an event. A request that breaks one is

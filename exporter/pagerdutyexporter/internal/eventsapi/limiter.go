@@ -3,6 +3,7 @@ package eventsapi
 import (
 	"container/heap"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,10 +30,13 @@ const window = time.Minute + time.Second
 // (a time.Time).
 const MaxSendLog = 4096
 
-// AgingStep is how much earlier, per rank, a waiting event must have come to
-// go before a more urgent one: a duration per step of rank. An event of rank
-// r is never overtaken by an event of rank r-k that reached the limiter more
-// than k*AgingStep after it, so no rank starves.
+// AgingStep is how much earlier, per step of rank, an event must have reached
+// the exporter to go before a more urgent one. An event of rank r is never
+// overtaken by an event of rank r-k that reached the exporter more than
+// k*AgingStep after it, so no rank starves. The bound holds per event, from
+// its arrival at the exporter, not from when it began to wait here: the
+// records of one request, which a consumer hands to Wait one after another,
+// all age from when the request came.
 const AgingStep = time.Minute
 
 // Limiter paces events per routing key: a token bucket spreads them at
@@ -42,10 +46,11 @@ const AgingStep = time.Minute
 // adds burst events on top of a minute's refill.
 //
 // When more events wait for a key than it lets out, the next free slot goes
-// to the waiter with the earliest deadline: the time it began to wait plus
-// its rank times AgingStep. Rank 0 is the most urgent; equal deadlines go in
-// arrival order. Slots are handed out as they come due, never booked ahead,
-// so an urgent event arriving behind a backlog is next.
+// to the waiter with the earliest deadline: the time its event reached the
+// exporter plus its rank times AgingStep. Rank 0 is the most urgent; equal
+// deadlines go in order of arrival at the exporter, then at the limiter.
+// Slots are handed out as they come due, never booked ahead, so an urgent
+// event is next behind any backlog that has not aged past it.
 //
 // The zero Limiter imposes no limit. A Limiter is safe for concurrent use.
 type Limiter struct {
@@ -53,9 +58,27 @@ type Limiter struct {
 	limit     rate.Limit
 	burst     int
 	logSize   int // 0: the bucket alone paces
+	clock     clock
 
 	mu   sync.Mutex
 	keys map[string]*keyLimiter
+}
+
+// clock is where a Limiter reads the time and arms its timers, so that tests
+// can run minutes of traffic without waiting for them.
+type clock struct {
+	now       func() time.Time
+	afterFunc func(d time.Duration, f func()) timer
+}
+
+// timer is the part of *time.Timer a Limiter uses.
+type timer interface {
+	Reset(d time.Duration) bool
+}
+
+var systemClock = clock{
+	now:       time.Now,
+	afterFunc: func(d time.Duration, f func()) timer { return time.AfterFunc(d, f) },
 }
 
 type keyLimiter struct {
@@ -67,7 +90,7 @@ type keyLimiter struct {
 	next    int         // oldest entry of sent once it is full
 	waiters waitQueue
 	seq     uint64
-	timer   *time.Timer
+	timer   timer // nil until a waiter first had to wait
 }
 
 // NewLimiter returns a limiter allowing eventsPerMinute events per routing
@@ -76,7 +99,11 @@ type keyLimiter struct {
 // PagerDuty's own limit is about 120 a minute per integration key
 // (https://developer.pagerduty.com/docs/events-api-rate-limits).
 func NewLimiter(eventsPerMinute, burst int) *Limiter {
-	l := &Limiter{perWindow: eventsPerMinute, burst: burst}
+	return newLimiter(eventsPerMinute, burst, systemClock)
+}
+
+func newLimiter(eventsPerMinute, burst int, c clock) *Limiter {
+	l := &Limiter{perWindow: eventsPerMinute, burst: burst, clock: c}
 	if eventsPerMinute <= 0 {
 		return l
 	}
@@ -92,23 +119,32 @@ func NewLimiter(eventsPerMinute, burst int) *Limiter {
 	return l
 }
 
-// Wait blocks until an event of the given rank (0 most urgent) may be sent
-// under routingKey and returns how long it waited: 0 when a slot was free at
-// once, as it always is without a limit. It fails only when ctx ends first;
-// the event then takes no slot.
-func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int) (time.Duration, error) {
+// Wait blocks until an event of the given rank (0 most urgent) that reached
+// the exporter at arrived may be sent under routingKey, and returns how long
+// it waited here: 0 when a slot was free at once, as it always is without a
+// limit. A zero arrived, or one later than now (the wall clock stepped
+// back), counts as now. It fails only when ctx ends first; the event then
+// takes no slot.
+func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int, arrived time.Time) (time.Duration, error) {
 	if l.perWindow == 0 {
 		return 0, nil
 	}
 	k := l.forKey(routingKey)
-	start := time.Now()
+	start := l.clock.now()
+	if arrived.IsZero() || arrived.After(start) {
+		arrived = start
+	}
+	// Deadlines compare by the wall clock alone: arrivals read back from a
+	// queue carry no monotonic reading, and a heap comparing some pairs by
+	// one reading and some by the other could lose its order.
+	arrived = arrived.Round(0)
 	k.mu.Lock()
 	if k.waiters.Len() == 0 && !k.nextSlot(start).After(start) {
 		k.take(start)
 		k.mu.Unlock()
 		return 0, nil
 	}
-	w := &waiter{deadline: start.Add(time.Duration(rank) * AgingStep), ready: make(chan struct{})}
+	w := &waiter{arrived: arrived, deadline: arrived.Add(time.Duration(rank) * AgingStep), ready: make(chan struct{})}
 	w.seq = k.seq
 	k.seq++
 	heap.Push(&k.waiters, w)
@@ -121,29 +157,17 @@ func (l *Limiter) Wait(ctx context.Context, routingKey string, rank int) (time.D
 
 	select {
 	case <-w.ready:
-		return time.Since(start), nil
+		return l.clock.now().Sub(start), nil
 	case <-ctx.Done():
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		if w.index < 0 {
 			// Granted meanwhile: the slot is spent either way.
-			return time.Since(start), nil
+			return l.clock.now().Sub(start), nil
 		}
 		heap.Remove(&k.waiters, w.index)
 		return 0, ctx.Err()
 	}
-}
-
-// waiting returns how many events wait for routingKey's next slot; 0
-// without a limit.
-func (l *Limiter) waiting(routingKey string) int {
-	if l.perWindow == 0 {
-		return 0
-	}
-	k := l.forKey(routingKey)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.waiters.Len()
 }
 
 // grant hands every slot due at now to the most urgent waiters, then arms
@@ -153,7 +177,7 @@ func (k *keyLimiter) grant(now time.Time) {
 		at := k.nextSlot(now)
 		if at.After(now) {
 			if k.timer == nil {
-				k.timer = time.AfterFunc(at.Sub(now), k.onTimer)
+				k.timer = k.l.clock.afterFunc(at.Sub(now), k.onTimer)
 			} else {
 				k.timer.Reset(at.Sub(now))
 			}
@@ -167,7 +191,7 @@ func (k *keyLimiter) grant(now time.Time) {
 func (k *keyLimiter) onTimer() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.grant(time.Now())
+	k.grant(k.l.clock.now())
 }
 
 // nextSlot is the earliest time at or after now when an event may go.
@@ -202,6 +226,78 @@ func (k *keyLimiter) take(now time.Time) {
 	}
 }
 
+// Sends returns the times of routingKey's sends that still count against
+// its limit (those less than 61 seconds old), oldest first, for Restore to
+// seed a limiter with after a restart. It is nil when there are none, when
+// limiting is off, and above MaxSendLog events per minute, where no log is
+// kept and the bucket alone paces the key.
+func (l *Limiter) Sends(routingKey string) []time.Time {
+	if l.logSize == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	k := l.keys[routingKey]
+	l.mu.Unlock()
+	if k == nil {
+		return nil
+	}
+	now := l.clock.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.recent(now)
+}
+
+// Restore seeds routingKey's limiter with sends, the times of sends made
+// under it before a restart (see Sends), as if they had just happened at
+// those times: the next slot respects both the 61-second window they fill
+// and the bucket they drained, so that a restart does not let a burst
+// through that a server enforcing the limit would answer with 429s. Times
+// 61 seconds old or older no longer count and are ignored; times after now
+// (the wall clock stepped back) count as now. The sends add to those the key
+// has made since the start, so restoring twice only slows the key; above
+// MaxSendLog events per minute, where no log is kept, the bucket is rebuilt
+// from sends alone. Restore does nothing when limiting is off.
+func (l *Limiter) Restore(routingKey string, sends []time.Time) {
+	if l.perWindow == 0 {
+		return
+	}
+	now := l.clock.now()
+	k := l.forKey(routingKey)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	all := k.recent(now)
+	for _, t := range sends {
+		if t.After(now) {
+			t = now
+		}
+		if now.Sub(t) < window {
+			all = append(all, t.Round(0))
+		}
+	}
+	slices.SortFunc(all, time.Time.Compare)
+	// Replayed in order into an empty bucket and log: a bucket fed a time
+	// earlier than its last would credit the difference as refill.
+	k.bucket = rate.NewLimiter(k.l.limit, k.l.burst)
+	k.sent, k.next = nil, 0
+	for _, t := range all {
+		k.take(t)
+	}
+	k.grant(now)
+}
+
+// recent returns the sends in the log that still count at now, oldest
+// first, by the wall clock alone, as they would read back from storage.
+// k.mu must be held.
+func (k *keyLimiter) recent(now time.Time) []time.Time {
+	var out []time.Time
+	for i := range len(k.sent) {
+		if t := k.sent[(k.next+i)%len(k.sent)]; now.Sub(t) < window {
+			out = append(out, t.Round(0))
+		}
+	}
+	return out
+}
+
 func (l *Limiter) forKey(routingKey string) *keyLimiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -215,19 +311,24 @@ func (l *Limiter) forKey(routingKey string) *keyLimiter {
 
 // waiter is one event waiting for a slot.
 type waiter struct {
+	arrived  time.Time // at the exporter
 	deadline time.Time
 	seq      uint64
 	index    int // in waitQueue; -1 once granted
 	ready    chan struct{}
 }
 
-// waitQueue is a heap of waiters, earliest deadline first.
+// waitQueue is a heap of waiters, earliest deadline first, then earliest
+// arrival at the exporter, then at the limiter.
 type waitQueue []*waiter
 
 func (q waitQueue) Len() int { return len(q) }
 func (q waitQueue) Less(i, j int) bool {
-	if !q[i].deadline.Equal(q[j].deadline) {
-		return q[i].deadline.Before(q[j].deadline)
+	if c := q[i].deadline.Compare(q[j].deadline); c != 0 {
+		return c < 0
+	}
+	if c := q[i].arrived.Compare(q[j].arrived); c != 0 {
+		return c < 0
 	}
 	return q[i].seq < q[j].seq
 }

@@ -37,7 +37,7 @@ func BenchmarkLimiterWait(b *testing.B) {
 		l := NewLimiter(0, 0)
 		b.ReportAllocs()
 		for b.Loop() {
-			if d, err := l.Wait(ctx, "k", 0); d != 0 || err != nil {
+			if d, err := l.Wait(ctx, "k", 0, time.Time{}); d != 0 || err != nil {
 				b.Fatalf("disabled limiter waited %v, err %v", d, err)
 			}
 		}
@@ -86,7 +86,7 @@ func (a *acquirer) acquire(ctx context.Context, b *testing.B) {
 		a.cur, a.used = l, 0
 	}
 	a.used++
-	if d, err := l.Wait(ctx, a.key, 0); d != 0 || err != nil {
+	if d, err := l.Wait(ctx, a.key, 0, time.Time{}); d != 0 || err != nil {
 		// Errorf, not Fatalf: this may run on a RunParallel goroutine.
 		b.Errorf("acquire on an unthrottled key waited %v, err %v", d, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -43,24 +45,24 @@ func TestLimiterNeverExceedsSlidingWindow(t *testing.T) {
 func TestLimiterKeysAreIndependent(t *testing.T) {
 	l := NewLimiter(120, 1)
 	ctx := context.Background()
-	waited, err := l.Wait(ctx, "a", 0)
+	waited, err := l.Wait(ctx, "a", 0, time.Time{})
 	require.NoError(t, err)
 	assert.Zero(t, waited)
 	// "a" has used its burst; "b" has not.
-	waited, err = l.Wait(ctx, "b", 0)
+	waited, err = l.Wait(ctx, "b", 0, time.Time{})
 	require.NoError(t, err)
 	assert.Zero(t, waited)
 
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = l.Wait(canceled, "a", 0)
+	_, err = l.Wait(canceled, "a", 0, time.Time{})
 	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestLimiterDisabled(t *testing.T) {
 	l := NewLimiter(0, 0)
 	for range 1000 {
-		waited, err := l.Wait(context.Background(), "k", 0)
+		waited, err := l.Wait(context.Background(), "k", 0, time.Time{})
 		require.NoError(t, err)
 		require.Zero(t, waited)
 	}
@@ -100,14 +102,14 @@ func TestLimiterServesMostUrgentFirst(t *testing.T) {
 	// 600/min, burst 1: a slot every 100 ms, none booked ahead.
 	l := NewLimiter(600, 1)
 	ctx := context.Background()
-	_, err := l.Wait(ctx, "k", 4) // spends the burst
+	_, err := l.Wait(ctx, "k", 4, time.Time{}) // spends the burst
 	require.NoError(t, err)
 
 	order := make(chan string, 10)
 	var wg sync.WaitGroup
 	wait := func(name string, rank int) {
 		defer wg.Done()
-		_, err := l.Wait(ctx, "k", rank)
+		_, err := l.Wait(ctx, "k", rank, time.Time{})
 		assert.NoError(t, err)
 		order <- name
 	}
@@ -127,27 +129,124 @@ func TestLimiterServesMostUrgentFirst(t *testing.T) {
 	assert.Equal(t, []string{"critical", "info-0", "info-1", "info-2", "info-3", "info-4"}, got)
 }
 
-// TestLimiterAgingBoundsStarvation: a rank-4 event that has waited longer
-// than 4 aging steps goes before a rank-0 event that just came.
-func TestLimiterAgingBoundsStarvation(t *testing.T) {
+// TestWaitQueueOrder: the earliest deadline goes first; between equal
+// deadlines, the event that reached the exporter first, then the one that
+// reached the limiter first.
+func TestWaitQueueOrder(t *testing.T) {
 	var q waitQueue
-	now := time.Unix(1_700_000_000, 0)
-	heap.Push(&q, &waiter{deadline: now.Add(4 * AgingStep), seq: 0})             // info, began at now
-	heap.Push(&q, &waiter{deadline: now.Add(4*AgingStep + time.Second), seq: 1}) // critical, 4m1s later
-	heap.Push(&q, &waiter{deadline: now.Add(4*AgingStep - time.Second), seq: 2}) // critical, 3m59s later
-	assert.Equal(t, uint64(2), heap.Pop(&q).(*waiter).seq, "the younger critical still overtakes")
-	assert.Equal(t, uint64(0), heap.Pop(&q).(*waiter).seq, "the aged info goes before the older critical")
+	t0 := time.Unix(1_700_000_000, 0)
+	push := func(seq uint64, arrived time.Time, rank int) {
+		heap.Push(&q, &waiter{arrived: arrived, deadline: arrived.Add(time.Duration(rank) * AgingStep), seq: seq})
+	}
+	push(0, t0.Add(4*AgingStep+time.Second), 0) // critical, 4m1s after the info
+	push(1, t0.Add(4*AgingStep), 0)             // critical, 4m after the info: the same deadline
+	push(2, t0, 4)                              // info
+	push(3, t0.Add(4*AgingStep-time.Second), 0) // critical, 3m59s after the info
+	push(4, t0, 4)                              // info of the same request, later at the limiter
+	var got []uint64
+	for q.Len() > 0 {
+		got = append(got, heap.Pop(&q).(*waiter).seq)
+	}
+	assert.Equal(t, []uint64{3, 2, 4, 1, 0}, got,
+		"the younger critical overtakes; the aged infos go before the critical that arrived as late as their aging or later")
+}
+
+// TestLimiterAgingBoundsStarvation: rank-0 events keep the key busy on their
+// own (each of two consumers brings a fresh one as soon as its last is
+// sent), and a rank-4 event arrived at t0. Until t0+4×AgingStep the rank-0
+// events go first; after it, only those that arrived before it, at most one
+// per consumer, still go ahead of the rank-4 event.
+func TestLimiterAgingBoundsStarvation(t *testing.T) {
+	const consumers = 2
+	s := newLimiterSim(t, 60, 1) // a slot about every second
+	t0 := s.clock.Now()
+	s.spend()
+	for range consumers {
+		s.wait("critical", 0, t0)
+	}
+	s.wait("info", 4, t0)
+	aged := t0.Add(4 * AgingStep)
+
+	info := s.next()
+	for ; info.rank == 0; info = s.next() {
+		require.True(t, info.arrived.Before(aged), "a rank-0 event that arrived at %v, after the rank-4 one aged, went first", info.arrived.Sub(t0))
+		s.wait("critical", 0, s.clock.Now())
+	}
+	assert.False(t, info.at.Before(aged), "rank 0 goes first while the rank-4 event is younger than its aging: granted at %v", info.at.Sub(t0))
+	late := 0
+	for _, g := range s.grants[:len(s.grants)-1] {
+		if !g.at.Before(aged) {
+			late++
+		}
+	}
+	assert.LessOrEqual(t, late, consumers, "slots after t0+4×AgingStep went to rank 0 before the rank-4 event")
+	assert.Greater(t, len(s.grants), 200, "the rank-0 stream kept the key busy")
+}
+
+// TestLimiterAgesEventsFromArrival: a consumer hands the records of one
+// request to the limiter one after another, and they all arrived with the
+// request. Once the first has aged past a steady rank-0 stream, the rest
+// follow it slot after slot; aged from their own turn to wait, each would
+// wait AgingStep×rank more, and a request of 20 would take 80 minutes.
+func TestLimiterAgesEventsFromArrival(t *testing.T) {
+	const consumers, infos = 2, 20
+	s := newLimiterSim(t, 60, 1)
+	t0 := s.clock.Now()
+	s.spend()
+	for range consumers {
+		s.wait("critical", 0, t0)
+	}
+	s.wait("info", 4, t0)
+	sent, first := 0, -1
+	for sent < infos && s.clock.Now().Before(t0.Add(15*time.Minute)) {
+		if g := s.next(); g.rank == 0 {
+			s.wait("critical", 0, s.clock.Now())
+			continue
+		}
+		if sent == 0 {
+			first = len(s.grants) - 1
+		}
+		sent++
+		if sent < infos {
+			s.wait("info", 4, t0)
+		}
+	}
+	require.Equal(t, infos, sent, "the request's records are all sent within 15 minutes")
+	aged := t0.Add(4 * AgingStep)
+	for _, g := range s.grants[first:] {
+		assert.Equal(t, 4, g.rank, "a rank-0 event that arrived at %v, after the request aged, went between its records", g.arrived.Sub(t0))
+	}
+	last := s.grants[len(s.grants)-1].at
+	assert.Less(t, last.Sub(aged), time.Duration(infos+consumers+2)*time.Second, "the records went one slot after another once aged")
+}
+
+// TestLimiterArrivalDefaultsToNow: a zero arrival, or one in the future (the
+// wall clock stepped back since), counts as the time Wait is called.
+func TestLimiterArrivalDefaultsToNow(t *testing.T) {
+	s := newLimiterSim(t, 60, 1)
+	t0 := s.clock.Now()
+	s.spend()
+	s.clock.advance(500 * time.Millisecond)
+	s.wait("now", 0, time.Time{})
+	s.wait("earlier", 0, t0)
+	s.wait("future", 0, t0.Add(time.Hour))
+	s.wait("rank 1", 1, t0)
+	var got []string
+	for range 4 {
+		got = append(got, s.next().name)
+	}
+	assert.Equal(t, []string{"earlier", "now", "future", "rank 1"}, got)
 }
 
 func TestLimiterCanceledWaiterTakesNoSlot(t *testing.T) {
 	l := NewLimiter(600, 1)
 	ctx := context.Background()
-	_, err := l.Wait(ctx, "k", 0)
+	_, err := l.Wait(ctx, "k", 0, time.Time{})
 	require.NoError(t, err)
 	canceled, cancel := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() {
-		_, err := l.Wait(canceled, "k", 0)
+		_, err := l.Wait(canceled, "k", 0, time.Time{})
 		done <- err
 	}()
 	waitFor(t, func() bool { return l.waiting("k") == 1 })
@@ -160,4 +259,97 @@ func TestLimiterCanceledWaiterTakesNoSlot(t *testing.T) {
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	require.Eventually(t, cond, 5*time.Second, time.Millisecond)
+}
+
+// TestLimiterRestoreHoldsTheWindow: a limiter restored with a full minute's
+// sends, made in the last 10 seconds, lets the next event go only once the
+// oldest of them is a window old, as a server counting them would.
+func TestLimiterRestoreHoldsTheWindow(t *testing.T) {
+	const perMinute = 120
+	s := newLimiterSim(t, perMinute, 10)
+	now := s.clock.Now()
+	sends := make([]time.Time, perMinute)
+	for i := range sends {
+		sends[i] = now.Add(-10*time.Second + time.Duration(i)*10*time.Second/perMinute)
+	}
+	s.l.Restore(simKey, sends)
+	assert.Equal(t, unixNanos(sends), unixNanos(s.l.Sends(simKey)))
+
+	waited, err := s.l.Wait(context.Background(), "another key", 0, time.Time{})
+	require.NoError(t, err)
+	assert.Zero(t, waited, "other keys are not held back")
+	s.wait("after restart", 0, time.Time{})
+	g := s.next()
+	assert.Equal(t, sends[0].Add(window), g.at, "granted %v after the restore", g.at.Sub(now))
+}
+
+// TestLimiterRestoreDrainsTheBucket: sends restored within the window still
+// spend the bucket, whether or not a log is kept.
+func TestLimiterRestoreDrainsTheBucket(t *testing.T) {
+	for _, tc := range []struct {
+		perMinute, burst int
+		next             time.Duration // after the restore, when the next slot comes
+	}{
+		{120, 10, 500 * time.Millisecond},                    // a token every 0.5 s
+		{2 * MaxSendLog, 100, window / (2*MaxSendLog - 100)}, // no log: the bucket alone, over 61 s
+	} {
+		t.Run(strconv.Itoa(tc.perMinute), func(t *testing.T) {
+			s := newLimiterSim(t, tc.perMinute, tc.burst)
+			now := s.clock.Now()
+			s.l.Restore(simKey, slices.Repeat([]time.Time{now}, tc.burst))
+			s.wait("after restart", 0, time.Time{})
+			assert.InDelta(t, tc.next.Seconds(), s.next().at.Sub(now).Seconds(), 1e-6)
+		})
+	}
+}
+
+// TestLimiterRestoreAddsToRecentSends: restored times join the sends the key
+// made since the start; those a window old are dropped, and future ones
+// count as now.
+func TestLimiterRestoreAddsToRecentSends(t *testing.T) {
+	s := newLimiterSim(t, 3, 3)
+	t0 := s.clock.Now()
+	s.spend()
+	s.l.Restore(simKey, []time.Time{t0.Add(-2 * time.Minute), t0.Add(-30 * time.Second), t0.Add(time.Hour)})
+	assert.Equal(t, unixNanos([]time.Time{t0.Add(-30 * time.Second), t0, t0}), unixNanos(s.l.Sends(simKey)))
+	s.wait("next", 0, time.Time{})
+	assert.Equal(t, t0.Add(-30*time.Second).Add(window), s.next().at, "three sends in the window: the next waits for the oldest")
+}
+
+// TestLimiterSendsOldestFirst: Sends lists what still counts against the
+// limit, in order, also once the log has wrapped around.
+func TestLimiterSendsOldestFirst(t *testing.T) {
+	s := newLimiterSim(t, 6, 1)
+	sent := []time.Time{s.clock.Now()}
+	s.spend()
+	for range 8 {
+		s.wait("event", 0, time.Time{})
+		sent = append(sent, s.next().at)
+	}
+	now := s.clock.Now()
+	var want []time.Time
+	for _, at := range sent {
+		if now.Sub(at) < window {
+			want = append(want, at)
+		}
+	}
+	require.Len(t, want, 6)
+	assert.Equal(t, unixNanos(want), unixNanos(s.l.Sends(simKey)))
+
+	s.clock.advance(window)
+	assert.Empty(t, s.l.Sends(simKey), "a window later nothing counts")
+	assert.Nil(t, s.l.Sends("never used"))
+	assert.NotContains(t, s.l.keys, "never used", "asking keeps no state")
+
+	off := NewLimiter(0, 0)
+	off.Restore("k", sent)
+	assert.Nil(t, off.Sends("k"))
+}
+
+func unixNanos(ts []time.Time) []int64 {
+	out := make([]int64, len(ts))
+	for i, t := range ts {
+		out[i] = t.UnixNano()
+	}
+	return out
 }

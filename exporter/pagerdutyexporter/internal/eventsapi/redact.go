@@ -131,7 +131,7 @@ func (r *Redactor) Strings(msgs []string) []string {
 
 // Error returns err when its text holds no key fragment, else an error
 // whose text is redacted and which still unwraps to err, so that
-// errors.Is, errors.As and consumererror.IsPermanent see through it.
+// errors.Is and errors.As see through it.
 func (r *Redactor) Error(err error) error {
 	if err == nil {
 		return nil
