@@ -73,6 +73,8 @@ type exporterConfig struct {
 	// directory and makes the sending queue persistent on it. A collector
 	// started again with the same directory resumes the queue.
 	storageDir string
+	// autoResolve is auto_resolve.after ("" leaves it off).
+	autoResolve string
 }
 
 // testConfig is the collector config of the tests: OTLP/HTTP in, the
@@ -102,6 +104,9 @@ func testConfig(simURL string, ec exporterConfig) func(e2etest.Ports) string {
 		maxInterval := ec.maxInterval
 		if maxInterval == "" {
 			maxInterval = "500ms"
+		}
+		if ec.autoResolve != "" {
+			fmt.Fprintf(&exp, "    auto_resolve:\n      after: %s\n", ec.autoResolve)
 		}
 		fmt.Fprintf(&exp, "    retry_on_failure:\n      initial_interval: 100ms\n      max_interval: %s\n      max_elapsed_time: %s\n", maxInterval, maxElapsed)
 		if ec.numConsumers > 0 || ec.storageDir != "" {

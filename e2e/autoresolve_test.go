@@ -1,0 +1,167 @@
+package e2e
+
+// Incidents opened from logs close themselves: an alert whose firing
+// records stop is resolved after its quiet period, never because the
+// collector was down, and never when its records say it must not be.
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/e2etest"
+)
+
+// states returns the states of fp's incidents, oldest first.
+func states(s e2etest.Snapshot, fp string) []string {
+	var out []string
+	for _, inc := range s.IncidentsFor(fp) {
+		out = append(out, inc.State)
+	}
+	return out
+}
+
+// resolvedOnce reports whether fp has exactly one incident, resolved.
+func resolvedOnce(fp string) func(e2etest.Snapshot) bool {
+	return func(s e2etest.Snapshot) bool {
+		st := states(s, fp)
+		return len(st) == 1 && st[0] == "resolved"
+	}
+}
+
+// TestAutoResolveAfterQuietPeriod: with auto_resolve.after 3s, repeats that
+// the cache suppresses restart the clock; the alert is resolved, once, about
+// 3 s after the last of them, under the key that opened it; an alert that
+// opts out stays open; after the auto-resolve the next firing record opens a
+// new incident.
+func TestAutoResolveAfterQuietPeriod(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	sim, col := startPair(t, exporterConfig{autoResolve: "3s"}, "-quiet")
+
+	optOut := firing("ar-heartbeat", "critical", "heartbeat missing")
+	optOut.Attrs = map[string]any{"alert.resolve_after": "0s"}
+	col.Send(t, records("checkout", firing("ar-declines", "error", "card declined"), optOut))
+	sim.WaitFor(t, "both triggers", func(s e2etest.Snapshot) bool { return s.Has("ar-declines", "ar-heartbeat") })
+	var last time.Time
+	for range 3 {
+		time.Sleep(time.Second)
+		col.Send(t, records("checkout", firing("ar-declines", "error", "card declined")))
+		last = time.Now()
+	}
+	e2etest.Consistently(t, 2500*time.Millisecond, func() bool {
+		return sim.Snapshot(t).IncidentsFor("ar-declines")[0].State == "triggered"
+	}, "the suppressed repeats restarted the clock")
+	s := sim.WaitWithin(t, 5*time.Second, "the auto-resolve", resolvedOnce("ar-declines"))
+	evs := s.EventsFor("ar-declines")
+	require.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(evs), "the repeats were suppressed, the resolve sent once")
+	quiet := evs[1].Time.Sub(last)
+	t.Logf("resolved %v after the last firing record", quiet.Round(time.Millisecond))
+	assert.GreaterOrEqual(t, quiet, 3*time.Second, "never sooner than the quiet period")
+	assert.Equal(t, keyCheckout, evs[1].RoutingKey)
+	assert.Equal(t, []string{"triggered"}, states(s, "ar-heartbeat"), "opted out")
+
+	col.Send(t, records("checkout", firing("ar-declines", "error", "card declined")))
+	s = sim.WaitFor(t, "a new incident", func(s e2etest.Snapshot) bool { return len(s.IncidentsFor("ar-declines")) == 2 })
+	assert.Equal(t, []string{"resolved", "triggered"}, states(s, "ar-declines"))
+	assert.Equal(t, 1.0, col.Metric(t, "otelcol_exporter_pagerduty_auto_resolved", "routing=checkout"))
+}
+
+// TestFiringRecordRacingAnAutoResolve: firing records sent around the moment
+// the quiet period runs out leave the alert triggered, whichever came
+// first: a resolve not yet sent is dropped, and one already sent is
+// followed by a new incident.
+func TestFiringRecordRacingAnAutoResolve(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	sim, col := startPair(t, exporterConfig{autoResolve: "2s"}, "-quiet")
+	col.Send(t, records("checkout", firing("ar-race", "error", "card declined")))
+	s := sim.WaitFor(t, "the trigger", func(s e2etest.Snapshot) bool { return s.Has("ar-race") })
+	accepted := s.EventsFor("ar-race")[0].Time
+	time.Sleep(time.Until(accepted.Add(1800 * time.Millisecond)))
+	for range 12 {
+		col.Send(t, records("checkout", firing("ar-race", "error", "card declined")))
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	s = sim.Snapshot(t)
+	st := states(s, "ar-race")
+	require.NotEmpty(t, st)
+	assert.Equal(t, "triggered", st[len(st)-1], "the newest intent, firing, wins: %v", e2etest.Actions(s.EventsFor("ar-race")))
+}
+
+// TestAutoResolveNeverBecauseTheCollectorWasDown: with file_storage, an
+// open alert survives a kill -9 and a downtime longer than its quiet
+// period: after the restart it is not resolved at once, and is resolved
+// exactly once, a quiet period later.
+func TestAutoResolveNeverBecauseTheCollectorWasDown(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	sim := e2etest.StartSim(t, "-quiet")
+	spec := collectorSpec{config: testConfig(sim.URL, exporterConfig{autoResolve: "3s", storageDir: t.TempDir()})}
+	col := startCollector(t, spec)
+	col.Send(t, records("checkout", firing("ar-kill", "error", "card declined")))
+	sim.WaitFor(t, "the trigger", func(s e2etest.Snapshot) bool { return s.Has("ar-kill") })
+	col.Proc.Kill(t)
+	time.Sleep(5 * time.Second) // down for longer than the quiet period
+
+	restarted := time.Now()
+	startCollector(t, spec)
+	e2etest.Consistently(t, 2500*time.Millisecond, func() bool {
+		return states(sim.Snapshot(t), "ar-kill")[0] == "triggered"
+	}, "not resolved at once: the downtime was not quiet time")
+	s := sim.WaitWithin(t, 5*time.Second, "the auto-resolve after the restart", resolvedOnce("ar-kill"))
+	evs := s.EventsFor("ar-kill")
+	require.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(evs))
+	t.Logf("resolved %v after the restart", evs[1].Time.Sub(restarted).Round(time.Millisecond))
+	assert.GreaterOrEqual(t, evs[1].Time.Sub(restarted), 3*time.Second)
+	assert.Equal(t, keyCheckout, evs[1].RoutingKey)
+	time.Sleep(2 * time.Second)
+	assert.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(sim.Snapshot(t).EventsFor("ar-kill")), "resolved exactly once")
+}
+
+// TestAutoResolveWithoutStorage: without storage, an alert opened before a
+// restart is never auto-resolved, and the start says so.
+func TestAutoResolveWithoutStorage(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	sim := e2etest.StartSim(t, "-quiet")
+	spec := collectorSpec{config: testConfig(sim.URL, exporterConfig{autoResolve: "2s"})}
+	col := startCollector(t, spec)
+	col.Send(t, records("checkout", firing("ar-memory", "error", "card declined")))
+	sim.WaitFor(t, "the trigger", func(s e2etest.Snapshot) bool { return s.Has("ar-memory") })
+	col.Proc.Kill(t)
+	col = startCollector(t, spec)
+	e2etest.Consistently(t, 4*time.Second, func() bool {
+		return states(sim.Snapshot(t), "ar-memory")[0] == "triggered"
+	}, "forgotten, so never auto-resolved")
+	assert.Equal(t, 1, strings.Count(col.Proc.Output(), "alerts opened before a restart are never auto-resolved"), "one warning line at start")
+}
+
+// TestAutoResolvesWaitTheirTurnInAStorm: 20 alerts triggered at once on a
+// route limited to 120 a minute go quiet together: their resolves queue
+// behind the rate limit like any resolve, and none is lost or refused.
+func TestAutoResolvesWaitTheirTurnInAStorm(t *testing.T) {
+	requireE2E(t)
+	t.Parallel()
+	const n = 20
+	sim, col := startPair(t, exporterConfig{autoResolve: "2s", eventsPerMinute: 120, burst: 10}, "-rate-limit", "120", "-quiet")
+	fps := fingerprints("ar-storm", n)
+	col.Send(t, records("checkout", firingAll(fps)...))
+	s := sim.WaitWithin(t, 60*time.Second, "every alert auto-resolved", func(s e2etest.Snapshot) bool {
+		for _, fp := range fps {
+			if !resolvedOnce(fp)(s) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, fp := range fps {
+		assert.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(s.EventsFor(fp)), fp)
+	}
+	assert.Zero(t, s.Requests.Throttled, "no 429: the resolves waited for the limiter")
+	assert.Equal(t, float64(n), col.Metric(t, "otelcol_exporter_pagerduty_auto_resolved", "routing=checkout"))
+}
