@@ -72,6 +72,7 @@ type pagerdutyExporter struct {
 	httpClient *http.Client
 	client     *eventsapi.Client
 	cache      *dedup.Cache
+	health     *health
 }
 
 func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*pagerdutyExporter, error) {
@@ -187,6 +188,7 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	if err := e.registerGauges(); err != nil {
 		return fmt.Errorf("registering telemetry callbacks: %w", err)
 	}
+	e.health = newHealth(reportTo(host), time.Now)
 	// Last: their consumers deliver at once, with the client and the cache.
 	return e.queues.start(ctx, host)
 }
@@ -235,6 +237,7 @@ func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, 
 // An in-memory queue is drained for up to shutdownDrain; what it could not
 // send then is lost, and counted in a log line.
 func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
+	e.health.stop()
 	persistent := e.cfg.QueueConfig.HasValue() && e.cfg.QueueConfig.Get().StorageID != nil
 	if persistent {
 		e.stopNow()
@@ -443,6 +446,7 @@ func (e *pagerdutyExporter) exportRecord(ctx context.Context, p *push, q queueKe
 	}
 	ev.RoutingKey = routingKey
 	sent := e.send(ctx, ev, route)
+	e.health.settled(route, sent)
 	switch sent.Outcome {
 	case eventsapi.Accepted:
 		turn.Commit(ctx)
