@@ -54,6 +54,7 @@ func TestDemoScenario(t *testing.T) {
 				"DEMO_SIM_PORT=" + simURL.Port(),
 				fmt.Sprintf("DEMO_OTLP_PORT=%d", p.OTLP),
 				fmt.Sprintf("DEMO_HEALTH_PORT=%d", p.Health),
+				fmt.Sprintf("DEMO_STATUS_PORT=%d", p.Status),
 				fmt.Sprintf("DEMO_METRICS_PORT=%d", p.Metrics),
 			}
 		},

@@ -466,6 +466,7 @@ func TestDashboardLiveScrape(t *testing.T) {
 			"DEMO_DEFAULT_KEY=" + keyDemoDefault,
 			fmt.Sprintf("DEMO_OTLP_PORT=%d", p.OTLP),
 			fmt.Sprintf("DEMO_HEALTH_PORT=%d", p.Health),
+			fmt.Sprintf("DEMO_STATUS_PORT=%d", p.Status),
 			fmt.Sprintf("DEMO_METRICS_PORT=%d", p.Metrics),
 		}
 		// The demo config, with retries cut short so that an exhausted
