@@ -78,7 +78,8 @@ echo "demo: the exporter's own metrics, series above 0 (http://127.0.0.1:$METRIC
 curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^otelcol_exporter_pagerduty_(events|suppressed)' | grep -v ' 0$' || true
 echo
 echo "demo: the exporter's component status (http://127.0.0.1:$STATUS_PORT/status?verbose):"
-curl -sS "http://127.0.0.1:$STATUS_PORT/status?verbose" | grep -oE '"exporter:pagerduty":\{"healthy":[a-z]+,"status":"[A-Za-z]+"' || true
+curl -sS "http://127.0.0.1:$STATUS_PORT/status?verbose" |
+  sed -nE 's/.*"exporter:pagerduty":\{"healthy":([a-z]+),"status":"([A-Za-z]+)".*/exporter:pagerduty  \2  (healthy: \1)/p' || true
 echo
 echo "demo: done. Logs are in $LOGS/. To look at the simulator's incident page, run the"
 echo "      simulator and collector yourself (README, Quick start) and open $SIM_URL/."
