@@ -71,8 +71,8 @@ type routeHealth struct {
 //
 //   - StatusRecoverableError once some route is failing (failingAfter). The
 //     event is reported once for the whole outage, so that its time is when
-//     the outage began; its message names every route failing now, with
-//     what PagerDuty last answered (statusError).
+//     the outage was found, however long it lasts; its message names every
+//     route failing now, with what PagerDuty last answered (statusError).
 //   - StatusOK once every failing route has had an event accepted again.
 //   - StatusPermanentError once a route is refused (refusalsBeforePermanent).
 //     The collector allows no way out of it but a restart, so nothing is
@@ -354,9 +354,9 @@ func answerOf(err error) string {
 
 // statusError is the error of a reported StatusRecoverableError. Its
 // message follows the routes as they fail and recover, while the event
-// keeps the time the outage began: healthcheckv2 times recovery_duration
-// from that time, so reporting the event again for each change would keep
-// a long outage looking new, and healthy.
+// keeps the time the outage was found: healthcheckv2 times
+// recovery_duration from that time, so reporting the event again for each
+// change would keep a long outage looking new, and healthy.
 type statusError struct {
 	msg atomic.Pointer[string]
 }
