@@ -75,6 +75,10 @@ type exporterConfig struct {
 	storageDir string
 	// autoResolve is auto_resolve.after ("" leaves it off).
 	autoResolve string
+	// recoveryDuration, when set, adds the healthcheckv2 extension on
+	// Ports.Status, whose status endpoint counts permanent errors, and
+	// recoverable errors older than this, as unhealthy.
+	recoveryDuration string
 }
 
 // testConfig is the collector config of the tests: OTLP/HTTP in, the
@@ -122,6 +126,21 @@ func testConfig(simURL string, ec exporterConfig) func(e2etest.Ports) string {
 		if ec.storageDir != "" {
 			extensions += fmt.Sprintf("  file_storage:\n    directory: %s\n", ec.storageDir)
 			extensionNames += ", file_storage"
+		}
+		if ec.recoveryDuration != "" {
+			extensions += fmt.Sprintf(`  healthcheckv2:
+    use_v2: true
+    component_health:
+      include_permanent_errors: true
+      include_recoverable_errors: true
+      recovery_duration: %s
+    http:
+      endpoint: 127.0.0.1:%d
+      status:
+        enabled: true
+        path: /status
+`, ec.recoveryDuration, p.Status)
+			extensionNames += ", healthcheckv2"
 		}
 		return fmt.Sprintf(`receivers:
   otlp:

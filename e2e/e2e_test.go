@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -54,6 +55,7 @@ func TestDemoScenario(t *testing.T) {
 				"DEMO_SIM_PORT=" + simURL.Port(),
 				fmt.Sprintf("DEMO_OTLP_PORT=%d", p.OTLP),
 				fmt.Sprintf("DEMO_HEALTH_PORT=%d", p.Health),
+				fmt.Sprintf("DEMO_STATUS_PORT=%d", p.Status),
 				fmt.Sprintf("DEMO_METRICS_PORT=%d", p.Metrics),
 			}
 		},
@@ -152,6 +154,11 @@ func TestDemoScenario(t *testing.T) {
 	assert.Equal(t, map[string]int{"202": 5}, s.Requests.ByEndpoint[e2etest.EnqueuePath])
 	assert.Equal(t, map[string]int{"202": 1}, s.Requests.ByEndpoint[e2etest.ChangePath])
 	assert.Equal(t, 1, col.Count(t, metricSuppressed), "suppressed events")
+	code, _, exp := exporterStatus(t, col)
+	assert.Equal(t, http.StatusOK, code, "demo.yaml's status endpoint")
+	if assert.NotNil(t, exp, "the exporter in the status endpoint") {
+		assert.Equal(t, "StatusOK", exp.Status)
+	}
 }
 
 // demoKeys reads the integration keys of demo.yaml: its routing_key default

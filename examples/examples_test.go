@@ -466,6 +466,7 @@ func TestDashboardLiveScrape(t *testing.T) {
 			"DEMO_DEFAULT_KEY=" + keyDemoDefault,
 			fmt.Sprintf("DEMO_OTLP_PORT=%d", p.OTLP),
 			fmt.Sprintf("DEMO_HEALTH_PORT=%d", p.Health),
+			fmt.Sprintf("DEMO_STATUS_PORT=%d", p.Status),
 			fmt.Sprintf("DEMO_METRICS_PORT=%d", p.Metrics),
 		}
 		// The demo config, with retries cut short so that an exhausted
@@ -687,6 +688,21 @@ type collectorConfig struct {
 		FileStorage struct {
 			Directory string `yaml:"directory"`
 		} `yaml:"file_storage"`
+		HealthCheckV2 struct {
+			UseV2           bool `yaml:"use_v2"`
+			ComponentHealth struct {
+				IncludeRecoverable bool   `yaml:"include_recoverable_errors"`
+				IncludePermanent   bool   `yaml:"include_permanent_errors"`
+				RecoveryDuration   string `yaml:"recovery_duration"`
+			} `yaml:"component_health"`
+			HTTP struct {
+				Endpoint string `yaml:"endpoint"`
+				Status   struct {
+					Enabled bool   `yaml:"enabled"`
+					Path    string `yaml:"path"`
+				} `yaml:"status"`
+			} `yaml:"http"`
+		} `yaml:"healthcheckv2"`
 	} `yaml:"extensions"`
 	Service struct {
 		Extensions []string `yaml:"extensions"`
@@ -836,9 +852,12 @@ func endpointPort(t *testing.T, what, endpoint string) int {
 var envRefRE = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
 
 // TestKubernetesManifests checks that the manifests fit together: the
-// Secret's keys reach the config through the Deployment's env, the probes
-// hit the health_check extension, the queue's volume is file_storage's
-// directory, and the Service targets the OTLP receiver's ports.
+// Secret's keys reach the config through the Deployment's env, liveness
+// probes the health_check extension (never the component status, which a
+// PagerDuty outage turns unhealthy) and readiness one of the two, the
+// component status counts recoverable errors after a recovery_duration on
+// a container port, the queue's volume is file_storage's directory, and
+// the Service targets the OTLP receiver's ports.
 func TestKubernetesManifests(t *testing.T) {
 	m := loadK8s(t)
 	c := m.container
@@ -879,7 +898,8 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("the ConfigMap contains what looks like an integration key")
 	}
 
-	// Probes: the health_check extension's port and path.
+	// Probes: liveness on the health_check extension, readiness on it or on
+	// healthcheckv2's status endpoint (README, "Health and probes").
 	hc := m.config.Extensions.HealthCheck
 	if !slices.Contains(m.config.Service.Extensions, "health_check") {
 		t.Errorf("health_check is not in service.extensions")
@@ -889,16 +909,47 @@ func TestKubernetesManifests(t *testing.T) {
 	if hcPath == "" {
 		hcPath = "/" // the extension's default
 	}
+	v2 := m.config.Extensions.HealthCheckV2
+	if !slices.Contains(m.config.Service.Extensions, "healthcheckv2") {
+		t.Errorf("healthcheckv2 is not in service.extensions")
+	}
+	if !v2.UseV2 || !v2.HTTP.Status.Enabled {
+		t.Errorf("healthcheckv2 needs use_v2 and http.status.enabled for its status endpoint")
+	}
+	if ch := v2.ComponentHealth; !ch.IncludeRecoverable || ch.RecoveryDuration == "" || !ch.IncludePermanent {
+		t.Errorf("healthcheckv2's component_health must count recoverable errors after a recovery_duration, and permanent errors: %+v", ch)
+	}
+	statusPort := endpointPort(t, "healthcheckv2", v2.HTTP.Endpoint)
+	if statusPort == hcPort {
+		t.Errorf("health_check and healthcheckv2 both listen on %d", hcPort)
+	}
+	exposed := false
+	for _, p := range c.Ports {
+		exposed = exposed || p.ContainerPort == statusPort
+	}
+	if !exposed {
+		t.Errorf("no container port for healthcheckv2's status endpoint (%d)", statusPort)
+	}
+	onHealthCheck := func(p *probe) bool {
+		return m.containerPort(t, p.HTTPGet.Port) == hcPort && p.HTTPGet.Path == hcPath
+	}
+	onStatus := func(p *probe) bool {
+		path, _, _ := strings.Cut(p.HTTPGet.Path, "?")
+		return m.containerPort(t, p.HTTPGet.Port) == statusPort && path == v2.HTTP.Status.Path
+	}
 	for name, p := range map[string]*probe{"livenessProbe": c.LivenessProbe, "readinessProbe": c.ReadinessProbe} {
 		if p == nil || p.HTTPGet == nil {
-			t.Errorf("%s: want an httpGet probe on the health_check extension", name)
+			t.Errorf("%s: want an httpGet probe", name)
 			continue
 		}
-		if got := m.containerPort(t, p.HTTPGet.Port); got != hcPort {
-			t.Errorf("%s: port %d, health_check listens on %d", name, got, hcPort)
-		}
-		if p.HTTPGet.Path != hcPath {
-			t.Errorf("%s: path %q, health_check serves %q", name, p.HTTPGet.Path, hcPath)
+		switch {
+		case onHealthCheck(p):
+		case name == "livenessProbe":
+			t.Errorf("%s: %s on %s; want health_check's %s on %d: a PagerDuty outage must not restart the collector",
+				name, p.HTTPGet.Path, p.HTTPGet.Port.Value, hcPath, hcPort)
+		case !onStatus(p):
+			t.Errorf("%s: %s on %s serves no health; want health_check (%s on %d) or healthcheckv2's status (%s on %d)",
+				name, p.HTTPGet.Path, p.HTTPGet.Port.Value, hcPath, hcPort, v2.HTTP.Status.Path, statusPort)
 		}
 	}
 

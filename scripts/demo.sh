@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 SIM_PORT=${DEMO_SIM_PORT:-18090}
 OTLP_PORT=${DEMO_OTLP_PORT:-14318}
 HEALTH_PORT=${DEMO_HEALTH_PORT:-13133}
+STATUS_PORT=${DEMO_STATUS_PORT:-13134}
 METRICS_PORT=${DEMO_METRICS_PORT:-18888}
-export DEMO_SIM_PORT=$SIM_PORT DEMO_OTLP_PORT=$OTLP_PORT DEMO_HEALTH_PORT=$HEALTH_PORT DEMO_METRICS_PORT=$METRICS_PORT
+export DEMO_SIM_PORT=$SIM_PORT DEMO_OTLP_PORT=$OTLP_PORT DEMO_HEALTH_PORT=$HEALTH_PORT DEMO_STATUS_PORT=$STATUS_PORT DEMO_METRICS_PORT=$METRICS_PORT
 SIM_URL=http://127.0.0.1:$SIM_PORT
 OTLP_URL=http://127.0.0.1:$OTLP_PORT/v1/logs
 LOGS=_demo
@@ -75,6 +76,10 @@ _build/pdsim -print-table -url "$SIM_URL"
 echo
 echo "demo: the exporter's own metrics, series above 0 (http://127.0.0.1:$METRICS_PORT/metrics):"
 curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^otelcol_exporter_pagerduty_(events|suppressed)' | grep -v ' 0$' || true
+echo
+echo "demo: the exporter's component status (http://127.0.0.1:$STATUS_PORT/status?verbose):"
+curl -sS "http://127.0.0.1:$STATUS_PORT/status?verbose" |
+  sed -nE 's/.*"exporter:pagerduty":\{"healthy":([a-z]+),"status":"([A-Za-z]+)".*/exporter:pagerduty  \2  (healthy: \1)/p' || true
 echo
 echo "demo: done. Logs are in $LOGS/. To look at the simulator's incident page, run the"
 echo "      simulator and collector yourself (README, Quick start) and open $SIM_URL/."

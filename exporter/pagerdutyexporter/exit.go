@@ -67,12 +67,14 @@ type outcome struct {
 }
 
 // exit settles every outcome: it is the only place that counts records in
-// the exporter's metrics, logs a rejection, takes records off the backlog,
-// and tells a push which records to hand back. It also commits and releases
+// the exporter's metrics, tells the component's health how its routes
+// deliver, logs a rejection, takes records off the backlog, and tells a
+// push which records to hand back. It also commits and releases
 // each record's dedup turn, so that what the cache learns and what the
 // metrics say never part.
 type exit struct {
 	tel     *telemetry
+	health  *health // set by start
 	logger  *zap.Logger
 	backlog *backlog
 	stop    context.Context
@@ -91,6 +93,7 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 	if o.kind == outcomeSent {
 		x.tel.waited(ctx, o.route, o.waited)
 		x.tel.sent(ctx, o.route, o.action, &o.result, o.took)
+		x.health.settled(o.route.name, o.result)
 		x.sent(o)
 	}
 	switch o.kind {

@@ -135,6 +135,7 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	if err := e.tel.registerGauges(e.flow.cache, e.backlog, e.flow.routes); err != nil {
 		return fmt.Errorf("registering telemetry callbacks: %w", err)
 	}
+	e.exit.health = newHealth(reportTo(host), time.Now)
 	// Last: their consumers deliver at once, with the client and the cache.
 	if err := e.queues.start(ctx, host); err != nil {
 		return err
@@ -195,6 +196,7 @@ func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 		drained := time.AfterFunc(shutdownDrain, e.stopNow)
 		defer drained.Stop()
 	}
+	e.exit.health.stop()
 	// First: a resolve made now would find its queue stopping.
 	e.quiet.shutdown()
 	err := e.queues.shutdown(ctx)

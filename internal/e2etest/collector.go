@@ -16,9 +16,10 @@ import (
 )
 
 // Ports are the loopback ports one collector listens on: the OTLP receiver,
-// the health_check extension and the Prometheus reader of its own metrics.
+// the health_check extension, the Prometheus reader of its own metrics and,
+// for configs that have it, healthcheckv2's status endpoint.
 type Ports struct {
-	OTLP, Health, Metrics int
+	OTLP, Health, Metrics, Status int
 }
 
 // Collector is a running collector (otelcol-pagerduty, or another
@@ -29,6 +30,7 @@ type Collector struct {
 	OTLPURL    string // OTLP/HTTP logs: http://127.0.0.1:<OTLP>/v1/logs
 	HealthURL  string
 	MetricsURL string
+	StatusURL  string // healthcheckv2's status endpoint: http://127.0.0.1:<Status>/status
 }
 
 // startAttempts is how often StartCollector tries fresh ports after losing
@@ -43,7 +45,7 @@ const startAttempts = 3
 func StartCollector(tb testing.TB, bin, name string, setup func(Ports) (env, args []string)) *Collector {
 	tb.Helper()
 	for attempt := 1; ; attempt++ {
-		p := Ports{OTLP: FreePort(tb), Health: FreePort(tb), Metrics: FreePort(tb)}
+		p := Ports{OTLP: FreePort(tb), Health: FreePort(tb), Metrics: FreePort(tb), Status: FreePort(tb)}
 		env, args := setup(p)
 		c := &Collector{
 			Proc:       StartProc(tb, fmt.Sprintf("%s-%d", name, attempt), bin, env, args...),
@@ -51,6 +53,7 @@ func StartCollector(tb testing.TB, bin, name string, setup func(Ports) (env, arg
 			OTLPURL:    fmt.Sprintf("http://127.0.0.1:%d/v1/logs", p.OTLP),
 			HealthURL:  fmt.Sprintf("http://127.0.0.1:%d/", p.Health),
 			MetricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", p.Metrics),
+			StatusURL:  fmt.Sprintf("http://127.0.0.1:%d/status", p.Status),
 		}
 		err := proctest.WaitHTTP(context.Background(), HTTPClient, c.HealthURL, c.Proc.Proc, StartTimeout, PollInterval)
 		if err == nil {

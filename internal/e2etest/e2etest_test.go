@@ -209,3 +209,36 @@ func TestEventuallyAndConsistently(t *testing.T) {
 	Consistently(t, 3*PollInterval, func() bool { looks++; return true }, "always")
 	assert.GreaterOrEqual(t, looks, 3)
 }
+
+// TestCollectorStatus reads a status tree in healthcheckv2's verbose shape.
+func TestCollectorStatus(t *testing.T) {
+	const body = `{"start_time":"2026-11-28T12:00:00Z","healthy":false,"status":"StatusRecoverableError","error":"down","status_time":"2026-11-28T12:00:03Z",` +
+		`"components":{"pipeline:logs":{"healthy":false,"status":"StatusRecoverableError","error":"down","status_time":"2026-11-28T12:00:03Z",` +
+		`"components":{"exporter:pagerduty":{"healthy":false,"status":"StatusRecoverableError","error":"down","status_time":"2026-11-28T12:00:03Z","attributes":{}},` +
+		`"receiver:otlp":{"healthy":true,"status":"StatusOK","status_time":"2026-11-28T12:00:00Z"}}}}}`
+	var query atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		query.Store(r.URL.RawQuery)
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	c := &Collector{StatusURL: srv.URL + "/status"}
+
+	code, root := c.Status(t)
+	assert.Equal(t, http.StatusInternalServerError, code)
+	assert.Equal(t, "verbose", query.Load())
+	assert.False(t, root.Healthy)
+	exp := root.Find("pipeline:logs", "exporter:pagerduty")
+	require.NotNil(t, exp)
+	assert.Equal(t, "StatusRecoverableError", exp.Status)
+	assert.Equal(t, "down", exp.Error)
+	assert.Equal(t, time.Date(2026, 11, 28, 12, 0, 3, 0, time.UTC), exp.Time)
+	assert.True(t, root.Find("pipeline:logs", "receiver:otlp").Healthy)
+	assert.Nil(t, root.Find("pipeline:traces", "exporter:pagerduty"))
+	assert.Same(t, root, root.Find())
+
+	srv.Close()
+	_, _, err := c.FetchStatus()
+	assert.Error(t, err)
+}

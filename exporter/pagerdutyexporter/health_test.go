@@ -1,0 +1,371 @@
+package pagerdutyexporter
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+)
+
+// statusLog records the events a health reports, in order.
+type statusLog struct {
+	mu     sync.Mutex
+	events []*componentstatus.Event
+}
+
+func (l *statusLog) report(ev *componentstatus.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, ev)
+}
+
+func (l *statusLog) all() []*componentstatus.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*componentstatus.Event(nil), l.events...)
+}
+
+func (l *statusLog) statuses() []componentstatus.Status {
+	var out []componentstatus.Status
+	for _, ev := range l.all() {
+		out = append(out, ev.Status())
+	}
+	return out
+}
+
+// statusHost is a host that takes status reports, as the collector's does.
+type statusHost struct {
+	component.Host
+	statusLog
+}
+
+func (h *statusHost) Report(ev *componentstatus.Event) { h.report(ev) }
+
+// fakeClock is a clock the test moves.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newTestHealth() (*health, *statusLog, *fakeClock) {
+	log := &statusLog{}
+	clock := &fakeClock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+	return newHealth(log.report, clock.now), log, clock
+}
+
+// Answers as the client returns them.
+var (
+	accepted202 = eventsapi.Result{Outcome: eventsapi.Accepted, StatusCode: 202}
+	failed503   = eventsapi.Result{
+		Outcome: eventsapi.Failed, StatusCode: 503,
+		Err: &eventsapi.StatusError{Code: 503, Messages: []string{"upstream unavailable"}},
+	}
+	throttled429 = eventsapi.Result{
+		Outcome: eventsapi.Throttled, StatusCode: 429,
+		Err: exporterhelper.NewThrottleRetry(&eventsapi.StatusError{Code: 429, Messages: []string{"Enhance Your Calm."}}, time.Second),
+	}
+	noAnswer = eventsapi.Result{
+		Outcome: eventsapi.Failed,
+		Err:     errors.New("sending event to /v2/enqueue: dial tcp 127.0.0.1:1: connect: connection refused"),
+	}
+	invalidEvent400 = eventsapi.Result{
+		Outcome: eventsapi.Rejected, StatusCode: 400,
+		Err: consumererror.NewPermanent(&eventsapi.StatusError{Code: 400, Messages: []string{"'payload.source' is missing or blank"}}),
+	}
+	unknownKey404 = eventsapi.Result{
+		Outcome: eventsapi.Rejected, StatusCode: 404,
+		Err: consumererror.NewPermanent(&eventsapi.StatusError{Code: 404, Messages: []string{"integration not found"}}),
+	}
+)
+
+// TestHealthOneRetriedRequestReportsNothing: a request that fails and then
+// goes through on its retry, or a burst of failures shorter than
+// failingAfter, changes no status.
+func TestHealthOneRetriedRequestReportsNothing(t *testing.T) {
+	h, log, clock := newTestHealth()
+	h.settled("checkout", failed503)
+	clock.advance(5 * time.Second) // the retry sender's first interval
+	h.settled("checkout", accepted202)
+
+	for range 50 {
+		h.settled("payments", failed503)
+		h.settled("payments", throttled429)
+		clock.advance(50 * time.Millisecond)
+	}
+	h.settled("payments", accepted202)
+	assert.Empty(t, log.all())
+	assert.Zero(t, h.unwell.Load(), "every route is well again")
+}
+
+// TestHealthOutageIsOneRecoverableError: failures that last failingAfter
+// report one StatusRecoverableError, which keeps its time while the outage
+// goes on and spreads to another route; its message follows the routes.
+// StatusOK follows once every route has delivered again.
+func TestHealthOutageIsOneRecoverableError(t *testing.T) {
+	h, log, clock := newTestHealth()
+	began := clock.now()
+	h.settled("checkout", failed503)
+	clock.advance(failingAfter - time.Millisecond)
+	h.settled("checkout", failed503)
+	require.Empty(t, log.all(), "not yet failingAfter")
+	clock.advance(time.Millisecond)
+	h.settled("checkout", failed503)
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.statuses())
+	outage := log.all()[0]
+	assert.Equal(t, `PagerDuty is not taking events: route "checkout" failing since `+began.Format(time.RFC3339)+
+		` (3 failed attempts, last: events API responded 503 Service Unavailable: upstream unavailable)`, outage.Err().Error())
+
+	// An hour of retries, and a second route failing: nothing is reported.
+	for range 720 {
+		clock.advance(5 * time.Second)
+		h.settled("checkout", failed503)
+		h.settled("default", noAnswer)
+		h.settled("payments", accepted202)
+	}
+	require.Len(t, log.all(), 1, "one report for the whole outage")
+	msg := outage.Err().Error()
+	assert.Contains(t, msg, `route "checkout" failing since `+began.Format(time.RFC3339)+" (723 failed attempts")
+	assert.Contains(t, msg, `route "default" failing since`)
+	assert.Contains(t, msg, "connection refused")
+	assert.Less(t, strings.Index(msg, `"checkout"`), strings.Index(msg, `"default"`), "routes in name order")
+
+	h.settled("checkout", accepted202)
+	require.Len(t, log.all(), 1, "default still fails")
+	assert.NotContains(t, outage.Err().Error(), "checkout")
+	h.settled("default", accepted202)
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, log.statuses())
+	assert.Contains(t, outage.Err().Error(), `route "default"`, "the reported outage keeps its last message")
+
+	// A later outage is a new event, with a time of its own.
+	h.settled("payments", throttled429)
+	clock.advance(failingAfter)
+	h.settled("payments", throttled429)
+	require.Equal(t, []componentstatus.Status{
+		componentstatus.StatusRecoverableError, componentstatus.StatusOK, componentstatus.StatusRecoverableError,
+	}, log.statuses())
+	assert.Contains(t, log.all()[2].Err().Error(), "429 Too Many Requests")
+}
+
+// TestHealthRefusedEventsAreNoOutage: PagerDuty refusing an event for its
+// content answered, and the record is dropped: no status, and no break in
+// a run of failures either.
+func TestHealthRefusedEventsAreNoOutage(t *testing.T) {
+	h, log, clock := newTestHealth()
+	for range 10 {
+		h.settled("checkout", invalidEvent400)
+		clock.advance(time.Second)
+	}
+	assert.Empty(t, log.all())
+	assert.Zero(t, h.unwell.Load())
+}
+
+// TestHealthRefusedKeyIsPermanent: refusalsBeforePermanent events of a route
+// in a row refused for its routing key are a StatusPermanentError naming
+// the route and PagerDuty's answer; an accepted event in between starts
+// the count again. Nothing is reported after it, as the collector allows
+// nothing but a restart.
+func TestHealthRefusedKeyIsPermanent(t *testing.T) {
+	h, log, clock := newTestHealth()
+	h.settled("payments", unknownKey404)
+	h.settled("payments", unknownKey404)
+	h.settled("payments", accepted202)
+	h.settled("payments", unknownKey404)
+	h.settled("payments", unknownKey404)
+	require.Empty(t, log.all(), "an acceptance between refusals")
+
+	h.settled("checkout", failed503)
+	clock.advance(failingAfter)
+	h.settled("checkout", failed503)
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.statuses())
+
+	h.settled("payments", unknownKey404)
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusPermanentError}, log.statuses())
+	msg := log.all()[1].Err().Error()
+	assert.Contains(t, msg, `PagerDuty refused 3 events of route "payments" in a row for its routing key (last: events API responded 404 Not Found: integration not found)`)
+	assert.Contains(t, msg, "restart the collector")
+	assert.Contains(t, msg, `also PagerDuty is not taking events: route "checkout"`)
+
+	for _, route := range []string{"payments", "checkout"} {
+		h.settled(route, accepted202)
+		h.settled(route, unknownKey404)
+		h.settled(route, failed503)
+	}
+	assert.Len(t, log.all(), 2, "nothing after a permanent error")
+	assert.Zero(t, h.unwell.Load(), "accepted events cost nothing any more")
+}
+
+func TestRefusesKey(t *testing.T) {
+	key400 := func(msg string) error {
+		return consumererror.NewPermanent(&eventsapi.StatusError{Code: 400, Messages: []string{"'payload.source' is missing or blank", msg}})
+	}
+	for _, tc := range []struct {
+		code int
+		err  error
+		want bool
+	}{
+		{http.StatusNotFound, unknownKey404.Err, true},
+		{http.StatusForbidden, nil, true},
+		{http.StatusUnauthorized, nil, true},
+		{http.StatusBadRequest, key400("Length of 'routing_key' is incorrect (should be 32 characters)"), true},
+		{http.StatusBadRequest, key400("'routing_key' cannot contain non-alphanumeric characters."), true},
+		{http.StatusBadRequest, key400("Invalid Routing Key"), true},
+		{http.StatusBadRequest, invalidEvent400.Err, false},
+		// A proxy quoting the request names the field, not a fault of it.
+		{http.StatusBadRequest, key400(`cannot parse {'routing_key':'[REDACTED]','event_action':'trigger'}`), false},
+		{http.StatusRequestEntityTooLarge, nil, false},
+		{http.StatusUnprocessableEntity, nil, false},
+	} {
+		assert.Equal(t, tc.want, refusesKey(tc.code, tc.err), "%d %v", tc.code, tc.err)
+	}
+}
+
+// TestHealthAnswerIsCut: a long answer, such as a proxy's page, is quoted
+// in part, on a rune boundary.
+func TestHealthAnswerIsCut(t *testing.T) {
+	long := errors.New(strings.Repeat("é", maxAnswer))
+	got := answerOf(long)
+	assert.LessOrEqual(t, len(got), maxAnswer+len("…"))
+	assert.True(t, strings.HasSuffix(got, "é…"), got)
+	assert.Equal(t, "no answer", answerOf(nil))
+}
+
+// TestHealthStopsAtShutdown: from shutdown on, nothing is reported; a nil
+// health (an exporter never started) takes every call.
+func TestHealthStopsAtShutdown(t *testing.T) {
+	h, log, clock := newTestHealth()
+	h.stop()
+	h.settled("checkout", failed503)
+	clock.advance(failingAfter)
+	h.settled("checkout", failed503)
+	assert.Empty(t, log.all())
+
+	var none *health
+	none.settled("checkout", failed503)
+	none.settled("checkout", accepted202)
+	none.stop()
+}
+
+// TestHealthAcceptedAllocatesNothing: an accepted event of a well route
+// takes no lock and allocates nothing, also while another route fails.
+func TestHealthAcceptedAllocatesNothing(t *testing.T) {
+	h, _, clock := newTestHealth()
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { h.settled("checkout", accepted202) }))
+	h.settled("payments", failed503)
+	clock.advance(failingAfter)
+	h.settled("payments", failed503)
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { h.settled("checkout", accepted202) }))
+}
+
+func BenchmarkHealthAccepted(b *testing.B) {
+	h, _, clock := newTestHealth()
+	b.Run("all well", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h.settled("checkout", accepted202)
+		}
+	})
+	h.settled("payments", failed503)
+	clock.advance(failingAfter)
+	h.settled("payments", failed503)
+	b.Run("another route failing", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h.settled("checkout", accepted202)
+		}
+	})
+}
+
+// startWithStatus starts an exporter on cfg as the collector would, on a
+// host that takes status reports, with the health's clock under the test's
+// control. cfg has no queue, so each dispatch delivers before it returns.
+func startWithStatus(t *testing.T, cfg *Config) (*pagerdutyExporter, *statusHost, *fakeClock) {
+	t.Helper()
+	e, err := newExporter(context.Background(), cfg, newSettings(t))
+	require.NoError(t, err)
+	host := &statusHost{Host: componenttest.NewNopHost()}
+	require.NoError(t, e.start(context.Background(), host))
+	t.Cleanup(func() { require.NoError(t, e.shutdown(context.Background())) })
+	clock := &fakeClock{t: time.Now()}
+	e.exit.health.now = clock.now // no delivery runs yet
+	return e, host, clock
+}
+
+// TestExporterReportsOutageAndRecovery: the exporter reports an outage of
+// the Events API once it has lasted failingAfter, and StatusOK once an
+// event is accepted again; a single failure followed by an acceptance
+// reports nothing.
+func TestExporterReportsOutageAndRecovery(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	var down bool
+	var mu sync.Mutex
+	api.respond = func(apiRequest) (int, http.Header, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			return 503, nil, `{"status":"unavailable","message":"Service Unavailable","errors":["try later"]}`
+		}
+		return 202, nil, ""
+	}
+	setDown := func(d bool) { mu.Lock(); down = d; mu.Unlock() }
+	e, host, clock := startWithStatus(t, testConfig(api))
+	ctx := context.Background()
+
+	setDown(true)
+	require.Error(t, e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "a")))
+	setDown(false)
+	require.NoError(t, e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "a")))
+	require.Empty(t, host.all(), "one retried request")
+
+	setDown(true)
+	require.Error(t, e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "b")))
+	clock.advance(failingAfter)
+	require.Error(t, e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "b")))
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
+	assert.Contains(t, host.all()[0].Err().Error(), `route "checkout" failing since`)
+	assert.Contains(t, host.all()[0].Err().Error(), "503 Service Unavailable: Service Unavailable; try later")
+
+	setDown(false)
+	require.NoError(t, e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "b")))
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.statuses())
+}
+
+// TestExporterRefusedKeyNamesTheRouteNeverTheKey: a route whose events are
+// all refused with a 404 is a permanent error that names the route and
+// what PagerDuty answered, never the key, even when the answer quotes it.
+func TestExporterRefusedKeyNamesTheRouteNeverTheKey(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	api.respond = func(r apiRequest) (int, http.Header, string) {
+		if r.key() == paymentsKey {
+			return 404, nil, `{"status":"not found","message":"Not Found","errors":["no integration for routing key ` + r.key() + `"]}`
+		}
+		return 202, nil, ""
+	}
+	e, host, _ := startWithStatus(t, testConfig(api))
+	ctx := context.Background()
+	for _, fp := range []string{"a", "b", "c"} {
+		require.NoError(t, e.flow.admit(ctx, batch(
+			alert("payments", "alert.fingerprint", fp),
+			alert("checkout", "alert.fingerprint", fp),
+		)), "a refused record is dropped, not retried")
+	}
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.statuses())
+	msg := host.all()[0].Err().Error()
+	assert.Contains(t, msg, `route "payments"`)
+	assert.Contains(t, msg, "404 Not Found")
+	assert.Contains(t, msg, "[REDACTED]", "the answer is quoted, without the key")
+	assert.NotContains(t, msg, "checkout")
+	assert.Empty(t, keyLeak(msg, testKey, checkoutKey, paymentsKey))
+}
