@@ -75,8 +75,11 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	}
 	// The exporter's own queues (see queues) carry sending_queue and
 	// retry_on_failure, and exporterhelper's telemetry with them; in front
-	// of them, dispatch only sorts records, synchronously.
-	logs, err := consumer.NewLogs(e.flow.admit, consumer.WithCapabilities(consumer.Capabilities{MutatesData: false}))
+	// of them, flow.admit sorts records, synchronously. It stamps each
+	// record with its arrival, in place when the whole request goes to one
+	// queue: it mutates data, so the pipeline hands it a copy only when
+	// another consumer shares the data.
+	logs, err := consumer.NewLogs(e.flow.admit, consumer.WithCapabilities(consumer.Capabilities{MutatesData: true}))
 	if err != nil {
 		return nil, err
 	}

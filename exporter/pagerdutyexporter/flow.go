@@ -48,28 +48,50 @@ func (f *flow) admit(ctx context.Context, ld plog.Logs) error { return f.take(ct
 // resolves the exporter makes itself when alerts go quiet.
 func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 	received := pcommon.NewTimestampFromTime(time.Now())
-	s := sorting{batches: map[queueKey]*heldLogs{}, sameKey: map[string]queueKey{}}
+	var small [8]queueKey
+	s := sorting{keys: small[:0]}
 	var n pcommon.Timestamp
 	for ref := range records(ld) {
 		n++
-		arrived := arrival{received: received, at: received + n, auto: auto}
-		if key, ok := f.queueFor(ctx, ref, arrived, &s); ok {
-			if s.batches[key] == nil {
-				s.batches[key] = &heldLogs{}
-			}
-			s.batches[key].add(ref, &arrived)
+		key, ok := f.queueFor(ctx, ref, arrival{received: received, at: received + n, auto: auto}, &s)
+		if !ok {
+			key = settled
 		}
+		s.keys = append(s.keys, key)
 	}
-	return f.enqueue(ctx, &s)
+	if len(s.keys) > 0 && !slices.ContainsFunc(s.keys, func(k queueKey) bool { return k != s.keys[0] }) && s.keys[0] != settled {
+		// The common case: the whole request goes to one queue. The
+		// exporter owns ld (it declares that it mutates data), so it is
+		// stamped and queued as it is, without a copy.
+		stamp(ld, received, auto)
+		return f.enqueue(ctx, map[queueKey]*heldLogs{s.keys[0]: {logs: ld, count: len(s.keys)}})
+	}
+	batches := map[queueKey]*heldLogs{}
+	n = 0
+	for ref := range records(ld) {
+		key := s.keys[n]
+		n++
+		if key == settled {
+			continue
+		}
+		if batches[key] == nil {
+			batches[key] = &heldLogs{}
+		}
+		batches[key].add(ref, &arrival{received: received, at: received + n, auto: auto})
+	}
+	return f.enqueue(ctx, batches)
 }
 
 // sorting is one admitted request on its way to the queues. Records of one
 // dedup key keep their order: they share the queue of the first of them,
 // whatever their own priority.
 type sorting struct {
-	batches map[queueKey]*heldLogs
+	keys    []queueKey // each record's queue so far; settled when it has none
 	sameKey map[string]queueKey
 }
+
+// settled stands for the queue of a record settled on its way in.
+var settled = queueKey{route: "\x00settled"}
 
 // queueFor identifies a record that reached the exporter at, and returns
 // its queue; it settles the record instead when it can go no further: it
@@ -102,6 +124,9 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 		return queueKey{}, false
 	}
 	if !ev.IsChange() {
+		if s.sameKey == nil {
+			s.sameKey = map[string]queueKey{}
+		}
 		s.sameKey[ev.DedupKey] = key
 	}
 	return key, true
@@ -149,13 +174,13 @@ func (f *flow) queueOf(m *recordmap.Result, rt *route) (queueKey, bool) {
 
 // enqueue hands each sorted batch to its queue, most urgent first: should
 // the queues fill, the least urgent are refused.
-func (f *flow) enqueue(ctx context.Context, s *sorting) error {
-	keys := slices.SortedFunc(maps.Keys(s.batches), func(a, b queueKey) int {
+func (f *flow) enqueue(ctx context.Context, batches map[queueKey]*heldLogs) error {
+	keys := slices.SortedFunc(maps.Keys(batches), func(a, b queueKey) int {
 		return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.route, b.route))
 	})
 	var errs []error
 	for _, key := range keys {
-		held := s.batches[key]
+		held := batches[key]
 		errs = append(errs, f.exit.enqueued(key, held.count, f.queues.byKey[key].ConsumeLogs(ctx, held.logs)))
 	}
 	return errors.Join(errs...)

@@ -96,6 +96,37 @@ type arrival struct {
 	auto         bool // a resolve the exporter made itself (see autoResolveAttr)
 }
 
+// stamp marks every record of ld, in place, as heldLogs.add marks a copy:
+// its arrival on each scope, and on each untimed record its own arrival, a
+// nanosecond after the record before it.
+func stamp(ld plog.Logs, received pcommon.Timestamp, auto bool) {
+	n := received
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			markScope(sl.Scope().Attributes(), received, auto)
+			for _, lr := range sl.LogRecords().All() {
+				n++
+				if !recordmap.HasTime(lr) {
+					lr.SetObservedTimestamp(n)
+				}
+			}
+		}
+	}
+}
+
+// markScope stamps a scope of the exporter's queues with the arrival of its
+// records and whether they are the exporter's own resolves. Only the
+// exporter marks its own resolves: a record from the pipeline carrying the
+// mark loses it.
+func markScope(attrs pcommon.Map, received pcommon.Timestamp, auto bool) {
+	attrs.PutInt(receivedAttr, received.AsTime().UnixNano())
+	if auto {
+		attrs.PutBool(autoResolveAttr, true)
+	} else {
+		attrs.Remove(autoResolveAttr)
+	}
+}
+
 // heldLogs copies records into a new plog.Logs, keeping their resource and
 // scope. Records arrive in iteration order, so a resource or scope is copied
 // once, when its first record arrives.
@@ -127,15 +158,7 @@ func (h *heldLogs) add(ref recordRef, arrived *arrival) {
 		ref.sl.Scope().CopyTo(h.sl.Scope())
 		h.sl.SetSchemaUrl(ref.sl.SchemaUrl())
 		if arrived != nil {
-			attrs := h.sl.Scope().Attributes()
-			attrs.PutInt(receivedAttr, arrived.received.AsTime().UnixNano())
-			// Only the exporter marks its own resolves: a record from the
-			// pipeline carrying the mark loses it.
-			if arrived.auto {
-				attrs.PutBool(autoResolveAttr, true)
-			} else {
-				attrs.Remove(autoResolveAttr)
-			}
+			markScope(h.sl.Scope().Attributes(), arrived.received, arrived.auto)
 		}
 		h.scope = ref.scope
 	}
