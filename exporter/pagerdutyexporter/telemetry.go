@@ -106,31 +106,40 @@ func reasonIndex(reason string) int {
 type telemetry struct {
 	tb *metadata.TelemetryBuilder
 
-	exporter   metric.MeasurementOption
+	exporter   attrSet
 	routes     []routeSets // by route.index: the configured routes, then the unknown route
-	requests   [numEndpoints][numStatusClasses]metric.MeasurementOption
-	durations  [numEndpoints]metric.MeasurementOption
-	suppressed [numActions][len(dedup.Reasons)]metric.MeasurementOption
-	repaired   [numRepairBits]metric.MeasurementOption
-	rejected   [numRejections]metric.MeasurementOption
+	requests   [numEndpoints][numStatusClasses]attrSet
+	durations  [numEndpoints]attrSet
+	suppressed [numActions][len(dedup.Reasons)]attrSet
+	repaired   [numRepairBits]attrSet
+	rejected   [numRejections]attrSet
+}
+
+// attrSet is one attribute set, as the options each kind of instrument
+// takes: passing a prebuilt slice costs no allocation per measurement.
+type attrSet struct {
+	add     []metric.AddOption
+	record  []metric.RecordOption
+	observe []metric.ObserveOption
 }
 
 // routeSets are the attribute sets of one route.
 type routeSets struct {
-	route  metric.MeasurementOption
-	events [numActions][len(eventsapi.Outcomes)]metric.MeasurementOption
-	waits  [numPriorities]metric.MeasurementOption
+	route  attrSet
+	events [numActions][len(eventsapi.Outcomes)]attrSet
+	waits  [numPriorities]attrSet
 }
 
 func newTelemetry(tb *metadata.TelemetryBuilder, exporterID string, routes *router) *telemetry {
 	id := attribute.String("exporter", exporterID)
-	set := func(kvs ...string) metric.MeasurementOption {
+	set := func(kvs ...string) attrSet {
 		attrs := make([]attribute.KeyValue, 1, 1+len(kvs)/2)
 		attrs[0] = id
 		for i := 0; i+1 < len(kvs); i += 2 {
 			attrs = append(attrs, attribute.String(kvs[i], kvs[i+1]))
 		}
-		return metric.WithAttributeSet(attribute.NewSet(attrs...))
+		opt := metric.WithAttributeSet(attribute.NewSet(attrs...))
+		return attrSet{add: []metric.AddOption{opt}, record: []metric.RecordOption{opt}, observe: []metric.ObserveOption{opt}}
 	}
 	t := &telemetry{tb: tb, exporter: set()}
 	for _, rt := range append(append([]*route(nil), routes.queued...), routes.unknown) {
@@ -184,30 +193,30 @@ func (t *telemetry) zero(ctx context.Context) {
 	for _, rs := range t.routes[:len(t.routes)-1] {
 		for a := range numActions {
 			for o := range eventsapi.Outcomes {
-				tb.ExporterPagerdutyEvents.Add(ctx, 0, rs.events[a][o])
+				tb.ExporterPagerdutyEvents.Add(ctx, 0, rs.events[a][o].add...)
 			}
 		}
-		tb.ExporterPagerdutyThrottled.Add(ctx, 0, rs.route)
-		tb.ExporterPagerdutyRateLimitWait.Add(ctx, 0, rs.route)
-		tb.ExporterPagerdutyAutoResolved.Add(ctx, 0, rs.route)
+		tb.ExporterPagerdutyThrottled.Add(ctx, 0, rs.route.add...)
+		tb.ExporterPagerdutyRateLimitWait.Add(ctx, 0, rs.route.add...)
+		tb.ExporterPagerdutyAutoResolved.Add(ctx, 0, rs.route.add...)
 	}
 	for e := range numEndpoints {
 		for c := range numStatusClasses {
-			tb.ExporterPagerdutyRequests.Add(ctx, 0, t.requests[e][c])
+			tb.ExporterPagerdutyRequests.Add(ctx, 0, t.requests[e][c].add...)
 		}
 	}
 	for a := range 3 {
 		for r, reason := range dedup.Reasons {
 			if (reason == dedup.ReasonDuplicate) == (a == 0) || reason == dedup.ReasonStale {
-				tb.ExporterPagerdutySuppressed.Add(ctx, 0, t.suppressed[a][r])
+				tb.ExporterPagerdutySuppressed.Add(ctx, 0, t.suppressed[a][r].add...)
 			}
 		}
 	}
 	for r := range (^recordmap.Repairs(0)).All() {
-		tb.ExporterPagerdutyRecordsRepaired.Add(ctx, 0, t.repaired[repairBit(r)])
+		tb.ExporterPagerdutyRecordsRepaired.Add(ctx, 0, t.repaired[repairBit(r)].add...)
 	}
 	for r := range numRejections {
-		tb.ExporterPagerdutyRecordsRejected.Add(ctx, 0, t.rejected[r])
+		tb.ExporterPagerdutyRecordsRejected.Add(ctx, 0, t.rejected[r].add...)
 	}
 }
 
@@ -215,46 +224,46 @@ func (t *telemetry) zero(ctx context.Context) {
 // became of its event.
 func (t *telemetry) sent(ctx context.Context, rt *route, action eventsapi.Action, res *eventsapi.Result, took time.Duration) {
 	e := endpointIndex(res.Path)
-	t.tb.ExporterPagerdutyRequests.Add(ctx, 1, t.requests[e][statusClassIndex(res.StatusCode)])
-	t.tb.ExporterPagerdutyRequestDuration.Record(ctx, took.Seconds(), t.durations[e])
-	t.tb.ExporterPagerdutyEvents.Add(ctx, 1, t.routes[rt.index].events[actionIndex(action)][res.Outcome])
+	t.tb.ExporterPagerdutyRequests.Add(ctx, 1, t.requests[e][statusClassIndex(res.StatusCode)].add...)
+	t.tb.ExporterPagerdutyRequestDuration.Record(ctx, took.Seconds(), t.durations[e].record...)
+	t.tb.ExporterPagerdutyEvents.Add(ctx, 1, t.routes[rt.index].events[actionIndex(action)][res.Outcome].add...)
 	if res.Outcome == eventsapi.Throttled {
-		t.tb.ExporterPagerdutyThrottled.Add(ctx, 1, t.routes[rt.index].route)
+		t.tb.ExporterPagerdutyThrottled.Add(ctx, 1, t.routes[rt.index].route.add...)
 	}
 }
 
 // paged records the time from a record's arrival to its event's acceptance.
 func (t *telemetry) paged(ctx context.Context, rt *route, p priority, since time.Duration) {
-	t.tb.ExporterPagerdutyEventWait.Record(ctx, since.Seconds(), t.routes[rt.index].waits[p])
+	t.tb.ExporterPagerdutyEventWait.Record(ctx, since.Seconds(), t.routes[rt.index].waits[p].record...)
 }
 
 // waited adds a wait for the rate limiter; 0 records nothing.
 func (t *telemetry) waited(ctx context.Context, rt *route, d time.Duration) {
 	if d > 0 {
-		t.tb.ExporterPagerdutyRateLimitWait.Add(ctx, d.Seconds(), t.routes[rt.index].route)
+		t.tb.ExporterPagerdutyRateLimitWait.Add(ctx, d.Seconds(), t.routes[rt.index].route.add...)
 	}
 }
 
 // autoResolved counts an alert the exporter resolved itself, accepted.
 func (t *telemetry) autoResolved(ctx context.Context, rt *route) {
-	t.tb.ExporterPagerdutyAutoResolved.Add(ctx, 1, t.routes[rt.index].route)
+	t.tb.ExporterPagerdutyAutoResolved.Add(ctx, 1, t.routes[rt.index].route.add...)
 }
 
 // suppressedRecord counts a record whose effect PagerDuty already shows.
 func (t *telemetry) suppressedRecord(ctx context.Context, action eventsapi.Action, reason string) {
-	t.tb.ExporterPagerdutySuppressed.Add(ctx, 1, t.suppressed[actionIndex(action)][reasonIndex(reason)])
+	t.tb.ExporterPagerdutySuppressed.Add(ctx, 1, t.suppressed[actionIndex(action)][reasonIndex(reason)].add...)
 }
 
 // repairedRecord counts each repair made to a record.
 func (t *telemetry) repairedRecord(ctx context.Context, repairs recordmap.Repairs) {
 	for r := range repairs.All() {
-		t.tb.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, t.repaired[repairBit(r)])
+		t.tb.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, t.repaired[repairBit(r)].add...)
 	}
 }
 
 // rejectedRecord counts a record dropped for reason.
 func (t *telemetry) rejectedRecord(ctx context.Context, reason rejection) {
-	t.tb.ExporterPagerdutyRecordsRejected.Add(ctx, 1, t.rejected[reason])
+	t.tb.ExporterPagerdutyRecordsRejected.Add(ctx, 1, t.rejected[reason].add...)
 }
 
 // registerGauges observes the cache and the backlog from the metric
@@ -263,20 +272,20 @@ func (t *telemetry) rejectedRecord(ctx context.Context, reason rejection) {
 func (t *telemetry) registerGauges(cache *dedup.Cache, b *backlog, routes *router) error {
 	return errors.Join(
 		t.tb.RegisterExporterPagerdutyCacheEntriesCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(int64(cache.Stats().Entries), t.exporter)
+			o.Observe(int64(cache.Stats().Entries), t.exporter.observe...)
 			return nil
 		}),
 		t.tb.RegisterExporterPagerdutyOpenIncidentsCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(int64(cache.Stats().Open), t.exporter)
+			o.Observe(int64(cache.Stats().Open), t.exporter.observe...)
 			return nil
 		}),
 		t.tb.RegisterExporterPagerdutyCacheEvictionsCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(cache.Stats().Evictions, t.exporter)
+			o.Observe(cache.Stats().Evictions, t.exporter.observe...)
 			return nil
 		}),
 		t.tb.RegisterExporterPagerdutyBacklogCallback(func(_ context.Context, o metric.Int64Observer) error {
 			b.observe(time.Now(), func(route string, records int64) {
-				o.Observe(records, t.routes[routes.named(route).index].route)
+				o.Observe(records, t.routes[routes.named(route).index].route.observe...)
 			})
 			return nil
 		}),
