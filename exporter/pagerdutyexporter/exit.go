@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
@@ -153,11 +152,8 @@ func (x *exit) enqueued(key queueKey, records int, err error) error {
 	return nil
 }
 
-// taking notes that a push takes ld from the queue of key.
-func (x *exit) taking(ld plog.Logs, key queueKey) *push {
-	x.backlog.taken(ld)
-	return &push{key: key, ld: ld}
-}
+// taking notes that p takes its request from its queue.
+func (x *exit) taking(p *push) { x.backlog.taken(p.ld) }
 
 // pushed settles a push: what was settled leaves the backlog, and what goes
 // back to the queue is remembered for the backlog, or counted as handed back

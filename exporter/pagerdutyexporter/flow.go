@@ -49,7 +49,7 @@ func (f *flow) admit(ctx context.Context, ld plog.Logs) error { return f.take(ct
 func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 	received := pcommon.NewTimestampFromTime(time.Now())
 	var small [8]queueKey
-	s := sorting{keys: small[:0]}
+	s := sorting{keys: small[:0], several: ld.LogRecordCount() > 1}
 	var n pcommon.Timestamp
 	for ref := range records(ld) {
 		n++
@@ -64,7 +64,8 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 		// exporter owns ld (it declares that it mutates data), so it is
 		// stamped and queued as it is, without a copy.
 		stamp(ld, received, auto)
-		return f.enqueue(ctx, map[queueKey]*heldLogs{s.keys[0]: {logs: ld, count: len(s.keys)}})
+		key := s.keys[0]
+		return f.exit.enqueued(key, len(s.keys), f.queues.byKey[key].ConsumeLogs(ctx, ld))
 	}
 	batches := map[queueKey]*heldLogs{}
 	n = 0
@@ -87,6 +88,7 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 // whatever their own priority.
 type sorting struct {
 	keys    []queueKey // each record's queue so far; settled when it has none
+	several bool       // the request has more than one record
 	sameKey map[string]queueKey
 }
 
@@ -123,7 +125,7 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 		f.exit.settle(ctx, nil, &o)
 		return queueKey{}, false
 	}
-	if !ev.IsChange() {
+	if !ev.IsChange() && s.several {
 		if s.sameKey == nil {
 			s.sameKey = map[string]queueKey{}
 		}
@@ -197,12 +199,13 @@ func (f *flow) deliver(key queueKey) consumer.ConsumeLogsFunc {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		defer context.AfterFunc(f.stop, cancel)()
-		p := f.exit.taking(ld, key)
+		p := push{key: key, ld: ld}
+		f.exit.taking(&p)
 		for ref := range records(ld) {
-			o := f.deliverRecord(ctx, p, ref)
-			f.exit.settle(ctx, p, &o)
+			o := f.deliverRecord(ctx, &p, ref)
+			f.exit.settle(ctx, &p, &o)
 		}
-		return f.exit.pushed(p)
+		return f.exit.pushed(&p)
 	}
 }
 
