@@ -729,6 +729,46 @@ func TestShutdownIsBounded(t *testing.T) {
 		t.Logf("memory queue: SIGTERM with %d alerts queued at 300 ms each over %d consumers: exit after %v, %d delivered, %d logged as not sent",
 			n, consumers, took.Round(time.Millisecond), delivered, lost)
 	})
+
+	// An API that never answers within the client's 30 s timeout: the
+	// requests in flight are canceled at the shutdown's bound, 10 s for an
+	// in-memory queue, 3 s for a persistent one, whose records are
+	// delivered after the restart.
+	for _, persistent := range []bool{false, true} {
+		name := map[bool]string{false: "memory queue, an API that never answers", true: "file_storage queue, an API that never answers"}[persistent]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sim := e2etest.StartSim(t, "-latency", "120s", "-quiet")
+			ec := exporterConfig{numConsumers: consumers, timeout: "30s"}
+			if persistent {
+				ec.storageDir = t.TempDir()
+			}
+			spec := collectorSpec{config: testConfig(sim.URL, ec)}
+			col := startCollector(t, spec)
+			fps := fingerprints(fmt.Sprintf("hang-%v", persistent), 4)
+			sendEach(t, col, "checkout", fps)
+			e2etest.Eventually(t, 5*time.Second, func() bool {
+				return col.Metric(t, "otelcol_exporter_pagerduty_backlog", "routing=checkout") == float64(len(fps))
+			}, "the alerts queued")
+			time.Sleep(500 * time.Millisecond) // the first requests in flight
+
+			took, exited, err := col.Proc.Terminate(t, shutdownBudget)
+			require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
+			require.NoError(t, err, "collector exit status")
+			bound := map[bool]time.Duration{false: 10 * time.Second, true: 3 * time.Second}[persistent]
+			assert.Less(t, took, bound+2*time.Second, "the whole shutdown, requests in flight included, is bounded")
+			t.Logf("%s: exit after %v (bound %v)", name, took.Round(time.Millisecond), bound)
+			if !persistent {
+				return
+			}
+			sim.Control(t, map[string]any{"latency": "0s"})
+			startCollector(t, spec)
+			s := waitDelivered(t, sim, fps...)
+			for _, fp := range fps {
+				assert.Len(t, s.IncidentsFor(fp), 1, fp)
+			}
+		})
+	}
 }
 
 // TestRestartDoesNotReopenResolvedIncident: a request whose checkout

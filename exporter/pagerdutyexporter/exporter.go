@@ -23,8 +23,14 @@ import (
 const version = "0.1.0"
 
 // shutdownDrain bounds how long a shutdown keeps sending what an in-memory
-// queue holds. A persistent queue stops at once: its records wait on disk.
-const shutdownDrain = 10 * time.Second
+// queue holds; at its end, requests still in flight are canceled, so that it
+// bounds the whole shutdown. A persistent queue stops taking records at
+// once (they wait on disk), and its requests in flight get inFlightGrace to
+// finish before they are canceled and handed back.
+const (
+	shutdownDrain = 10 * time.Second
+	inFlightGrace = 3 * time.Second
+)
 
 // pagerdutyExporter is the component the collector starts, feeds and stops.
 // It wires the road of events (flow) to the collector: records go in
@@ -44,6 +50,8 @@ type pagerdutyExporter struct {
 	queues  *queues
 	quiet   *quietWatch
 	stopNow context.CancelFunc // ends delivery at shutdown
+	// cancelSends cancels the requests in flight, at the shutdown's bound.
+	cancelSends context.CancelFunc
 
 	httpClient *http.Client // built in start
 }
@@ -56,6 +64,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 	hostname, _ := os.Hostname()
 	routes := newRouter(cfg)
 	stop, stopNow := context.WithCancel(context.Background())
+	sends, cancelSends := context.WithCancel(context.Background())
 	e := &pagerdutyExporter{
 		id:        set.ID,
 		cfg:       cfg,
@@ -65,6 +74,8 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		tel:       newTelemetry(tb, set.ID.String(), routes),
 		backlog:   newBacklog(routes.names(), giveUpAfter(cfg.BackOffConfig)),
 		stopNow:   stopNow,
+
+		cancelSends: cancelSends,
 	}
 	e.exit = &exit{tel: e.tel, logger: set.Logger, backlog: e.backlog, stop: stop}
 	e.flow = &flow{
@@ -79,6 +90,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		limiter: eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
 		exit:    e.exit,
 		stop:    stop,
+		sends:   sends,
 
 		autoResolveAfter: cfg.AutoResolve.After,
 		// Until start opens the configured storage.
@@ -185,17 +197,23 @@ func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, 
 }
 
 // shutdown stops the queues. A persistent queue stops at once: records in
-// flight are handed back and stay on disk with the rest, for the next start.
-// An in-memory queue is drained for up to shutdownDrain; what it could not
+// flight are handed back (requests in flight after inFlightGrace) and stay
+// on disk with the rest, for the next start. An in-memory queue is drained
+// for up to shutdownDrain, requests in flight included; what it could not
 // send then is lost, and counted in a log line.
 func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 	persistent := e.cfg.QueueConfig.HasValue() && e.cfg.QueueConfig.Get().StorageID != nil
+	bound := shutdownDrain
 	if persistent {
 		e.stopNow()
+		bound = inFlightGrace
 	} else {
 		drained := time.AfterFunc(shutdownDrain, e.stopNow)
 		defer drained.Stop()
 	}
+	canceled := time.AfterFunc(bound, e.cancelSends)
+	defer canceled.Stop()
+	defer e.cancelSends()
 	e.exit.health.stop()
 	// First: a resolve made now would find its queue stopping.
 	e.quiet.shutdown()

@@ -31,6 +31,7 @@ type flow struct {
 	limiter *eventsapi.Limiter
 	exit    *exit
 	stop    context.Context // done once shutdown stops delivery
+	sends   context.Context // done once shutdown cancels the requests in flight
 	// autoResolveAfter is auto_resolve.after: an alert's quiet period
 	// unless its record sets alert.resolve_after; 0: none.
 	autoResolveAfter time.Duration
@@ -246,9 +247,10 @@ func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcom
 	}
 	ev.RoutingKey = routingKey
 	start := time.Now()
-	// A stop does not cancel a request in flight: the client's timeout
-	// bounds it, and canceling it would lose whether PagerDuty applied it.
-	o.result = f.client.Send(context.WithoutCancel(ctx), ev)
+	// A stop does not cancel a request in flight at once: canceling it
+	// would lose whether PagerDuty applied it. The client's timeout bounds
+	// it, and the shutdown's bound (see shutdownDrain).
+	o.result = f.client.Send(f.sends, ev)
 	o.kind, o.took = outcomeSent, time.Since(start)
 	return o
 }
