@@ -258,33 +258,16 @@ func (r *record) truncated(s string, cut bool) string {
 	return s
 }
 
-// Map turns lr, from resource res, into an event. It returns a *RejectError
-// when the record asks for something the Events API has no meaning for.
-// A record time out of range is dropped, as if the record had none; MapAt
-// puts the arrival time in its place.
-func Map(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
-	return MapAt(lr, res, opts, 0)
-}
-
-// MapAt is Map for a record that reached the exporter at arrival; 0 means
-// unknown, as in Map.
-func MapAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (Result, error) {
-	out, err := IdentifyAt(lr, res, opts, arrival)
-	if err == nil {
-		out.Complete()
-	}
-	return out, err
-}
-
 // Identify is IdentifyAt without an arrival time: a record time out of range
 // is then dropped, as if the record had none.
 func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
 	return IdentifyAt(lr, res, opts, 0)
 }
 
-// IdentifyAt does the part of Map that decides what the event is: its type,
+// IdentifyAt decides what the event for lr, from resource res, is: its type,
 // action, dedup key, severity, summary, source and time, and the routing
-// value. Complete adds the rest. Splitting the two lets a record that the
+// value. Complete adds the rest. It returns a *RejectError when the record
+// asks for something the Events API has no meaning for. Splitting the two lets a record that the
 // dedup cache will suppress skip the costly part. arrival is when the record
 // reached the exporter; it replaces a record time out of range, and 0 means
 // unknown.
