@@ -75,6 +75,15 @@ type Result struct {
 	// when only such a time was there, the arrival passed to IdentifyAt. 0
 	// when the record has none (or only one out of range, and no arrival).
 	Time int64
+	// OrderingTime is the time the dedup cache orders the record by, in Unix
+	// nanoseconds: Time, or the arrival passed to IdentifyAt when the record
+	// has no time or claims one more than FutureTolerance ahead of its
+	// arrival. The latter is a repair (RepairTimeInFuture): a trigger
+	// stamped an hour ahead would otherwise make the correct, later resolve
+	// look stale and keep the incident open; payload.timestamp keeps what
+	// the source said. With no arrival (Identify), it is Time, unrepaired,
+	// and 0 when the record has no time.
+	OrderingTime int64
 	// Repairs lists what was changed to fit PagerDuty's rules.
 	Repairs Repairs
 
@@ -265,12 +274,14 @@ func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, e
 }
 
 // IdentifyAt decides what the event for lr, from resource res, is: its type,
-// action, dedup key, severity, summary, source and time, and the routing
-// value. Complete adds the rest. It returns a *RejectError when the record
-// asks for something the Events API has no meaning for. Splitting the two lets a record that the
-// dedup cache will suppress skip the costly part. arrival is when the record
-// reached the exporter; it replaces a record time out of range, and 0 means
-// unknown.
+// action, dedup key, severity, summary, source and time, the time the dedup
+// cache orders it by, and the routing value. Complete adds the rest:
+// splitting the two lets a record that the dedup cache will suppress skip
+// the costly part. arrival is when the record reached the exporter; it
+// replaces a record time that is absent, out of range or too far ahead (see
+// Result.OrderingTime), and 0 means unknown. IdentifyAt returns a
+// *RejectError when the record asks for something the Events API has no
+// meaning for.
 func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (Result, error) {
 	out := Result{rec: record{lr: lr, res: res}, opts: opts}
 	r := &out.rec
@@ -299,6 +310,7 @@ func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival 
 	p.Summary = r.truncated(truncate(summary, eventsapi.MaxSummaryRunes))
 
 	out.Time = r.time(arrival)
+	out.OrderingTime = r.orderingTime(out.Time, arrival)
 	if action != eventsapi.Change {
 		ev.DedupKey = r.dedupKey(p.Source, p.Component)
 	}
@@ -328,23 +340,20 @@ func RecordTime(lr plog.LogRecord) pcommon.Timestamp {
 // A minute allows for ordinary clock drift between hosts.
 const FutureTolerance = time.Minute
 
-// OrderingTime is the time the dedup cache orders the record by, in Unix
-// nanoseconds: its own time, or received (when it reached the exporter) if
-// it has none or claims to be more than FutureTolerance ahead of received.
-// The latter is a repair (RepairTimeInFuture): a trigger stamped an hour
-// ahead would otherwise make the correct, later resolve look stale and keep
-// the incident open. payload.timestamp keeps what the source said.
-func (out *Result) OrderingTime(received pcommon.Timestamp) int64 {
-	arrived := received.AsTime().UnixNano()
+// orderingTime is Result.OrderingTime for a record whose time is t (Unix
+// nanoseconds, 0 for none) and that arrived at arrival (0: unknown).
+func (r *record) orderingTime(t int64, arrival pcommon.Timestamp) int64 {
+	arrived := nanos(arrival)
 	switch {
-	case out.Time == 0:
+	case arrival == 0:
+		return t
+	case t == 0:
 		return arrived
-	case received != 0 && out.Time > arrived+int64(FutureTolerance):
-		out.Repairs |= Repairs(RepairTimeInFuture)
-		out.rec.repairs |= Repairs(RepairTimeInFuture)
+	case t-arrived > int64(FutureTolerance): // both ≥ 0: no overflow
+		r.repairs |= Repairs(RepairTimeInFuture)
 		return arrived
 	}
-	return out.Time
+	return t
 }
 
 // Complete adds the timestamp, links, images and custom details to an

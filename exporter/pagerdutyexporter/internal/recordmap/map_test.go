@@ -2149,15 +2149,19 @@ func TestSizeBoundIsAnUpperBound(t *testing.T) {
 func TestOrderingTime(t *testing.T) {
 	received := pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	tests := []struct {
-		name     string
-		record   time.Duration // the record's time relative to received; 0: none
-		want     time.Duration // the ordering time relative to received
-		repaired bool
+		name       string
+		record     time.Duration // the record's time relative to received; 0: none
+		noArrival  bool          // Identify rather than IdentifyAt
+		want       time.Duration // the ordering time relative to received
+		wantNoTime bool          // the ordering time is 0
+		repaired   bool
 	}{
 		{name: "no time: arrival", want: 0},
 		{name: "in the past: its own", record: -time.Hour, want: -time.Hour},
 		{name: "ahead within the tolerance: its own", record: FutureTolerance, want: FutureTolerance},
 		{name: "an hour ahead: arrival, repaired", record: time.Hour, want: 0, repaired: true},
+		{name: "no arrival: its own, even ahead", record: time.Hour, noArrival: true, want: time.Hour},
+		{name: "no arrival and no time: none", noArrival: true, wantNoTime: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -2166,14 +2170,23 @@ func TestOrderingTime(t *testing.T) {
 			if tc.record != 0 {
 				lr.SetTimestamp(pcommon.NewTimestampFromTime(recorded))
 			}
-			m, err := Identify(lr, pcommon.NewResource(), &Options{DefaultSeverity: "error", Hostname: "h"})
+			arrival := received
+			if tc.noArrival {
+				arrival = 0
+			}
+			m, err := IdentifyAt(lr, pcommon.NewResource(), &Options{DefaultSeverity: "error", Hostname: "h"}, arrival)
 			require.NoError(t, err)
-			assert.Equal(t, received.AsTime().Add(tc.want).UnixNano(), m.OrderingTime(received))
+			want := received.AsTime().Add(tc.want).UnixNano()
+			if tc.wantNoTime {
+				want = 0
+			}
+			assert.Equal(t, want, m.OrderingTime)
 			assert.Equal(t, tc.repaired, m.Repairs.Has(RepairTimeInFuture))
 			if tc.record != 0 {
 				m.Complete()
 				assert.Equal(t, recorded.UTC().Format(timestampLayout), m.Event.Payload.Timestamp,
 					"payload.timestamp keeps what the source said")
+				assert.Equal(t, tc.repaired, m.Repairs.Has(RepairTimeInFuture), "Complete keeps the repair")
 			}
 		})
 	}
