@@ -1578,6 +1578,26 @@ func BenchmarkMap(b *testing.B) {
 	b.SetBytes(int64(len(buf)))
 }
 
+// BenchmarkIdentify is what a record costs the exporter before the dedup
+// cache decides on it: no details, links or JSON.
+func BenchmarkIdentify(b *testing.B) {
+	lr, res := plog.NewLogRecord(), pcommon.NewResource()
+	benchAlert(lr, res)
+	opts := testOptions()
+	arrival := pcommon.NewTimestampFromTime(recordTime.Add(time.Second))
+	var r Result
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if r, err = IdentifyAt(lr, res, opts, arrival); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if r.Event.DedupKey == "" || r.OrderingTime == 0 {
+		b.Fatal("not identified")
+	}
+}
+
 // benchAlert is a typical alert: eight record attributes, four resource
 // attributes.
 func benchAlert(lr plog.LogRecord, res pcommon.Resource) {
