@@ -74,3 +74,88 @@ func consumed(name string) bool {
 	}
 	return false
 }
+
+// attr is the index of an attribute the mapping reads in record.attrs.
+// Looking each up by name would scan the record's and the resource's
+// attributes once per name, most of them absent: one pass over both finds
+// them all.
+type attr uint8
+
+const (
+	attrEventType attr = iota
+	attrEventAction
+	attrDedupKey
+	attrClient
+	attrClientURL
+	attrStatus
+	attrFingerprint
+	attrName
+	attrSummary
+	attrSeverity
+	attrSource
+	attrComponent
+	attrGroup
+	attrClass
+	attrRunbookURL
+	attrDashboardURL
+	attrLinks
+	attrImages
+	attrGeneratorURL
+	// attrRouting is Options.RoutingAttribute, whatever its name.
+	attrRouting
+	// attrHostName and attrServiceName are read on the resource only: they
+	// name the resource, not the record.
+	attrHostName
+	attrServiceName
+	attrCount
+)
+
+// attrOf returns the index of a contract attribute, false for any other
+// name.
+func attrOf(name string) (attr, bool) {
+	switch name {
+	case AttrEventType:
+		return attrEventType, true
+	case AttrEventAction:
+		return attrEventAction, true
+	case AttrDedupKey:
+		return attrDedupKey, true
+	case AttrClient:
+		return attrClient, true
+	case AttrClientURL:
+		return attrClientURL, true
+	case AttrStatus:
+		return attrStatus, true
+	case AttrFingerprint:
+		return attrFingerprint, true
+	case AttrName:
+		return attrName, true
+	case AttrSummary:
+		return attrSummary, true
+	case AttrSeverity:
+		return attrSeverity, true
+	case AttrSource:
+		return attrSource, true
+	case AttrComponent:
+		return attrComponent, true
+	case AttrGroup:
+		return attrGroup, true
+	case AttrClass:
+		return attrClass, true
+	case AttrRunbookURL:
+		return attrRunbookURL, true
+	case AttrDashboardURL:
+		return attrDashboardURL, true
+	case AttrLinks:
+		return attrLinks, true
+	case AttrImages:
+		return attrImages, true
+	case AttrGeneratorURL:
+		return attrGeneratorURL, true
+	case AttrHostName:
+		return attrHostName, true
+	case AttrServiceName:
+		return attrServiceName, true
+	}
+	return 0, false
+}

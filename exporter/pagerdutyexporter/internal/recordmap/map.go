@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash/fnv"
 	"iter"
 	"math"
 	"strconv"
@@ -219,18 +218,46 @@ type record struct {
 	lr      plog.LogRecord
 	res     pcommon.Resource
 	repairs Repairs
+	// attrs holds, where found has its bit, the value of each attribute the
+	// mapping reads: the record's first of that name (as Map.Get finds it),
+	// else the resource's first.
+	attrs [attrCount]pcommon.Value
+	found uint32
 }
 
-func (r *record) get(name string) (pcommon.Value, bool) {
-	if v, ok := r.lr.Attributes().Get(name); ok {
-		return v, true
+// index fills attrs in one pass over the record's attributes and one over
+// the resource's. routing is Options.RoutingAttribute.
+func (r *record) index(routing string) {
+	r.indexMap(r.lr.Attributes(), routing, false)
+	r.indexMap(r.res.Attributes(), routing, true)
+}
+
+func (r *record) indexMap(m pcommon.Map, routing string, resource bool) {
+	for k, v := range m.All() {
+		if a, ok := attrOf(k); ok && (resource || a < attrHostName) {
+			r.put(a, v)
+		}
+		if k == routing && routing != "" {
+			r.put(attrRouting, v)
+		}
 	}
-	return r.res.Attributes().Get(name)
+}
+
+// put keeps the first value found for a.
+func (r *record) put(a attr, v pcommon.Value) {
+	if r.found&(1<<a) == 0 {
+		r.found |= 1 << a
+		r.attrs[a] = v
+	}
+}
+
+func (r *record) get(a attr) (pcommon.Value, bool) {
+	return r.attrs[a], r.found&(1<<a) != 0
 }
 
 // str returns the attribute as valid UTF-8 text, "" when absent.
-func (r *record) str(name string) string {
-	v, ok := r.get(name)
+func (r *record) str(a attr) string {
+	v, ok := r.get(a)
 	if !ok {
 		return ""
 	}
@@ -285,6 +312,7 @@ func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, e
 func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (Result, error) {
 	out := Result{rec: record{lr: lr, res: res}, opts: opts}
 	r := &out.rec
+	r.index(opts.RoutingAttribute)
 
 	action, err := r.action()
 	if err != nil {
@@ -299,9 +327,9 @@ func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival 
 	out.bodyUsed = bodyUsed
 	if action != eventsapi.Change {
 		p.Severity = r.severity(opts.DefaultSeverity)
-		p.Component = r.truncated(truncate(r.str(AttrComponent), maxFieldRunes))
-		p.Group = r.truncated(truncate(r.str(AttrGroup), maxFieldRunes))
-		p.Class = r.truncated(truncate(r.str(AttrClass), maxFieldRunes))
+		p.Component = r.truncated(truncate(r.str(attrComponent), maxFieldRunes))
+		p.Group = r.truncated(truncate(r.str(attrGroup), maxFieldRunes))
+		p.Class = r.truncated(truncate(r.str(attrClass), maxFieldRunes))
 	}
 	if summary == "" {
 		summary = synthesizedSummary(p.Severity, p.Source)
@@ -315,7 +343,7 @@ func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival 
 		ev.DedupKey = r.dedupKey(p.Source, p.Component)
 	}
 	if opts.RoutingAttribute != "" {
-		out.RoutingValue = r.str(opts.RoutingAttribute)
+		out.RoutingValue = r.str(attrRouting)
 	}
 	out.PayloadHash = payloadHash(p.Severity, p.Summary)
 	out.Repairs = r.repairs
@@ -361,7 +389,7 @@ func (r *record) orderingTime(t int64, arrival pcommon.Timestamp) int64 {
 func (out *Result) Complete() {
 	r, ev := &out.rec, &out.Event
 	if out.Time != 0 {
-		ev.Payload.Timestamp = time.Unix(0, out.Time).UTC().Format(timestampLayout)
+		ev.Payload.Timestamp = formatTimestamp(out.Time)
 	}
 	if ev.Action != eventsapi.Change {
 		ev.Images = r.images()
@@ -373,6 +401,40 @@ func (out *Result) Complete() {
 	ev.Payload.Details = r.details(!out.bodyUsed)
 	r.shed(ev)
 	out.Repairs = r.repairs
+}
+
+// formatTimestamp writes ns, Unix nanoseconds from 0 to maxTime, in
+// timestampLayout. It is written out rather than left to time.Format, which
+// reads its layout anew on every call: the years it meets (1970 to 2262)
+// all have four digits.
+func formatTimestamp(ns int64) string {
+	t := time.Unix(0, ns).UTC()
+	year, month, day := t.Date()
+	hour, minute, second := t.Clock()
+	var b [len(timestampLayout)]byte
+	putDigits(b[0:4], year)
+	b[4] = '-'
+	putDigits(b[5:7], int(month))
+	b[7] = '-'
+	putDigits(b[8:10], day)
+	b[10] = 'T'
+	putDigits(b[11:13], hour)
+	b[13] = ':'
+	putDigits(b[14:16], minute)
+	b[16] = ':'
+	putDigits(b[17:19], second)
+	b[19] = '.'
+	putDigits(b[20:23], t.Nanosecond()/int(time.Millisecond))
+	b[23] = 'Z'
+	return string(b[:])
+}
+
+// putDigits writes the last len(b) decimal digits of n ≥ 0 into b.
+func putDigits(b []byte, n int) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
 }
 
 // time returns RecordTime in Unix nanoseconds. A time out of range counts
@@ -412,12 +474,12 @@ func (r *record) client(opts *Options) (client, clientURL string) {
 	if opts != nil {
 		fallback, fallbackURL = opts.Client, strings.TrimSpace(opts.ClientURL)
 	}
-	client = r.str(AttrClient)
+	client = r.str(attrClient)
 	if client == "" {
 		client = r.valid(strings.TrimSpace(fallback))
 	}
 	client = r.truncated(truncate(client, maxFieldRunes))
-	for _, u := range [...]string{r.str(AttrClientURL), r.str(AttrGeneratorURL), r.valid(fallbackURL)} {
+	for _, u := range [...]string{r.str(attrClientURL), r.str(attrGeneratorURL), r.valid(fallbackURL)} {
 		if u == "" {
 			continue
 		}
@@ -438,21 +500,21 @@ func (r *record) isURL(s string, rule func(string) bool) bool {
 // trigger; a present but unknown one is rejected rather than guessed, since a
 // wrong guess either pages someone or closes a live incident.
 func (r *record) action() (eventsapi.Action, error) {
-	switch t := strings.ToLower(r.str(AttrEventType)); t {
+	switch t := strings.ToLower(r.str(attrEventType)); t {
 	case "", "alert":
 	case "change":
 		return eventsapi.Change, nil
 	default:
 		return "", &RejectError{Reason: RejectUnknownEventType, Detail: fmt.Sprintf("%s %s is neither alert nor change", AttrEventType, quoted(t))}
 	}
-	if a := strings.ToLower(r.str(AttrEventAction)); a != "" {
+	if a := strings.ToLower(r.str(attrEventAction)); a != "" {
 		switch eventsapi.Action(a) {
 		case eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve:
 			return eventsapi.Action(a), nil
 		}
 		return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %s is not trigger, acknowledge or resolve", AttrEventAction, quoted(a))}
 	}
-	status := strings.ToLower(r.str(AttrStatus))
+	status := strings.ToLower(r.str(attrStatus))
 	switch status {
 	case "", "firing", "trigger", "triggered", "alerting", "problem", "open":
 		return eventsapi.Trigger, nil
@@ -467,7 +529,7 @@ func (r *record) action() (eventsapi.Action, error) {
 // summary returns alert.summary, else a string body, else alert.name, and
 // whether the body was used.
 func (r *record) summary() (string, bool) {
-	if s := r.str(AttrSummary); s != "" {
+	if s := r.str(attrSummary); s != "" {
 		return s, false
 	}
 	if body := r.lr.Body(); body.Type() == pcommon.ValueTypeStr {
@@ -475,7 +537,7 @@ func (r *record) summary() (string, bool) {
 			return r.valid(s), true
 		}
 	}
-	return r.str(AttrName), false
+	return r.str(attrName), false
 }
 
 func synthesizedSummary(severity, source string) string {
@@ -486,11 +548,11 @@ func synthesizedSummary(severity, source string) string {
 }
 
 func (r *record) source(hostname string) string {
-	if s := r.str(AttrSource); s != "" {
+	if s := r.str(attrSource); s != "" {
 		return s
 	}
-	for _, name := range []string{AttrHostName, AttrServiceName} {
-		if v, ok := r.res.Attributes().Get(name); ok {
+	for _, a := range [...]attr{attrHostName, attrServiceName} {
+		if v, ok := r.get(a); ok {
 			if s := r.text(v); s != "" {
 				return s
 			}
@@ -505,7 +567,7 @@ func (r *record) source(hostname string) string {
 // severity reads alert.severity, then the record's SeverityNumber, then the
 // configured default. An unknown alert.severity is never sent as is.
 func (r *record) severity(fallback string) string {
-	if v, ok := r.get(AttrSeverity); ok {
+	if v, ok := r.get(attrSeverity); ok {
 		if s, known := severityAliases[strings.ToLower(r.text(v))]; known {
 			return s
 		}
@@ -549,12 +611,12 @@ var severityAliases = map[string]string{
 // derived from the alert's name, source and component. Keys PagerDuty would
 // refuse as too long are replaced by their SHA-256.
 func (r *record) dedupKey(source, component string) string {
-	key := r.str(AttrDedupKey)
+	key := r.str(attrDedupKey)
 	if key == "" {
-		key = r.str(AttrFingerprint)
+		key = r.str(attrFingerprint)
 	}
 	if key == "" {
-		name := r.str(AttrName)
+		name := r.str(attrName)
 		if name == "" {
 			name, _ = r.summary()
 		}
@@ -590,9 +652,9 @@ func (r *record) links() []eventsapi.Link {
 		}
 		links = append(links, eventsapi.Link{Href: href, Text: r.truncated(truncate(text, maxFieldRunes))})
 	}
-	add(r.str(AttrRunbookURL), "Runbook")
-	add(r.str(AttrDashboardURL), "Dashboard")
-	if v, ok := r.get(AttrLinks); ok {
+	add(r.str(attrRunbookURL), "Runbook")
+	add(r.str(attrDashboardURL), "Dashboard")
+	if v, ok := r.get(attrLinks); ok {
 		r.eachItem(v, func(item pcommon.Value) {
 			if item.Type() == pcommon.ValueTypeMap {
 				add(r.field(item.Map(), "href"), r.field(item.Map(), "text"))
@@ -609,7 +671,7 @@ func (r *record) links() []eventsapi.Link {
 // (image_invalid). An href that is not an absolute http(s) URL is dropped
 // from its image, which stays (image_invalid too).
 func (r *record) images() []eventsapi.Image {
-	v, ok := r.get(AttrImages)
+	v, ok := r.get(attrImages)
 	if !ok {
 		return nil
 	}
@@ -672,49 +734,59 @@ func (r *record) field(m pcommon.Map, name string) string {
 // never replace an attribute: each takes the first of its name, "_" + name,
 // "__" + name, … that no attribute of the record has (see noteKey).
 func (r *record) details(includeBody bool) []eventsapi.Detail {
-	type span struct {
-		key        string
-		start, end int
-	}
-	var (
-		buf   []byte
-		spans []span
-		taken keySet
-	)
-	add := func(key string, appendJSON func([]byte) []byte) {
-		start := len(buf)
-		buf = appendJSON(buf)
-		spans = append(spans, span{key, start, len(buf)})
-	}
-	for k, v := range r.lr.Attributes().All() {
+	attrs, res := r.lr.Attributes(), r.res.Attributes()
+	// At most one member per attribute and the four of the exporter's own;
+	// ends[i] is where details[i]'s value ends in buf.
+	details := make([]eventsapi.Detail, 0, attrs.Len()+4)
+	ends := make([]int, 0, 16)
+	buf := make([]byte, 0, detailsBufSize)
+	var taken keySet
+	for k, v := range attrs.All() {
 		key := r.valid(k)
 		if taken.add(key) {
 			r.repairs |= Repairs(RepairDuplicateKey)
 			continue
 		}
 		if !consumed(key) {
-			add(key, func(b []byte) []byte { return r.appendValue(b, v) })
+			buf = r.appendValue(buf, v)
+			details, ends = append(details, eventsapi.Detail{Key: key}), append(ends, len(buf))
 		}
 	}
-	note := func(name string) string { return noteKey(name, taken.has) }
-	if includeBody && r.lr.Body().Type() != pcommon.ValueTypeEmpty {
-		add(note("body"), func(b []byte) []byte { return r.appendValue(b, r.lr.Body()) })
+	if body := r.lr.Body(); includeBody && body.Type() != pcommon.ValueTypeEmpty {
+		buf = r.appendValue(buf, body)
+		details, ends = append(details, eventsapi.Detail{Key: noteKey("body", taken.has)}), append(ends, len(buf))
 	}
 	if id := r.lr.TraceID(); !id.IsEmpty() {
-		add(note("trace_id"), func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
+		buf = appendHexString(buf, id[:])
+		details, ends = append(details, eventsapi.Detail{Key: noteKey("trace_id", taken.has)}), append(ends, len(buf))
 	}
 	if id := r.lr.SpanID(); !id.IsEmpty() {
-		add(note("span_id"), func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
+		buf = appendHexString(buf, id[:])
+		details, ends = append(details, eventsapi.Detail{Key: noteKey("span_id", taken.has)}), append(ends, len(buf))
 	}
-	if res := r.res.Attributes(); res.Len() > 0 {
-		add(note("resource"), func(b []byte) []byte { return r.appendMap(b, res, consumed) })
+	if res.Len() > 0 {
+		buf = r.appendMap(buf, res, consumed)
+		details, ends = append(details, eventsapi.Detail{Key: noteKey("resource", taken.has)}), append(ends, len(buf))
 	}
-	details := make([]eventsapi.Detail, len(spans))
-	for i, s := range spans {
-		details[i] = eventsapi.Detail{Key: s.key, JSON: buf[s.start:s.end:s.end]}
+	start := 0
+	for i, end := range ends {
+		details[i].JSON = buf[start:end:end]
+		start = end
 	}
 	return details
 }
+
+// appendHexString appends id in hex as a JSON string, which needs no
+// escaping.
+func appendHexString(buf, id []byte) []byte {
+	buf = hex.AppendEncode(append(buf, '"'), id)
+	return append(buf, '"')
+}
+
+// detailsBufSize is the starting capacity of the buffer custom_details are
+// encoded into, in bytes: a typical alert's details fit, so that the buffer
+// is allocated once.
+const detailsBufSize = 512
 
 // noteKey returns the key of one of the exporter's own custom_details
 // members: name, or the first of "_" + name, "__" + name, … that is not
@@ -727,10 +799,19 @@ func noteKey(name string, taken func(string) bool) string {
 	return name
 }
 
+// payloadHash is the 64-bit FNV-1a hash of severity, a zero byte and
+// summary, the hash the dedup cache has always stored. It is written out
+// rather than taken from hash/fnv, whose hasher and byte slices cost more
+// than the hashing on every record.
 func payloadHash(severity, summary string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(severity))
-	h.Write([]byte{0})
-	h.Write([]byte(summary))
-	return h.Sum64()
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := range len(severity) {
+		h = (h ^ uint64(severity[i])) * prime
+	}
+	h *= prime // the zero byte between the two
+	for i := range len(summary) {
+		h = (h ^ uint64(summary[i])) * prime
+	}
+	return h
 }

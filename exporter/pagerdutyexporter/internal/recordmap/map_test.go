@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"os"
 	"path/filepath"
@@ -1179,6 +1180,31 @@ func TestPayloadHash(t *testing.T) {
 	assert.NotEqual(t, base, mapOK(t, alert("disk 97%", "critical", "a")).PayloadHash, "severity changed")
 	// The separator keeps the boundary between the two fields.
 	assert.NotEqual(t, payloadHash("ab", "c"), payloadHash("a", "bc"))
+}
+
+// TestPayloadHashIsFNV: hashes are kept in persistent dedup storage, so a
+// new version must compute the same ones: 64-bit FNV-1a of severity, a zero
+// byte and summary.
+func TestPayloadHashIsFNV(t *testing.T) {
+	for _, tc := range [][2]string{{"", ""}, {"critical", "disk 97%"}, {"info", "caf\u00e9 \xff"}, {"error", strings.Repeat("x", 2000)}} {
+		h := fnv.New64a()
+		h.Write([]byte(tc[0]))
+		h.Write([]byte{0})
+		h.Write([]byte(tc[1]))
+		assert.Equal(t, h.Sum64(), payloadHash(tc[0], tc[1]), "%q", tc)
+	}
+}
+
+// TestFormatTimestamp compares the written-out layout with time.Format over
+// the whole range a record time can have.
+func TestFormatTimestamp(t *testing.T) {
+	times := []int64{0, 1, 999_999, 1_000_000, int64(pcommon.NewTimestampFromTime(recordTime)), int64(maxTime)}
+	for i := range 1000 {
+		times = append(times, int64(i)*(int64(maxTime)/1000)+int64(i)*7_654_321)
+	}
+	for _, ns := range times {
+		assert.Equal(t, time.Unix(0, ns).UTC().Format(timestampLayout), formatTimestamp(ns), ns)
+	}
 }
 
 func TestRepairsAll(t *testing.T) {
