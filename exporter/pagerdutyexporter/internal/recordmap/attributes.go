@@ -64,15 +64,11 @@ const (
 
 // consumed reports whether an attribute becomes a PagerDuty field of its own
 // and so is left out of custom_details. alert.name stays in the details: it
-// names the alert even when the summary came from elsewhere.
+// names the alert even when the summary came from elsewhere; so does
+// alert.generator_url.
 func consumed(name string) bool {
-	switch name {
-	case AttrEventType, AttrEventAction, AttrDedupKey, AttrClient, AttrClientURL, AttrStatus, AttrFingerprint,
-		AttrSummary, AttrSeverity, AttrSource, AttrComponent, AttrGroup, AttrClass,
-		AttrRunbookURL, AttrDashboardURL, AttrLinks, AttrImages:
-		return true
-	}
-	return false
+	a, ok := attrOf(name)
+	return ok && a.consumed()
 }
 
 // attr is the index of an attribute the mapping reads in record.attrs.
@@ -101,6 +97,8 @@ const (
 	attrLinks
 	attrImages
 	attrGeneratorURL
+	// The record contract's attributes come before attrRouting.
+
 	// attrRouting is Options.RoutingAttribute, whatever its name.
 	attrRouting
 	// attrHostName and attrServiceName are read on the resource only: they
@@ -109,6 +107,10 @@ const (
 	attrServiceName
 	attrCount
 )
+
+// consumed reports whether the record attribute a becomes a PagerDuty
+// field of its own (see the function consumed).
+func (a attr) consumed() bool { return a < attrRouting && a != attrName && a != attrGeneratorURL }
 
 // attrOf returns the index of a contract attribute, false for any other
 // name.

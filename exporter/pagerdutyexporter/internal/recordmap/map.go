@@ -223,6 +223,9 @@ type record struct {
 	// else the resource's first.
 	attrs [attrCount]pcommon.Value
 	found uint32
+	// consumedAttrs counts the record's attributes that become fields of
+	// their own, which custom_details leave out.
+	consumedAttrs int
 }
 
 // index fills attrs in one pass over the record's attributes and one over
@@ -236,6 +239,9 @@ func (r *record) indexMap(m pcommon.Map, routing string, resource bool) {
 	for k, v := range m.All() {
 		if a, ok := attrOf(k); ok && (resource || a < attrHostName) {
 			r.put(a, v)
+			if !resource && a.consumed() {
+				r.consumedAttrs++
+			}
 		}
 		if k == routing && routing != "" {
 			r.put(attrRouting, v)
@@ -735,9 +741,9 @@ func (r *record) field(m pcommon.Map, name string) string {
 // "__" + name, … that no attribute of the record has (see noteKey).
 func (r *record) details(includeBody bool) []eventsapi.Detail {
 	attrs, res := r.lr.Attributes(), r.res.Attributes()
-	// At most one member per attribute and the four of the exporter's own;
-	// ends[i] is where details[i]'s value ends in buf.
-	details := make([]eventsapi.Detail, 0, attrs.Len()+4)
+	// At most one member per attribute left in them and the four of the
+	// exporter's own; ends[i] is where details[i]'s value ends in buf.
+	details := make([]eventsapi.Detail, 0, attrs.Len()-r.consumedAttrs+4)
 	ends := make([]int, 0, 16)
 	buf := make([]byte, 0, detailsBufSize)
 	var taken keySet
