@@ -144,6 +144,10 @@ const (
 	// RepairDuplicateKey: an attribute key repeated, or made equal to
 	// another by replacing invalid UTF-8, was dropped; the first is kept.
 	RepairDuplicateKey
+	// RepairStatusDefaulted: pagerduty.event_action or alert.status was
+	// present but empty or white space, and was read as absent: the action
+	// came from alert.status, else was trigger.
+	RepairStatusDefaulted
 	// repairEnd is the first unused bit; Repair, a uint32, has room for 31.
 	repairEnd
 )
@@ -164,6 +168,7 @@ var repairNames = map[Repair]string{
 	RepairTimeOutOfRange:     "time_out_of_range",
 	RepairValueConverted:     "value_converted",
 	RepairDuplicateKey:       "duplicate_key",
+	RepairStatusDefaulted:    "status_defaulted",
 }
 
 // String returns the repair's name, as in metrics; "" when r is not a
@@ -504,7 +509,9 @@ func (r *record) isURL(s string, rule func(string) bool) bool {
 
 // action reads the event type and action. An absent value means an alert
 // trigger; a present but unknown one is rejected rather than guessed, since a
-// wrong guess either pages someone or closes a live incident.
+// wrong guess either pages someone or closes a live incident. An empty (or
+// white space) event action or status is read as absent, and counted
+// (status_defaulted): the record meant to say something and did not.
 func (r *record) action() (eventsapi.Action, error) {
 	switch t := strings.ToLower(r.str(attrEventType)); t {
 	case "", "alert":
@@ -513,14 +520,22 @@ func (r *record) action() (eventsapi.Action, error) {
 	default:
 		return "", &RejectError{Reason: RejectUnknownEventType, Detail: fmt.Sprintf("%s %s is neither alert nor change", AttrEventType, quoted(t))}
 	}
-	if a := strings.ToLower(r.str(attrEventAction)); a != "" {
-		switch eventsapi.Action(a) {
-		case eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve:
-			return eventsapi.Action(a), nil
+	if v, ok := r.get(attrEventAction); ok {
+		if a := strings.ToLower(r.text(v)); a != "" {
+			switch eventsapi.Action(a) {
+			case eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve:
+				return eventsapi.Action(a), nil
+			}
+			return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %s is not trigger, acknowledge or resolve", AttrEventAction, quoted(a))}
 		}
-		return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %s is not trigger, acknowledge or resolve", AttrEventAction, quoted(a))}
+		r.repairs |= Repairs(RepairStatusDefaulted)
 	}
-	status := strings.ToLower(r.str(attrStatus))
+	var status string
+	if v, ok := r.get(attrStatus); ok {
+		if status = strings.ToLower(r.text(v)); status == "" {
+			r.repairs |= Repairs(RepairStatusDefaulted)
+		}
+	}
 	switch status {
 	case "", "firing", "trigger", "triggered", "alerting", "problem", "open":
 		return eventsapi.Trigger, nil
