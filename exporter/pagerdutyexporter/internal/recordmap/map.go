@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -148,6 +149,9 @@ const (
 	// present but empty or white space, and was read as absent: the action
 	// came from alert.status, else was trigger.
 	RepairStatusDefaulted
+	// RepairSeverityTrimmed: alert.severity named a severity only once
+	// control characters and white space were trimmed from its ends.
+	RepairSeverityTrimmed
 	// repairEnd is the first unused bit; Repair, a uint32, has room for 31.
 	repairEnd
 )
@@ -169,6 +173,7 @@ var repairNames = map[Repair]string{
 	RepairValueConverted:     "value_converted",
 	RepairDuplicateKey:       "duplicate_key",
 	RepairStatusDefaulted:    "status_defaulted",
+	RepairSeverityTrimmed:    "severity_trimmed",
 }
 
 // String returns the repair's name, as in metrics; "" when r is not a
@@ -586,10 +591,22 @@ func (r *record) source(hostname string) string {
 }
 
 // severity reads alert.severity, then the record's SeverityNumber, then the
-// configured default. An unknown alert.severity is never sent as is.
+// configured default. An unknown alert.severity is never sent as is; one
+// known only once control characters and white space are trimmed from its
+// ends is counted (severity_trimmed).
 func (r *record) severity(fallback string) string {
 	if v, ok := r.get(attrSeverity); ok {
-		if s, known := severityAliases[strings.ToLower(r.text(v))]; known {
+		var raw string // untrimmed, to tell whether trimming mattered
+		if v.Type() == pcommon.ValueTypeStr {
+			raw = r.valid(v.Str())
+		} else {
+			raw = r.text(v)
+		}
+		word := strings.TrimFunc(raw, isPadding)
+		if s, known := severityAliases[strings.ToLower(word)]; known {
+			if len(word) != len(raw) {
+				r.repairs |= Repairs(RepairSeverityTrimmed)
+			}
 			return s
 		}
 		r.repairs |= Repairs(RepairSeverityDefaulted)
@@ -607,6 +624,11 @@ func (r *record) severity(fallback string) string {
 	r.repairs |= Repairs(RepairSeverityDefaulted)
 	return fallback
 }
+
+// isPadding reports whether c is trimmed from the ends of a severity word:
+// control characters and white space, which senders leave behind (a C
+// string's NUL, a line's end) and which never change the word meant.
+func isPadding(c rune) bool { return unicode.IsControl(c) || unicode.IsSpace(c) }
 
 // severityAliases maps the severity words monitoring tools use to
 // PagerDuty's four.

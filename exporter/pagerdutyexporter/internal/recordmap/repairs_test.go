@@ -54,3 +54,31 @@ func TestStatusDefaulted(t *testing.T) {
 	m := mapOK(t, func(_ plog.LogRecord, res pcommon.Resource) { res.Attributes().PutStr(AttrStatus, " ") })
 	assert.True(t, m.Repairs.Has(RepairStatusDefaulted))
 }
+
+func TestSeverityTrimmed(t *testing.T) {
+	for _, tc := range []struct {
+		in                 string
+		want               string
+		trimmed, defaulted bool
+	}{
+		{"critical", eventsapi.SeverityCritical, false, false},
+		{"CRITICAL\x00", eventsapi.SeverityCritical, true, false},
+		{"\x00critical", eventsapi.SeverityCritical, true, false},
+		{" warning\n", eventsapi.SeverityWarning, true, false},
+		{"\tP1\r\n", eventsapi.SeverityCritical, true, false},
+		{"\u0085info\u00a0", eventsapi.SeverityInfo, true, false},
+		{"\x1b\x7ferror\x1f", eventsapi.SeverityError, true, false},
+		{"crit ical", eventsapi.SeverityError, false, true},
+		{"bogus\x00", eventsapi.SeverityError, false, true},
+		{" \x00 ", eventsapi.SeverityError, false, true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			m := mapOK(t, func(lr plog.LogRecord, _ pcommon.Resource) {
+				lr.Attributes().PutStr(AttrSeverity, tc.in)
+			})
+			assert.Equal(t, tc.want, m.field("severity"))
+			assert.Equal(t, tc.trimmed, m.Repairs.Has(RepairSeverityTrimmed), "repairs %v", repairNamesOf(m.Repairs))
+			assert.Equal(t, tc.defaulted, m.Repairs.Has(RepairSeverityDefaulted), "repairs %v", repairNamesOf(m.Repairs))
+		})
+	}
+}
