@@ -152,6 +152,9 @@ const (
 	// RepairSeverityTrimmed: alert.severity named a severity only once
 	// control characters and white space were trimmed from its ends.
 	RepairSeverityTrimmed
+	// RepairDepthCapped: maps and lists in custom_details nested deeper
+	// than maxDetailDepth were replaced, at that depth, by a note saying so.
+	RepairDepthCapped
 	// repairEnd is the first unused bit; Repair, a uint32, has room for 31.
 	repairEnd
 )
@@ -174,6 +177,7 @@ var repairNames = map[Repair]string{
 	RepairDuplicateKey:       "duplicate_key",
 	RepairStatusDefaulted:    "status_defaulted",
 	RepairSeverityTrimmed:    "severity_trimmed",
+	RepairDepthCapped:        "depth_capped",
 }
 
 // String returns the repair's name, as in metrics; "" when r is not a
@@ -791,12 +795,12 @@ func (r *record) details(includeBody bool) []eventsapi.Detail {
 			continue
 		}
 		if !consumed(key) {
-			buf = r.appendValue(buf, v)
+			buf = r.appendValue(buf, v, 1)
 			details, ends = append(details, eventsapi.Detail{Key: key}), append(ends, len(buf))
 		}
 	}
 	if body := r.lr.Body(); includeBody && body.Type() != pcommon.ValueTypeEmpty {
-		buf = r.appendValue(buf, body)
+		buf = r.appendValue(buf, body, 1)
 		details, ends = append(details, eventsapi.Detail{Key: noteKey("body", taken.has)}), append(ends, len(buf))
 	}
 	if id := r.lr.TraceID(); !id.IsEmpty() {
@@ -808,7 +812,7 @@ func (r *record) details(includeBody bool) []eventsapi.Detail {
 		details, ends = append(details, eventsapi.Detail{Key: noteKey("span_id", taken.has)}), append(ends, len(buf))
 	}
 	if res.Len() > 0 {
-		buf = r.appendMap(buf, res, consumed)
+		buf = r.appendMap(buf, res, consumed, 1)
 		details, ends = append(details, eventsapi.Detail{Key: noteKey("resource", taken.has)}), append(ends, len(buf))
 	}
 	start := 0
