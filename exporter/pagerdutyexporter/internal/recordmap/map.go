@@ -329,8 +329,9 @@ func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, e
 // Result.OrderingTime), and 0 means unknown. IdentifyAt returns a
 // *RejectError when the record asks for something the Events API has no
 // meaning for.
-func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (Result, error) {
-	out := Result{rec: record{lr: lr, res: res}, opts: opts}
+func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (out Result, err error) {
+	// out is built in place: Result is large, and a copy costs.
+	out = Result{rec: record{lr: lr, res: res}, opts: opts}
 	r := &out.rec
 	r.index(opts.RoutingAttribute)
 
