@@ -127,6 +127,11 @@ func depthOf(v any) (int, any) {
 	}
 }
 
+// deepAttr builds a record whose attribute "deep" nest makes levels deep.
+func deepAttr(nest func(pcommon.Value, int), levels int) builder {
+	return func(lr plog.LogRecord, _ pcommon.Resource) { nest(lr.Attributes().PutEmpty("deep"), levels) }
+}
+
 func TestDepthCapped(t *testing.T) {
 	marker := "[nested deeper than 32 levels]"
 	for _, tc := range []struct {
@@ -137,34 +142,10 @@ func TestDepthCapped(t *testing.T) {
 		inner  any // what the innermost holds
 		capped bool
 	}{
-		{
-			name: "maps at the bound",
-			build: func(lr plog.LogRecord, _ pcommon.Resource) {
-				nestMaps(lr.Attributes().PutEmpty("deep"), maxDetailDepth)
-			},
-			member: "deep", depth: maxDetailDepth, inner: "x",
-		},
-		{
-			name: "maps past the bound",
-			build: func(lr plog.LogRecord, _ pcommon.Resource) {
-				nestMaps(lr.Attributes().PutEmpty("deep"), maxDetailDepth+1)
-			},
-			member: "deep", depth: maxDetailDepth, inner: marker, capped: true,
-		},
-		{
-			name: "lists at the bound",
-			build: func(lr plog.LogRecord, _ pcommon.Resource) {
-				nestSlices(lr.Attributes().PutEmpty("deep"), maxDetailDepth)
-			},
-			member: "deep", depth: maxDetailDepth, inner: "x",
-		},
-		{
-			name: "lists past the bound",
-			build: func(lr plog.LogRecord, _ pcommon.Resource) {
-				nestSlices(lr.Attributes().PutEmpty("deep"), maxDetailDepth+5)
-			},
-			member: "deep", depth: maxDetailDepth, inner: marker, capped: true,
-		},
+		{"maps at the bound", deepAttr(nestMaps, maxDetailDepth), "deep", maxDetailDepth, "x", false},
+		{"maps past the bound", deepAttr(nestMaps, maxDetailDepth+1), "deep", maxDetailDepth, marker, true},
+		{"lists at the bound", deepAttr(nestSlices, maxDetailDepth), "deep", maxDetailDepth, "x", false},
+		{"lists past the bound", deepAttr(nestSlices, maxDetailDepth+5), "deep", maxDetailDepth, marker, true},
 		{
 			name: "map body past the bound",
 			build: func(lr plog.LogRecord, _ pcommon.Resource) {
