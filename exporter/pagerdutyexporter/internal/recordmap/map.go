@@ -619,6 +619,9 @@ func (r *record) severity(fallback string) string {
 			raw = r.text(v)
 		}
 		word := strings.TrimFunc(raw, isPadding)
+		if eventsapi.ValidSeverity(word) && len(word) == len(raw) {
+			return word // most records name one of the four as PagerDuty spells it
+		}
 		if s, known := severityAliases[strings.ToLower(word)]; known {
 			if len(word) != len(raw) {
 				r.repairs |= Repairs(RepairSeverityTrimmed)
