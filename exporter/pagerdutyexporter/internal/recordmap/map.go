@@ -852,9 +852,11 @@ func appendHexString(buf, id []byte) []byte {
 }
 
 // detailsBufSize is the starting capacity of the buffer custom_details are
-// encoded into, in bytes: a typical alert's details fit, so that the buffer
-// needs no allocation past the completion it is part of.
-const detailsBufSize = 512
+// encoded into, in bytes: a typical alert's details (200 to 400 bytes) fit,
+// so that the buffer needs no allocation past the completion it is part of,
+// and the completion, with the allocator's 8-byte header, fits its 896-byte
+// size class (the next is 1024).
+const detailsBufSize = 448
 
 // noteKey returns the key of one of the exporter's own custom_details
 // members: name, or the first of "_" + name, "__" + name, … that is not

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -2236,4 +2237,10 @@ func TestOrderingTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCompletionSize: a completion and the allocator's header for objects
+// over 512 bytes that hold pointers stay within the 896-byte size class.
+func TestCompletionSize(t *testing.T) {
+	assert.LessOrEqual(t, unsafe.Sizeof(completion{})+8, uintptr(896))
 }
