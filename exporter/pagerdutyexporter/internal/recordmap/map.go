@@ -257,7 +257,7 @@ func (r *record) indexMap(m pcommon.Map, routing string, resource bool) {
 				r.consumedAttrs++
 			}
 		}
-		if k == routing && routing != "" {
+		if routing != "" && k == routing {
 			r.put(attrRouting, v)
 		}
 	}
@@ -330,9 +330,11 @@ func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, e
 // *RejectError when the record asks for something the Events API has no
 // meaning for.
 func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (out Result, err error) {
-	// out is built in place: Result is large, and a copy costs.
-	out = Result{rec: record{lr: lr, res: res}, opts: opts}
+	// out, zero on entry, is built in place: Result is large, and a copy or
+	// a second zeroing costs.
+	out.opts = opts
 	r := &out.rec
+	r.lr, r.res = lr, res
 	r.index(opts.RoutingAttribute)
 
 	action, err := r.action()
@@ -618,7 +620,10 @@ func (r *record) severity(fallback string) string {
 		} else {
 			raw = r.text(v)
 		}
-		word := strings.TrimFunc(raw, isPadding)
+		word := raw
+		if raw == "" || !isPlainByte(raw[0]) || !isPlainByte(raw[len(raw)-1]) {
+			word = strings.TrimFunc(raw, isPadding)
+		}
 		if eventsapi.ValidSeverity(word) && len(word) == len(raw) {
 			return word // most records name one of the four as PagerDuty spells it
 		}
@@ -648,6 +653,10 @@ func (r *record) severity(fallback string) string {
 // control characters and white space, which senders leave behind (a C
 // string's NUL, a line's end) and which never change the word meant.
 func isPadding(c rune) bool { return unicode.IsControl(c) || unicode.IsSpace(c) }
+
+// isPlainByte reports whether a string that begins or ends with c cannot
+// begin or end with padding: c is printable ASCII other than a space.
+func isPlainByte(c byte) bool { return c > ' ' && c < 0x7f }
 
 // severityAliases maps the severity words monitoring tools use to
 // PagerDuty's four.
