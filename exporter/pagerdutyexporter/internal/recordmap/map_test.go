@@ -1165,6 +1165,28 @@ func TestRoutingValue(t *testing.T) {
 	assert.Equal(t, "payments", m.details()["team"], "still a custom detail")
 }
 
+// TestRoutingOnContractAttribute: a routing attribute may be one the
+// contract reads too; it is read as any other, record first.
+func TestRoutingOnContractAttribute(t *testing.T) {
+	for _, tc := range []struct{ attr, want, source string }{
+		{AttrHostName, "record-host", "resource-host"}, // the source reads host.name on the resource only
+		{AttrServiceName, "checkout", "resource-host"},
+		{AttrComponent, "db", "resource-host"},
+	} {
+		opts := testOptions()
+		opts.RoutingAttribute = tc.attr
+		m := mapWith(t, opts, func(lr plog.LogRecord, res pcommon.Resource) {
+			lr.Attributes().PutStr(AttrHostName, "record-host")
+			lr.Attributes().PutStr(AttrComponent, "db")
+			res.Attributes().PutStr(AttrHostName, "resource-host")
+			res.Attributes().PutStr(AttrServiceName, "checkout")
+		})
+		require.NoError(t, m.err)
+		assert.Equal(t, tc.want, m.RoutingValue, tc.attr)
+		assert.Equal(t, tc.source, m.field("source"), tc.attr)
+	}
+}
+
 // TestPayloadHash: the hash follows severity and summary and nothing else,
 // so the dedup cache lets a changed alert through and suppresses a repeat.
 func TestPayloadHash(t *testing.T) {
