@@ -144,3 +144,31 @@ func TestAutoResolveMarkIsTheExportersOwn(t *testing.T) {
 	assert.Equal(t, []string{"trigger declines " + checkoutKey, "resolve declines " + checkoutKey}, actions(api.taken()),
 		"as an auto-resolve it would have lost to the running clock")
 }
+
+// TestResolveAfterPerAlert: alert.resolve_after sets an alert's own quiet
+// period, even with auto_resolve.after off, and "0s" opts an alert out
+// whatever the configured period; the newest firing record's value
+// applies.
+func TestResolveAfterPerAlert(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	h := startQuietHarness(t, cfg) // auto_resolve.after: 0
+	start := time.Now()
+	h.consume(t, "alert.fingerprint", "declines", "alert.resolve_after", "5s")
+	h.consume(t, "alert.fingerprint", "plain")
+	h.consume(t, "alert.fingerprint", "changed-mind", "alert.resolve_after", "5s")
+	h.consume(t, "alert.fingerprint", "changed-mind", "alert.resolve_after", "0s") // a repeat that opts out
+	require.Len(t, api.taken(), 3)
+	h.sweep(t, start.Add(time.Hour))
+	assert.Equal(t, []string{"resolve declines " + checkoutKey}, actions(api.taken()))
+
+	cfg = testConfig(api)
+	cfg.AutoResolve.After = 5 * time.Second
+	h = startQuietHarness(t, cfg)
+	start = time.Now()
+	h.consume(t, "alert.fingerprint", "heartbeat", "alert.resolve_after", "0s")
+	h.consume(t, "alert.fingerprint", "typo", "alert.resolve_after", "soon")
+	require.Len(t, api.taken(), 2)
+	h.sweep(t, start.Add(time.Hour))
+	assert.Equal(t, []string{"resolve typo " + checkoutKey}, actions(api.taken()), "an unparsable value falls back to auto_resolve.after")
+}

@@ -311,7 +311,7 @@ func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, receiv
 func (f *flow) seen(m *recordmap.Result, rt *route, received pcommon.Timestamp, auto bool) dedup.Event {
 	ev := dedup.Event{Action: m.Event.Action, RoutingKey: keyOf(rt), PayloadHash: m.PayloadHash, Auto: auto}
 	if !auto {
-		ev.Time = m.OrderingTime(received)
+		ev.Time = m.OrderingTime
 	}
 	if ev.Action == eventsapi.Trigger {
 		ev.QuietFor = f.quietFor(m)
@@ -321,7 +321,10 @@ func (f *flow) seen(m *recordmap.Result, rt *route, received pcommon.Timestamp, 
 
 // quietFor is the quiet period of a firing record's alert: its
 // alert.resolve_after, else auto_resolve.after; 0: never auto-resolved.
-func (f *flow) quietFor(*recordmap.Result) time.Duration {
+func (f *flow) quietFor(m *recordmap.Result) time.Duration {
+	if m.HasResolveAfter {
+		return m.ResolveAfter
+	}
 	return f.autoResolveAfter
 }
 

@@ -56,6 +56,10 @@ const (
 	// generatorURL, a Grafana rule): client_url when the record has no
 	// pagerduty.client_url. It stays in custom_details, like alert.name.
 	AttrGeneratorURL = "alert.generator_url"
+	// AttrResolveAfter is a firing alert's quiet period, a Go duration
+	// ("15m", "90s"): the exporter resolves the alert once no firing record
+	// of it has come for that long. "0s" or "0": never.
+	AttrResolveAfter = "alert.resolve_after"
 
 	// Resource attributes used as fallbacks for payload.source.
 	AttrHostName    = "host.name"
@@ -64,13 +68,103 @@ const (
 
 // consumed reports whether an attribute becomes a PagerDuty field of its own
 // and so is left out of custom_details. alert.name stays in the details: it
-// names the alert even when the summary came from elsewhere.
+// names the alert even when the summary came from elsewhere; so does
+// alert.generator_url.
 func consumed(name string) bool {
+	a, ok := attrOf(name)
+	return ok && a.consumed()
+}
+
+// attr is the index of an attribute the mapping reads in record.attrs.
+// Looking each up by name would scan the record's and the resource's
+// attributes once per name, most of them absent: one pass over both finds
+// them all.
+type attr uint8
+
+const (
+	attrEventType attr = iota
+	attrEventAction
+	attrDedupKey
+	attrClient
+	attrClientURL
+	attrStatus
+	attrFingerprint
+	attrName
+	attrSummary
+	attrSeverity
+	attrSource
+	attrComponent
+	attrGroup
+	attrClass
+	attrRunbookURL
+	attrDashboardURL
+	attrLinks
+	attrImages
+	attrGeneratorURL
+	attrResolveAfter
+	// The record contract's attributes come before attrRouting.
+
+	// attrRouting is Options.RoutingAttribute, whatever its name.
+	attrRouting
+	// attrHostName and attrServiceName are read on the resource only: they
+	// name the resource, not the record.
+	attrHostName
+	attrServiceName
+	attrCount
+)
+
+// consumed reports whether the record attribute a becomes a PagerDuty
+// field of its own (see the function consumed).
+func (a attr) consumed() bool { return a < attrRouting && a != attrName && a != attrGeneratorURL }
+
+// attrOf returns the index of a contract attribute, false for any other
+// name.
+func attrOf(name string) (attr, bool) {
 	switch name {
-	case AttrEventType, AttrEventAction, AttrDedupKey, AttrClient, AttrClientURL, AttrStatus, AttrFingerprint,
-		AttrSummary, AttrSeverity, AttrSource, AttrComponent, AttrGroup, AttrClass,
-		AttrRunbookURL, AttrDashboardURL, AttrLinks, AttrImages:
-		return true
+	case AttrEventType:
+		return attrEventType, true
+	case AttrEventAction:
+		return attrEventAction, true
+	case AttrDedupKey:
+		return attrDedupKey, true
+	case AttrClient:
+		return attrClient, true
+	case AttrClientURL:
+		return attrClientURL, true
+	case AttrStatus:
+		return attrStatus, true
+	case AttrFingerprint:
+		return attrFingerprint, true
+	case AttrName:
+		return attrName, true
+	case AttrSummary:
+		return attrSummary, true
+	case AttrSeverity:
+		return attrSeverity, true
+	case AttrSource:
+		return attrSource, true
+	case AttrComponent:
+		return attrComponent, true
+	case AttrGroup:
+		return attrGroup, true
+	case AttrClass:
+		return attrClass, true
+	case AttrRunbookURL:
+		return attrRunbookURL, true
+	case AttrDashboardURL:
+		return attrDashboardURL, true
+	case AttrLinks:
+		return attrLinks, true
+	case AttrImages:
+		return attrImages, true
+	case AttrGeneratorURL:
+		return attrGeneratorURL, true
+	case AttrResolveAfter:
+		return attrResolveAfter, true
+	case AttrHostName:
+		return attrHostName, true
+	case AttrServiceName:
+		return attrServiceName, true
 	}
-	return false
+	return 0, false
 }

@@ -4,12 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash/fnv"
 	"iter"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -75,6 +75,19 @@ type Result struct {
 	// when only such a time was there, the arrival passed to IdentifyAt. 0
 	// when the record has none (or only one out of range, and no arrival).
 	Time int64
+	// OrderingTime is the time the dedup cache orders the record by, in Unix
+	// nanoseconds: Time, or the arrival passed to IdentifyAt when the record
+	// has no time or claims one more than FutureTolerance ahead of its
+	// arrival. The latter is a repair (RepairTimeInFuture): a trigger
+	// stamped an hour ahead would otherwise make the correct, later resolve
+	// look stale and keep the incident open; payload.timestamp keeps what
+	// the source said. With no arrival (Identify), it is Time, unrepaired,
+	// and 0 when the record has no time.
+	OrderingTime int64
+	// ResolveAfter is the record's alert.resolve_after, when HasResolveAfter:
+	// the quiet period of its alert; 0 means never auto-resolve it.
+	ResolveAfter    time.Duration
+	HasResolveAfter bool
 	// Repairs lists what was changed to fit PagerDuty's rules.
 	Repairs Repairs
 
@@ -136,26 +149,43 @@ const (
 	// RepairDuplicateKey: an attribute key repeated, or made equal to
 	// another by replacing invalid UTF-8, was dropped; the first is kept.
 	RepairDuplicateKey
+	// RepairStatusDefaulted: pagerduty.event_action or alert.status was
+	// present but empty or white space, and was read as absent: the action
+	// came from alert.status, else was trigger.
+	RepairStatusDefaulted
+	// RepairSeverityTrimmed: alert.severity named a severity only once
+	// control characters and white space were trimmed from its ends.
+	RepairSeverityTrimmed
+	// RepairResolveAfterInvalid: alert.resolve_after was no duration of
+	// zero or more, so the configured quiet period applies.
+	RepairResolveAfterInvalid
+	// RepairDepthCapped: maps and lists in custom_details nested deeper
+	// than maxDetailDepth were replaced, at that depth, by a note saying so.
+	RepairDepthCapped
 	// repairEnd is the first unused bit; Repair, a uint32, has room for 31.
 	repairEnd
 )
 
 var repairNames = map[Repair]string{
-	RepairTruncated:          "truncated",
-	RepairSeverityDefaulted:  "severity_defaulted",
-	RepairSummarySynthesized: "summary_synthesized",
-	RepairDedupKeyHashed:     "dedup_key_hashed",
-	RepairDedupKeyDerived:    "dedup_key_derived",
-	RepairDetailsShed:        "details_shed",
-	RepairLinksCapped:        "links_capped",
-	RepairInvalidUTF8:        "invalid_utf8",
-	RepairTimeInFuture:       "time_in_future",
-	RepairLinkInvalid:        "link_invalid",
-	RepairImageInvalid:       "image_invalid",
-	RepairClientURLInvalid:   "client_url_invalid",
-	RepairTimeOutOfRange:     "time_out_of_range",
-	RepairValueConverted:     "value_converted",
-	RepairDuplicateKey:       "duplicate_key",
+	RepairTruncated:           "truncated",
+	RepairSeverityDefaulted:   "severity_defaulted",
+	RepairSummarySynthesized:  "summary_synthesized",
+	RepairDedupKeyHashed:      "dedup_key_hashed",
+	RepairDedupKeyDerived:     "dedup_key_derived",
+	RepairDetailsShed:         "details_shed",
+	RepairLinksCapped:         "links_capped",
+	RepairInvalidUTF8:         "invalid_utf8",
+	RepairTimeInFuture:        "time_in_future",
+	RepairLinkInvalid:         "link_invalid",
+	RepairImageInvalid:        "image_invalid",
+	RepairClientURLInvalid:    "client_url_invalid",
+	RepairTimeOutOfRange:      "time_out_of_range",
+	RepairValueConverted:      "value_converted",
+	RepairDuplicateKey:        "duplicate_key",
+	RepairStatusDefaulted:     "status_defaulted",
+	RepairSeverityTrimmed:     "severity_trimmed",
+	RepairDepthCapped:         "depth_capped",
+	RepairResolveAfterInvalid: "resolve_after_invalid",
 }
 
 // String returns the repair's name, as in metrics; "" when r is not a
@@ -210,18 +240,52 @@ type record struct {
 	lr      plog.LogRecord
 	res     pcommon.Resource
 	repairs Repairs
+	// attrs holds, where found has its bit, the value of each attribute the
+	// mapping reads: the record's first of that name (as Map.Get finds it),
+	// else the resource's first.
+	attrs [attrCount]pcommon.Value
+	found uint32
+	// consumedAttrs counts the record's attributes that become fields of
+	// their own, which custom_details leave out.
+	consumedAttrs int
 }
 
-func (r *record) get(name string) (pcommon.Value, bool) {
-	if v, ok := r.lr.Attributes().Get(name); ok {
-		return v, true
+// index fills attrs in one pass over the record's attributes and one over
+// the resource's. routing is Options.RoutingAttribute.
+func (r *record) index(routing string) {
+	r.indexMap(r.lr.Attributes(), routing, false)
+	r.indexMap(r.res.Attributes(), routing, true)
+}
+
+func (r *record) indexMap(m pcommon.Map, routing string, resource bool) {
+	for k, v := range m.All() {
+		if a, ok := attrOf(k); ok && (resource || a < attrHostName) {
+			r.put(a, v)
+			if !resource && a.consumed() {
+				r.consumedAttrs++
+			}
+		}
+		if routing != "" && k == routing {
+			r.put(attrRouting, v)
+		}
 	}
-	return r.res.Attributes().Get(name)
+}
+
+// put keeps the first value found for a.
+func (r *record) put(a attr, v pcommon.Value) {
+	if r.found&(1<<a) == 0 {
+		r.found |= 1 << a
+		r.attrs[a] = v
+	}
+}
+
+func (r *record) get(a attr) (pcommon.Value, bool) {
+	return r.attrs[a], r.found&(1<<a) != 0
 }
 
 // str returns the attribute as valid UTF-8 text, "" when absent.
-func (r *record) str(name string) string {
-	v, ok := r.get(name)
+func (r *record) str(a attr) string {
+	v, ok := r.get(a)
 	if !ok {
 		return ""
 	}
@@ -258,39 +322,28 @@ func (r *record) truncated(s string, cut bool) string {
 	return s
 }
 
-// Map turns lr, from resource res, into an event. It returns a *RejectError
-// when the record asks for something the Events API has no meaning for.
-// A record time out of range is dropped, as if the record had none; MapAt
-// puts the arrival time in its place.
-func Map(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
-	return MapAt(lr, res, opts, 0)
-}
-
-// MapAt is Map for a record that reached the exporter at arrival; 0 means
-// unknown, as in Map.
-func MapAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (Result, error) {
-	out, err := IdentifyAt(lr, res, opts, arrival)
-	if err == nil {
-		out.Complete()
-	}
-	return out, err
-}
-
 // Identify is IdentifyAt without an arrival time: a record time out of range
 // is then dropped, as if the record had none.
 func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
 	return IdentifyAt(lr, res, opts, 0)
 }
 
-// IdentifyAt does the part of Map that decides what the event is: its type,
-// action, dedup key, severity, summary, source and time, and the routing
-// value. Complete adds the rest. Splitting the two lets a record that the
-// dedup cache will suppress skip the costly part. arrival is when the record
-// reached the exporter; it replaces a record time out of range, and 0 means
-// unknown.
-func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (Result, error) {
-	out := Result{rec: record{lr: lr, res: res}, opts: opts}
+// IdentifyAt decides what the event for lr, from resource res, is: its type,
+// action, dedup key, severity, summary, source and time, the time the dedup
+// cache orders it by, and the routing value. Complete adds the rest:
+// splitting the two lets a record that the dedup cache will suppress skip
+// the costly part. arrival is when the record reached the exporter; it
+// replaces a record time that is absent, out of range or too far ahead (see
+// Result.OrderingTime), and 0 means unknown. IdentifyAt returns a
+// *RejectError when the record asks for something the Events API has no
+// meaning for.
+func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival pcommon.Timestamp) (out Result, err error) {
+	// out, zero on entry, is built in place: Result is large, and a copy or
+	// a second zeroing costs.
+	out.opts = opts
 	r := &out.rec
+	r.lr, r.res = lr, res
+	r.index(opts.RoutingAttribute)
 
 	action, err := r.action()
 	if err != nil {
@@ -305,9 +358,9 @@ func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival 
 	out.bodyUsed = bodyUsed
 	if action != eventsapi.Change {
 		p.Severity = r.severity(opts.DefaultSeverity)
-		p.Component = r.truncated(truncate(r.str(AttrComponent), maxFieldRunes))
-		p.Group = r.truncated(truncate(r.str(AttrGroup), maxFieldRunes))
-		p.Class = r.truncated(truncate(r.str(AttrClass), maxFieldRunes))
+		p.Component = r.truncated(truncate(r.str(attrComponent), maxFieldRunes))
+		p.Group = r.truncated(truncate(r.str(attrGroup), maxFieldRunes))
+		p.Class = r.truncated(truncate(r.str(attrClass), maxFieldRunes))
 	}
 	if summary == "" {
 		summary = synthesizedSummary(p.Severity, p.Source)
@@ -316,15 +369,39 @@ func IdentifyAt(lr plog.LogRecord, res pcommon.Resource, opts *Options, arrival 
 	p.Summary = r.truncated(truncate(summary, eventsapi.MaxSummaryRunes))
 
 	out.Time = r.time(arrival)
+	out.OrderingTime = r.orderingTime(out.Time, arrival)
 	if action != eventsapi.Change {
 		ev.DedupKey = r.dedupKey(p.Source, p.Component)
 	}
 	if opts.RoutingAttribute != "" {
-		out.RoutingValue = r.str(opts.RoutingAttribute)
+		out.RoutingValue = r.str(attrRouting)
+	}
+	if action == eventsapi.Trigger {
+		out.ResolveAfter, out.HasResolveAfter = r.resolveAfter()
 	}
 	out.PayloadHash = payloadHash(p.Severity, p.Summary)
 	out.Repairs = r.repairs
 	return out, nil
+}
+
+// resolveAfter reads alert.resolve_after: a Go duration, or "0" (never). A
+// value that is no duration of zero or more is ignored and repaired
+// (resolve_after_invalid).
+func (r *record) resolveAfter() (time.Duration, bool) {
+	v, ok := r.get(attrResolveAfter)
+	if !ok {
+		return 0, false
+	}
+	s := strings.TrimSpace(r.text(v))
+	if s == "0" {
+		return 0, true
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		r.repairs |= Repairs(RepairResolveAfterInvalid)
+		return 0, false
+	}
+	return d, true
 }
 
 // RecordTime is when a record says it happened: its Timestamp, else its
@@ -345,23 +422,20 @@ func RecordTime(lr plog.LogRecord) pcommon.Timestamp {
 // A minute allows for ordinary clock drift between hosts.
 const FutureTolerance = time.Minute
 
-// OrderingTime is the time the dedup cache orders the record by, in Unix
-// nanoseconds: its own time, or received (when it reached the exporter) if
-// it has none or claims to be more than FutureTolerance ahead of received.
-// The latter is a repair (RepairTimeInFuture): a trigger stamped an hour
-// ahead would otherwise make the correct, later resolve look stale and keep
-// the incident open. payload.timestamp keeps what the source said.
-func (out *Result) OrderingTime(received pcommon.Timestamp) int64 {
-	arrived := received.AsTime().UnixNano()
+// orderingTime is Result.OrderingTime for a record whose time is t (Unix
+// nanoseconds, 0 for none) and that arrived at arrival (0: unknown).
+func (r *record) orderingTime(t int64, arrival pcommon.Timestamp) int64 {
+	arrived := nanos(arrival)
 	switch {
-	case out.Time == 0:
+	case arrival == 0:
+		return t
+	case t == 0:
 		return arrived
-	case received != 0 && out.Time > arrived+int64(FutureTolerance):
-		out.Repairs |= Repairs(RepairTimeInFuture)
-		out.rec.repairs |= Repairs(RepairTimeInFuture)
+	case t-arrived > int64(FutureTolerance): // both ≥ 0: no overflow
+		r.repairs |= Repairs(RepairTimeInFuture)
 		return arrived
 	}
-	return out.Time
+	return t
 }
 
 // Complete adds the timestamp, links, images and custom details to an
@@ -369,7 +443,7 @@ func (out *Result) OrderingTime(received pcommon.Timestamp) int64 {
 func (out *Result) Complete() {
 	r, ev := &out.rec, &out.Event
 	if out.Time != 0 {
-		ev.Payload.Timestamp = time.Unix(0, out.Time).UTC().Format(timestampLayout)
+		ev.Payload.Timestamp = formatTimestamp(out.Time)
 	}
 	if ev.Action != eventsapi.Change {
 		ev.Images = r.images()
@@ -377,10 +451,55 @@ func (out *Result) Complete() {
 	if ev.Action == eventsapi.Trigger {
 		ev.Client, ev.ClientURL = r.client(out.opts)
 	}
-	ev.Links = r.links()
-	ev.Payload.Details = r.details(!out.bodyUsed)
+	c := new(completion)
+	ev.Links = r.links(c.links[:0])
+	ev.Payload.Details = r.details(!out.bodyUsed, c)
 	r.shed(ev)
 	out.Repairs = r.repairs
+}
+
+// completion is the memory Complete needs for a typical record, taken in
+// one allocation rather than three: the custom_details members, the links,
+// and the buffer the members' values are encoded into. A record that needs
+// more grows out of it as out of any slice.
+type completion struct {
+	details [8]eventsapi.Detail
+	links   [2]eventsapi.Link
+	buf     [detailsBufSize]byte
+}
+
+// formatTimestamp writes ns, Unix nanoseconds from 0 to maxTime, in
+// timestampLayout. It is written out rather than left to time.Format, which
+// reads its layout anew on every call: the years it meets (1970 to 2262)
+// all have four digits.
+func formatTimestamp(ns int64) string {
+	t := time.Unix(0, ns).UTC()
+	year, month, day := t.Date()
+	hour, minute, second := t.Clock()
+	var b [len(timestampLayout)]byte
+	putDigits(b[0:4], year)
+	b[4] = '-'
+	putDigits(b[5:7], int(month))
+	b[7] = '-'
+	putDigits(b[8:10], day)
+	b[10] = 'T'
+	putDigits(b[11:13], hour)
+	b[13] = ':'
+	putDigits(b[14:16], minute)
+	b[16] = ':'
+	putDigits(b[17:19], second)
+	b[19] = '.'
+	putDigits(b[20:23], t.Nanosecond()/int(time.Millisecond))
+	b[23] = 'Z'
+	return string(b[:])
+}
+
+// putDigits writes the last len(b) decimal digits of n ≥ 0 into b.
+func putDigits(b []byte, n int) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
 }
 
 // time returns RecordTime in Unix nanoseconds. A time out of range counts
@@ -420,12 +539,12 @@ func (r *record) client(opts *Options) (client, clientURL string) {
 	if opts != nil {
 		fallback, fallbackURL = opts.Client, strings.TrimSpace(opts.ClientURL)
 	}
-	client = r.str(AttrClient)
+	client = r.str(attrClient)
 	if client == "" {
 		client = r.valid(strings.TrimSpace(fallback))
 	}
 	client = r.truncated(truncate(client, maxFieldRunes))
-	for _, u := range [...]string{r.str(AttrClientURL), r.str(AttrGeneratorURL), r.valid(fallbackURL)} {
+	for _, u := range [...]string{r.str(attrClientURL), r.str(attrGeneratorURL), r.valid(fallbackURL)} {
 		if u == "" {
 			continue
 		}
@@ -444,23 +563,33 @@ func (r *record) isURL(s string, rule func(string) bool) bool {
 
 // action reads the event type and action. An absent value means an alert
 // trigger; a present but unknown one is rejected rather than guessed, since a
-// wrong guess either pages someone or closes a live incident.
+// wrong guess either pages someone or closes a live incident. An empty (or
+// white space) event action or status is read as absent, and counted
+// (status_defaulted): the record meant to say something and did not.
 func (r *record) action() (eventsapi.Action, error) {
-	switch t := strings.ToLower(r.str(AttrEventType)); t {
+	switch t := strings.ToLower(r.str(attrEventType)); t {
 	case "", "alert":
 	case "change":
 		return eventsapi.Change, nil
 	default:
 		return "", &RejectError{Reason: RejectUnknownEventType, Detail: fmt.Sprintf("%s %s is neither alert nor change", AttrEventType, quoted(t))}
 	}
-	if a := strings.ToLower(r.str(AttrEventAction)); a != "" {
-		switch eventsapi.Action(a) {
-		case eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve:
-			return eventsapi.Action(a), nil
+	if v, ok := r.get(attrEventAction); ok {
+		if a := strings.ToLower(r.text(v)); a != "" {
+			switch eventsapi.Action(a) {
+			case eventsapi.Trigger, eventsapi.Acknowledge, eventsapi.Resolve:
+				return eventsapi.Action(a), nil
+			}
+			return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %s is not trigger, acknowledge or resolve", AttrEventAction, quoted(a))}
 		}
-		return "", &RejectError{Reason: RejectUnknownEventAction, Detail: fmt.Sprintf("%s %s is not trigger, acknowledge or resolve", AttrEventAction, quoted(a))}
+		r.repairs |= Repairs(RepairStatusDefaulted)
 	}
-	status := strings.ToLower(r.str(AttrStatus))
+	var status string
+	if v, ok := r.get(attrStatus); ok {
+		if status = strings.ToLower(r.text(v)); status == "" {
+			r.repairs |= Repairs(RepairStatusDefaulted)
+		}
+	}
 	switch status {
 	case "", "firing", "trigger", "triggered", "alerting", "problem", "open":
 		return eventsapi.Trigger, nil
@@ -475,7 +604,7 @@ func (r *record) action() (eventsapi.Action, error) {
 // summary returns alert.summary, else a string body, else alert.name, and
 // whether the body was used.
 func (r *record) summary() (string, bool) {
-	if s := r.str(AttrSummary); s != "" {
+	if s := r.str(attrSummary); s != "" {
 		return s, false
 	}
 	if body := r.lr.Body(); body.Type() == pcommon.ValueTypeStr {
@@ -483,7 +612,7 @@ func (r *record) summary() (string, bool) {
 			return r.valid(s), true
 		}
 	}
-	return r.str(AttrName), false
+	return r.str(attrName), false
 }
 
 func synthesizedSummary(severity, source string) string {
@@ -494,11 +623,11 @@ func synthesizedSummary(severity, source string) string {
 }
 
 func (r *record) source(hostname string) string {
-	if s := r.str(AttrSource); s != "" {
+	if s := r.str(attrSource); s != "" {
 		return s
 	}
-	for _, name := range []string{AttrHostName, AttrServiceName} {
-		if v, ok := r.res.Attributes().Get(name); ok {
+	for _, a := range [...]attr{attrHostName, attrServiceName} {
+		if v, ok := r.get(a); ok {
 			if s := r.text(v); s != "" {
 				return s
 			}
@@ -511,10 +640,28 @@ func (r *record) source(hostname string) string {
 }
 
 // severity reads alert.severity, then the record's SeverityNumber, then the
-// configured default. An unknown alert.severity is never sent as is.
+// configured default. An unknown alert.severity is never sent as is; one
+// known only once control characters and white space are trimmed from its
+// ends is counted (severity_trimmed).
 func (r *record) severity(fallback string) string {
-	if v, ok := r.get(AttrSeverity); ok {
-		if s, known := severityAliases[strings.ToLower(r.text(v))]; known {
+	if v, ok := r.get(attrSeverity); ok {
+		var raw string // untrimmed, to tell whether trimming mattered
+		if v.Type() == pcommon.ValueTypeStr {
+			raw = r.valid(v.Str())
+		} else {
+			raw = r.text(v)
+		}
+		word := raw
+		if raw == "" || !isPlainByte(raw[0]) || !isPlainByte(raw[len(raw)-1]) {
+			word = strings.TrimFunc(raw, isPadding)
+		}
+		if eventsapi.ValidSeverity(word) && len(word) == len(raw) {
+			return word // most records name one of the four as PagerDuty spells it
+		}
+		if s, known := severityAliases[strings.ToLower(word)]; known {
+			if len(word) != len(raw) {
+				r.repairs |= Repairs(RepairSeverityTrimmed)
+			}
 			return s
 		}
 		r.repairs |= Repairs(RepairSeverityDefaulted)
@@ -532,6 +679,15 @@ func (r *record) severity(fallback string) string {
 	r.repairs |= Repairs(RepairSeverityDefaulted)
 	return fallback
 }
+
+// isPadding reports whether c is trimmed from the ends of a severity word:
+// control characters and white space, which senders leave behind (a C
+// string's NUL, a line's end) and which never change the word meant.
+func isPadding(c rune) bool { return unicode.IsControl(c) || unicode.IsSpace(c) }
+
+// isPlainByte reports whether a string that begins or ends with c cannot
+// begin or end with padding: c is printable ASCII other than a space.
+func isPlainByte(c byte) bool { return c > ' ' && c < 0x7f }
 
 // severityAliases maps the severity words monitoring tools use to
 // PagerDuty's four.
@@ -557,12 +713,12 @@ var severityAliases = map[string]string{
 // derived from the alert's name, source and component. Keys PagerDuty would
 // refuse as too long are replaced by their SHA-256.
 func (r *record) dedupKey(source, component string) string {
-	key := r.str(AttrDedupKey)
+	key := r.str(attrDedupKey)
 	if key == "" {
-		key = r.str(AttrFingerprint)
+		key = r.str(attrFingerprint)
 	}
 	if key == "" {
-		name := r.str(AttrName)
+		name := r.str(attrName)
 		if name == "" {
 			name, _ = r.summary()
 		}
@@ -581,9 +737,9 @@ func (r *record) dedupKey(source, component string) string {
 }
 
 // links keeps the links whose href is an absolute http(s) URL; an empty
-// href is no link, any other is dropped (link_invalid).
-func (r *record) links() []eventsapi.Link {
-	var links []eventsapi.Link
+// href is no link, any other is dropped (link_invalid). They are appended
+// to links, which is empty.
+func (r *record) links(links []eventsapi.Link) []eventsapi.Link {
 	add := func(href, text string) {
 		if href == "" {
 			return
@@ -598,9 +754,9 @@ func (r *record) links() []eventsapi.Link {
 		}
 		links = append(links, eventsapi.Link{Href: href, Text: r.truncated(truncate(text, maxFieldRunes))})
 	}
-	add(r.str(AttrRunbookURL), "Runbook")
-	add(r.str(AttrDashboardURL), "Dashboard")
-	if v, ok := r.get(AttrLinks); ok {
+	add(r.str(attrRunbookURL), "Runbook")
+	add(r.str(attrDashboardURL), "Dashboard")
+	if v, ok := r.get(attrLinks); ok {
 		r.eachItem(v, func(item pcommon.Value) {
 			if item.Type() == pcommon.ValueTypeMap {
 				add(r.field(item.Map(), "href"), r.field(item.Map(), "text"))
@@ -608,6 +764,9 @@ func (r *record) links() []eventsapi.Link {
 				add(r.text(item), "")
 			}
 		})
+	}
+	if len(links) == 0 {
+		return nil // not empty: an event without links equals one built without them
 	}
 	return links
 }
@@ -617,7 +776,7 @@ func (r *record) links() []eventsapi.Link {
 // (image_invalid). An href that is not an absolute http(s) URL is dropped
 // from its image, which stays (image_invalid too).
 func (r *record) images() []eventsapi.Image {
-	v, ok := r.get(AttrImages)
+	v, ok := r.get(attrImages)
 	if !ok {
 		return nil
 	}
@@ -679,50 +838,65 @@ func (r *record) field(m pcommon.Map, name string) string {
 // is kept, as Map.Get finds it (duplicate_key). The exporter's own members
 // never replace an attribute: each takes the first of its name, "_" + name,
 // "__" + name, … that no attribute of the record has (see noteKey).
-func (r *record) details(includeBody bool) []eventsapi.Detail {
-	type span struct {
-		key        string
-		start, end int
+func (r *record) details(includeBody bool, c *completion) []eventsapi.Detail {
+	attrs, res := r.lr.Attributes(), r.res.Attributes()
+	// At most one member per attribute left in them and the four of the
+	// exporter's own; ends[i] is where details[i]'s value ends in buf.
+	details := c.details[:0]
+	if most := attrs.Len() - r.consumedAttrs + 4; most > len(c.details) {
+		details = make([]eventsapi.Detail, 0, most)
 	}
-	var (
-		buf   []byte
-		spans []span
-		taken keySet
-	)
-	add := func(key string, appendJSON func([]byte) []byte) {
-		start := len(buf)
-		buf = appendJSON(buf)
-		spans = append(spans, span{key, start, len(buf)})
-	}
-	for k, v := range r.lr.Attributes().All() {
+	ends := make([]int, 0, 16)
+	buf := c.buf[:0]
+	var taken keySet
+	for k, v := range attrs.All() {
 		key := r.valid(k)
 		if taken.add(key) {
 			r.repairs |= Repairs(RepairDuplicateKey)
 			continue
 		}
 		if !consumed(key) {
-			add(key, func(b []byte) []byte { return r.appendValue(b, v) })
+			buf = r.appendValue(buf, v, 1)
+			details, ends = append(details, eventsapi.Detail{Key: key}), append(ends, len(buf))
 		}
 	}
-	note := func(name string) string { return noteKey(name, taken.has) }
-	if includeBody && r.lr.Body().Type() != pcommon.ValueTypeEmpty {
-		add(note("body"), func(b []byte) []byte { return r.appendValue(b, r.lr.Body()) })
+	if body := r.lr.Body(); includeBody && body.Type() != pcommon.ValueTypeEmpty {
+		buf = r.appendValue(buf, body, 1)
+		details, ends = append(details, eventsapi.Detail{Key: noteKey("body", taken.has)}), append(ends, len(buf))
 	}
 	if id := r.lr.TraceID(); !id.IsEmpty() {
-		add(note("trace_id"), func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
+		buf = appendHexString(buf, id[:])
+		details, ends = append(details, eventsapi.Detail{Key: noteKey("trace_id", taken.has)}), append(ends, len(buf))
 	}
 	if id := r.lr.SpanID(); !id.IsEmpty() {
-		add(note("span_id"), func(b []byte) []byte { return eventsapi.AppendString(b, id.String()) })
+		buf = appendHexString(buf, id[:])
+		details, ends = append(details, eventsapi.Detail{Key: noteKey("span_id", taken.has)}), append(ends, len(buf))
 	}
-	if res := r.res.Attributes(); res.Len() > 0 {
-		add(note("resource"), func(b []byte) []byte { return r.appendMap(b, res, consumed) })
+	if res.Len() > 0 {
+		buf = r.appendMap(buf, res, consumed, 1)
+		details, ends = append(details, eventsapi.Detail{Key: noteKey("resource", taken.has)}), append(ends, len(buf))
 	}
-	details := make([]eventsapi.Detail, len(spans))
-	for i, s := range spans {
-		details[i] = eventsapi.Detail{Key: s.key, JSON: buf[s.start:s.end:s.end]}
+	start := 0
+	for i, end := range ends {
+		details[i].JSON = buf[start:end:end]
+		start = end
 	}
 	return details
 }
+
+// appendHexString appends id in hex as a JSON string, which needs no
+// escaping.
+func appendHexString(buf, id []byte) []byte {
+	buf = hex.AppendEncode(append(buf, '"'), id)
+	return append(buf, '"')
+}
+
+// detailsBufSize is the starting capacity of the buffer custom_details are
+// encoded into, in bytes: a typical alert's details (200 to 400 bytes) fit,
+// so that the buffer needs no allocation past the completion it is part of,
+// and the completion, with the allocator's 8-byte header, fits its 896-byte
+// size class (the next is 1024).
+const detailsBufSize = 448
 
 // noteKey returns the key of one of the exporter's own custom_details
 // members: name, or the first of "_" + name, "__" + name, … that is not
@@ -735,10 +909,19 @@ func noteKey(name string, taken func(string) bool) string {
 	return name
 }
 
+// payloadHash is the 64-bit FNV-1a hash of severity, a zero byte and
+// summary, the hash the dedup cache has always stored. It is written out
+// rather than taken from hash/fnv, whose hasher and byte slices cost more
+// than the hashing on every record.
 func payloadHash(severity, summary string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(severity))
-	h.Write([]byte{0})
-	h.Write([]byte(summary))
-	return h.Sum64()
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := range len(severity) {
+		h = (h ^ uint64(severity[i])) * prime
+	}
+	h *= prime // the zero byte between the two
+	for i := range len(summary) {
+		h = (h ^ uint64(summary[i])) * prime
+	}
+	return h
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -1163,6 +1165,28 @@ func TestRoutingValue(t *testing.T) {
 	assert.Equal(t, "payments", m.details()["team"], "still a custom detail")
 }
 
+// TestRoutingOnContractAttribute: a routing attribute may be one the
+// contract reads too; it is read as any other, record first.
+func TestRoutingOnContractAttribute(t *testing.T) {
+	for _, tc := range []struct{ attr, want, source string }{
+		{AttrHostName, "record-host", "resource-host"}, // the source reads host.name on the resource only
+		{AttrServiceName, "checkout", "resource-host"},
+		{AttrComponent, "db", "resource-host"},
+	} {
+		opts := testOptions()
+		opts.RoutingAttribute = tc.attr
+		m := mapWith(t, opts, func(lr plog.LogRecord, res pcommon.Resource) {
+			lr.Attributes().PutStr(AttrHostName, "record-host")
+			lr.Attributes().PutStr(AttrComponent, "db")
+			res.Attributes().PutStr(AttrHostName, "resource-host")
+			res.Attributes().PutStr(AttrServiceName, "checkout")
+		})
+		require.NoError(t, m.err)
+		assert.Equal(t, tc.want, m.RoutingValue, tc.attr)
+		assert.Equal(t, tc.source, m.field("source"), tc.attr)
+	}
+}
+
 // TestPayloadHash: the hash follows severity and summary and nothing else,
 // so the dedup cache lets a changed alert through and suppresses a repeat.
 func TestPayloadHash(t *testing.T) {
@@ -1179,6 +1203,31 @@ func TestPayloadHash(t *testing.T) {
 	assert.NotEqual(t, base, mapOK(t, alert("disk 97%", "critical", "a")).PayloadHash, "severity changed")
 	// The separator keeps the boundary between the two fields.
 	assert.NotEqual(t, payloadHash("ab", "c"), payloadHash("a", "bc"))
+}
+
+// TestPayloadHashIsFNV: hashes are kept in persistent dedup storage, so a
+// new version must compute the same ones: 64-bit FNV-1a of severity, a zero
+// byte and summary.
+func TestPayloadHashIsFNV(t *testing.T) {
+	for _, tc := range [][2]string{{"", ""}, {"critical", "disk 97%"}, {"info", "caf\u00e9 \xff"}, {"error", strings.Repeat("x", 2000)}} {
+		h := fnv.New64a()
+		h.Write([]byte(tc[0]))
+		h.Write([]byte{0})
+		h.Write([]byte(tc[1]))
+		assert.Equal(t, h.Sum64(), payloadHash(tc[0], tc[1]), "%q", tc)
+	}
+}
+
+// TestFormatTimestamp compares the written-out layout with time.Format over
+// the whole range a record time can have.
+func TestFormatTimestamp(t *testing.T) {
+	times := []int64{0, 1, 999_999, 1_000_000, recordTime.UnixNano(), int64(maxTime)}
+	for i := range 1000 {
+		times = append(times, int64(i)*(int64(maxTime)/1000)+int64(i)*7_654_321)
+	}
+	for _, ns := range times {
+		assert.Equal(t, time.Unix(0, ns).UTC().Format(timestampLayout), formatTimestamp(ns), ns)
+	}
 }
 
 func TestRepairsAll(t *testing.T) {
@@ -1576,6 +1625,26 @@ func BenchmarkMap(b *testing.B) {
 		buf = r.Event.AppendJSON(buf[:0])
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkIdentify is what a record costs the exporter before the dedup
+// cache decides on it: no details, links or JSON.
+func BenchmarkIdentify(b *testing.B) {
+	lr, res := plog.NewLogRecord(), pcommon.NewResource()
+	benchAlert(lr, res)
+	opts := testOptions()
+	arrival := pcommon.NewTimestampFromTime(recordTime.Add(time.Second))
+	var r Result
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if r, err = IdentifyAt(lr, res, opts, arrival); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if r.Event.DedupKey == "" || r.OrderingTime == 0 {
+		b.Fatal("not identified")
+	}
 }
 
 // benchAlert is a typical alert: eight record attributes, four resource
@@ -2149,15 +2218,19 @@ func TestSizeBoundIsAnUpperBound(t *testing.T) {
 func TestOrderingTime(t *testing.T) {
 	received := pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	tests := []struct {
-		name     string
-		record   time.Duration // the record's time relative to received; 0: none
-		want     time.Duration // the ordering time relative to received
-		repaired bool
+		name       string
+		record     time.Duration // the record's time relative to received; 0: none
+		noArrival  bool          // Identify rather than IdentifyAt
+		want       time.Duration // the ordering time relative to received
+		wantNoTime bool          // the ordering time is 0
+		repaired   bool
 	}{
 		{name: "no time: arrival", want: 0},
 		{name: "in the past: its own", record: -time.Hour, want: -time.Hour},
 		{name: "ahead within the tolerance: its own", record: FutureTolerance, want: FutureTolerance},
 		{name: "an hour ahead: arrival, repaired", record: time.Hour, want: 0, repaired: true},
+		{name: "no arrival: its own, even ahead", record: time.Hour, noArrival: true, want: time.Hour},
+		{name: "no arrival and no time: none", noArrival: true, wantNoTime: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -2166,14 +2239,67 @@ func TestOrderingTime(t *testing.T) {
 			if tc.record != 0 {
 				lr.SetTimestamp(pcommon.NewTimestampFromTime(recorded))
 			}
-			m, err := Identify(lr, pcommon.NewResource(), &Options{DefaultSeverity: "error", Hostname: "h"})
+			arrival := received
+			if tc.noArrival {
+				arrival = 0
+			}
+			m, err := IdentifyAt(lr, pcommon.NewResource(), &Options{DefaultSeverity: "error", Hostname: "h"}, arrival)
 			require.NoError(t, err)
-			assert.Equal(t, received.AsTime().Add(tc.want).UnixNano(), m.OrderingTime(received))
+			want := received.AsTime().Add(tc.want).UnixNano()
+			if tc.wantNoTime {
+				want = 0
+			}
+			assert.Equal(t, want, m.OrderingTime)
 			assert.Equal(t, tc.repaired, m.Repairs.Has(RepairTimeInFuture))
 			if tc.record != 0 {
 				m.Complete()
 				assert.Equal(t, recorded.UTC().Format(timestampLayout), m.Event.Payload.Timestamp,
 					"payload.timestamp keeps what the source said")
+				assert.Equal(t, tc.repaired, m.Repairs.Has(RepairTimeInFuture), "Complete keeps the repair")
+			}
+		})
+	}
+}
+
+// TestCompletionSize: a completion and the allocator's header for objects
+// over 512 bytes that hold pointers stay within the 896-byte size class.
+func TestCompletionSize(t *testing.T) {
+	assert.LessOrEqual(t, unsafe.Sizeof(completion{})+8, uintptr(896))
+}
+
+// TestResolveAfter: alert.resolve_after sets a firing alert's quiet period,
+// "0s" or "0" opts it out, and anything that is no duration of zero or
+// more is ignored and counted.
+func TestResolveAfter(t *testing.T) {
+	for _, tc := range []struct {
+		value    any
+		action   string
+		want     time.Duration
+		has      bool
+		repaired bool
+	}{
+		{value: "15m", want: 15 * time.Minute, has: true},
+		{value: " 90s ", want: 90 * time.Second, has: true},
+		{value: "0s", has: true},
+		{value: "0", has: true},
+		{value: int64(0), has: true},
+		{value: "soon", repaired: true},
+		{value: "-5m", repaired: true},
+		{value: "", repaired: true},
+		{value: "15m", action: "resolved"},
+	} {
+		t.Run(fmt.Sprintf("%v %s", tc.value, tc.action), func(t *testing.T) {
+			lr := plog.NewLogRecord()
+			lr.Attributes().PutStr(AttrFingerprint, "fp")
+			require.NoError(t, lr.Attributes().FromRaw(map[string]any{AttrFingerprint: "fp", AttrResolveAfter: tc.value, AttrStatus: tc.action}))
+			m, err := IdentifyAt(lr, pcommon.NewResource(), &Options{DefaultSeverity: "error"}, 0)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, m.ResolveAfter)
+			assert.Equal(t, tc.has, m.HasResolveAfter)
+			assert.Equal(t, tc.repaired, m.Repairs.Has(RepairResolveAfterInvalid))
+			m.Complete()
+			for _, d := range m.Event.Payload.Details {
+				assert.NotEqual(t, AttrResolveAfter, d.Key, "left out of custom_details")
 			}
 		})
 	}

@@ -13,9 +13,23 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 )
 
-// appendValue appends v as JSON, keeping the shape of maps and slices.
-// Invalid UTF-8 is written as U+FFFD (invalid_utf8).
-func (r *record) appendValue(buf []byte, v pcommon.Value) []byte {
+// maxDetailDepth is how many levels of maps and lists a custom_details
+// member may hold, its own value being the first; a map or list below them
+// is written as depthCappedNote (depth_capped). JSON parsers refuse nesting
+// past a bound of their own, PagerDuty's among them (a map 12,000 levels
+// deep was answered "JSON parse error"), which would lose the whole event
+// for a part no one reads. 32 levels, 35 in the whole body, is within the
+// bounds common parsers keep, deeper than labels and annotations nest in
+// practice, and a bound on the encoder's recursion too.
+const maxDetailDepth = 32
+
+// depthCappedNote stands in for a map or list nested past maxDetailDepth.
+var depthCappedNote = "[nested deeper than " + strconv.Itoa(maxDetailDepth) + " levels]"
+
+// appendValue appends v as JSON, keeping the shape of maps and slices down
+// to maxDetailDepth. depth is the level v is at: 1 for a custom_details
+// member. Invalid UTF-8 is written as U+FFFD (invalid_utf8).
+func (r *record) appendValue(buf []byte, v pcommon.Value, depth int) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		var valid bool
@@ -36,14 +50,17 @@ func (r *record) appendValue(buf []byte, v pcommon.Value) []byte {
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(buf, v.Bool())
 	case pcommon.ValueTypeMap:
-		return r.appendMap(buf, v.Map(), nil)
+		return r.appendMap(buf, v.Map(), nil, depth)
 	case pcommon.ValueTypeSlice:
+		if depth > maxDetailDepth {
+			return r.appendDepthCapped(buf)
+		}
 		buf = append(buf, '[')
 		for i, sv := range v.Slice().All() {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = r.appendValue(buf, sv)
+			buf = r.appendValue(buf, sv, depth+1)
 		}
 		return append(buf, ']')
 	case pcommon.ValueTypeBytes:
@@ -53,9 +70,13 @@ func (r *record) appendValue(buf []byte, v pcommon.Value) []byte {
 	}
 }
 
-// appendMap appends m as a JSON object with unique keys: of equal keys the
-// first is kept (duplicate_key). skip, when not nil, leaves members out.
-func (r *record) appendMap(buf []byte, m pcommon.Map, skip func(string) bool) []byte {
+// appendMap appends m, at level depth, as a JSON object with unique keys:
+// of equal keys the first is kept (duplicate_key). skip, when not nil,
+// leaves members out.
+func (r *record) appendMap(buf []byte, m pcommon.Map, skip func(string) bool, depth int) []byte {
+	if depth > maxDetailDepth {
+		return r.appendDepthCapped(buf)
+	}
 	buf = append(buf, '{')
 	var seen keySet
 	first := true
@@ -74,9 +95,14 @@ func (r *record) appendMap(buf []byte, m pcommon.Map, skip func(string) bool) []
 		first = false
 		buf = eventsapi.AppendString(buf, key)
 		buf = append(buf, ':')
-		buf = r.appendValue(buf, v)
+		buf = r.appendValue(buf, v, depth+1)
 	}
 	return append(buf, '}')
+}
+
+func (r *record) appendDepthCapped(buf []byte) []byte {
+	r.repairs |= Repairs(RepairDepthCapped)
+	return eventsapi.AppendString(buf, depthCappedNote)
 }
 
 // keySet tells which keys were seen: by comparing, while there are few
