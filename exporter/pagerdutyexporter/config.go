@@ -368,7 +368,7 @@ func checkKey(key configopaque.String) error {
 			what = "a control character"
 		case c > 0x7f:
 			what = "not ASCII"
-		case !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'):
+		case (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z'):
 			// PagerDuty answers 400 "'routing_key' cannot contain
 			// non-alphanumeric characters" to every event.
 			what = "not a letter or digit"

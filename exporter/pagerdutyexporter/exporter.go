@@ -152,7 +152,7 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	if err := e.queues.start(ctx, host); err != nil {
 		return err
 	}
-	e.quiet.start()
+	e.quiet.start() //nolint:contextcheck // the sweeps run until shutdown, past start's context
 	return nil
 }
 

@@ -141,7 +141,7 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 // the same, and in a storm of repeats queueing each would cost more than
 // deciding.
 func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap.Result, rt *route, arrived arrival) bool {
-	turn, ok := f.cache.TryBegin(ctx, m.Event.DedupKey, f.seen(m, rt, arrived.at, arrived.auto))
+	turn, ok := f.cache.TryBegin(ctx, m.Event.DedupKey, f.seen(m, rt, arrived.auto))
 	if !ok {
 		return false
 	}
@@ -199,7 +199,7 @@ func (f *flow) deliver(key queueKey) consumer.ConsumeLogsFunc {
 		// A stop cancels the wait for a dedup key's turn or for the limiter.
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		defer context.AfterFunc(f.stop, cancel)()
+		defer f.cancelOnStop(cancel)()
 		p := push{key: key, ld: ld}
 		f.exit.taking(&p)
 		for ref := range records(ld) {
@@ -226,7 +226,7 @@ func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcom
 	ev := &m.Event
 	o.action, o.dedupKey = ev.Action, ev.DedupKey
 	rt := f.routes.pick(m.RoutingValue)
-	o.turn, err = f.begin(ctx, &m, rt, o.received, o.auto)
+	o.turn, err = f.begin(ctx, &m, rt, o.auto)
 	if err != nil {
 		o.kind, o.err = outcomeFailed, err
 		if rt != nil {
@@ -250,7 +250,8 @@ func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcom
 	// A stop does not cancel a request in flight at once: canceling it
 	// would lose whether PagerDuty applied it. The client's timeout bounds
 	// it, and the shutdown's bound (see shutdownDrain).
-	o.result = f.client.Send(f.sends, ev)
+	o.result = f.client.Send(f.sends, ev) //nolint:contextcheck // a request outlives its push's cancellation until the shutdown's bound
+
 	o.kind, o.took = outcomeSent, time.Since(start)
 	return o
 }
@@ -279,7 +280,7 @@ func (f *flow) goesNoFurther(o *outcome, p *push, m *recordmap.Result) bool {
 	o.route = f.routes.ofKey(routingKey)
 	// Behind a failed event of its key, a record waits even if it would be
 	// suppressed now: the cache does not yet show the failed event's effect.
-	if failure, failing := p.failingKey(routingKey); failing {
+	if failure := p.failingKey(routingKey); failure != nil {
 		o.kind, o.err = outcomeBehindFailure, failure
 		return true
 	}
@@ -294,11 +295,11 @@ func (f *flow) goesNoFurther(o *outcome, p *push, m *recordmap.Result) bool {
 // deciding, sending and recording are one step per dedup key, so a consumer
 // holding an older record for the key sees this one's effect. A change
 // event has no dedup key: its turn is untracked, to send under rt.
-func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, received pcommon.Timestamp, auto bool) (dedup.Turn, error) {
+func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, auto bool) (dedup.Turn, error) {
 	if m.Event.IsChange() {
 		return dedup.Untracked(keyOf(rt)), nil
 	}
-	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, f.seen(m, rt, received, auto))
+	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, f.seen(m, rt, auto))
 	if err != nil {
 		return turn, fmt.Errorf("waiting for dedup key %q: %w", m.Event.DedupKey, err)
 	}
@@ -308,7 +309,7 @@ func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, receiv
 // seen is what the dedup cache needs to know of an identified alert event
 // under rt, the route its record selects. An auto-resolve has no time: it
 // must never make a later firing record stale.
-func (f *flow) seen(m *recordmap.Result, rt *route, received pcommon.Timestamp, auto bool) dedup.Event {
+func (f *flow) seen(m *recordmap.Result, rt *route, auto bool) dedup.Event {
 	ev := dedup.Event{Action: m.Event.Action, RoutingKey: keyOf(rt), PayloadHash: m.PayloadHash, Auto: auto}
 	if !auto {
 		ev.Time = m.OrderingTime
@@ -342,6 +343,13 @@ func arrivedAt(received pcommon.Timestamp) time.Time {
 		return time.Time{}
 	}
 	return received.AsTime()
+}
+
+// cancelOnStop arranges for cancel to run when the exporter stops, and
+// returns the function that undoes the arrangement. The stop context is only
+// watched: nothing runs under it.
+func (f *flow) cancelOnStop(cancel context.CancelFunc) (undo func() bool) {
+	return context.AfterFunc(f.stop, cancel)
 }
 
 // keyOf is rt's routing key, "" for no route.

@@ -49,11 +49,8 @@ type push struct {
 }
 
 // failingKey returns the error of routingKey if one of its events failed
-// earlier in the push.
-func (p *push) failingKey(routingKey string) (error, bool) {
-	err, ok := p.failing[routingKey]
-	return err, ok
-}
+// earlier in the push, else nil.
+func (p *push) failingKey(routingKey string) error { return p.failing[routingKey] }
 
 // result is nil when nothing needs a retry, else a retryable error carrying
 // only the unsent records (and a throttle delay, when the server asked).

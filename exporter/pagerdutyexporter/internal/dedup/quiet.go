@@ -118,5 +118,5 @@ func quietSeconds(d time.Duration) uint32 {
 	if d <= 0 {
 		return 0
 	}
-	return uint32(min((d+time.Second-1)/time.Second, 1<<31)) //nolint:gosec // G115: bounded just above
+	return uint32(min((d+time.Second-1)/time.Second, 1<<31))
 }
