@@ -48,7 +48,8 @@ type pagerdutyExporter struct {
 	flow    *flow
 	exit    *exit
 	queues  *queues
-	quiet   *quietWatch
+	ticker  *ticker
+	sendLog *sendLog           // with storage and a rate limit only
 	stopNow context.CancelFunc // ends delivery at shutdown
 	// cancelSends cancels the requests in flight, at the shutdown's bound.
 	cancelSends context.CancelFunc
@@ -101,7 +102,9 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		return nil, err
 	}
 	e.flow.queues = e.queues
-	e.quiet = &quietWatch{flow: e.flow, logger: set.Logger}
+	e.ticker = &ticker{logger: set.Logger, jobs: []tickJob{
+		{"Could not queue the resolves of alerts gone quiet; their clocks start again", e.flow.resolveQuiet},
+	}}
 	return e, nil
 }
 
@@ -152,7 +155,7 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	if err := e.queues.start(ctx, host); err != nil {
 		return err
 	}
-	e.quiet.start() //nolint:contextcheck // the sweeps run until shutdown, past start's context
+	e.ticker.start() //nolint:contextcheck // the jobs run until shutdown, past start's context
 	return nil
 }
 
@@ -169,7 +172,8 @@ func (e *pagerdutyExporter) dedupStorage() *component.ID {
 	return nil
 }
 
-// openCache keeps the dedup cache in the storage extension id.
+// openCache keeps the dedup cache, and the send log when there is a rate
+// limit, in the storage extension id.
 func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, id component.ID) error {
 	ext, ok := host.GetExtensions()[id]
 	if !ok {
@@ -192,6 +196,15 @@ func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, 
 	if err != nil {
 		// A partly unreadable cache only costs suppressions; keep going.
 		e.logger.Warn("Dedup storage could not be fully loaded", zap.Error(err))
+	}
+	if e.cfg.RateLimit.EventsPerMinute > 0 {
+		e.sendLog = newSendLog(client, e.flow.limiter, routes.queued, e.cfg.RateLimit)
+		if err := e.sendLog.restore(ctx); err != nil {
+			e.logger.Warn("The send log could not be fully read; the limiter may allow more than the limit in the first minute", zap.Error(err))
+		}
+		e.ticker.jobs = append(e.ticker.jobs, tickJob{"Could not save the send log", func(ctx context.Context, now time.Time) error {
+			return e.sendLog.save(ctx, now, false)
+		}})
 	}
 	return nil
 }
@@ -216,7 +229,7 @@ func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 	defer e.cancelSends()
 	e.exit.health.stop()
 	// First: a resolve made now would find its queue stopping.
-	e.quiet.shutdown()
+	e.ticker.shutdown()
 	err := e.queues.shutdown(ctx)
 	e.stopNow()
 	if n := e.exit.unsentAtStop.Load(); n > 0 {
@@ -229,6 +242,10 @@ func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 	}
 	if e.httpClient != nil {
 		e.httpClient.CloseIdleConnections()
+	}
+	if e.sendLog != nil {
+		// Before the storage closes with the cache.
+		err = errors.Join(err, e.sendLog.save(ctx, time.Now(), true))
 	}
 	e.tel.tb.Shutdown()
 	return errors.Join(err, e.flow.cache.Close(ctx))

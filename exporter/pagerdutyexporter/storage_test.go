@@ -31,8 +31,11 @@ func (c mapClient) Delete(_ context.Context, k string) error        { delete(c, 
 func (c mapClient) Close(context.Context) error                     { return nil }
 func (c mapClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
 	for _, op := range ops {
-		if op.Type == storage.Delete {
+		switch op.Type {
+		case storage.Delete:
 			_ = c.Delete(ctx, op.Key)
+		case storage.Set:
+			_ = c.Set(ctx, op.Key, op.Value)
 		}
 	}
 	return nil

@@ -1,0 +1,80 @@
+package pagerdutyexporter
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+)
+
+// TestSendLogSurvivesRestart: with storage, the send times of the last
+// minute outlive the exporter, so that the next one's limiter makes the
+// 11th event of a 10-a-minute key wait instead of sending a second burst; a
+// save while running also counts, a tick ahead, what the limiter could
+// still let out before the next save. The storage holds route names, never
+// keys.
+func TestSendLogSurvivesRestart(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	storageID := component.MustNewID("file_storage")
+	data := map[string][]byte{}
+	host := extHost{storageID: &mapStorage{data: data}}
+	cfg := testConfig(api)
+	cfg.Dedup.Storage = &storageID
+	cfg.RateLimit = RateLimitConfig{EventsPerMinute: 10, Burst: 10}
+	ctx := context.Background()
+	start := func() *pagerdutyExporter {
+		e, err := newExporter(ctx, cfg, newSettings(t))
+		require.NoError(t, err)
+		require.NoError(t, e.start(ctx, host))
+		return e
+	}
+
+	first := start()
+	for i := range 10 {
+		require.NoError(t, first.flow.admit(ctx, alert("checkout", "alert.fingerprint", fmt.Sprint("burst-", i))))
+	}
+	require.Len(t, api.taken(), 10)
+	now := time.Now()
+	require.NoError(t, first.sendLog.save(ctx, now, false))
+	padded, err := eventsapi.DecodeSends(data[sendLogPrefix+"checkout"])
+	require.NoError(t, err)
+	assert.Len(t, padded, 10+first.sendLog.pad, "a running save counts what the next tick may send")
+	assert.Equal(t, 10+1, first.sendLog.pad, "burst 10 and a tick's refill at 10 a minute")
+	require.NoError(t, first.shutdown(ctx))
+	exact, err := eventsapi.DecodeSends(data[sendLogPrefix+"checkout"])
+	require.NoError(t, err)
+	assert.Len(t, exact, 10, "a graceful shutdown saves the exact log")
+	for k := range data {
+		assert.NotContains(t, k, checkoutKey)
+	}
+
+	second := start()
+	defer func() { require.NoError(t, second.shutdown(ctx)) }()
+	assert.Len(t, second.flow.limiter.Sends(checkoutKey), 10, "restored")
+	waitCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	_, err = second.flow.limiter.Wait(waitCtx, checkoutKey, 0, time.Time{})
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the 11th event of the minute waits, across the restart")
+	_, err = second.flow.limiter.Wait(ctx, paymentsKey, 0, time.Time{})
+	require.NoError(t, err, "another route sent nothing: it does not wait")
+}
+
+// TestSendLogNeedsStorage: without storage there is no send log, and the
+// exporter says nothing about it.
+func TestSendLogNeedsStorage(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.RateLimit = RateLimitConfig{EventsPerMinute: 10, Burst: 10}
+	e, err := newExporter(context.Background(), cfg, newSettings(t))
+	require.NoError(t, err)
+	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, e.shutdown(context.Background())) }()
+	assert.Nil(t, e.sendLog)
+}
