@@ -20,6 +20,9 @@ import (
 // gauge reads low until the route's backlog first empties.
 type backlog struct {
 	giveUpAfter time.Duration // 0: never given up
+	// gaveUp is told of each request the retry sender gave up on; nil:
+	// nobody needs to know.
+	gaveUp func(plog.Logs)
 
 	mu      sync.Mutex
 	records map[string]int64
@@ -108,6 +111,9 @@ func (b *backlog) settleGivenUp(now time.Time) {
 		if now.Sub(r.at) > b.giveUpAfter {
 			b.records[r.route] = max(b.records[r.route]-int64(r.records), 0)
 			delete(b.retries, ld)
+			if b.gaveUp != nil {
+				b.gaveUp(ld)
+			}
 		}
 	}
 }

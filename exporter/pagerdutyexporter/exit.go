@@ -77,6 +77,11 @@ type exit struct {
 	logger  *zap.Logger
 	backlog *backlog
 	stop    context.Context
+	// unpin lets go of a dedup key pinned while its record was queued
+	// (dedup.Cache.Unpin); started is when this process began to queue: a
+	// record that reached the exporter before was pinned by another.
+	unpin   func(dedupKey string)
+	started pcommon.Timestamp
 
 	unsentAtStop atomic.Int64 // records handed back once stop was called
 }
@@ -127,6 +132,8 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 	}
 	if o.kind >= outcomeFailed {
 		p.unsent.add(o.ref, nil)
+	} else if p != nil && o.dedupKey != "" && o.received >= x.started {
+		x.unpin(o.dedupKey)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
@@ -78,7 +79,11 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 
 		cancelSends: cancelSends,
 	}
-	e.exit = &exit{tel: e.tel, logger: set.Logger, backlog: e.backlog, stop: stop}
+	e.exit = &exit{
+		tel: e.tel, logger: set.Logger, backlog: e.backlog, stop: stop,
+		unpin:   func(dedupKey string) { e.flow.cache.Unpin(dedupKey) },
+		started: pcommon.NewTimestampFromTime(time.Now()),
+	}
 	e.flow = &flow{
 		mapping: recordmap.Options{
 			RoutingAttribute: cfg.Routing.Attribute,
@@ -102,6 +107,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		return nil, err
 	}
 	e.flow.queues = e.queues
+	e.backlog.gaveUp = e.flow.forget
 	e.ticker = &ticker{logger: set.Logger, jobs: []tickJob{
 		{"Could not queue the resolves of alerts gone quiet; their clocks start again", e.flow.resolveQuiet},
 	}}

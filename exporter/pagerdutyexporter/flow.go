@@ -50,23 +50,29 @@ func (f *flow) admit(ctx context.Context, ld plog.Logs) error { return f.take(ct
 func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 	received := pcommon.NewTimestampFromTime(time.Now())
 	var small [8]queueKey
-	s := sorting{keys: small[:0], several: ld.LogRecordCount() > 1}
+	var smallPins [8]string
+	s := sorting{keys: small[:0], pins: smallPins[:0], several: ld.LogRecordCount() > 1}
 	var n pcommon.Timestamp
 	for ref := range records(ld) {
 		n++
 		key, ok := f.queueFor(ctx, ref, arrival{received: received, at: received + n, auto: auto}, &s)
 		if !ok {
 			key = settled
+			s.pins[len(s.pins)-1] = ""
 		}
 		s.keys = append(s.keys, key)
+	}
+	for _, dedupKey := range s.pins {
+		if dedupKey != "" {
+			f.cache.Pin(dedupKey)
+		}
 	}
 	if len(s.keys) > 0 && !slices.ContainsFunc(s.keys, func(k queueKey) bool { return k != s.keys[0] }) && s.keys[0] != settled {
 		// The common case: the whole request goes to one queue. The
 		// exporter owns ld (it declares that it mutates data), so it is
 		// stamped and queued as it is, without a copy.
 		stamp(ld, received, auto)
-		key := s.keys[0]
-		return f.exit.enqueued(key, len(s.keys), f.queues.byKey[key].ConsumeLogs(ctx, ld))
+		return f.enqueue(ctx, &s, s.keys[0], &heldLogs{logs: ld, count: len(s.keys)})
 	}
 	batches := map[queueKey]*heldLogs{}
 	n = 0
@@ -81,7 +87,14 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 		}
 		batches[key].add(ref, &arrival{received: received, at: received + n, auto: auto})
 	}
-	return f.enqueue(ctx, batches)
+	// Most urgent first: should the queues fill, the least urgent are refused.
+	var errs []error
+	for _, key := range slices.SortedFunc(maps.Keys(batches), func(a, b queueKey) int {
+		return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.route, b.route))
+	}) {
+		errs = append(errs, f.enqueue(ctx, &s, key, batches[key]))
+	}
+	return errors.Join(errs...)
 }
 
 // sorting is one admitted request on its way to the queues. Records of one
@@ -89,6 +102,7 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 // whatever their own priority.
 type sorting struct {
 	keys    []queueKey // each record's queue so far; settled when it has none
+	pins    []string   // each record's dedup key to pin while it is queued; "" for none
 	several bool       // the request has more than one record
 	sameKey map[string]queueKey
 }
@@ -101,12 +115,14 @@ var settled = queueKey{route: "\x00settled"}
 // cannot become an event, has no route, or is a repeat the cache settles
 // on arrival.
 func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *sorting) (queueKey, bool) {
+	s.pins = append(s.pins, "")
 	m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, arrived.at)
 	if err != nil {
 		f.exit.settle(ctx, nil, &outcome{kind: outcomeRejected, ref: ref, rejection: mappingRejection(err), err: err})
 		return queueKey{}, false
 	}
 	ev := &m.Event
+	s.pins[len(s.pins)-1] = ev.DedupKey
 	if ev.Action == eventsapi.Trigger && !arrived.auto {
 		// Every firing record restarts its alert's quiet clock, whether it
 		// is sent, suppressed, or waits.
@@ -175,18 +191,18 @@ func (f *flow) queueOf(m *recordmap.Result, rt *route) (queueKey, bool) {
 	return queueKey{}, false
 }
 
-// enqueue hands each sorted batch to its queue, most urgent first: should
-// the queues fill, the least urgent are refused.
-func (f *flow) enqueue(ctx context.Context, batches map[queueKey]*heldLogs) error {
-	keys := slices.SortedFunc(maps.Keys(batches), func(a, b queueKey) int {
-		return cmp.Or(cmp.Compare(a.priority, b.priority), cmp.Compare(a.route, b.route))
-	})
-	var errs []error
-	for _, key := range keys {
-		held := batches[key]
-		errs = append(errs, f.exit.enqueued(key, held.count, f.queues.byKey[key].ConsumeLogs(ctx, held.logs)))
+// enqueue hands the records of s sorted to key to their queue. A queue that
+// refuses them (full) lets go of their dedup keys' pins.
+func (f *flow) enqueue(ctx context.Context, s *sorting, key queueKey, held *heldLogs) error {
+	err := f.exit.enqueued(key, held.count, f.queues.byKey[key].ConsumeLogs(ctx, held.logs))
+	if err != nil {
+		for i, k := range s.keys {
+			if k == key && s.pins[i] != "" {
+				f.cache.Unpin(s.pins[i])
+			}
+		}
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // deliver returns the push of one queue: it sends one event per record, in
@@ -343,6 +359,20 @@ func arrivedAt(received pcommon.Timestamp) time.Time {
 		return time.Time{}
 	}
 	return received.AsTime()
+}
+
+// forget lets go of the pins of the records of ld, a request the retry
+// sender gave up on: they will never settle.
+func (f *flow) forget(ld plog.Logs) {
+	for ref := range records(ld) {
+		received := receivedAt(ref.sl)
+		if received < f.exit.started {
+			continue
+		}
+		if m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, received); err == nil && m.Event.DedupKey != "" {
+			f.cache.Unpin(m.Event.DedupKey)
+		}
+	}
 }
 
 // cancelOnStop arranges for cancel to run when the exporter stops, and

@@ -393,6 +393,28 @@ func (c *Cache) Firing(dedupKey string, quietFor time.Duration) {
 	}
 }
 
+// Pin notes that a record of dedupKey waits in a queue: until Unpin, the
+// key's entry is neither expired nor evicted, so that the ordering of the
+// key's records never depends on the cache's TTL or bound.
+func (c *Cache) Pin(dedupKey string) {
+	c.mu.Lock()
+	c.lru.pinned[dedupKey]++
+	c.mu.Unlock()
+}
+
+// Unpin notes that a record Pin was told of has settled; a key not pinned
+// is left as it is.
+func (c *Cache) Unpin(dedupKey string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch n := c.lru.pinned[dedupKey]; {
+	case n > 1:
+		c.lru.pinned[dedupKey] = n - 1
+	case n == 1:
+		delete(c.lru.pinned, dedupKey)
+	}
+}
+
 // QuietAlert is an open alert whose auto-resolve clock ran out.
 type QuietAlert struct {
 	DedupKey string
@@ -428,13 +450,15 @@ type Stats struct {
 	Evictions int64
 	// Quiet is how many open alerts have an auto-resolve clock running.
 	Quiet int
+	// Pinned is how many dedup keys have records still queued or in flight.
+	Pinned int
 }
 
 // Stats returns the current counts.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Entries: len(c.lru.entries), Open: c.lru.open.len, Evictions: c.lru.evicted, Quiet: c.lru.quiet.running}
+	return Stats{Entries: len(c.lru.entries), Open: c.lru.open.len, Evictions: c.lru.evicted, Quiet: c.lru.quiet.running, Pinned: len(c.lru.pinned)}
 }
 
 // Close releases the storage, if any.

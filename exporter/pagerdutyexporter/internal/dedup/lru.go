@@ -31,10 +31,14 @@ type lru struct {
 	resolved list // Resolved entries, least recently updated first
 	evicted  int64
 	quiet    quietClocks
+	// pinned counts, per dedup key, the records still queued or in flight:
+	// their entry, ordering state and all, is neither expired nor evicted
+	// until they settle, however small the TTL or the bound.
+	pinned map[string]int32
 }
 
 func newLRU(ttl time.Duration, maxEntries int, now int64) lru {
-	return lru{ttl: int64(ttl), maxEntries: maxEntries, entries: make(map[string]*entry), quiet: newQuietClocks(now)}
+	return lru{ttl: int64(ttl), maxEntries: maxEntries, entries: make(map[string]*entry), quiet: newQuietClocks(now), pinned: map[string]int32{}}
 }
 
 // lookup returns the live entry for key at now (Unix nanoseconds). An entry
@@ -71,12 +75,12 @@ func (l *lru) link(e *entry, now int64) {
 }
 
 func (l *lru) expired(e *entry, now int64) bool {
-	return l.ttl > 0 && now-e.updatedAt >= l.ttl
+	return l.ttl > 0 && now-e.updatedAt >= l.ttl && l.pinned[e.key] == 0
 }
 
 // makeRoom drops expired entries, then, if the map is still full, the least
 // recently updated resolved entry, or failing that the least recently
-// updated open one. It returns the dropped keys.
+// updated open one, never a pinned one. It returns the dropped keys.
 func (l *lru) makeRoom(now int64) []string {
 	var dropped []string
 	for _, lst := range []*list{&l.resolved, &l.open} {
@@ -86,15 +90,29 @@ func (l *lru) makeRoom(now int64) []string {
 		}
 	}
 	for l.maxEntries > 0 && len(l.entries) >= l.maxEntries {
-		victim := l.resolved.head
+		victim := l.victim()
 		if victim == nil {
-			victim = l.open.head
+			// Every entry is pinned: the bound gives way until one settles.
+			break
 		}
 		dropped = append(dropped, victim.key)
 		l.delete(victim)
 		l.evicted++
 	}
 	return dropped
+}
+
+// victim is the least recently updated resolved entry that is not pinned,
+// else the least recently updated open one; nil when all are pinned.
+func (l *lru) victim() *entry {
+	for _, lst := range []*list{&l.resolved, &l.open} {
+		for e := lst.head; e != nil; e = e.next {
+			if l.pinned[e.key] == 0 {
+				return e
+			}
+		}
+	}
+	return nil
 }
 
 func (l *lru) delete(e *entry) {

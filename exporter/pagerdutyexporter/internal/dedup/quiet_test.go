@@ -196,3 +196,21 @@ func BenchmarkQuietClockMillion(b *testing.B) {
 	runtime.KeepAlive(keys)
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/alert")
 }
+
+// TestPinnedEntriesOutliveTTLAndBound: while a record of a key waits in a
+// queue, its entry is neither expired by a tiny TTL nor evicted by a tiny
+// bound, so that the record is still judged against the key's newest event.
+func TestPinnedEntriesOutliveTTLAndBound(t *testing.T) {
+	clk := newClock()
+	c := New(Config{TTL: time.Nanosecond, MaxEntries: 1}, clk.now)
+	c.Pin("x")
+	record(c, "x", Event{Action: eventsapi.Resolve, RoutingKey: keyA, Time: 20})
+	clk.advance(time.Hour)
+	record(c, "y", firing(keyA, 0)) // over the bound, and x is an hour past its TTL
+	assert.Equal(t, ReasonStale, decide(c, "x", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 10}).Reason,
+		"the trigger queued before the resolve is stale")
+	c.Unpin("x")
+	c.Unpin("x") // more than pinned: nothing
+	clk.advance(time.Hour)
+	assert.Empty(t, decide(c, "x", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 10}).Reason, "once settled, the TTL applies again")
+}

@@ -1,0 +1,102 @@
+package pagerdutyexporter
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// TestNewestIntentWinsWithATinyCache: a trigger queued behind a backlog and
+// the resolve sent right after it, which overtakes it through its own
+// queue, end resolved, even with a cache that forgets at once (ttl 1ns) or
+// holds one entry: the trigger's dedup key keeps its ordering state until
+// the trigger settles.
+func TestNewestIntentWinsWithATinyCache(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		dedup func(*DedupConfig)
+	}{
+		{"ttl 1ns", func(d *DedupConfig) { d.TTL = time.Nanosecond }},
+		{"max_entries 1", func(d *DedupConfig) { d.MaxEntries = 1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeEventsAPI(t)
+			release := make(chan struct{})
+			api.respond = func(req apiRequest) (int, http.Header, string) {
+				if req.dedup() == "blocker" {
+					<-release
+				}
+				return http.StatusAccepted, nil, ""
+			}
+			cfg := testConfig(api)
+			tc.dedup(&cfg.Dedup)
+			queue := exporterhelper.NewDefaultQueueConfig()
+			queue.NumConsumers = 1
+			cfg.QueueConfig = configoptional.Some(queue)
+			h := startExporter(t, cfg)
+			ctx := context.Background()
+
+			require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "blocker")))
+			require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 1 }, 5*time.Second, 10*time.Millisecond)
+			require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "x", "alert.summary", "down")))
+			resolve := alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved")
+			resolve.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(
+				pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 1, 0, time.UTC)))
+			require.NoError(t, h.exp.ConsumeLogs(ctx, resolve))
+			require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 2 }, 5*time.Second, 10*time.Millisecond, "the resolve overtakes")
+			close(release)
+			time.Sleep(300 * time.Millisecond)
+			var got []string
+			for _, r := range api.taken() {
+				got = append(got, r.action()+" "+r.dedup())
+			}
+			assert.Equal(t, []string{"trigger blocker", "resolve x"}, got, "the older trigger of x is stale: x stays resolved")
+		})
+	}
+}
+
+// TestPinsAreLetGo: every record pinned on its way in lets go of its pin
+// when it settles: sent, refused, failed in a request the pipeline gets
+// back, or retried until the retry sender gave up.
+func TestPinsAreLetGo(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	api.respond = func(req apiRequest) (int, http.Header, string) {
+		switch req.dedup() {
+		case "refused":
+			return http.StatusBadRequest, nil, `{"status":"invalid event","errors":["bad"]}`
+		case "failing":
+			return http.StatusServiceUnavailable, nil, ""
+		}
+		return http.StatusAccepted, nil, ""
+	}
+	ctx := context.Background()
+	h := startQuietHarness(t, testConfig(api)) // no queue: a failed request goes back to the pipeline
+	require.NoError(t, h.e.flow.admit(ctx, batch(
+		alert("checkout", "alert.fingerprint", "sent"),
+		alert("checkout", "alert.fingerprint", "refused"),
+		alert("checkout", "alert.fingerprint", "sent", "alert.status", "resolved"),
+	)))
+	require.Error(t, h.e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "failing")))
+	assert.Zero(t, h.e.flow.cache.Stats().Pinned)
+
+	cfg := testConfig(api)
+	cfg.QueueConfig = configoptional.Some(exporterhelper.NewDefaultQueueConfig())
+	cfg.BackOffConfig.Enabled = true
+	cfg.BackOffConfig.InitialInterval = 10 * time.Millisecond
+	cfg.BackOffConfig.MaxInterval = 10 * time.Millisecond
+	cfg.BackOffConfig.MaxElapsedTime = 100 * time.Millisecond
+	h = startQuietHarness(t, cfg)
+	require.NoError(t, h.e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "failing")))
+	assert.Equal(t, 1, h.e.flow.cache.Stats().Pinned, "queued, then retried: pending")
+	require.Eventually(t, func() bool {
+		h.e.backlog.observe(time.Now(), func(string, int64) {})
+		return h.e.flow.cache.Stats().Pinned == 0
+	}, 5*time.Second, 20*time.Millisecond, "let go once the retry sender gave up")
+}
