@@ -215,3 +215,51 @@ func TestPriorityKeepsNewestIntentUnderFailures(t *testing.T) {
 	assert.Positive(t, s.Requests.InjectedFailures, "failures were injected")
 	t.Logf("%d pairs, %d injected failures, %v suppressed as stale", n, s.Requests.InjectedFailures, col.Metric(t, metricSuppressed, "reason=stale"))
 }
+
+// TestNothingStarvesUnderASteadyUrgentStream (full size only: it lasts
+// about six minutes): 100 info alerts in one OTLP request, then one
+// critical alert a second, on a route limited to 60 a minute. An event ages
+// from its record's arrival, 1 minute per priority step: from 4 minutes
+// after they arrived, the info alerts take the slots the critical stream
+// would have taken, one a second, however they were batched.
+func TestNothingStarvesUnderASteadyUrgentStream(t *testing.T) {
+	requireE2E(t)
+	if !fullSize() {
+		t.Skip("lasts about six minutes: set " + envFull + "=1 (make e2e-full)")
+	}
+	t.Parallel()
+	const perMinute, burst, infos = 60, 10, 100
+	sim, col := startPair(t, exporterConfig{eventsPerMinute: perMinute, burst: burst}, "-rate-limit", strconv.Itoa(perMinute), "-quiet")
+	fps := fingerprints("starve-info", infos)
+	arrived := time.Now()
+	stormCheckout(t, col, "info", fps, infos)
+	stop := make(chan struct{})
+	streamed := make(chan int)
+	go func() {
+		n := 0
+		defer func() { streamed <- n }()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				col.Send(t, records("checkout", firing(fmt.Sprintf("starve-critical-%d", n), "critical", "urgent")))
+				n++
+			}
+		}
+	}()
+	bound := arrived.Add(4*time.Minute + infos*time.Second + 20*time.Second)
+	s := sim.WaitWithin(t, time.Until(bound), "every info alert, under the critical stream", func(s e2etest.Snapshot) bool { return s.Has(fps...) })
+	close(stop)
+	n := <-streamed
+	last := arrived
+	for _, fp := range fps {
+		if at := s.EventsFor(fp)[0].Time; at.After(last) {
+			last = at
+		}
+	}
+	t.Logf("100 info alerts under %d critical ones at 1/s: the last info paged %v after arriving", n, last.Sub(arrived).Round(time.Second))
+	assert.Zero(t, s.Requests.Throttled)
+}
