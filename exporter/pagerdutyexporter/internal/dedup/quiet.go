@@ -120,3 +120,55 @@ func quietSeconds(d time.Duration) uint32 {
 	}
 	return uint32(min((d+time.Second-1)/time.Second, 1<<31))
 }
+
+// Firing notes that a firing record of dedupKey reached the exporter: if
+// the cache holds the alert open, its auto-resolve clock restarts, for
+// quietFor (0: the alert is never auto-resolved), whether the record will
+// be sent, suppressed as a repeat, or waits in a queue. It takes no turn:
+// the clock is the cache's alone, and a later sweep sees the restart. While
+// a clock runs, a firing record also keeps the alert's entry from expiring,
+// so that dedup.ttl longer than the quiet period keeps the alert known.
+func (c *Cache) Firing(dedupKey string, quietFor time.Duration) {
+	if quietFor <= 0 && !c.lru.quiet.used.Load() {
+		// No clock ever ran: nothing to restart or stop. The common case
+		// costs no lock.
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lru.entries[dedupKey]
+	if !ok || !e.state.open() {
+		return
+	}
+	now := c.now().UnixNano()
+	e.quietFor = quietSeconds(quietFor)
+	c.lru.quiet.start(e, now)
+	if e.quietFor > 0 {
+		c.lru.unlink(e)
+		c.lru.link(e, now)
+	}
+}
+
+// QuietAlert is an open alert whose auto-resolve clock ran out.
+type QuietAlert struct {
+	DedupKey string
+	// RoutingKey is the key of the incident's route, "" when the route is
+	// no longer configured.
+	RoutingKey string
+	// QuietFor is the alert's quiet period.
+	QuietFor time.Duration
+}
+
+// Quiet stops the auto-resolve clocks that have run out by now and returns
+// their alerts. The caller resolves each (an Event with Auto set), or calls
+// Firing to start its clock again. Its cost follows the clocks run out, not
+// the alerts open.
+func (c *Cache) Quiet(now time.Time) []QuietAlert {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var quiet []QuietAlert
+	c.lru.quiet.sweep(now.UnixNano(), func(e *entry) {
+		quiet = append(quiet, QuietAlert{DedupKey: e.key, RoutingKey: e.routingKey, QuietFor: time.Duration(e.quietFor) * time.Second})
+	})
+	return quiet
+}

@@ -197,45 +197,11 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 	buf = appendOptional(buf, "component", p.Component)
 	buf = appendOptional(buf, "group", p.Group)
 	buf = appendOptional(buf, "class", p.Class)
-	if len(p.Details) > 0 {
-		buf = append(buf, `,"custom_details":{`...)
-		for i, d := range p.Details {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = AppendString(buf, d.Key)
-			buf = append(buf, ':')
-			buf = append(buf, d.JSON...)
-		}
-		buf = append(buf, '}')
-	}
+	buf = appendDetails(buf, p.Details)
 	buf = append(buf, '}')
-	if len(e.Links) > 0 {
-		buf = append(buf, `,"links":[`...)
-		for i, l := range e.Links {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, `{"href":`...)
-			buf = AppendString(buf, l.Href)
-			buf = appendOptional(buf, "text", l.Text)
-			buf = append(buf, '}')
-		}
-		buf = append(buf, ']')
-	}
-	if len(e.Images) > 0 && !e.IsChange() {
-		buf = append(buf, `,"images":[`...)
-		for i, img := range e.Images {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, `{"src":`...)
-			buf = AppendString(buf, img.Src)
-			buf = appendOptional(buf, "href", img.Href)
-			buf = appendOptional(buf, "alt", img.Alt)
-			buf = append(buf, '}')
-		}
-		buf = append(buf, ']')
+	buf = appendLinks(buf, e.Links)
+	if !e.IsChange() {
+		buf = appendImages(buf, e.Images)
 	}
 	if e.Action == Trigger {
 		buf = appendOptional(buf, "client", e.Client)
@@ -252,4 +218,58 @@ func appendOptional(buf []byte, name, value string) []byte {
 	buf = append(buf, name...)
 	buf = append(buf, '"', ':')
 	return AppendString(buf, value)
+}
+
+// appendDetails appends custom_details, when there are any.
+func appendDetails(buf []byte, details []Detail) []byte {
+	if len(details) == 0 {
+		return buf
+	}
+	buf = append(buf, `,"custom_details":{`...)
+	for i, d := range details {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = AppendString(buf, d.Key)
+		buf = append(buf, ':')
+		buf = append(buf, d.JSON...)
+	}
+	return append(buf, '}')
+}
+
+// appendLinks appends links, when there are any.
+func appendLinks(buf []byte, links []Link) []byte {
+	if len(links) == 0 {
+		return buf
+	}
+	buf = append(buf, `,"links":[`...)
+	for i, l := range links {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"href":`...)
+		buf = AppendString(buf, l.Href)
+		buf = appendOptional(buf, "text", l.Text)
+		buf = append(buf, '}')
+	}
+	return append(buf, ']')
+}
+
+// appendImages appends images, when there are any.
+func appendImages(buf []byte, images []Image) []byte {
+	if len(images) == 0 {
+		return buf
+	}
+	buf = append(buf, `,"images":[`...)
+	for i, img := range images {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"src":`...)
+		buf = AppendString(buf, img.Src)
+		buf = appendOptional(buf, "href", img.Href)
+		buf = appendOptional(buf, "alt", img.Alt)
+		buf = append(buf, '}')
+	}
+	return append(buf, ']')
 }
