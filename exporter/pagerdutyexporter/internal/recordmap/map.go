@@ -88,12 +88,6 @@ type Result struct {
 	bodyUsed bool
 }
 
-// Identify is IdentifyAt without an arrival time: a record time out of range
-// is then dropped, as if the record had none.
-func Identify(lr plog.LogRecord, res pcommon.Resource, opts *Options) (Result, error) {
-	return IdentifyAt(lr, res, opts, 0)
-}
-
 // IdentifyAt decides what the event for lr, from resource res, is: its type,
 // action, dedup key, severity, summary, source and time, the time the dedup
 // cache orders it by, and the routing value. Complete adds the rest:
