@@ -73,7 +73,7 @@ type Result struct {
 	// arrival. The latter is a repair (RepairTimeInFuture): a trigger
 	// stamped an hour ahead would otherwise make the correct, later resolve
 	// look stale and keep the incident open; payload.timestamp keeps what
-	// the source said. With no arrival (Identify), it is Time, unrepaired,
+	// the source said. With no arrival (0), it is Time, unrepaired,
 	// and 0 when the record has no time.
 	OrderingTime int64
 	// ResolveAfter is the record's alert.resolve_after, when HasResolveAfter:
