@@ -10,11 +10,9 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadatatest"
 )
 
 // quietHarness is an exporter started on its own, so that a test can sweep
@@ -27,11 +25,7 @@ type quietHarness struct {
 
 func startQuietHarness(t *testing.T, cfg *Config) *quietHarness {
 	t.Helper()
-	tt := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
-	core, logs := observer.New(zapcore.DebugLevel)
-	set := metadatatest.NewSettings(tt)
-	set.Logger = zap.New(core)
+	set, tt, logs := observedSettings(t)
 	e, err := newExporter(context.Background(), cfg, set)
 	require.NoError(t, err)
 	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))

@@ -130,13 +130,21 @@ func startExporter(t *testing.T, cfg *Config) *harness {
 	return startExporterOn(t, cfg, componenttest.NewNopHost())
 }
 
-func startExporterOn(t *testing.T, cfg *Config, host component.Host) *harness {
+// observedSettings are exporter settings whose telemetry and debug logs the
+// test reads.
+func observedSettings(t *testing.T) (exporter.Settings, *componenttest.Telemetry, *observer.ObservedLogs) {
 	t.Helper()
 	tt := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
 	core, logs := observer.New(zapcore.DebugLevel)
 	set := metadatatest.NewSettings(tt)
 	set.Logger = zap.New(core)
+	return set, tt, logs
+}
+
+func startExporterOn(t *testing.T, cfg *Config, host component.Host) *harness {
+	t.Helper()
+	set, tt, logs := observedSettings(t)
 	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), host))
