@@ -62,6 +62,7 @@ func TestLoadConfig(t *testing.T) {
 		assert.Equal(t, RateLimitConfig{EventsPerMinute: 60, Burst: 5}, cfg.RateLimit)
 		storageID := component.MustNewID("file_storage")
 		assert.Equal(t, DedupConfig{TTL: 48 * time.Hour, MaxEntries: 50000, RepeatInterval: time.Hour, Storage: &storageID}, cfg.Dedup)
+		assert.Equal(t, 30*time.Minute, cfg.AutoResolve.After)
 		assert.Equal(t, &storageID, cfg.QueueConfig.Get().StorageID)
 		assert.Equal(t, "warning", cfg.DefaultSeverity)
 		require.True(t, cfg.QueueConfig.HasValue())
