@@ -1138,15 +1138,16 @@ func TestKubernetesConfigValidates(t *testing.T) {
 // back.
 func TestLoadBalancedReplicas(t *testing.T) {
 	requireE2E(t)
-	lbBin := e2etest.Binary(t, "OTELCOL_LB_BIN", "_build/lb/otelcol-pagerduty-lb",
-		"build it with `make build && .tools/builder --config examples/loadbalancing/builder-config.yaml`")
+	lbBin := lbCollectorBin(t)
 	sim := e2etest.StartSim(t) // its rate limit: 120 per key in any 60 s window
 
 	var backends []*e2etest.Collector
 	for i := range 2 {
+		storage := t.TempDir() // each replica's own file_storage
 		backends = append(backends, e2etest.StartCollector(t, e2etest.CollectorBin(t), fmt.Sprintf("backend-%d", i+1), func(p e2etest.Ports) ([]string, []string) {
 			return []string{
 				fmt.Sprintf("BACKEND_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", p.OTLP),
+				"BACKEND_STORAGE_DIR=" + storage,
 				fmt.Sprintf("BACKEND_HEALTH_ENDPOINT=127.0.0.1:%d", p.Health),
 				"BACKEND_METRICS_HOST=127.0.0.1",
 				fmt.Sprintf("BACKEND_METRICS_PORT=%d", p.Metrics),
@@ -1388,6 +1389,15 @@ func requireE2E(t *testing.T) {
 	t.Helper()
 	e2etest.SkipUnlessE2E(t, "run `make e2e`, or `make build pdsim && PAGERDUTY_E2E=1 go test -count=1 -v ./examples/` "+
 		"(binaries from $OTELCOL_BIN, $PDSIM_BIN and $OTELCOL_LB_BIN, default _build/otelcol-pagerduty, _build/pdsim, _build/lb/otelcol-pagerduty-lb)")
+}
+
+// lbCollectorBin is the front tier's distribution, built from
+// loadbalancing/builder-config.yaml: $OTELCOL_LB_BIN, else
+// _build/lb/otelcol-pagerduty-lb.
+func lbCollectorBin(t *testing.T) string {
+	t.Helper()
+	return e2etest.Binary(t, "OTELCOL_LB_BIN", "_build/lb/otelcol-pagerduty-lb",
+		"build it with `make build && .tools/builder --config examples/loadbalancing/builder-config.yaml`")
 }
 
 // waitMetric waits until the sum of the collector's series name whose
