@@ -123,22 +123,24 @@ func TestLoadBalancedFailover(t *testing.T) {
 		hostnames = append(hostnames, fmt.Sprintf("127.0.0.1:%d", r.port))
 	}
 	front := e2etest.StartCollector(t, lbBin, "front", func(p e2etest.Ports) ([]string, []string) {
-		return []string{
-				fmt.Sprintf("LB_OTLP_HTTP_ENDPOINT=127.0.0.1:%d", p.OTLP),
-				fmt.Sprintf("LB_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", e2etest.FreePort(t)),
-				fmt.Sprintf("LB_HEALTH_ENDPOINT=127.0.0.1:%d", p.Health),
-				"LB_METRICS_HOST=127.0.0.1",
-				fmt.Sprintf("LB_METRICS_PORT=%d", p.Metrics),
-				"LB_BACKEND_1=" + hostnames[0],
-				"LB_BACKEND_2=" + hostnames[1],
-			}, []string{
-				"--config", filepath.Join(lbDir, "front.yaml"),
-				// front.yaml lists two replicas; this storm runs three.
-				"--set=exporters::load_balancing::resolver::static::hostnames=[" + strings.Join(hostnames, ",") + "]",
-				// Every retry of the front in its log, to count them:
-				// sampling would keep only some.
-				"--set=service::telemetry::logs::sampling::enabled=false",
-			}
+		env := []string{
+			fmt.Sprintf("LB_OTLP_HTTP_ENDPOINT=127.0.0.1:%d", p.OTLP),
+			fmt.Sprintf("LB_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", e2etest.FreePort(t)),
+			fmt.Sprintf("LB_HEALTH_ENDPOINT=127.0.0.1:%d", p.Health),
+			"LB_METRICS_HOST=127.0.0.1",
+			fmt.Sprintf("LB_METRICS_PORT=%d", p.Metrics),
+			"LB_BACKEND_1=" + hostnames[0],
+			"LB_BACKEND_2=" + hostnames[1],
+		}
+		args := []string{
+			"--config", filepath.Join(lbDir, "front.yaml"),
+			// front.yaml lists two replicas; this storm runs three.
+			"--set=exporters::load_balancing::resolver::static::hostnames=[" + strings.Join(hostnames, ",") + "]",
+			// Every retry of the front in its log, to count them:
+			// sampling would keep only some.
+			"--set=service::telemetry::logs::sampling::enabled=false",
+		}
+		return env, args
 	})
 
 	// The storm, and what each alert's newest record asks for.
