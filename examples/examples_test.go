@@ -1,13 +1,15 @@
 // Package examples tests the deployment examples under examples/: the
-// Grafana dashboard (grafana/), the Kubernetes manifests and Dockerfile
-// (kubernetes/) and the load-balanced scale-out (loadbalancing/).
+// Grafana dashboard (grafana/), the Kubernetes manifests and Dockerfiles
+// (kubernetes/, and kubernetes/loadbalancing/ for the replicas behind a
+// front tier) and the load-balanced scale-out (loadbalancing/), including
+// a replica's failover (failover_test.go).
 //
 // Tests that only read files run with every `go test ./...`. Tests that run
 // the built collector are skipped unless PAGERDUTY_E2E=1, as in e2e/; `make
 // e2e` builds the binaries and runs them. By hand:
 //
 //	make build pdsim
-//	.tools/builder --config examples/loadbalancing/builder-config.yaml   # only for TestLoadBalancedReplicas
+//	.tools/builder --config examples/loadbalancing/builder-config.yaml   # the front tier: TestLoadBalanced*, TestKubernetesConfigValidates
 //	PAGERDUTY_E2E=1 go test -count=1 -v ./examples/
 //
 // OTELCOL_BIN, PDSIM_BIN and OTELCOL_LB_BIN override the binaries' paths
@@ -55,6 +57,7 @@ const (
 	scrapePath      = "grafana/testdata/scrape.txt"
 	metadataPath    = "../exporter/pagerdutyexporter/metadata.yaml"
 	k8sDir          = "kubernetes"
+	k8sLBDir        = "kubernetes/loadbalancing"
 	lbDir           = "loadbalancing"
 	demoConfigPath  = "../testdata/demo.yaml"
 	demoAlertsGlob  = "../testdata/alerts/*.json"
@@ -586,6 +589,10 @@ func TestDashboardLiveScrape(t *testing.T) {
 // 2. Kubernetes
 // ============================================================================
 
+// k8sExamples are the Kubernetes examples: one collector, and the
+// load-balanced replicas behind a front tier.
+var k8sExamples = []string{k8sDir, k8sLBDir}
+
 // k8sObject is the part of a manifest the tests read.
 type k8sObject struct {
 	Kind     string `yaml:"kind"`
@@ -595,17 +602,48 @@ type k8sObject struct {
 	Data       map[string]string `yaml:"data"`
 	StringData map[string]string `yaml:"stringData"`
 	Spec       yaml.Node         `yaml:"spec"`
+	// RBAC objects have no spec.
+	Rules []struct {
+		APIGroups []string `yaml:"apiGroups"`
+		Resources []string `yaml:"resources"`
+		Verbs     []string `yaml:"verbs"`
+	} `yaml:"rules"`
+	RoleRef struct {
+		Kind string `yaml:"kind"`
+		Name string `yaml:"name"`
+	} `yaml:"roleRef"`
+	Subjects []rbacSubject `yaml:"subjects"`
 }
 
-type deploymentSpec struct {
+type rbacSubject struct {
+	Kind string `yaml:"kind"`
+	Name string `yaml:"name"`
+}
+
+// workloadSpec is the part of a Deployment's or a StatefulSet's spec the
+// tests read.
+type workloadSpec struct {
 	Replicas *int `yaml:"replicas"`
 	Strategy struct {
 		Type string `yaml:"type"`
-	} `yaml:"strategy"`
-	Template struct {
+	} `yaml:"strategy"` // Deployment
+	ServiceName          string `yaml:"serviceName"` // StatefulSet
+	VolumeClaimTemplates []struct {
+		Metadata struct {
+			Name string `yaml:"name"`
+		} `yaml:"metadata"`
 		Spec struct {
-			Containers []container `yaml:"containers"`
-			Volumes    []struct {
+			AccessModes []string `yaml:"accessModes"`
+		} `yaml:"spec"`
+	} `yaml:"volumeClaimTemplates"` // StatefulSet
+	Template struct {
+		Metadata struct {
+			Labels map[string]string `yaml:"labels"`
+		} `yaml:"metadata"`
+		Spec struct {
+			ServiceAccountName string      `yaml:"serviceAccountName"`
+			Containers         []container `yaml:"containers"`
+			Volumes            []struct {
 				Name      string `yaml:"name"`
 				ConfigMap *struct {
 					Name string `yaml:"name"`
@@ -632,12 +670,9 @@ type container struct {
 			} `yaml:"secretKeyRef"`
 		} `yaml:"valueFrom"`
 	} `yaml:"env"`
-	Ports []struct {
-		Name          string `yaml:"name"`
-		ContainerPort int    `yaml:"containerPort"`
-	} `yaml:"ports"`
-	LivenessProbe  *probe `yaml:"livenessProbe"`
-	ReadinessProbe *probe `yaml:"readinessProbe"`
+	Ports          []containerPort `yaml:"ports"`
+	LivenessProbe  *probe          `yaml:"livenessProbe"`
+	ReadinessProbe *probe          `yaml:"readinessProbe"`
 	Resources      struct {
 		Requests map[string]string `yaml:"requests"`
 		Limits   map[string]string `yaml:"limits"`
@@ -648,6 +683,11 @@ type container struct {
 	} `yaml:"volumeMounts"`
 }
 
+type containerPort struct {
+	Name          string `yaml:"name"`
+	ContainerPort int    `yaml:"containerPort"`
+}
+
 type probe struct {
 	HTTPGet *struct {
 		Path string    `yaml:"path"`
@@ -656,8 +696,10 @@ type probe struct {
 }
 
 type serviceSpec struct {
-	Selector map[string]string `yaml:"selector"`
-	Ports    []struct {
+	ClusterIP                string            `yaml:"clusterIP"`
+	PublishNotReadyAddresses bool              `yaml:"publishNotReadyAddresses"`
+	Selector                 map[string]string `yaml:"selector"`
+	Ports                    []struct {
 		Name       string    `yaml:"name"`
 		Port       int       `yaml:"port"`
 		TargetPort yaml.Node `yaml:"targetPort"`
@@ -674,11 +716,27 @@ type collectorConfig struct {
 		} `yaml:"otlp"`
 	} `yaml:"receivers"`
 	Exporters struct {
-		PagerDuty struct {
+		// An otelcol-pagerduty collector (a single one, or a replica).
+		PagerDuty *struct {
 			SendingQueue struct {
 				Storage string `yaml:"storage"`
 			} `yaml:"sending_queue"`
+			Routing struct {
+				Attribute string `yaml:"attribute"`
+			} `yaml:"routing"`
 		} `yaml:"pagerduty"`
+		// The front tier of the replicas.
+		LoadBalancing *struct {
+			RoutingKey        string   `yaml:"routing_key"`
+			RoutingAttributes []string `yaml:"routing_attributes"`
+			Resolver          struct {
+				K8s *struct {
+					Service         string `yaml:"service"`
+					Ports           []int  `yaml:"ports"`
+					ReturnHostnames bool   `yaml:"return_hostnames"`
+				} `yaml:"k8s"`
+			} `yaml:"resolver"`
+		} `yaml:"load_balancing"`
 	} `yaml:"exporters"`
 	Extensions struct {
 		HealthCheck struct {
@@ -709,26 +767,62 @@ type collectorConfig struct {
 	} `yaml:"service"`
 }
 
-// k8sManifests are the objects of examples/kubernetes, by kind (one each),
-// read from the files kustomization.yaml lists.
-type k8sManifests struct {
-	objects    map[string]*k8sObject
-	deployment deploymentSpec
+// k8sWorkload is a Deployment or StatefulSet of an example: its one
+// container, and the collector config that container reads.
+type k8sWorkload struct {
+	kind, name string
+	spec       workloadSpec
 	container  container
 	configYAML string // the ConfigMap's config.yaml
 	config     collectorConfig
 	configPath string // the --config argument
 }
 
-func loadK8s(t *testing.T) k8sManifests {
+func (w *k8sWorkload) String() string { return w.kind + "/" + w.name }
+
+// k8sManifests are the objects of one example, read from the files its
+// kustomization.yaml lists.
+type k8sManifests struct {
+	dir       string
+	objects   []*k8sObject
+	workloads []*k8sWorkload
+}
+
+// all returns the objects of kind.
+func (m k8sManifests) all(kind string) []*k8sObject {
+	return filter(m.objects, func(o *k8sObject) bool { return o.Kind == kind })
+}
+
+// named returns the object of kind called name, or nil.
+func (m k8sManifests) named(kind, name string) *k8sObject {
+	for _, o := range m.all(kind) {
+		if o.Metadata.Name == name {
+			return o
+		}
+	}
+	return nil
+}
+
+func filter[T any](xs []T, keep func(T) bool) []T {
+	var out []T
+	for _, x := range xs {
+		if keep(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func loadK8s(t *testing.T, dir string) k8sManifests {
 	t.Helper()
 	var kust struct {
 		Resources []string `yaml:"resources"`
 	}
-	readYAML(t, filepath.Join(k8sDir, "kustomization.yaml"), &kust)
-	m := k8sManifests{objects: map[string]*k8sObject{}}
+	readYAML(t, filepath.Join(dir, "kustomization.yaml"), &kust)
+	m := k8sManifests{dir: dir}
+	seen := map[string]bool{}
 	for _, res := range kust.Resources {
-		path := filepath.Join(k8sDir, res)
+		path := filepath.Join(dir, res)
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -744,64 +838,71 @@ func loadK8s(t *testing.T) k8sManifests {
 			if obj.Kind == "" {
 				continue
 			}
-			if _, dup := m.objects[obj.Kind]; dup {
-				t.Fatalf("%s: a second %s; the tests expect one of each kind", path, obj.Kind)
+			if id := obj.Kind + "/" + obj.Metadata.Name; seen[id] {
+				t.Fatalf("%s: a second %s", path, id)
+			} else {
+				seen[id] = true
 			}
-			m.objects[obj.Kind] = &obj
+			m.objects = append(m.objects, &obj)
 		}
 	}
-	for _, kind := range []string{"Secret", "ConfigMap", "Deployment", "Service", "PersistentVolumeClaim"} {
-		if _, ok := m.objects[kind]; !ok {
-			t.Fatalf("kustomization.yaml lists no %s", kind)
+	for _, kind := range []string{"Secret", "ConfigMap", "Service"} {
+		if len(m.all(kind)) == 0 {
+			t.Fatalf("%s/kustomization.yaml lists no %s", dir, kind)
 		}
 	}
-	dep := m.objects["Deployment"]
-	if err := dep.Spec.Decode(&m.deployment); err != nil {
-		t.Fatalf("Deployment spec: %v", err)
-	}
-	if n := len(m.deployment.Template.Spec.Containers); n != 1 {
-		t.Fatalf("Deployment has %d containers, want 1", n)
-	}
-	m.container = m.deployment.Template.Spec.Containers[0]
-
-	// The config file the container reads: --config=<mountPath>/<key> of the
-	// ConfigMap volume.
-	for i, a := range m.container.Args {
-		switch {
-		case strings.HasPrefix(a, "--config="):
-			m.configPath = strings.TrimPrefix(a, "--config=")
-		case a == "--config" && i+1 < len(m.container.Args):
-			m.configPath = m.container.Args[i+1]
-		}
-	}
-	if m.configPath == "" {
-		t.Fatalf("container args %q name no --config", m.container.Args)
-	}
-	cm := m.objects["ConfigMap"]
-	for _, v := range m.deployment.Template.Spec.Volumes {
-		if v.ConfigMap == nil {
+	for _, obj := range m.objects {
+		if obj.Kind != "Deployment" && obj.Kind != "StatefulSet" {
 			continue
 		}
-		if v.ConfigMap.Name != cm.Metadata.Name {
-			t.Errorf("volume %s mounts ConfigMap %q, the manifest's is %q", v.Name, v.ConfigMap.Name, cm.Metadata.Name)
+		w := &k8sWorkload{kind: obj.Kind, name: obj.Metadata.Name}
+		if err := obj.Spec.Decode(&w.spec); err != nil {
+			t.Fatalf("%s spec: %v", w, err)
 		}
-		mount := m.mountPath(v.Name)
-		if filepath.Dir(m.configPath) != mount {
-			t.Errorf("--config=%s is not in the ConfigMap's mount %s", m.configPath, mount)
+		m.workloads = append(m.workloads, w)
+		if n := len(w.spec.Template.Spec.Containers); n != 1 {
+			t.Fatalf("%s has %d containers, want 1", w, n)
 		}
-		m.configYAML = cm.Data[filepath.Base(m.configPath)]
+		w.container = w.spec.Template.Spec.Containers[0]
+
+		// The config file the container reads: --config=<mountPath>/<key>
+		// of a ConfigMap volume.
+		for i, a := range w.container.Args {
+			switch {
+			case strings.HasPrefix(a, "--config="):
+				w.configPath = strings.TrimPrefix(a, "--config=")
+			case a == "--config" && i+1 < len(w.container.Args):
+				w.configPath = w.container.Args[i+1]
+			}
+		}
+		if w.configPath == "" {
+			t.Fatalf("%s: container args %q name no --config", w, w.container.Args)
+		}
+		for _, v := range w.spec.Template.Spec.Volumes {
+			if v.ConfigMap == nil || filepath.Dir(w.configPath) != w.mountPath(v.Name) {
+				continue
+			}
+			cm := m.named("ConfigMap", v.ConfigMap.Name)
+			if cm == nil {
+				t.Fatalf("%s: volume %s mounts ConfigMap %q, which %s does not define", w, v.Name, v.ConfigMap.Name, dir)
+			}
+			w.configYAML = cm.Data[filepath.Base(w.configPath)]
+		}
+		if w.configYAML == "" {
+			t.Fatalf("%s: --config=%s is no key of a ConfigMap the workload mounts there", w, w.configPath)
+		}
+		if err := yaml.Unmarshal([]byte(w.configYAML), &w.config); err != nil {
+			t.Fatalf("%s: config: %v", w, err)
+		}
 	}
-	if m.configYAML == "" {
-		t.Fatalf("--config=%s is no key of ConfigMap %s mounted by the Deployment", m.configPath, cm.Metadata.Name)
-	}
-	if err := yaml.Unmarshal([]byte(m.configYAML), &m.config); err != nil {
-		t.Fatalf("ConfigMap config: %v", err)
+	if len(m.workloads) == 0 {
+		t.Fatalf("%s/kustomization.yaml lists no Deployment or StatefulSet", dir)
 	}
 	return m
 }
 
-func (m k8sManifests) mountPath(volume string) string {
-	for _, vm := range m.container.VolumeMounts {
+func (w *k8sWorkload) mountPath(volume string) string {
+	for _, vm := range w.container.VolumeMounts {
 		if vm.Name == volume {
 			return vm.MountPath
 		}
@@ -811,29 +912,49 @@ func (m k8sManifests) mountPath(volume string) string {
 
 // containerPort resolves a probe or targetPort: a number, or the name of a
 // container port.
-func (m k8sManifests) containerPort(t *testing.T, n yaml.Node) int {
+func (w *k8sWorkload) containerPort(t *testing.T, n yaml.Node) int {
 	t.Helper()
 	if p, err := strconv.Atoi(n.Value); err == nil {
 		return p
 	}
-	for _, p := range m.container.Ports {
+	for _, p := range w.container.Ports {
 		if p.Name == n.Value {
 			return p.ContainerPort
 		}
 	}
-	t.Errorf("port %q is neither a number nor a container port name", n.Value)
+	t.Errorf("%s: port %q is neither a number nor a container port name", w, n.Value)
 	return 0
 }
 
 // secretEnv returns the container's variables that come from a Secret key.
-func (m k8sManifests) secretEnv() map[string]string {
+func (w *k8sWorkload) secretEnv() map[string]string {
 	out := map[string]string{}
-	for _, e := range m.container.Env {
+	for _, e := range w.container.Env {
 		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 			out[e.Name] = e.ValueFrom.SecretKeyRef.Key
 		}
 	}
 	return out
+}
+
+// receiverPorts are the ports the workload's OTLP receiver listens on.
+func (w *k8sWorkload) receiverPorts(t *testing.T) map[int]bool {
+	t.Helper()
+	ports := map[int]bool{}
+	for proto, p := range w.config.Receivers.OTLP.Protocols {
+		ports[endpointPort(t, "otlp "+proto, p.Endpoint)] = true
+	}
+	return ports
+}
+
+// selects reports whether a Service's selector matches the workload's pods.
+func (w *k8sWorkload) selects(selector map[string]string) bool {
+	for k, v := range selector {
+		if w.spec.Template.Metadata.Labels[k] != v {
+			return false
+		}
+	}
+	return len(selector) > 0
 }
 
 func endpointPort(t *testing.T, what, endpoint string) int {
@@ -851,57 +972,76 @@ func endpointPort(t *testing.T, what, endpoint string) int {
 
 var envRefRE = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
 
-// TestKubernetesManifests checks that the manifests fit together: the
-// Secret's keys reach the config through the Deployment's env, liveness
-// probes the health_check extension (never the component status, which a
-// PagerDuty outage turns unhealthy) and readiness one of the two, the
-// component status counts recoverable errors after a recovery_duration on
-// a container port, the queue's volume is file_storage's directory, and
-// the Service targets the OTLP receiver's ports.
+// TestKubernetesManifests checks, in each example, that the manifests fit
+// together: the Secret's keys reach the configs through the workloads' env;
+// liveness probes the health_check extension (never the component status,
+// which a PagerDuty outage turns unhealthy) and readiness one of the two;
+// every otelcol-pagerduty serves the component status, counting
+// recoverable errors after a recovery_duration, on a container port, and
+// keeps its queue on a volume of its own (one collector: a Deployment of
+// one replica, replaced by Recreate; replicas: a StatefulSet with a volume
+// claim template, behind a headless Service that publishes pods that are
+// not ready); the front's k8s resolver watches that Service, on the
+// replicas' OTLP/gRPC port, with the RBAC to do so, and routes by the
+// replicas' routing attribute; each Service selects one workload and
+// targets its OTLP receiver's ports.
 func TestKubernetesManifests(t *testing.T) {
-	m := loadK8s(t)
-	c := m.container
+	for _, dir := range k8sExamples {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			m := loadK8s(t, dir)
+			for _, w := range m.workloads {
+				t.Run(w.String(), func(t *testing.T) { checkK8sWorkload(t, m, w) })
+			}
+			checkK8sServices(t, m)
+		})
+	}
+}
 
-	// Secrets: every ${env:X} of the config is set by the Deployment, every
+func checkK8sWorkload(t *testing.T, m k8sManifests, w *k8sWorkload) {
+	c := w.container
+	pagerduty := w.config.Exporters.PagerDuty != nil
+
+	// Secrets: every ${env:X} of the config is set by the workload, every
 	// secretKeyRef names the Secret and one of its keys, and no key is
 	// written into the config.
-	secret := m.objects["Secret"]
 	setEnv := map[string]bool{}
 	for _, e := range c.Env {
 		setEnv[e.Name] = true
 		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 			ref := e.ValueFrom.SecretKeyRef
-			if ref.Name != secret.Metadata.Name {
-				t.Errorf("env %s: secretKeyRef names Secret %q, the manifest's is %q", e.Name, ref.Name, secret.Metadata.Name)
+			secret := m.named("Secret", ref.Name)
+			if secret == nil {
+				t.Errorf("env %s: secretKeyRef names Secret %q, which %s does not define", e.Name, ref.Name, m.dir)
+				continue
 			}
 			if _, ok := secret.StringData[ref.Key]; !ok {
-				t.Errorf("env %s: Secret %s has no key %q", e.Name, secret.Metadata.Name, ref.Key)
+				t.Errorf("env %s: Secret %s has no key %q", e.Name, ref.Name, ref.Key)
 			}
 		}
 	}
 	used := map[string]bool{}
-	for _, ref := range envRefRE.FindAllStringSubmatch(m.configYAML, -1) {
+	for _, ref := range envRefRE.FindAllStringSubmatch(w.configYAML, -1) {
 		used[ref[1]] = true
 		if !setEnv[ref[1]] && ref[2] == "" {
-			t.Errorf("the config reads ${env:%s}, which the Deployment does not set", ref[1])
+			t.Errorf("the config reads ${env:%s}, which the %s does not set", ref[1], w.kind)
 		}
 	}
-	for name := range m.secretEnv() {
+	for name := range w.secretEnv() {
 		if !used[name] {
 			t.Errorf("env %s carries a routing key the config never reads", name)
 		}
 	}
-	if len(m.secretEnv()) == 0 {
-		t.Errorf("the Deployment takes no routing key from the Secret")
+	if pagerduty && len(w.secretEnv()) == 0 {
+		t.Errorf("the %s takes no routing key from the Secret", w.kind)
 	}
-	if regexp.MustCompile(`\b[0-9a-fA-F]{32}\b`).MatchString(m.configYAML) {
+	if regexp.MustCompile(`\b[0-9a-fA-F]{32}\b`).MatchString(w.configYAML) {
 		t.Errorf("the ConfigMap contains what looks like an integration key")
 	}
 
 	// Probes: liveness on the health_check extension, readiness on it or on
 	// healthcheckv2's status endpoint (README, "Health and probes").
-	hc := m.config.Extensions.HealthCheck
-	if !slices.Contains(m.config.Service.Extensions, "health_check") {
+	hc := w.config.Extensions.HealthCheck
+	if !slices.Contains(w.config.Service.Extensions, "health_check") {
 		t.Errorf("health_check is not in service.extensions")
 	}
 	hcPort := endpointPort(t, "health_check", hc.Endpoint)
@@ -909,33 +1049,33 @@ func TestKubernetesManifests(t *testing.T) {
 	if hcPath == "" {
 		hcPath = "/" // the extension's default
 	}
-	v2 := m.config.Extensions.HealthCheckV2
-	if !slices.Contains(m.config.Service.Extensions, "healthcheckv2") {
-		t.Errorf("healthcheckv2 is not in service.extensions")
+	v2 := w.config.Extensions.HealthCheckV2
+	hasV2 := slices.Contains(w.config.Service.Extensions, "healthcheckv2")
+	if pagerduty && !hasV2 {
+		t.Errorf("healthcheckv2 is not in service.extensions: the exporter's component status is served nowhere")
 	}
-	if !v2.UseV2 || !v2.HTTP.Status.Enabled {
-		t.Errorf("healthcheckv2 needs use_v2 and http.status.enabled for its status endpoint")
-	}
-	if ch := v2.ComponentHealth; !ch.IncludeRecoverable || ch.RecoveryDuration == "" || !ch.IncludePermanent {
-		t.Errorf("healthcheckv2's component_health must count recoverable errors after a recovery_duration, and permanent errors: %+v", ch)
-	}
-	statusPort := endpointPort(t, "healthcheckv2", v2.HTTP.Endpoint)
-	if statusPort == hcPort {
-		t.Errorf("health_check and healthcheckv2 both listen on %d", hcPort)
-	}
-	exposed := false
-	for _, p := range c.Ports {
-		exposed = exposed || p.ContainerPort == statusPort
-	}
-	if !exposed {
-		t.Errorf("no container port for healthcheckv2's status endpoint (%d)", statusPort)
+	statusPort := -1
+	if hasV2 {
+		if !v2.UseV2 || !v2.HTTP.Status.Enabled {
+			t.Errorf("healthcheckv2 needs use_v2 and http.status.enabled for its status endpoint")
+		}
+		if ch := v2.ComponentHealth; !ch.IncludeRecoverable || ch.RecoveryDuration == "" || !ch.IncludePermanent {
+			t.Errorf("healthcheckv2's component_health must count recoverable errors after a recovery_duration, and permanent errors: %+v", ch)
+		}
+		statusPort = endpointPort(t, "healthcheckv2", v2.HTTP.Endpoint)
+		if statusPort == hcPort {
+			t.Errorf("health_check and healthcheckv2 both listen on %d", hcPort)
+		}
+		if !slices.ContainsFunc(c.Ports, func(p containerPort) bool { return p.ContainerPort == statusPort }) {
+			t.Errorf("no container port for healthcheckv2's status endpoint (%d)", statusPort)
+		}
 	}
 	onHealthCheck := func(p *probe) bool {
-		return m.containerPort(t, p.HTTPGet.Port) == hcPort && p.HTTPGet.Path == hcPath
+		return w.containerPort(t, p.HTTPGet.Port) == hcPort && p.HTTPGet.Path == hcPath
 	}
 	onStatus := func(p *probe) bool {
 		path, _, _ := strings.Cut(p.HTTPGet.Path, "?")
-		return m.containerPort(t, p.HTTPGet.Port) == statusPort && path == v2.HTTP.Status.Path
+		return hasV2 && w.containerPort(t, p.HTTPGet.Port) == statusPort && path == v2.HTTP.Status.Path
 	}
 	for name, p := range map[string]*probe{"livenessProbe": c.LivenessProbe, "readinessProbe": c.ReadinessProbe} {
 		if p == nil || p.HTTPGet == nil {
@@ -953,35 +1093,6 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 
-	// The persistent queue: sending_queue -> file_storage -> the PVC's mount.
-	if q := m.config.Exporters.PagerDuty.SendingQueue.Storage; q != "file_storage" {
-		t.Errorf("exporters::pagerduty::sending_queue::storage is %q, want file_storage", q)
-	}
-	if !slices.Contains(m.config.Service.Extensions, "file_storage") {
-		t.Errorf("file_storage is not in service.extensions")
-	}
-	pvc := m.objects["PersistentVolumeClaim"]
-	var pvcMount string
-	for _, v := range m.deployment.Template.Spec.Volumes {
-		if v.PVC != nil {
-			if v.PVC.ClaimName != pvc.Metadata.Name {
-				t.Errorf("volume %s claims %q, the manifest's PVC is %q", v.Name, v.PVC.ClaimName, pvc.Metadata.Name)
-			}
-			pvcMount = m.mountPath(v.Name)
-		}
-	}
-	if dir := m.config.Extensions.FileStorage.Directory; pvcMount == "" || pvcMount != dir {
-		t.Errorf("the PVC is mounted at %q, file_storage's directory is %q", pvcMount, dir)
-	}
-	// One replica, replaced by Recreate: the volume is ReadWriteOnce and the
-	// queue's file is locked by the collector that has it open.
-	if r := m.deployment.Replicas; r == nil || *r != 1 {
-		t.Errorf("replicas must be 1 (one queue volume, one dedup cache); scale out with examples/loadbalancing")
-	}
-	if m.deployment.Strategy.Type != "Recreate" {
-		t.Errorf("strategy %q: want Recreate, so the old pod releases the queue volume first", m.deployment.Strategy.Type)
-	}
-
 	// Resources.
 	for _, r := range []string{"cpu", "memory"} {
 		if c.Resources.Requests[r] == "" {
@@ -989,51 +1100,177 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 	if c.Resources.Limits["memory"] == "" {
-		t.Errorf("no memory limit (memory_limiter reads it)")
+		t.Errorf("no memory limit")
 	}
 
-	// The Service: OTLP ports reach the receiver's.
-	var svc serviceSpec
-	if err := m.objects["Service"].Spec.Decode(&svc); err != nil {
-		t.Fatal(err)
+	if pagerduty {
+		checkK8sQueue(t, m, w)
 	}
-	receiverPorts := map[int]bool{}
-	for proto, p := range m.config.Receivers.OTLP.Protocols {
-		receiverPorts[endpointPort(t, "otlp "+proto, p.Endpoint)] = true
+	if w.config.Exporters.LoadBalancing != nil {
+		checkK8sFront(t, m, w)
 	}
-	if len(svc.Ports) == 0 {
-		t.Errorf("the Service exposes no port")
+}
+
+// checkK8sQueue checks an otelcol-pagerduty workload's persistent queue:
+// sending_queue -> file_storage -> a ReadWriteOnce volume of its own
+// mounted at file_storage's directory.
+func checkK8sQueue(t *testing.T, m k8sManifests, w *k8sWorkload) {
+	if q := w.config.Exporters.PagerDuty.SendingQueue.Storage; q != "file_storage" {
+		t.Errorf("exporters::pagerduty::sending_queue::storage is %q, want file_storage", q)
 	}
-	for _, p := range svc.Ports {
-		if target := m.containerPort(t, p.TargetPort); !receiverPorts[target] {
-			t.Errorf("Service port %s targets %d, where no OTLP receiver listens", p.Name, target)
+	if !slices.Contains(w.config.Service.Extensions, "file_storage") {
+		t.Errorf("file_storage is not in service.extensions")
+	}
+	var queueMount string
+	switch w.kind {
+	case "Deployment":
+		for _, v := range w.spec.Template.Spec.Volumes {
+			if v.PVC == nil {
+				continue
+			}
+			if m.named("PersistentVolumeClaim", v.PVC.ClaimName) == nil {
+				t.Errorf("volume %s claims %q, which %s does not define", v.Name, v.PVC.ClaimName, m.dir)
+			}
+			queueMount = w.mountPath(v.Name)
+		}
+		// One replica, replaced by Recreate: the volume is ReadWriteOnce
+		// and the queue's file is locked by the collector that has it open.
+		if r := w.spec.Replicas; r == nil || *r != 1 {
+			t.Errorf("replicas must be 1 (one queue volume, one dedup cache); scale out with a StatefulSet behind a front tier (%s)", k8sLBDir)
+		}
+		if w.spec.Strategy.Type != "Recreate" {
+			t.Errorf("strategy %q: want Recreate, so the old pod releases the queue volume first", w.spec.Strategy.Type)
+		}
+	case "StatefulSet":
+		// Each replica its own volume, which a replaced pod of the same
+		// name mounts again.
+		for _, vct := range w.spec.VolumeClaimTemplates {
+			if !slices.Equal(vct.Spec.AccessModes, []string{"ReadWriteOnce"}) {
+				t.Errorf("volume claim template %s: access modes %v, want [ReadWriteOnce]: one replica's queue", vct.Metadata.Name, vct.Spec.AccessModes)
+			}
+			if mount := w.mountPath(vct.Metadata.Name); mount != "" {
+				queueMount = mount
+			}
+		}
+		// Stable pod names in DNS and in the EndpointSlices: a headless
+		// Service that publishes pods that are not ready, so that a
+		// restarting replica stays on the front's ring.
+		svc := m.named("Service", w.spec.ServiceName)
+		if svc == nil {
+			t.Fatalf("serviceName %q names no Service of %s", w.spec.ServiceName, m.dir)
+		}
+		var spec serviceSpec
+		if err := svc.Spec.Decode(&spec); err != nil {
+			t.Fatal(err)
+		}
+		if spec.ClusterIP != "None" {
+			t.Errorf("Service %s: clusterIP %q, want None (headless)", svc.Metadata.Name, spec.ClusterIP)
+		}
+		if !spec.PublishNotReadyAddresses {
+			t.Errorf("Service %s: publishNotReadyAddresses is off: every restart of a replica would move its routing values", svc.Metadata.Name)
+		}
+		if !w.selects(spec.Selector) {
+			t.Errorf("Service %s does not select the pods of %s", svc.Metadata.Name, w)
+		}
+	default:
+		t.Errorf("an otelcol-pagerduty %s: want a Deployment or a StatefulSet", w.kind)
+	}
+	if dir := w.config.Extensions.FileStorage.Directory; queueMount == "" || queueMount != dir {
+		t.Errorf("the queue volume is mounted at %q, file_storage's directory is %q", queueMount, dir)
+	}
+}
+
+// checkK8sFront checks the front tier: its k8s resolver watches the
+// replicas' headless Service on their OTLP/gRPC port, by pod names; it
+// routes by the replicas' routing attribute; and its ServiceAccount may
+// list and watch EndpointSlices.
+func checkK8sFront(t *testing.T, m k8sManifests, w *k8sWorkload) {
+	lb := w.config.Exporters.LoadBalancing
+	res := lb.Resolver.K8s
+	if res == nil {
+		t.Fatalf("the load_balancing exporter does not use the k8s resolver")
+	}
+	var backend *k8sWorkload
+	for _, b := range m.workloads {
+		if b.kind == "StatefulSet" && b.spec.ServiceName == res.Service && b.config.Exporters.PagerDuty != nil {
+			backend = b
 		}
 	}
-	var tmpl struct {
-		Template struct {
-			Metadata struct {
-				Labels map[string]string `yaml:"labels"`
-			} `yaml:"metadata"`
-		} `yaml:"template"`
+	if backend == nil {
+		t.Fatalf("the k8s resolver watches Service %q, the serviceName of no otelcol-pagerduty StatefulSet", res.Service)
 	}
-	if err := m.objects["Deployment"].Spec.Decode(&tmpl); err != nil {
-		t.Fatal(err)
+	grpc, ok := backend.config.Receivers.OTLP.Protocols["grpc"]
+	if !ok {
+		t.Fatalf("%s has no OTLP/gRPC receiver, the front's protocol", backend)
 	}
-	for k, v := range svc.Selector {
-		if tmpl.Template.Metadata.Labels[k] != v {
-			t.Errorf("Service selector %s=%s does not match the pod template", k, v)
+	if want := endpointPort(t, "otlp grpc", grpc.Endpoint); !slices.Equal(res.Ports, []int{want}) {
+		t.Errorf("the k8s resolver's ports are %v, want [%d], %s's OTLP/gRPC port", res.Ports, want, backend)
+	}
+	if !res.ReturnHostnames {
+		t.Errorf("the k8s resolver puts pod addresses on the ring: a replica replaced under its name would come back as another member; set return_hostnames")
+	}
+	if attr := backend.config.Exporters.PagerDuty.Routing.Attribute; lb.RoutingKey != "attributes" || !slices.Equal(lb.RoutingAttributes, []string{attr}) {
+		t.Errorf("the front routes by %s %v; want attributes [%s], the replicas' routing.attribute", lb.RoutingKey, lb.RoutingAttributes, attr)
+	}
+
+	// RBAC: the pod's ServiceAccount is bound to a Role that may list and
+	// watch EndpointSlices.
+	sa := w.spec.Template.Spec.ServiceAccountName
+	if sa == "" || m.named("ServiceAccount", sa) == nil {
+		t.Fatalf("serviceAccountName %q names no ServiceAccount of %s", sa, m.dir)
+	}
+	granted := false
+	for _, rb := range m.all("RoleBinding") {
+		if !slices.Contains(rb.Subjects, rbacSubject{Kind: "ServiceAccount", Name: sa}) {
+			continue
+		}
+		role := m.named(rb.RoleRef.Kind, rb.RoleRef.Name)
+		if role == nil {
+			t.Errorf("RoleBinding %s refers to %s %s, which %s does not define", rb.Metadata.Name, rb.RoleRef.Kind, rb.RoleRef.Name, m.dir)
+			continue
+		}
+		for _, r := range role.Rules {
+			if slices.Contains(r.APIGroups, "discovery.k8s.io") && slices.Contains(r.Resources, "endpointslices") &&
+				slices.Contains(r.Verbs, "list") && slices.Contains(r.Verbs, "watch") {
+				granted = true
+			}
+		}
+	}
+	if !granted {
+		t.Errorf("ServiceAccount %s may not list and watch endpointslices (discovery.k8s.io)", sa)
+	}
+}
+
+// checkK8sServices checks that each Service selects the pods of exactly
+// one workload and targets ports its OTLP receiver listens on.
+func checkK8sServices(t *testing.T, m k8sManifests) {
+	for _, svc := range m.all("Service") {
+		var spec serviceSpec
+		if err := svc.Spec.Decode(&spec); err != nil {
+			t.Fatal(err)
+		}
+		selected := filter(m.workloads, func(w *k8sWorkload) bool { return w.selects(spec.Selector) })
+		if len(selected) != 1 {
+			t.Errorf("Service %s selects %v, want one workload", svc.Metadata.Name, selected)
+			continue
+		}
+		w := selected[0]
+		if len(spec.Ports) == 0 {
+			t.Errorf("Service %s exposes no port", svc.Metadata.Name)
+		}
+		receiver := w.receiverPorts(t)
+		for _, p := range spec.Ports {
+			if target := w.containerPort(t, p.TargetPort); !receiver[target] {
+				t.Errorf("Service %s port %s targets %d of %s, where no OTLP receiver listens", svc.Metadata.Name, p.Name, target, w)
+			}
 		}
 	}
 }
 
-// TestDockerfile checks what can be checked of the Dockerfile without
-// Docker: the ocb release is the Makefile's, the manifest is the
-// repository's, and the binary copied is the one ocb writes.
+// TestDockerfile checks what can be checked of the Dockerfiles without
+// Docker: the ocb release is the Makefile's, the manifest is the one of
+// the distribution, and the binary copied is the one ocb writes.
 func TestDockerfile(t *testing.T) {
-	df, err := os.ReadFile(filepath.Join(k8sDir, "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	mk, err := os.ReadFile(makefilePath)
 	if err != nil {
 		t.Fatal(err)
@@ -1042,64 +1279,110 @@ func TestDockerfile(t *testing.T) {
 	if mv == nil {
 		t.Fatalf("no BUILDER_VERSION in %s", makefilePath)
 	}
-	if want := "go.opentelemetry.io/collector/cmd/builder@" + string(mv[1]); !bytes.Contains(df, []byte(want)) {
-		t.Errorf("Dockerfile does not install %s (the Makefile's ocb)", want)
-	}
-	if !bytes.Contains(df, []byte("--config builder-config.yaml")) {
-		t.Errorf("Dockerfile does not build the repository's builder-config.yaml")
-	}
-	var manifest struct {
-		Dist struct {
-			Name       string `yaml:"name"`
-			OutputPath string `yaml:"output_path"`
-		} `yaml:"dist"`
-	}
-	readYAML(t, builderManifest, &manifest)
-	bin := filepath.ToSlash(filepath.Join("/src", manifest.Dist.OutputPath, manifest.Dist.Name))
-	if !bytes.Contains(df, []byte("COPY --from=build "+bin+" ")) {
-		t.Errorf("Dockerfile does not copy %s, the binary ocb writes", bin)
-	}
-	if n := len(regexp.MustCompile(`(?m)^FROM `).FindAll(df, -1)); n != 2 {
-		t.Errorf("Dockerfile has %d stages, want 2 (build, runtime)", n)
+	for _, tc := range []struct {
+		dockerfile string
+		manifest   string // relative to the repository root, as the Dockerfile names it
+	}{
+		{filepath.Join(k8sDir, "Dockerfile"), "builder-config.yaml"},
+		{filepath.Join(k8sLBDir, "Dockerfile"), "examples/loadbalancing/builder-config.yaml"},
+	} {
+		t.Run(tc.dockerfile, func(t *testing.T) {
+			df, err := os.ReadFile(tc.dockerfile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "go.opentelemetry.io/collector/cmd/builder@" + string(mv[1]); !bytes.Contains(df, []byte(want)) {
+				t.Errorf("%s does not install %s (the Makefile's ocb)", tc.dockerfile, want)
+			}
+			if !bytes.Contains(df, []byte("--config "+tc.manifest)) {
+				t.Errorf("%s does not build %s", tc.dockerfile, tc.manifest)
+			}
+			var manifest struct {
+				Dist struct {
+					Name       string `yaml:"name"`
+					OutputPath string `yaml:"output_path"`
+				} `yaml:"dist"`
+			}
+			readYAML(t, filepath.Join("..", filepath.FromSlash(tc.manifest)), &manifest)
+			bin := filepath.ToSlash(filepath.Join("/src", manifest.Dist.OutputPath, manifest.Dist.Name))
+			if !bytes.Contains(df, []byte("COPY --from=build "+bin+" ")) {
+				t.Errorf("%s does not copy %s, the binary ocb writes", tc.dockerfile, bin)
+			}
+			if n := len(regexp.MustCompile(`(?m)^FROM `).FindAll(df, -1)); n != 2 {
+				t.Errorf("%s has %d stages, want 2 (build, runtime)", tc.dockerfile, n)
+			}
+		})
 	}
 }
 
-// TestKubernetesConfigValidates runs `otelcol-pagerduty validate` on the
-// ConfigMap's config with the Secret's variables set to fake 32-character
-// keys, and checks that the Secret's placeholders are refused.
+// TestKubernetesConfigValidates runs the built distributions' `validate`
+// on every workload's config: otelcol-pagerduty's for the collectors that
+// send to PagerDuty, with the Secret's variables set to fake 32-character
+// keys (and, to check that the Secret's placeholders are refused, to
+// them); the front tier's (loadbalancing/builder-config.yaml) for the
+// front.
 func TestKubernetesConfigValidates(t *testing.T) {
 	requireE2E(t)
-	m := loadK8s(t)
-	bin := e2etest.CollectorBin(t)
+	for _, dir := range k8sExamples {
+		m := loadK8s(t, dir)
+		for _, w := range m.workloads {
+			t.Run(filepath.Base(dir)+"/"+w.String(), func(t *testing.T) { validateK8sWorkload(t, m, w) })
+		}
+	}
+}
+
+func validateK8sWorkload(t *testing.T, m k8sManifests, w *k8sWorkload) {
+	var bin string
+	switch {
+	case w.config.Exporters.PagerDuty != nil:
+		bin = e2etest.CollectorBin(t)
+	case w.config.Exporters.LoadBalancing != nil:
+		bin = lbCollectorBin(t)
+	default:
+		t.Fatalf("the config has neither a pagerduty nor a load_balancing exporter")
+	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(m.configYAML), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(w.configYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// file_storage's validation requires its directory to exist; the PVC
-	// provides it in the pod. Here a temporary directory stands in.
-	queueDir := filepath.Join(dir, "file_storage")
-	if err := os.Mkdir(queueDir, 0o700); err != nil {
-		t.Fatal(err)
+	args := []string{"validate", "--config", cfg}
+	if slices.Contains(w.config.Service.Extensions, "file_storage") {
+		// file_storage's validation requires its directory to exist; the
+		// volume provides it in the pod. Here a temporary directory
+		// stands in.
+		queueDir := filepath.Join(dir, "file_storage")
+		if err := os.Mkdir(queueDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--set=extensions::file_storage::directory="+queueDir)
 	}
 	validate := func(env []string) (string, error) {
-		cmd := exec.Command(bin, "validate", "--config", cfg, "--set=extensions::file_storage::directory="+queueDir)
+		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
 
-	names := slices.Sorted(maps.Keys(m.secretEnv()))
+	secretEnv := w.secretEnv()
+	names := slices.Sorted(maps.Keys(secretEnv))
 	var fake, placeholder []string
 	for i, name := range names {
 		fake = append(fake, fmt.Sprintf("%s=%032x", name, i+1))
-		placeholder = append(placeholder, name+"="+m.objects["Secret"].StringData[m.secretEnv()[name]])
+		for _, e := range w.container.Env {
+			if e.Name == name {
+				placeholder = append(placeholder, name+"="+m.named("Secret", e.ValueFrom.SecretKeyRef.Name).StringData[secretEnv[name]])
+			}
+		}
 	}
 	out, err := validate(fake)
 	if err != nil {
 		t.Fatalf("validate with fake keys for %v: %v\n%s", names, err, out)
 	}
-	t.Logf("validate with fake keys for %v: exit 0", names)
+	t.Logf("%s: validate with fake keys for %v: exit 0", filepath.Base(bin), names)
+	if len(names) == 0 {
+		return
+	}
 
 	out, err = validate(placeholder)
 	if err == nil {
@@ -1138,15 +1421,16 @@ func TestKubernetesConfigValidates(t *testing.T) {
 // back.
 func TestLoadBalancedReplicas(t *testing.T) {
 	requireE2E(t)
-	lbBin := e2etest.Binary(t, "OTELCOL_LB_BIN", "_build/lb/otelcol-pagerduty-lb",
-		"build it with `make build && .tools/builder --config examples/loadbalancing/builder-config.yaml`")
+	lbBin := lbCollectorBin(t)
 	sim := e2etest.StartSim(t) // its rate limit: 120 per key in any 60 s window
 
 	var backends []*e2etest.Collector
 	for i := range 2 {
+		storage := t.TempDir() // each replica's own file_storage
 		backends = append(backends, e2etest.StartCollector(t, e2etest.CollectorBin(t), fmt.Sprintf("backend-%d", i+1), func(p e2etest.Ports) ([]string, []string) {
 			return []string{
 				fmt.Sprintf("BACKEND_OTLP_GRPC_ENDPOINT=127.0.0.1:%d", p.OTLP),
+				"BACKEND_STORAGE_DIR=" + storage,
 				fmt.Sprintf("BACKEND_HEALTH_ENDPOINT=127.0.0.1:%d", p.Health),
 				"BACKEND_METRICS_HOST=127.0.0.1",
 				fmt.Sprintf("BACKEND_METRICS_PORT=%d", p.Metrics),
@@ -1388,6 +1672,15 @@ func requireE2E(t *testing.T) {
 	t.Helper()
 	e2etest.SkipUnlessE2E(t, "run `make e2e`, or `make build pdsim && PAGERDUTY_E2E=1 go test -count=1 -v ./examples/` "+
 		"(binaries from $OTELCOL_BIN, $PDSIM_BIN and $OTELCOL_LB_BIN, default _build/otelcol-pagerduty, _build/pdsim, _build/lb/otelcol-pagerduty-lb)")
+}
+
+// lbCollectorBin is the front tier's distribution, built from
+// loadbalancing/builder-config.yaml: $OTELCOL_LB_BIN, else
+// _build/lb/otelcol-pagerduty-lb.
+func lbCollectorBin(t *testing.T) string {
+	t.Helper()
+	return e2etest.Binary(t, "OTELCOL_LB_BIN", "_build/lb/otelcol-pagerduty-lb",
+		"build it with `make build && .tools/builder --config examples/loadbalancing/builder-config.yaml`")
 }
 
 // waitMetric waits until the sum of the collector's series name whose
