@@ -80,7 +80,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 	}
 	e.exit = &exit{
 		tel: e.tel, logger: set.Logger, backlog: e.backlog, stop: stop,
-		unpin:   func(dedupKey string) { e.flow.cache.Unpin(dedupKey) },
+		unpin:   func(dedupKey string) { e.flow.unpin(dedupKey) },
 		started: pcommon.NewTimestampFromTime(time.Now()),
 	}
 	e.flow = &flow{
@@ -94,6 +94,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		routes:  routes,
 		limiter: eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst),
 		exit:    e.exit,
+		pending: newPending(),
 		stop:    stop,
 		sends:   sends,
 

@@ -30,6 +30,7 @@ type flow struct {
 	queues  *queues
 	limiter *eventsapi.Limiter
 	exit    *exit
+	pending *pending
 	stop    context.Context // done once shutdown stops delivery
 	sends   context.Context // done once shutdown cancels the requests in flight
 	// autoResolveAfter is auto_resolve.after: an alert's quiet period
@@ -62,9 +63,9 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 		}
 		s.keys = append(s.keys, key)
 	}
-	for _, dedupKey := range s.pins {
+	for i, dedupKey := range s.pins {
 		if dedupKey != "" {
-			f.cache.Pin(dedupKey)
+			f.pin(dedupKey, s.keys[i])
 		}
 	}
 	if len(s.keys) > 0 && !slices.ContainsFunc(s.keys, func(k queueKey) bool { return k != s.keys[0] }) && s.keys[0] != settled {
@@ -169,11 +170,12 @@ func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap
 	return true
 }
 
-// queueOf picks a record's queue: the route of its incident's key when the
-// cache knows an incident the event belongs to, else rt, the route its
-// routing attribute selects. An acknowledge or resolve with no route at all
-// goes to the first route, where delivery looks again: its trigger may be
-// queued still.
+// queueOf picks a record's queue: for an acknowledge, the queue of its
+// key's records still pending (see pending); else the route of its
+// incident's key when the cache knows an incident the event belongs to,
+// else rt, the route its routing attribute selects. An acknowledge or
+// resolve with no route at all goes to the first route, where delivery
+// looks again: its trigger may be queued still.
 func (f *flow) queueOf(m *recordmap.Result, rt *route) (queueKey, bool) {
 	ev := &m.Event
 	p := priorityOf(ev)
@@ -181,6 +183,9 @@ func (f *flow) queueOf(m *recordmap.Result, rt *route) (queueKey, bool) {
 		if incidentKey, open := f.cache.IncidentKey(ev.DedupKey); incidentKey != "" && (open || ev.Action != eventsapi.Trigger) {
 			rt = f.routes.ofKey(incidentKey)
 		}
+	}
+	if q, ok := f.pending.queue(ev.DedupKey); ok && ev.Action == eventsapi.Acknowledge {
+		return q, true
 	}
 	switch {
 	case rt != nil && rt != f.routes.unknown:
@@ -198,7 +203,7 @@ func (f *flow) enqueue(ctx context.Context, s *sorting, key queueKey, held *held
 	if err != nil {
 		for i, k := range s.keys {
 			if k == key && s.pins[i] != "" {
-				f.cache.Unpin(s.pins[i])
+				f.unpin(s.pins[i])
 			}
 		}
 	}
@@ -361,6 +366,19 @@ func arrivedAt(received pcommon.Timestamp) time.Time {
 	return received.AsTime()
 }
 
+// pin keeps dedupKey's ordering state while a record of it waits on q (see
+// dedup.Cache.Pin), and notes the queue for its acknowledges (see pending).
+func (f *flow) pin(dedupKey string, q queueKey) {
+	f.cache.Pin(dedupKey)
+	f.pending.add(dedupKey, q)
+}
+
+// unpin undoes pin once the record settled.
+func (f *flow) unpin(dedupKey string) {
+	f.cache.Unpin(dedupKey)
+	f.pending.done(dedupKey)
+}
+
 // forget lets go of the pins of the records of ld, a request the retry
 // sender gave up on: they will never settle.
 func (f *flow) forget(ld plog.Logs) {
@@ -370,7 +388,7 @@ func (f *flow) forget(ld plog.Logs) {
 			continue
 		}
 		if m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, received); err == nil && m.Event.DedupKey != "" {
-			f.cache.Unpin(m.Event.DedupKey)
+			f.unpin(m.Event.DedupKey)
 		}
 	}
 }

@@ -100,3 +100,43 @@ func TestPinsAreLetGo(t *testing.T) {
 		return h.e.flow.cache.Stats().Pinned == 0
 	}, 5*time.Second, 20*time.Millisecond, "let go once the retry sender gave up")
 }
+
+// TestAcknowledgeWaitsForItsTrigger: an acknowledge sent while its alert's
+// trigger still waits behind a backlog follows the trigger's queue instead
+// of overtaking it through its own: PagerDuty would drop an acknowledge
+// that comes before the incident exists, and the incident would stay
+// triggered. A resolve may overtake: it leaves a tombstone the trigger
+// finds stale.
+func TestAcknowledgeWaitsForItsTrigger(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	release := make(chan struct{})
+	api.respond = func(req apiRequest) (int, http.Header, string) {
+		if req.dedup() == "blocker" {
+			<-release
+		}
+		return http.StatusAccepted, nil, ""
+	}
+	cfg := testConfig(api)
+	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.NumConsumers = 1
+	cfg.QueueConfig = configoptional.Some(queue)
+	h := startExporter(t, cfg)
+	ctx := context.Background()
+
+	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "blocker", "alert.severity", "info")))
+	require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "x", "alert.severity", "info")))
+	ack := alert("checkout", "alert.fingerprint", "x", "alert.status", "acknowledged")
+	ack.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(
+		pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 1, 0, time.UTC)))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, ack))
+	time.Sleep(200 * time.Millisecond)
+	assert.Len(t, api.requestsSoFar(), 1, "the acknowledge waits behind its trigger")
+	close(release)
+	require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 3 }, 5*time.Second, 10*time.Millisecond)
+	var got []string
+	for _, r := range api.taken() {
+		got = append(got, r.action()+" "+r.dedup())
+	}
+	assert.Equal(t, []string{"trigger blocker", "trigger x", "acknowledge x"}, got)
+}

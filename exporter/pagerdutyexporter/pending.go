@@ -1,0 +1,56 @@
+package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+
+import "sync"
+
+// pending remembers, per dedup key with records still queued or in flight,
+// the queue the first of them went to. An acknowledge follows it there: in
+// a queue of its own it could overtake the trigger it acknowledges, reach
+// PagerDuty before the incident exists and be dropped there, leaving the
+// incident triggered. Memory grows only with the keys pending.
+type pending struct {
+	mu    sync.Mutex
+	byKey map[string]pendingKey
+}
+
+type pendingKey struct {
+	queue   queueKey
+	records int
+}
+
+func newPending() *pending { return &pending{byKey: map[string]pendingKey{}} }
+
+// add notes a record of dedupKey put on queue q.
+func (p *pending) add(dedupKey string, q queueKey) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k, ok := p.byKey[dedupKey]
+	if !ok {
+		k.queue = q
+	}
+	k.records++
+	p.byKey[dedupKey] = k
+}
+
+// done notes that a record of dedupKey settled; a key not pending is left
+// as it is.
+func (p *pending) done(dedupKey string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k, ok := p.byKey[dedupKey]
+	switch {
+	case !ok:
+	case k.records > 1:
+		k.records--
+		p.byKey[dedupKey] = k
+	default:
+		delete(p.byKey, dedupKey)
+	}
+}
+
+// queue returns the queue of dedupKey's pending records, if any.
+func (p *pending) queue(dedupKey string) (queueKey, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k, ok := p.byKey[dedupKey]
+	return k.queue, ok
+}
