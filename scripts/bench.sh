@@ -314,6 +314,8 @@ total_secs=$(($(date +%s) - script_start))
 m() { awk -v k="$2" -v u="$3" '$1 == k && $2 == u { print $3 }' "$OUTDIR/$1.medians"; }
 # calc EXPR: awk arithmetic on numbers; empty when an operand is missing.
 calc() { awk "BEGIN { print $1 }" 2>/dev/null; }
+# minus A B: A − B, empty when either is missing.
+minus() { if [[ -n "$1" && -n "$2" ]]; then calc "$1 - $2"; fi; }
 # share A B: A/B as a percentage, or n/a.
 share() { if [[ -n "$1" && -n "$2" ]] && awk -v b="$2" 'BEGIN { exit !(b != 0) }'; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f %%", 100 * a / b }'; else echo "n/a"; fi; }
 # ratio A B: A/B as "0.42×", or n/a.
@@ -371,7 +373,7 @@ csup_ratio=$(calc "$csup_cur / $csup_prev" || true)
 qc_bytes=$(m mem-cur BenchmarkQuietClockMillion bytes/alert)
 qc_sweep=$(m mem-cur BenchmarkQuietClockMillion ns/op)
 qc_prev_bytes=$(m mem-prev BenchmarkEntryBytesMillion bytes/entry)
-qc_delta=$(calc "$qc_bytes - $qc_prev_bytes" || true)
+qc_delta=$(minus "$qc_bytes" "$qc_prev_bytes")
 qc_budget=$(calc "$qc_prev_bytes + 16" || true)
 qc_core=$(calc "$qc_sweep / 1e9 * 100" || true) # % of a core at one sweep a second
 
@@ -661,7 +663,15 @@ mb_1m=$(calc "($eb_1m + 40) * 1000000 / 1048576" || true)
 	echo "| heap per tracked alert, 1,000,000 alerts (this tree: BenchmarkQuietClockMillion bytes/alert, clocks running; $prev_short: BenchmarkEntryBytesMillion bytes/entry) | $(num "$qc_bytes" 1) | $(num "$qc_prev_bytes" 1) | $(signed "$qc_delta") bytes | ≤ +16 bytes | $(verdict_prev atmost "$qc_delta" 16) |"
 	echo "| idle sweep of 1,000,000 quiet clocks (BenchmarkQuietClockMillion ns/op) | $(num "$qc_sweep" 1) ns: $(awk -v x="$qc_core" 'BEGIN { if (x == "") print "n/a"; else printf "%.6f %%", x }') of a core at one sweep a second | | | < 1 % of a core | $(verdict below "$qc_core" 1) |"
 	echo
-	echo "This tree's BenchmarkEntryBytesMillion (same 1,000,000 entries, no quiet clock; micro-benchmarks above): $(num "$eb_1m" 1) bytes/entry, so the running clocks themselves take $(signed "$(calc "$qc_bytes - $eb_1m" || true)") bytes per alert in this tree."
+	clocks_delta=$(minus "$qc_bytes" "$eb_1m")
+	if [[ -n "$clocks_delta" ]] && awk -v d="$clocks_delta" 'BEGIN { exit !(d < 1 && d > -1) }'; then
+		clocks_note="within a byte of the figure with the clocks running ($(signed "$clocks_delta")): the difference with $prev_short is in every entry, whether its clock runs or not"
+	elif [[ -z "$clocks_delta" ]]; then
+		clocks_note="no figure with the clocks running to compare it with"
+	else
+		clocks_note="$(signed "$clocks_delta") bytes per alert from the figure with the clocks running: that much is the running clocks' own cost"
+	fi
+	echo "This tree's BenchmarkEntryBytesMillion (the same 1,000,000 entries, no clock running; micro-benchmarks above): $(num "$eb_1m" 1) bytes/entry, $clocks_note."
 	echo
 	bs=""
 	if [[ -x .tools/benchstat ]]; then bs=.tools/benchstat; elif command -v benchstat >/dev/null 2>&1; then bs=$(command -v benchstat); fi
@@ -692,7 +702,7 @@ mb_1m=$(calc "($eb_1m + 40) * 1000000 / 1048576" || true)
 	echo
 	echo "</details>"
 	echo
-	echo "## Full path: exporter vs go-pagerduty vs net/http (bench/run.sh)"
+	echo "## Full path: exporter vs go-pagerduty vs net/http, this tree and $prev_short (bench/run.sh)"
 	echo
 	if [[ -s "$OUTDIR/fullpath.md" ]]; then
 		sed -E 's/^### /### /' "$OUTDIR/fullpath.md" | sed -e '/^$/N;/^\n$/D'
