@@ -76,8 +76,8 @@ BASE_SRC=$ROOT/_build/baseline-src # temporary worktree of BASELINE_COMMIT
 BASE_BIN=$ROOT/_build/baseline/otelcol-pagerduty
 # The "before" of the mapping cost, the suppressed-record throughput, the
 # full path's ratio to net/http and the heap per tracked alert: main before
-# the current round of work (identification once per record, in-place
-# stamping, auto-resolve's quiet clocks).
+# the current round of work (before auto-resolve's quiet clocks, among
+# others).
 PREVIOUS_COMMIT=${PREVIOUS_COMMIT:-eefb0afc27106e9ccc360abb74bea4ac906d486c}
 PREV_SRC=$ROOT/_build/previous-src # temporary worktree of PREVIOUS_COMMIT
 mkdir -p "$OUTDIR"
