@@ -54,7 +54,8 @@ type outcome struct {
 	repairs  recordmap.Repairs // counted once the event is completed
 	turn     dedup.Turn        // committed and released by exit
 
-	reason    string // outcomeSuppressed: a dedup reason
+	reason    string           // outcomeSuppressed: a dedup reason
+	tally     *suppressedTally // on its way in: where a suppression is counted until the request is sorted
 	rejection rejection
 	err       error
 	failKey   string
@@ -110,7 +111,7 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 		}
 	case outcomeSuppressed:
 		o.turn.Commit(ctx)
-		x.tel.suppressedRecord(ctx, o.action, o.reason)
+		x.tel.suppressedRecord(ctx, o.tally, o.action, o.reason)
 	case outcomeRejected:
 		if o.tombstone {
 			o.turn.Commit(ctx)
@@ -135,6 +136,11 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 	} else if p != nil && o.dedupKey != "" && o.received >= x.started {
 		x.unpin(o.dedupKey)
 	}
+}
+
+// tallied records the suppressions of a request sorted on its way in.
+func (x *exit) tallied(ctx context.Context, tally *suppressedTally) {
+	x.tel.flushSuppressed(ctx, tally)
 }
 
 // sent turns the Events API's answer into how the record settles: accepted,

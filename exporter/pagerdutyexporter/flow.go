@@ -50,9 +50,13 @@ func (f *flow) admit(ctx context.Context, ld plog.Logs) error { return f.take(ct
 // resolves the exporter makes itself when alerts go quiet.
 func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 	received := pcommon.NewTimestampFromTime(time.Now())
+	count := ld.LogRecordCount()
 	var small [8]queueKey
 	var smallPins [8]string
-	s := sorting{keys: small[:0], pins: smallPins[:0], several: ld.LogRecordCount() > 1}
+	s := sorting{keys: small[:0], pins: smallPins[:0], several: count > 1}
+	if count > len(small) {
+		s.keys, s.pins = make([]queueKey, 0, count), make([]string, 0, count)
+	}
 	var n pcommon.Timestamp
 	for ref := range records(ld) {
 		n++
@@ -63,12 +67,16 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 		}
 		s.keys = append(s.keys, key)
 	}
+	f.exit.tallied(ctx, &s.suppressed)
 	for i, dedupKey := range s.pins {
 		if dedupKey != "" {
 			f.pin(dedupKey, s.keys[i])
 		}
 	}
-	if len(s.keys) > 0 && !slices.ContainsFunc(s.keys, func(k queueKey) bool { return k != s.keys[0] }) && s.keys[0] != settled {
+	if len(s.keys) == 0 || !slices.ContainsFunc(s.keys, func(k queueKey) bool { return k != settled }) {
+		return nil // every record settled on its way in
+	}
+	if !slices.ContainsFunc(s.keys, func(k queueKey) bool { return k != s.keys[0] }) {
 		// The common case: the whole request goes to one queue. The
 		// exporter owns ld (it declares that it mutates data), so it is
 		// stamped and queued as it is, without a copy.
@@ -106,6 +114,8 @@ type sorting struct {
 	pins    []string   // each record's dedup key to pin while it is queued; "" for none
 	several bool       // the request has more than one record
 	sameKey map[string]queueKey
+	// suppressed counts the repeats settled on arrival (see suppressedTally).
+	suppressed suppressedTally
 }
 
 // settled stands for the queue of a record settled on its way in.
@@ -133,7 +143,7 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 		return key, true
 	}
 	rt := f.routes.pick(m.RoutingValue)
-	if !ev.IsChange() && f.settledOnArrival(ctx, ref, &m, rt, arrived) {
+	if !ev.IsChange() && f.settledOnArrival(ctx, ref, &m, rt, arrived, s) {
 		return queueKey{}, false
 	}
 	key, ok := f.queueOf(&m, rt)
@@ -157,7 +167,7 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 // stale record) when its dedup key's turn is free: delivery would decide
 // the same, and in a storm of repeats queueing each would cost more than
 // deciding.
-func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap.Result, rt *route, arrived arrival) bool {
+func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap.Result, rt *route, arrived arrival, s *sorting) bool {
 	turn, ok := f.cache.TryBegin(ctx, m.Event.DedupKey, f.seen(m, rt, arrived.auto))
 	if !ok {
 		return false
@@ -166,7 +176,7 @@ func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap
 		turn.Release()
 		return false
 	}
-	f.exit.settle(ctx, nil, &outcome{kind: outcomeSuppressed, ref: ref, action: m.Event.Action, dedupKey: m.Event.DedupKey, auto: arrived.auto, turn: turn, reason: turn.Reason})
+	f.exit.settle(ctx, nil, &outcome{kind: outcomeSuppressed, ref: ref, action: m.Event.Action, dedupKey: m.Event.DedupKey, auto: arrived.auto, turn: turn, reason: turn.Reason, tally: &s.suppressed})
 	return true
 }
 

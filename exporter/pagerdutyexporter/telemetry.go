@@ -249,13 +249,37 @@ func (t *telemetry) autoResolved(ctx context.Context, rt *route) {
 	t.tb.ExporterPagerdutyAutoResolved.Add(ctx, 1, t.routes[rt.index].route.add...)
 }
 
-// suppressedRecord counts a record whose effect PagerDuty already shows.
-func (t *telemetry) suppressedRecord(ctx context.Context, action eventsapi.Action, reason string) {
-	t.tb.ExporterPagerdutySuppressed.Add(ctx, 1, t.suppressed[actionIndex(action)][reasonIndex(reason)].add...)
+// suppressedRecord counts a record whose effect PagerDuty already shows,
+// in tally when not nil (see suppressedTally), else at once.
+func (t *telemetry) suppressedRecord(ctx context.Context, tally *suppressedTally, action eventsapi.Action, reason string) {
+	a, r := actionIndex(action), reasonIndex(reason)
+	if tally != nil {
+		tally[a][r]++
+		return
+	}
+	t.tb.ExporterPagerdutySuppressed.Add(ctx, 1, t.suppressed[a][r].add...)
+}
+
+// suppressedTally counts the records of one request settled on arrival, so
+// that a storm of repeats costs one measurement per request, not per record.
+type suppressedTally [numActions][len(dedup.Reasons)]int64
+
+// flushSuppressed records a tally.
+func (t *telemetry) flushSuppressed(ctx context.Context, tally *suppressedTally) {
+	for a := range tally {
+		for r, n := range tally[a] {
+			if n > 0 {
+				t.tb.ExporterPagerdutySuppressed.Add(ctx, n, t.suppressed[a][r].add...)
+			}
+		}
+	}
 }
 
 // repairedRecord counts each repair made to a record.
 func (t *telemetry) repairedRecord(ctx context.Context, repairs recordmap.Repairs) {
+	if repairs == 0 {
+		return
+	}
 	for r := range repairs.All() {
 		t.tb.ExporterPagerdutyRecordsRepaired.Add(ctx, 1, t.repaired[repairBit(r)].add...)
 	}

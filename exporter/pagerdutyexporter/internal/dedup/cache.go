@@ -225,18 +225,24 @@ func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision 
 	c.mu.Lock()
 	now := c.now().UnixNano()
 	e, expired := c.lru.lookup(dedupKey, now)
+	if e != nil {
+		// Known: decided at once, under the one lock.
+		defer c.mu.Unlock()
+		return c.rules(e, ev, now)
+	}
 	c.mu.Unlock()
 	c.deleteStored(ctx, expired)
-	if e == nil && expired == nil {
+	if expired == nil {
 		e = c.loadStored(ctx, dedupKey)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rules(e, ev)
+	return c.rules(e, ev, now)
 }
 
-// rules is the decision itself, on the entry e (nil when unknown).
-func (c *Cache) rules(e *entry, ev Event) Decision {
+// rules is the decision itself, on the entry e (nil when unknown), at now
+// (Unix nanoseconds).
+func (c *Cache) rules(e *entry, ev Event, now int64) Decision {
 	if e == nil {
 		if ev.Auto {
 			// Forgotten since its clock ran out: nothing to resolve.
@@ -263,7 +269,7 @@ func (c *Cache) rules(e *entry, ev Event) Decision {
 			// A new incident may open under the key the record asks for.
 			return Decision{RoutingKey: ev.RoutingKey}
 		}
-		repeatDue := c.now().UnixNano()-e.sentAt >= int64(c.cfg.RepeatInterval)
+		repeatDue := now-e.sentAt >= int64(c.cfg.RepeatInterval)
 		if e.payloadHash == ev.PayloadHash && !repeatDue {
 			return Decision{RoutingKey: routingKey, Reason: ReasonDuplicate}
 		}
