@@ -113,7 +113,8 @@ type Cache struct {
 	cfg   Config
 	now   func() time.Time
 	turns sequencer
-	store store // written through on every change; noStore when memory only
+	store store     // written through on every change; noStore when memory only
+	keys  *keyTable // the routing keys entries refer to
 
 	mu  sync.Mutex
 	lru lru
@@ -132,7 +133,7 @@ func newCache(cfg Config, now func() time.Time, s store) *Cache {
 	if cfg.StoreError == nil {
 		cfg.StoreError = func(error) {}
 	}
-	return &Cache{cfg: cfg, now: now, store: s, turns: newSequencer(), lru: newLRU(cfg.TTL, cfg.MaxEntries, now().UnixNano())}
+	return &Cache{cfg: cfg, now: now, store: s, keys: newKeyTable(), turns: newSequencer(), lru: newLRU(cfg.TTL, cfg.MaxEntries, now().UnixNano())}
 }
 
 // Turn is one dedup key's exclusive turn, from Begin to Release. Decision is
@@ -191,7 +192,7 @@ func (c *Cache) IncidentKey(dedupKey string) (routingKey string, open bool) {
 	if !ok {
 		return "", false
 	}
-	return e.routingKey, e.state.open()
+	return c.keys.key(e.route), e.state.open()
 }
 
 // Commit records what PagerDuty shows once the turn's event is settled: when
@@ -250,7 +251,7 @@ func (c *Cache) rules(e *entry, ev Event, now int64) Decision {
 		}
 		return Decision{RoutingKey: ev.RoutingKey}
 	}
-	routingKey := e.routingKey
+	routingKey := c.keys.key(e.route)
 	if routingKey == "" {
 		// Stored under a route the configuration no longer has.
 		routingKey = ev.RoutingKey
@@ -308,7 +309,7 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event) {
 			e.state = Triggered
 		}
 		e.payloadHash = ev.PayloadHash
-		e.routingKey = ev.RoutingKey
+		e.route = c.keys.id(ev.RoutingKey)
 		e.quietFor = quietSeconds(ev.QuietFor)
 		c.lru.quiet.start(e, now)
 	case eventsapi.Acknowledge:
@@ -316,8 +317,8 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event) {
 	case eventsapi.Resolve:
 		e.state = Resolved
 		c.lru.quiet.stop(e)
-		if e.routingKey == "" {
-			e.routingKey = ev.RoutingKey
+		if e.route == 0 {
+			e.route = c.keys.id(ev.RoutingKey)
 		}
 	}
 	e.sentAt = now

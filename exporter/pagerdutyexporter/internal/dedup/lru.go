@@ -5,12 +5,12 @@ import "time"
 // entry is what the cache holds for one dedup key.
 type entry struct {
 	key         string
-	routingKey  string // shares memory with the configured key: costs a header, not a copy
 	payloadHash uint64
 	sentAt      int64 // Unix nanoseconds of the last send
 	eventTime   int64
 	updatedAt   int64
 	state       State
+	route       uint16 // the incident's routing key, in the cache's keyTable; 0: none
 	// The auto-resolve clock (see quietClocks), in whole seconds: quietFor
 	// is the alert's quiet period, 0 when it is never auto-resolved;
 	// quietUntil the second its clock runs out, 0 while it is stopped.

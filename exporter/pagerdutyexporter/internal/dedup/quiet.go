@@ -168,7 +168,7 @@ func (c *Cache) Quiet(now time.Time) []QuietAlert {
 	defer c.mu.Unlock()
 	var quiet []QuietAlert
 	c.lru.quiet.sweep(now.UnixNano(), func(e *entry) {
-		quiet = append(quiet, QuietAlert{DedupKey: e.key, RoutingKey: e.routingKey, QuietFor: time.Duration(e.quietFor) * time.Second})
+		quiet = append(quiet, QuietAlert{DedupKey: e.key, RoutingKey: c.keys.key(e.route), QuietFor: time.Duration(e.quietFor) * time.Second})
 	})
 	return quiet
 }

@@ -144,7 +144,8 @@ func TestQuietClockAcrossRestart(t *testing.T) {
 	record(before, "open", firing(keyA, 10*time.Second))
 	record(before, "closed", firing(keyA, 10*time.Second))
 	record(before, "closed", ev(eventsapi.Resolve, keyA, 0))
-	v1 := (&storageStore{Persistence: persistence(client)}).encode(&entry{key: "old", state: Triggered, routingKey: keyA, updatedAt: clk.now().UnixNano()})
+	keys := newKeyTable()
+	v1 := (&storageStore{Persistence: persistence(client), keys: keys}).encode(&entry{key: "old", state: Triggered, route: keys.id(keyA), updatedAt: clk.now().UnixNano()})
 	v1 = append([]byte{entryVersionV1}, append(v1[1:fixedSizeV1], v1[fixedSize:]...)...)
 	mem.data[entryPrefix+"old"] = v1
 	require.NoError(t, before.Close(ctx))

@@ -62,6 +62,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, p Persistence) 
 	s := &storageStore{Persistence: p}
 	s.walker, s.walks = p.Client.(storage.Walker)
 	c := newCache(cfg, now, s)
+	s.keys = c.keys
 	if !s.walks {
 		return c, nil
 	}
@@ -99,7 +100,8 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, p Persistence) 
 type storageStore struct {
 	Persistence
 	walker storage.Walker
-	walks  bool // Open loaded everything there was: no lookups needed
+	walks  bool      // Open loaded everything there was: no lookups needed
+	keys   *keyTable // the cache's
 }
 
 // entryPrefix namespaces entries in the storage.
@@ -149,7 +151,7 @@ func (s *storageStore) delete(ctx context.Context, dedupKeys []string) error {
 func (s *storageStore) close(ctx context.Context) error { return s.Client.Close(ctx) }
 
 func (s *storageStore) encode(e *entry) []byte {
-	route := s.Route(e.routingKey)
+	route := s.Route(s.keys.key(e.route))
 	b := make([]byte, fixedSize, fixedSize+len(route))
 	b[0], b[1] = entryVersion, byte(e.state)
 	binary.LittleEndian.PutUint64(b[2:], e.payloadHash)
@@ -183,7 +185,7 @@ func (s *storageStore) decode(key string, b []byte) (*entry, error) {
 		sentAt:      nanos(b[10:]),
 		eventTime:   nanos(b[18:]),
 		updatedAt:   nanos(b[26:]),
-		routingKey:  s.Key(string(b[size:])),
+		route:       s.keys.id(s.Key(string(b[size:]))),
 	}
 	if size == fixedSize {
 		e.quietFor = binary.LittleEndian.Uint32(b[fixedSizeV1:])
