@@ -35,7 +35,9 @@ func (t *keyTable) id(key string) uint16 {
 		return 0
 	}
 	id := uint16(len(old)) //nolint:gosec // G115: bounded just above
-	keys := append(old[:len(old):len(old)], key)
+	keys := make([]string, len(old), len(old)+1)
+	copy(keys, old)
+	keys = append(keys, key)
 	t.keys.Store(&keys)
 	t.index[key] = id
 	return id
