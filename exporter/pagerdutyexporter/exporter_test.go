@@ -948,3 +948,26 @@ func TestRulesetKeyRouteIsNamedAtStart(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), sumByAttrs(m)["change_to_ruleset_key"])
 }
+
+// TestTooManyRoutesForTheSeriesLimitIsNamed: a configuration whose routes
+// make more series of the events metric than the metrics SDK keeps says so
+// at start, once; one within the limit says nothing.
+func TestTooManyRoutesForTheSeriesLimitIsNamed(t *testing.T) {
+	for _, tc := range []struct {
+		routes int
+		warns  int
+	}{{routes: 124, warns: 0}, {routes: 126, warns: 1}} {
+		api := newFakeEventsAPI(t)
+		cfg := testConfig(api)
+		cfg.Routing.Keys = map[string]configopaque.String{}
+		for i := range tc.routes {
+			cfg.Routing.Keys[fmt.Sprintf("route-%03d", i)] = configopaque.String(fmt.Sprintf("%032d", i))
+		}
+		h := startExporter(t, cfg)
+		warnings := h.logs.FilterMessageSnippet("more series of otelcol_exporter_pagerduty_events").All()
+		require.Len(t, warnings, tc.warns, "%d routes", tc.routes)
+		if tc.warns > 0 {
+			assert.EqualValues(t, (tc.routes+1)*16, warnings[0].ContextMap()["series"])
+		}
+	}
+}

@@ -41,6 +41,15 @@ func mappingRejection(err error) rejection {
 	return rejectUnknownEventType
 }
 
+// sdkSeriesLimit is the metrics SDK's default bound on the series of one
+// metric: past it, measurements of new attribute sets are counted under
+// otel_metric_overflow="true" instead.
+const sdkSeriesLimit = 2000
+
+// eventSeries is how many series of otelcol_exporter_pagerduty_events the
+// configured routes start with, the most of any of the exporter's metrics.
+func eventSeries(routes int) int { return routes * numActions * len(eventsapi.Outcomes) }
+
 // Index spaces of the attribute sets.
 const (
 	numActions       = 4 // trigger, acknowledge, resolve, change
