@@ -24,44 +24,43 @@ func (f *flow) admit(ctx context.Context, ld plog.Logs) error { return f.take(ct
 func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 	received := pcommon.NewTimestampFromTime(time.Now())
 	count := ld.LogRecordCount()
-	var small [8]queueKey
-	var smallPins [8]string
-	s := sorting{keys: small[:0], pins: smallPins[:0], several: count > 1}
+	var small [8]sorted
+	s := sorting{records: small[:0], several: count > 1}
 	if count > len(small) {
-		s.keys, s.pins = make([]queueKey, 0, count), make([]string, 0, count)
+		s.records = make([]sorted, 0, count)
 	}
 	var n pcommon.Timestamp
+	queued := 0
 	for ref := range records(ld) {
 		n++
-		key, ok := f.queueFor(ctx, ref, arrival{received: received, at: received + n, auto: auto}, &s)
-		if !ok {
-			key = settled
-			s.pins[len(s.pins)-1] = ""
+		r := f.queueFor(ctx, ref, arrival{received: received, at: received + n, auto: auto}, &s)
+		if r.queued {
+			queued++
+			if r.dedupKey != "" {
+				f.pin(r.dedupKey, r.queue)
+			}
 		}
-		s.keys = append(s.keys, key)
+		s.records = append(s.records, r)
 	}
 	f.exit.tallied(ctx, &s.suppressed)
-	for i, dedupKey := range s.pins {
-		if dedupKey != "" {
-			f.pin(dedupKey, s.keys[i])
-		}
-	}
-	if len(s.keys) == 0 || !slices.ContainsFunc(s.keys, func(k queueKey) bool { return k != settled }) {
+	if queued == 0 {
 		return nil // every record settled on its way in
 	}
-	if !slices.ContainsFunc(s.keys, func(k queueKey) bool { return k != s.keys[0] }) {
+	first := s.records[0].queue
+	if queued == len(s.records) && !slices.ContainsFunc(s.records, func(r sorted) bool { return r.queue != first }) {
 		// The common case: the whole request goes to one queue. The
 		// exporter owns ld (it declares that it mutates data), so it is
 		// stamped and queued as it is, without a copy.
 		stamp(ld, received, auto)
-		return f.enqueue(ctx, &s, s.keys[0], &heldLogs{logs: ld, count: len(s.keys)})
+		return f.enqueue(ctx, &s, first, &heldLogs{logs: ld, count: queued})
 	}
 	batches := map[queueKey]*heldLogs{}
 	n = 0
 	for ref := range records(ld) {
-		key := s.keys[n]
+		r := s.records[n]
+		key := r.queue
 		n++
-		if key == settled {
+		if !r.queued {
 			continue
 		}
 		if batches[key] == nil {
@@ -83,48 +82,49 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 // dedup key keep their order: they share the queue of the first of them,
 // whatever their own priority.
 type sorting struct {
-	keys    []queueKey // each record's queue so far; settled when it has none
-	pins    []string   // each record's dedup key to pin while it is queued; "" for none
-	several bool       // the request has more than one record
+	records []sorted // each record's way so far
+	several bool     // the request has more than one record
 	sameKey map[string]queueKey
 	// suppressed counts the repeats settled on arrival (see suppressedTally).
 	suppressed suppressedTally
 }
 
-// settled stands for the queue of a record settled on its way in.
-var settled = queueKey{route: "\x00settled"}
+// sorted is where one record of a request goes.
+type sorted struct {
+	queue    queueKey
+	queued   bool   // false: settled on its way in
+	dedupKey string // pinned while it waits; "" for a change event
+}
 
-// queueFor identifies a record that reached the exporter at, and returns
-// its queue; it settles the record instead when it can go no further: it
-// cannot become an event, has no route, or is a repeat the cache settles
-// on arrival.
-func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *sorting) (queueKey, bool) {
-	s.pins = append(s.pins, "")
+// queueFor identifies a record that reached the exporter at arrived, and
+// returns its queue; it settles the record instead (not queued) when it can
+// go no further: it cannot become an event, has no route, or is a repeat
+// the cache settles on arrival.
+func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *sorting) sorted {
 	m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, arrived.at)
 	if err != nil {
 		f.exit.settle(ctx, nil, &outcome{kind: outcomeRejected, ref: ref, rejection: mappingRejection(err), err: err})
-		return queueKey{}, false
+		return sorted{}
 	}
 	ev := &m.Event
-	s.pins[len(s.pins)-1] = ev.DedupKey
 	if ev.Action == eventsapi.Trigger && !arrived.auto {
 		// Every firing record restarts its alert's quiet clock, whether it
 		// is sent, suppressed, or waits.
 		f.cache.Firing(ev.DedupKey, f.quietFor(&m))
 	}
 	if key, ok := s.sameKey[ev.DedupKey]; ok && !ev.IsChange() {
-		return key, true
+		return sorted{queue: key, queued: true, dedupKey: ev.DedupKey}
 	}
 	rt := f.routes.pick(m.RoutingValue)
 	if !ev.IsChange() && f.settledOnArrival(ctx, ref, &m, rt, arrived, s) {
-		return queueKey{}, false
+		return sorted{}
 	}
 	key, ok := f.queueOf(&m, rt)
 	if !ok {
 		o := outcome{ref: ref}
 		f.unrouted(&o, &m)
 		f.exit.settle(ctx, nil, &o)
-		return queueKey{}, false
+		return sorted{}
 	}
 	if !ev.IsChange() && s.several {
 		if s.sameKey == nil {
@@ -132,7 +132,7 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 		}
 		s.sameKey[ev.DedupKey] = key
 	}
-	return key, true
+	return sorted{queue: key, queued: true, dedupKey: ev.DedupKey}
 }
 
 // settledOnArrival settles, without queueing it, a record the cache
@@ -184,9 +184,9 @@ func (f *flow) queueOf(m *recordmap.Result, rt *route) (queueKey, bool) {
 func (f *flow) enqueue(ctx context.Context, s *sorting, key queueKey, held *heldLogs) error {
 	err := f.exit.enqueued(key, held.count, f.queues.byKey[key].ConsumeLogs(ctx, held.logs))
 	if err != nil {
-		for i, k := range s.keys {
-			if k == key && s.pins[i] != "" {
-				f.unpin(s.pins[i])
+		for _, r := range s.records {
+			if r.queued && r.queue == key && r.dedupKey != "" {
+				f.unpin(r.dedupKey)
 			}
 		}
 	}

@@ -13,6 +13,27 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
+// startBehindABlocker starts an exporter with one consumer per queue whose
+// Events API holds the event of the alert "blocker" until release is
+// closed, so that the records queued behind it wait.
+func startBehindABlocker(t *testing.T, dedup func(*DedupConfig)) (*fakeEventsAPI, *harness, chan struct{}) {
+	t.Helper()
+	api := newFakeEventsAPI(t)
+	release := make(chan struct{})
+	api.respond = func(req apiRequest) (int, http.Header, string) {
+		if req.dedup() == "blocker" {
+			<-release
+		}
+		return http.StatusAccepted, nil, ""
+	}
+	cfg := testConfig(api)
+	dedup(&cfg.Dedup)
+	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.NumConsumers = 1
+	cfg.QueueConfig = configoptional.Some(queue)
+	return api, startExporter(t, cfg), release
+}
+
 // TestNewestIntentWinsWithATinyCache: a trigger queued behind a backlog and
 // the resolve sent right after it, which overtakes it through its own
 // queue, end resolved, even with a cache that forgets at once (ttl 1ns) or
@@ -27,20 +48,7 @@ func TestNewestIntentWinsWithATinyCache(t *testing.T) {
 		{"max_entries 1", func(d *DedupConfig) { d.MaxEntries = 1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			api := newFakeEventsAPI(t)
-			release := make(chan struct{})
-			api.respond = func(req apiRequest) (int, http.Header, string) {
-				if req.dedup() == "blocker" {
-					<-release
-				}
-				return http.StatusAccepted, nil, ""
-			}
-			cfg := testConfig(api)
-			tc.dedup(&cfg.Dedup)
-			queue := exporterhelper.NewDefaultQueueConfig()
-			queue.NumConsumers = 1
-			cfg.QueueConfig = configoptional.Some(queue)
-			h := startExporter(t, cfg)
+			api, h, release := startBehindABlocker(t, tc.dedup)
 			ctx := context.Background()
 
 			require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "blocker")))
@@ -108,19 +116,7 @@ func TestPinsAreLetGo(t *testing.T) {
 // triggered. A resolve may overtake: it leaves a tombstone the trigger
 // finds stale.
 func TestAcknowledgeWaitsForItsTrigger(t *testing.T) {
-	api := newFakeEventsAPI(t)
-	release := make(chan struct{})
-	api.respond = func(req apiRequest) (int, http.Header, string) {
-		if req.dedup() == "blocker" {
-			<-release
-		}
-		return http.StatusAccepted, nil, ""
-	}
-	cfg := testConfig(api)
-	queue := exporterhelper.NewDefaultQueueConfig()
-	queue.NumConsumers = 1
-	cfg.QueueConfig = configoptional.Some(queue)
-	h := startExporter(t, cfg)
+	api, h, release := startBehindABlocker(t, func(*DedupConfig) {})
 	ctx := context.Background()
 
 	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "blocker", "alert.severity", "info")))
