@@ -24,15 +24,7 @@ func BenchmarkEntryBytesMillion(b *testing.B) {
 		keys[i] = fmt.Sprintf("%0*d", keyLen, i)
 	}
 	e := Event{Action: eventsapi.Trigger, RoutingKey: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", PayloadHash: 1}
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	c := New(Config{MaxEntries: n, RepeatInterval: time.Hour}, nil)
-	for _, k := range keys {
-		c.record(ctx, k, e)
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
+	c, perEntry := filledCache(keys, e)
 	if got := c.Stats().Entries; got != n {
 		b.Fatalf("cache holds %d entries, want %d", got, n)
 	}
@@ -43,7 +35,21 @@ func BenchmarkEntryBytesMillion(b *testing.B) {
 	}
 	runtime.KeepAlive(c)
 	runtime.KeepAlive(keys)
-	perEntry := float64(after.HeapAlloc-before.HeapAlloc) / n
 	b.ReportMetric(perEntry, "bytes/entry")
 	b.ReportMetric(perEntry+keyLen, "key+entry-bytes/entry")
+}
+
+// filledCache returns a cache of the given keys, each recorded as ev, and
+// the heap it took per key, the keys themselves not counted.
+func filledCache(keys []string, ev Event) (*Cache, float64) {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	c := New(Config{MaxEntries: len(keys), RepeatInterval: time.Hour}, nil)
+	for _, k := range keys {
+		c.record(context.Background(), k, ev)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return c, float64(after.HeapAlloc-before.HeapAlloc) / float64(len(keys))
 }
