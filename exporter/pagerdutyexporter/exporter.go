@@ -102,10 +102,8 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		// Until start opens the configured storage.
 		cache: dedup.New(dedupConfig(cfg, nil), nil),
 	}
-	if e.queues, err = newQueues(ctx, set, cfg, routes.names(), e.flow.deliver); err != nil {
-		tb.Shutdown()
-		return nil, err
-	}
+	e.queues = newQueues(ctx, set, cfg, e.flow.deliver)
+	e.queues.readBack = e.backlog.add
 	e.flow.queues = e.queues
 	e.backlog.gaveUp = e.flow.forget
 	e.ticker = &ticker{logger: set.Logger, jobs: []tickJob{
@@ -141,8 +139,13 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	userAgent := fmt.Sprintf("otelcol-pagerduty-exporter/%s (%s/%s)", version, e.buildInfo.Command, e.buildInfo.Version)
 	e.flow.client = eventsapi.NewClient(httpClient, e.cfg.ClientConfig.Endpoint, userAgent,
 		e.cfg.BackOffConfig.MaxInterval, eventsapi.WithRedactor(newKeyRedactor(e.cfg)))
+	var directory *queueDirectory
 	if id := e.dedupStorage(); id != nil {
-		if err := e.openCache(ctx, host, *id); err != nil {
+		client, hadState, err := e.openCache(ctx, host, *id)
+		if err != nil {
+			return err
+		}
+		if directory, err = e.openDirectory(host, client, hadState); err != nil {
 			return err
 		}
 	} else if e.cfg.AutoResolve.After > 0 {
@@ -153,7 +156,7 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	}
 	e.exit.health = newHealth(reportTo(host), time.Now)
 	// Last: their consumers deliver at once, with the client and the cache.
-	if err := e.queues.start(ctx, host); err != nil {
+	if err := e.queues.start(ctx, host, directory); err != nil {
 		return err
 	}
 	e.ticker.start() //nolint:contextcheck // the jobs run until shutdown, past start's context

@@ -1,16 +1,21 @@
 package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
 )
@@ -26,34 +31,47 @@ type queueKey struct {
 // a backlog on one route, or of one priority, never holds up another's
 // consumers. Each has its own ID, so a persistent queue gets its own client
 // of the storage extension.
+//
+// A queue is built and started when the first record goes to it, so that a
+// route costs nothing until it is used, and only the priorities it uses
+// (see the README's "Sizing"). A persistent queue is written into the
+// directory before it takes a record, so that the next start reads back
+// what it holds.
 type queues struct {
-	byKey map[queueKey]exporter.Logs
-	order []queueKey // start order; shut down in reverse
+	build func(queueKey) (exporter.Logs, error)
+	// readBack is told how many records a persistent queue holds from
+	// before the start, before the queue starts delivering them.
+	readBack func(route string, records int)
+	// Set by start.
+	host      component.Host
+	directory *queueDirectory // nil: the queues are in memory
+
+	// byKey is replaced, never changed: lookups take no lock.
+	byKey   atomic.Pointer[map[queueKey]exporter.Logs]
+	mu      sync.Mutex // serializes building, and shutdown
+	stopped bool
 }
 
-// newQueues builds the queues of every route; deliver returns a queue's push.
-func newQueues(ctx context.Context, set exporter.Settings, cfg *Config, routes []string, deliver func(queueKey) consumer.ConsumeLogsFunc) (*queues, error) {
-	q := &queues{byKey: make(map[queueKey]exporter.Logs, len(routes)*int(numPriorities))}
-	for _, route := range routes {
-		for p := range numPriorities {
-			key := queueKey{route, p}
-			inner := set
-			inner.ID = queueID(set.ID, route, p)
-			exp, err := exporterhelper.NewLogs(ctx, inner, cfg, deliver(key),
-				exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-				// The HTTP client's timeout bounds each request; a push may hold many.
-				exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
-				exporterhelper.WithRetry(cfg.BackOffConfig),
-				exporterhelper.WithQueue(cfg.QueueConfig),
-			)
-			if err != nil {
-				return nil, fmt.Errorf("creating the %s queue of route %q: %w", p, route, err)
-			}
-			q.byKey[key] = exp
-			q.order = append(q.order, key)
-		}
-	}
-	return q, nil
+// newQueues makes the exporter's queues; deliver returns a queue's push.
+func newQueues(ctx context.Context, set exporter.Settings, cfg *Config, deliver func(queueKey) consumer.ConsumeLogsFunc) *queues {
+	q := &queues{build: func(key queueKey) (exporter.Logs, error) {
+		inner := set
+		inner.ID = queueID(set.ID, key.route, key.priority)
+		return exporterhelper.NewLogs(ctx, inner, cfg, deliver(key),
+			exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+			// The HTTP client's timeout bounds each request; a push may hold many.
+			exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
+			exporterhelper.WithRetry(cfg.BackOffConfig),
+			exporterhelper.WithQueue(cfg.QueueConfig),
+		)
+	}}
+	q.byKey.Store(&map[queueKey]exporter.Logs{})
+	return q
+}
+
+// compareQueueKeys orders queues most urgent first, then by route.
+func compareQueueKeys(a, b queueKey) int {
+	return cmp.Or(cmp.Compare(a.priority, b.priority), strings.Compare(a.route, b.route))
 }
 
 // queueID is the ID of a route's queue of one priority: the exporter's own
@@ -83,21 +101,81 @@ func escapeRoute(route string) string {
 	return b.String()
 }
 
-func (q *queues) start(ctx context.Context, host component.Host) error {
-	for _, key := range q.order {
-		if err := q.byKey[key].Start(ctx, host); err != nil {
-			return fmt.Errorf("starting the %s queue of route %q: %w", key.priority, key.route, err)
+// errQueuesStopped refuses records that arrive once shutdown has begun.
+var errQueuesStopped = errors.New("the exporter is shutting down")
+
+// start keeps host for the queues to come, and starts at once the persistent
+// queues the directory lists (see queueDirectory.open).
+func (q *queues) start(ctx context.Context, host component.Host, directory *queueDirectory) error {
+	q.host, q.directory = host, directory
+	if directory == nil {
+		return nil
+	}
+	held, err := directory.open(ctx)
+	if err != nil {
+		return err
+	}
+	for _, h := range held {
+		q.readBack(h.key.route, h.records)
+		if _, err := q.get(ctx, h.key); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// consume hands ld to the queue of key, building it first if need be.
+func (q *queues) consume(ctx context.Context, key queueKey, ld plog.Logs) error {
+	exp, ok := (*q.byKey.Load())[key]
+	if !ok {
+		var err error
+		if exp, err = q.get(ctx, key); err != nil {
+			return err
+		}
+	}
+	return exp.ConsumeLogs(ctx, ld)
+}
+
+// get returns the queue of key, built and started if it was not.
+func (q *queues) get(ctx context.Context, key queueKey) (exporter.Logs, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	old := *q.byKey.Load()
+	if exp, ok := old[key]; ok {
+		return exp, nil
+	}
+	if q.stopped {
+		return nil, errQueuesStopped
+	}
+	if q.directory != nil {
+		// Before the queue holds anything, so that a crash cannot hide it.
+		if err := q.directory.add(ctx, key); err != nil {
+			return nil, err
+		}
+	}
+	exp, err := q.build(key)
+	if err != nil {
+		return nil, fmt.Errorf("creating the %s queue of route %q: %w", key.priority, key.route, err)
+	}
+	if err := exp.Start(ctx, q.host); err != nil {
+		return nil, fmt.Errorf("starting the %s queue of route %q: %w", key.priority, key.route, err)
+	}
+	byKey := maps.Clone(old)
+	byKey[key] = exp
+	q.byKey.Store(&byKey)
+	return exp, nil
+}
+
 // shutdown stops the queues, most urgent last, so that while the others
 // drain or persist their contents the urgent ones still send.
 func (q *queues) shutdown(ctx context.Context) error {
+	q.mu.Lock()
+	q.stopped = true
+	q.mu.Unlock()
+	byKey := *q.byKey.Load()
 	var errs []error
-	for _, key := range slices.Backward(q.order) {
-		if err := q.byKey[key].Shutdown(ctx); err != nil {
+	for _, key := range slices.Backward(slices.SortedFunc(maps.Keys(byKey), compareQueueKeys)) {
+		if err := byKey[key].Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -37,20 +37,18 @@ func (e *pagerdutyExporter) dedupStorage() *component.ID {
 }
 
 // openCache keeps the dedup cache, and the send log when there is a rate
-// limit, in the storage extension id.
-func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, id component.ID) error {
-	ext, ok := host.GetExtensions()[id]
-	if !ok {
-		return fmt.Errorf("dedup.storage: extension %q is not configured in service::extensions", id)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return fmt.Errorf("dedup.storage: extension %q is not a storage extension", id)
-	}
-	client, err := se.GetClient(ctx, component.KindExporter, e.id, "dedup")
+// limit, in the storage extension id. It returns the storage client, and
+// whether it held state from an earlier start.
+func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, id component.ID) (client storage.Client, hadState bool, err error) {
+	se, err := storageExtension(host, id)
 	if err != nil {
-		return fmt.Errorf("dedup.storage: opening %q: %w", id, err)
+		return nil, false, fmt.Errorf("dedup.storage: %w", err)
 	}
+	if client, err = se.GetClient(ctx, component.KindExporter, e.id, "dedup"); err != nil {
+		return nil, false, fmt.Errorf("dedup.storage: opening %q: %w", id, err)
+	}
+	// Before loading the cache, which deletes expired entries.
+	hadState = holdsState(ctx, client)
 	storeError := func(err error) {
 		e.logger.Warn("Dedup storage access failed; the in-memory cache decides", zap.Error(err))
 	}
@@ -70,5 +68,33 @@ func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, 
 			return e.sendLog.save(ctx, now, false)
 		}})
 	}
-	return nil
+	return client, hadState, nil
+}
+
+// storageExtension is the storage extension id of host.
+func storageExtension(host component.Host, id component.ID) (storage.Extension, error) {
+	ext, ok := host.GetExtensions()[id]
+	if !ok {
+		return nil, fmt.Errorf("extension %q is not configured in service::extensions", id)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return nil, fmt.Errorf("extension %q is not a storage extension", id)
+	}
+	return se, nil
+}
+
+// openDirectory opens the directory of the persistent queues, kept beside
+// the dedup cache in client; nil when the queues are in memory. upgraded:
+// the storage held state before this start.
+func (e *pagerdutyExporter) openDirectory(host component.Host, client storage.Client, upgraded bool) (*queueDirectory, error) {
+	if !e.cfg.QueueConfig.HasValue() || e.cfg.QueueConfig.Get().StorageID == nil {
+		return nil, nil
+	}
+	id := *e.cfg.QueueConfig.Get().StorageID
+	se, err := storageExtension(host, id)
+	if err != nil {
+		return nil, fmt.Errorf("sending_queue.storage: %w", err)
+	}
+	return &queueDirectory{client: client, storage: se, id: e.id, routes: e.flow.routes, upgraded: upgraded}, nil
 }

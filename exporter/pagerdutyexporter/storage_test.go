@@ -2,6 +2,11 @@ package pagerdutyexporter
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,31 +16,99 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 )
 
-// mapStorage is a storage extension double: one map shared by every client,
-// so that a second exporter instance sees what the first one stored.
+// mapStorage is a storage extension double. Its clients named "dedup", the
+// exporter's own, share data, so that a second exporter instance sees what
+// the first one stored; every other client (a persistent queue's) has a map
+// of its own, by kind, ID and name, as in file_storage.
 type mapStorage struct {
 	component.StartFunc
 	component.ShutdownFunc
 	data map[string][]byte
+
+	mu     sync.Mutex
+	others map[string]map[string][]byte
 }
 
-func (m *mapStorage) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
-	return mapClient(m.data), nil
+func (m *mapStorage) GetClient(_ context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if name == "dedup" {
+		return &mapClient{mu: &m.mu, m: m.data}, nil
+	}
+	if m.others == nil {
+		m.others = map[string]map[string][]byte{}
+	}
+	owner := fmt.Sprintf("%s/%s/%s", kind, id, name)
+	if m.others[owner] == nil {
+		m.others[owner] = map[string][]byte{}
+	}
+	return &mapClient{mu: &m.mu, m: m.others[owner]}, nil
 }
 
-type mapClient map[string][]byte
+// clients lists the names of the clients other than "dedup" that were opened.
+func (m *mapStorage) clients() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.others))
+}
 
-func (c mapClient) Get(_ context.Context, k string) ([]byte, error) { return c[k], nil }
-func (c mapClient) Set(_ context.Context, k string, v []byte) error { c[k] = v; return nil }
-func (c mapClient) Delete(_ context.Context, k string) error        { delete(c, k); return nil }
-func (c mapClient) Close(context.Context) error                     { return nil }
-func (c mapClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
+// mapClient is a client of mapStorage; mu is the storage's.
+type mapClient struct {
+	mu *sync.Mutex
+	m  map[string][]byte
+}
+
+func (c *mapClient) Get(_ context.Context, k string) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k], nil
+}
+
+func (c *mapClient) Set(ctx context.Context, k string, v []byte) error {
+	return c.Batch(ctx, storage.SetOperation(k, v))
+}
+
+func (c *mapClient) Delete(ctx context.Context, k string) error {
+	return c.Batch(ctx, storage.DeleteOperation(k))
+}
+
+func (c *mapClient) Close(context.Context) error { return nil }
+
+// Walk visits the keys in order, as file_storage does.
+func (c *mapClient) Walk(_ context.Context, fn storage.WalkFunc) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range slices.Sorted(maps.Keys(c.m)) {
+		ops, err := fn(k, c.m[k])
+		if err != nil && !errors.Is(err, storage.SkipAll) {
+			return err
+		}
+		for _, op := range ops {
+			switch op.Type {
+			case storage.Delete:
+				delete(c.m, op.Key)
+			case storage.Set:
+				c.m[op.Key] = slices.Clone(op.Value)
+			}
+		}
+		if err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (c *mapClient) Batch(_ context.Context, ops ...*storage.Operation) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, op := range ops {
 		switch op.Type {
 		case storage.Delete:
-			_ = c.Delete(ctx, op.Key)
+			delete(c.m, op.Key)
 		case storage.Set:
-			_ = c.Set(ctx, op.Key, op.Value)
+			c.m[op.Key] = slices.Clone(op.Value)
+		case storage.Get:
+			op.Value = slices.Clone(c.m[op.Key])
 		}
 	}
 	return nil

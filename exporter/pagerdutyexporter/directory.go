@@ -1,0 +1,207 @@
+package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pipeline"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// queueDirectory lists, in the exporter's storage, the persistent queues
+// that may hold records. Queues are built on first use, so without the list
+// a start would not know which queues to read back; with it, a route that
+// is not used opens no file.
+type queueDirectory struct {
+	client  storage.Client    // the dedup cache's
+	storage storage.Extension // the sending queue's
+	id      component.ID      // the exporter's
+	routes  *router
+	// upgraded: the storage held state before this start (see open).
+	upgraded bool
+
+	mu     sync.Mutex
+	listed map[queueKey]bool
+}
+
+// directoryKey holds the directory in the dedup cache's storage client.
+const directoryKey = "queues"
+
+// directoryVersion leads the stored directory, so that a future layout can tell.
+const directoryVersion = 1
+
+type storedDirectory struct {
+	Version int           `json:"version"`
+	Queues  []storedQueue `json:"queues"`
+}
+
+type storedQueue struct {
+	Route    string `json:"route"`
+	Priority string `json:"priority"`
+}
+
+// heldQueue is a persistent queue that holds records from before the start.
+type heldQueue struct {
+	key     queueKey
+	records int // log records; 0 when its metadata could not be read
+}
+
+// open reads the directory and returns the listed queues of configured
+// routes that hold records, and lists only those from then on. A storage
+// with no directory but state from before (upgraded) was written by a
+// build that made every queue at start: every queue of a configured route
+// is looked at once.
+func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
+	listed, found, err := d.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !found && d.upgraded {
+		for _, rt := range d.routes.queued {
+			for p := range numPriorities {
+				listed = append(listed, queueKey{rt.name, p})
+			}
+		}
+	}
+	var held []heldQueue
+	d.listed = map[queueKey]bool{}
+	for _, key := range listed {
+		n, err := d.records(ctx, key)
+		if err == nil && n == 0 {
+			continue
+		}
+		// Unreadable metadata: start the queue all the same, it reads its own.
+		held = append(held, heldQueue{key, int(n)})
+		d.listed[key] = true
+	}
+	return held, d.save(ctx)
+}
+
+// add lists key, before its queue takes a record.
+func (d *queueDirectory) add(ctx context.Context, key queueKey) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.listed[key] {
+		return nil
+	}
+	d.listed[key] = true
+	if err := d.save(ctx); err != nil {
+		delete(d.listed, key)
+		return err
+	}
+	return nil
+}
+
+// save writes the directory. d.mu must be held, or d not shared yet.
+func (d *queueDirectory) save(ctx context.Context) error {
+	stored := storedDirectory{Version: directoryVersion, Queues: []storedQueue{}}
+	for _, key := range slices.SortedFunc(maps.Keys(d.listed), compareQueueKeys) {
+		stored.Queues = append(stored.Queues, storedQueue{key.route, key.priority.String()})
+	}
+	b, err := json.Marshal(stored)
+	if err != nil {
+		return fmt.Errorf("encoding the queue directory: %w", err)
+	}
+	if err := d.client.Set(ctx, directoryKey, b); err != nil {
+		return fmt.Errorf("saving the queue directory: %w", err)
+	}
+	return nil
+}
+
+// load reads the directory; found is false when there is none. Queues of
+// routes no longer configured are left out: their records stay in storage.
+func (d *queueDirectory) load(ctx context.Context) (keys []queueKey, found bool, err error) {
+	b, err := d.client.Get(ctx, directoryKey)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading the queue directory: %w", err)
+	}
+	if b == nil {
+		return nil, false, nil
+	}
+	var stored storedDirectory
+	if err := json.Unmarshal(b, &stored); err != nil || stored.Version != directoryVersion {
+		return nil, false, fmt.Errorf("reading the queue directory: unknown layout (version %d): %w", stored.Version, err)
+	}
+	for _, q := range stored.Queues {
+		p, ok := parsePriority(q.Priority)
+		if ok && d.routes.named(q.Route) != d.routes.unknown {
+			keys = append(keys, queueKey{q.Route, p})
+		}
+	}
+	return keys, true, nil
+}
+
+// queueMetadataKey is where exporterhelper's persistent queue (v0.165)
+// keeps its metadata, a PersistentMetadata protobuf whose field 1
+// (sfixed64) is the number of items, here log records, it holds.
+const queueMetadataKey = "qmv0"
+
+// records reads how many log records the persistent queue of key holds,
+// from the storage client its exporterhelper will open.
+func (d *queueDirectory) records(ctx context.Context, key queueKey) (int64, error) {
+	client, err := d.storage.GetClient(ctx, component.KindExporter, queueID(d.id, key.route, key.priority), pipeline.SignalLogs.String())
+	if err != nil {
+		return 0, err
+	}
+	b, err := client.Get(ctx, queueMetadataKey)
+	err = errors.Join(err, client.Close(ctx))
+	if err != nil {
+		return 0, err
+	}
+	return itemsSize(b)
+}
+
+// itemsSize reads field 1 of a PersistentMetadata; 0 when absent.
+func itemsSize(b []byte) (int64, error) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if num == 1 && typ == protowire.Fixed64Type {
+			v, m := protowire.ConsumeFixed64(b)
+			if m < 0 {
+				return 0, protowire.ParseError(m)
+			}
+			return int64(v), nil //nolint:gosec // sfixed64: the bits are an int64
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return 0, protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	return 0, nil
+}
+
+// parsePriority is the priority named name.
+func parsePriority(name string) (priority, bool) {
+	for p := range numPriorities {
+		if p.String() == name {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// holdsState reports whether client holds anything at all; true when it
+// cannot tell.
+func holdsState(ctx context.Context, client storage.Client) bool {
+	walker, ok := client.(storage.Walker)
+	if !ok {
+		return true
+	}
+	found := false
+	err := walker.Walk(ctx, func(string, []byte) ([]*storage.Operation, error) {
+		found = true
+		return nil, storage.SkipAll
+	})
+	return found || err != nil
+}

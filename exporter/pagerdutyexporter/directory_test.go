@@ -1,0 +1,209 @@
+package pagerdutyexporter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// builtQueues lists the queues e has built, as route/priority.
+func builtQueues(e *pagerdutyExporter) []string {
+	var names []string
+	for key := range *e.queues.byKey.Load() {
+		names = append(names, key.route+"/"+key.priority.String())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// listedQueues reads the queue directory from the exporter's storage data.
+func listedQueues(t *testing.T, data map[string][]byte) []string {
+	t.Helper()
+	var stored storedDirectory
+	require.NoError(t, json.Unmarshal(data[directoryKey], &stored))
+	names := []string{}
+	for _, q := range stored.Queues {
+		names = append(names, q.Route+"/"+q.Priority)
+	}
+	return names
+}
+
+// TestQueuesAreBuiltOnFirstUse: a route's queue of a priority exists once a
+// record goes to it, and not before; an idle route costs no queue.
+func TestQueuesAreBuiltOnFirstUse(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	cfg := testConfig(api)
+	cfg.QueueConfig = configoptional.Some(exporterhelper.NewDefaultQueueConfig())
+	ctx := context.Background()
+	e, err := newExporter(ctx, cfg, newSettings(t))
+	require.NoError(t, err)
+	require.NoError(t, e.start(ctx, componenttest.NewNopHost()))
+	defer func() { require.NoError(t, e.shutdown(ctx)) }()
+	assert.Empty(t, builtQueues(e))
+
+	require.NoError(t, e.flow.admit(ctx, batch(
+		alert("checkout", "alert.fingerprint", "a", "alert.severity", "critical"),
+		alert("checkout", "alert.fingerprint", "b", "alert.severity", "critical"),
+		alert("payments", "alert.fingerprint", "c", "alert.severity", "info"),
+	)))
+	assert.Equal(t, []string{"checkout/critical", "payments/info"}, builtQueues(e))
+	require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 3 }, 5*time.Second, 10*time.Millisecond)
+}
+
+// TestPersistentQueuesAreReadBackAtStart: records left in a persistent queue
+// at shutdown are counted in the backlog from the next start on, before any
+// is delivered, and then delivered; the directory lists the queues that hold
+// records, and a queue found empty at a start is neither opened nor listed.
+func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	var down atomic.Bool
+	down.Store(true)
+	api.respond = func(apiRequest) (int, http.Header, string) {
+		if down.Load() {
+			return http.StatusServiceUnavailable, nil, ""
+		}
+		return http.StatusAccepted, nil, `{"status":"success","message":"Event processed"}`
+	}
+	storageID := component.MustNewID("file_storage")
+	store := &mapStorage{data: map[string][]byte{}}
+	host := extHost{storageID: store}
+	cfg := testConfig(api)
+	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.StorageID = &storageID
+	queue.NumConsumers = 1
+	cfg.QueueConfig = configoptional.Some(queue)
+	cfg.BackOffConfig.Enabled = true
+	cfg.BackOffConfig.InitialInterval = 10 * time.Millisecond
+	cfg.BackOffConfig.MaxInterval = 10 * time.Millisecond
+	ctx := context.Background()
+	set := newSettings(t) // one ID across restarts, as in a collector
+	start := func() *pagerdutyExporter {
+		e, err := newExporter(ctx, cfg, set)
+		require.NoError(t, err)
+		require.NoError(t, e.start(ctx, host))
+		return e
+	}
+	backlog := func(e *pagerdutyExporter) map[string]int64 {
+		got := map[string]int64{}
+		e.backlog.observe(time.Now(), func(route string, n int64) { got[route] = n })
+		return got
+	}
+
+	first := start()
+	assert.Empty(t, store.clients(), "no queue opened before it is used")
+	var records []plog.Logs
+	for i := range 5 {
+		records = append(records, alert("payments", "alert.fingerprint", fmt.Sprint("p-", i), "alert.severity", "warning"))
+	}
+	require.NoError(t, first.flow.admit(ctx, batch(records...)))
+	require.Eventually(t, func() bool { return len(api.requestsSoFar()) > 0 }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, first.shutdown(ctx))
+	assert.Equal(t, []string{"payments/warning"}, listedQueues(t, store.data))
+	assert.Equal(t, []string{"Exporter/" + queueID(set.ID, "payments", priorityWarning).String() + "/logs"}, store.clients())
+
+	second := start()
+	assert.Equal(t, map[string]int64{"checkout": 0, "default": 0, "payments": 5}, backlog(second), "counted from the start")
+	assert.Equal(t, []string{"payments/warning"}, builtQueues(second))
+	api.taken()
+	down.Store(false)
+	require.Eventually(t, func() bool { return backlog(second)["payments"] == 0 }, 5*time.Second, 10*time.Millisecond)
+	delivered := map[string]bool{}
+	for _, r := range api.taken() {
+		delivered[r.dedup()] = true
+	}
+	assert.Len(t, delivered, 5)
+	require.NoError(t, second.shutdown(ctx))
+
+	third := start()
+	assert.Empty(t, builtQueues(third), "an empty queue is not started")
+	assert.Empty(t, listedQueues(t, store.data))
+	require.NoError(t, third.shutdown(ctx))
+}
+
+// TestUpgradeLooksIntoEveryQueueOnce: a storage with the exporter's state
+// but no directory was written by a build that made every queue at start;
+// each queue of a configured route is looked into once, and only those that
+// hold records are started. A storage with no state at all opens nothing.
+func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
+	for name, tc := range map[string]struct {
+		state   map[string][]byte
+		opened  int
+		started []string
+	}{
+		"fresh":    {state: map[string][]byte{}},
+		"upgraded": {state: map[string][]byte{"limiter/checkout": {}}, opened: 3 * int(numPriorities), started: []string{"checkout/info"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := newFakeEventsAPI(t)
+			set := newSettings(t)
+			storageID := component.MustNewID("file_storage")
+			store := &mapStorage{data: tc.state}
+			if tc.opened > 0 {
+				// What a persistent queue of the earlier build left: metadata
+				// with one record (items_size, field 1).
+				meta := protowire.AppendTag(nil, 1, protowire.Fixed64Type)
+				meta = protowire.AppendFixed64(meta, 1)
+				store.others = map[string]map[string][]byte{
+					"Exporter/" + queueID(set.ID, "checkout", priorityInfo).String() + "/logs": {queueMetadataKey: meta},
+				}
+			}
+			cfg := testConfig(api)
+			queue := exporterhelper.NewDefaultQueueConfig()
+			queue.StorageID = &storageID
+			cfg.QueueConfig = configoptional.Some(queue)
+			ctx := context.Background()
+			e, err := newExporter(ctx, cfg, set)
+			require.NoError(t, err)
+			require.NoError(t, e.start(ctx, extHost{storageID: store}))
+			assert.Len(t, store.clients(), tc.opened)
+			assert.Equal(t, tc.started, builtQueues(e))
+			assert.Len(t, listedQueues(t, store.data), len(tc.started))
+			require.NoError(t, e.shutdown(ctx))
+		})
+	}
+}
+
+func TestItemsSize(t *testing.T) {
+	full := protowire.AppendTag(nil, 1, protowire.Fixed64Type)
+	full = protowire.AppendFixed64(full, 42)
+	full = protowire.AppendTag(full, 3, protowire.Fixed64Type)
+	full = protowire.AppendFixed64(full, 7)
+	late := protowire.AppendTag(nil, 2, protowire.Fixed64Type)
+	late = protowire.AppendFixed64(late, 9)
+	late = append(late, full...)
+	for name, tc := range map[string]struct {
+		in   []byte
+		want int64
+		err  bool
+	}{
+		"absent":          {in: nil, want: 0},
+		"first field":     {in: full, want: 42},
+		"after another":   {in: late, want: 42},
+		"truncated":       {in: full[:4], err: true},
+		"unknown encoded": {in: []byte{0xff}, err: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := itemsSize(tc.in)
+			if tc.err {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
