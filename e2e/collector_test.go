@@ -79,7 +79,13 @@ type exporterConfig struct {
 	// Ports.Status, whose status endpoint counts permanent errors, and
 	// recoverable errors older than this, as unhealthy.
 	recoveryDuration string
+	// extraRoutes adds routes route-0000, route-0001, … to routing.keys, each
+	// with a key of its own (routeKey).
+	extraRoutes int
 }
+
+// routeKey is the routing key of extra route i.
+func routeKey(i int) string { return fmt.Sprintf("e2eroute%024d", i) }
 
 // testConfig is the collector config of the tests: OTLP/HTTP in, the
 // pagerduty exporter out to the simulator with routing by service.name,
@@ -97,6 +103,9 @@ func testConfig(simURL string, ec exporterConfig) func(e2etest.Ports) string {
 		}
 		fmt.Fprintf(&exp, "    routing:\n      attribute: service.name\n      keys:\n        checkout: %s\n        payments: %s\n",
 			keyCheckout, keyPayments)
+		for i := range ec.extraRoutes {
+			fmt.Fprintf(&exp, "        route-%04d: %s\n", i, routeKey(i))
+		}
 		fmt.Fprintf(&exp, "    rate_limit:\n      events_per_minute: %d\n", ec.eventsPerMinute)
 		if ec.eventsPerMinute > 0 {
 			fmt.Fprintf(&exp, "      burst: %d\n", ec.burst)

@@ -137,6 +137,12 @@ type AutoResolveConfig struct {
 // would cost more memory than it is worth.
 const maxEventsPerMinute = 1_000_000
 
+// maxConsumers bounds sending_queue.num_consumers. It applies to each of a
+// route's queues (up to one per priority), each consumer a goroutine; a key
+// takes about 2 events a second at PagerDuty's default limit, which even
+// 10 consumers outpace at a second per request.
+const maxConsumers = 100
+
 var (
 	_ component.Config    = (*Config)(nil)
 	_ confmap.Validator   = (*Config)(nil)
@@ -303,6 +309,9 @@ func (cfg *Config) validateBounds() []error {
 	}
 	if cfg.Dedup.RepeatInterval < 0 {
 		errs = append(errs, errors.New("dedup.repeat_interval: must not be negative"))
+	}
+	if cfg.QueueConfig.HasValue() && cfg.QueueConfig.Get().NumConsumers > maxConsumers {
+		errs = append(errs, fmt.Errorf("sending_queue::num_consumers: at most %d, as it applies to each route's queue of each priority, got %d", maxConsumers, cfg.QueueConfig.Get().NumConsumers))
 	}
 	switch after := cfg.AutoResolve.After; {
 	case after < 0:

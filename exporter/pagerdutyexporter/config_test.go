@@ -123,6 +123,9 @@ func TestValidate(t *testing.T) {
 			errs: []string{"dedup.ttl: must not be negative", "dedup.max_entries: must not be negative", "dedup.repeat_interval: must not be negative"},
 		},
 
+		{name: "most consumers", mutate: func(c *Config) { c.QueueConfig.GetOrInsertDefault().NumConsumers = 100 }},
+		{name: "too many consumers", mutate: func(c *Config) { c.QueueConfig.GetOrInsertDefault().NumConsumers = 101 }, errs: []string{"sending_queue::num_consumers: at most 100", "got 101"}},
+
 		// A request that never ends holds a queue consumer forever.
 		{name: "zero timeout", mutate: func(c *Config) { c.ClientConfig.Timeout = 0 }, errs: []string{"timeout: must be greater than 0", "got 0s"}},
 		{name: "negative timeout", mutate: func(c *Config) { c.ClientConfig.Timeout = -time.Second }, errs: []string{"timeout: must be greater than 0", "got -1s"}},

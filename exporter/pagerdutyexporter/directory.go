@@ -54,16 +54,19 @@ type heldQueue struct {
 }
 
 // open reads the directory and returns the listed queues of configured
-// routes that hold records, and lists only those from then on. A storage
-// with no directory but state from before (upgraded) was written by a
-// build that made every queue at start: every queue of a configured route
-// is looked at once.
+// routes that hold records, and lists only those from then on.
+//
+// A storage with no directory is new, or was written by a build that made
+// every queue at start; every queue of a configured route is then looked
+// into once. It is told apart by the dedup cache's state from before
+// (upgraded), or else by the first queue that build started, which it
+// left with metadata even when empty: a new storage costs that one file.
 func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 	listed, found, err := d.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !found && d.upgraded {
+	if !found && (d.upgraded || d.startedBefore(ctx, queueKey{d.routes.queued[0].name, 0})) {
 		for _, rt := range d.routes.queued {
 			for p := range numPriorities {
 				listed = append(listed, queueKey{rt.name, p})
@@ -73,7 +76,7 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 	var held []heldQueue
 	d.listed = map[queueKey]bool{}
 	for _, key := range listed {
-		n, err := d.records(ctx, key)
+		n, _, err := d.records(ctx, key)
 		if err == nil && n == 0 {
 			continue
 		}
@@ -144,18 +147,25 @@ func (d *queueDirectory) load(ctx context.Context) (keys []queueKey, found bool,
 const queueMetadataKey = "qmv0"
 
 // records reads how many log records the persistent queue of key holds,
-// from the storage client its exporterhelper will open.
-func (d *queueDirectory) records(ctx context.Context, key queueKey) (int64, error) {
+// from the storage client its exporterhelper will open; started: the queue
+// has metadata, so it was started before.
+func (d *queueDirectory) records(ctx context.Context, key queueKey) (n int64, started bool, err error) {
 	client, err := d.storage.GetClient(ctx, component.KindExporter, queueID(d.id, key.route, key.priority), pipeline.SignalLogs.String())
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	b, err := client.Get(ctx, queueMetadataKey)
-	err = errors.Join(err, client.Close(ctx))
-	if err != nil {
-		return 0, err
+	if err = errors.Join(err, client.Close(ctx)); err != nil {
+		return 0, false, err
 	}
-	return itemsSize(b)
+	n, err = itemsSize(b)
+	return n, b != nil, err
+}
+
+// startedBefore reports whether the queue of key has been started before.
+func (d *queueDirectory) startedBefore(ctx context.Context, key queueKey) bool {
+	_, started, err := d.records(ctx, key)
+	return started || err != nil
 }
 
 // itemsSize reads field 1 of a PersistentMetadata; 0 when absent.

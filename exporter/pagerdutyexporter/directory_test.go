@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,7 +106,8 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 	}
 
 	first := start()
-	assert.Empty(t, store.clients(), "no queue opened before it is used")
+	sentinel := "Exporter/" + queueID(set.ID, "default", priorityCritical).String() + "/logs"
+	assert.Equal(t, []string{sentinel}, store.clients(), "on a new storage, only the first queue is looked into")
 	var records []plog.Logs
 	for i := range 5 {
 		records = append(records, alert("payments", "alert.fingerprint", fmt.Sprint("p-", i), "alert.severity", "warning"))
@@ -113,7 +116,7 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 	require.Eventually(t, func() bool { return len(api.requestsSoFar()) > 0 }, 5*time.Second, 10*time.Millisecond)
 	require.NoError(t, first.shutdown(ctx))
 	assert.Equal(t, []string{"payments/warning"}, listedQueues(t, store.data))
-	assert.Equal(t, []string{"Exporter/" + queueID(set.ID, "payments", priorityWarning).String() + "/logs"}, store.clients())
+	assert.Equal(t, []string{sentinel, "Exporter/" + queueID(set.ID, "payments", priorityWarning).String() + "/logs"}, store.clients())
 
 	second := start()
 	assert.Equal(t, map[string]int64{"checkout": 0, "default": 0, "payments": 5}, backlog(second), "counted from the start")
@@ -134,32 +137,43 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 	require.NoError(t, third.shutdown(ctx))
 }
 
-// TestUpgradeLooksIntoEveryQueueOnce: a storage with the exporter's state
-// but no directory was written by a build that made every queue at start;
-// each queue of a configured route is looked into once, and only those that
-// hold records are started. A storage with no state at all opens nothing.
+// TestUpgradeLooksIntoEveryQueueOnce: a storage with no directory but the
+// exporter's state, or the metadata of the first queue an earlier build
+// started, was written by a build that made every queue at start; each
+// queue of a configured route is looked into once, and only those that hold
+// records are started. A new storage costs one queue's client, and starts
+// nothing.
 func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
+	held := protowire.AppendTag(nil, 1, protowire.Fixed64Type) // items_size
+	held = protowire.AppendFixed64(held, 1)
 	for name, tc := range map[string]struct {
-		state   map[string][]byte
+		dedup   map[string][]byte
+		queues  map[string][]byte // metadata, by route/priority
 		opened  int
 		started []string
 	}{
-		"fresh":    {state: map[string][]byte{}},
-		"upgraded": {state: map[string][]byte{"limiter/checkout": {}}, opened: 3 * int(numPriorities), started: []string{"checkout/info"}},
+		"new": {opened: 1},
+		"dedup state": {
+			dedup:  map[string][]byte{"limiter/checkout": {}},
+			queues: map[string][]byte{"checkout/info": held},
+			opened: 3 * int(numPriorities), started: []string{"checkout/info"},
+		},
+		"first queue started before": {
+			queues: map[string][]byte{"default/critical": {}, "payments/ack_resolve": held},
+			opened: 3 * int(numPriorities), started: []string{"payments/ack_resolve"},
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			api := newFakeEventsAPI(t)
 			set := newSettings(t)
 			storageID := component.MustNewID("file_storage")
-			store := &mapStorage{data: tc.state}
-			if tc.opened > 0 {
-				// What a persistent queue of the earlier build left: metadata
-				// with one record (items_size, field 1).
-				meta := protowire.AppendTag(nil, 1, protowire.Fixed64Type)
-				meta = protowire.AppendFixed64(meta, 1)
-				store.others = map[string]map[string][]byte{
-					"Exporter/" + queueID(set.ID, "checkout", priorityInfo).String() + "/logs": {queueMetadataKey: meta},
-				}
+			store := &mapStorage{data: map[string][]byte{}, others: map[string]map[string][]byte{}}
+			maps.Copy(store.data, tc.dedup)
+			for name, meta := range tc.queues {
+				route, p, _ := strings.Cut(name, "/")
+				prio, ok := parsePriority(p)
+				require.True(t, ok)
+				store.others["Exporter/"+queueID(set.ID, route, prio).String()+"/logs"] = map[string][]byte{queueMetadataKey: meta}
 			}
 			cfg := testConfig(api)
 			queue := exporterhelper.NewDefaultQueueConfig()
@@ -169,7 +183,7 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 			e, err := newExporter(ctx, cfg, set)
 			require.NoError(t, err)
 			require.NoError(t, e.start(ctx, extHost{storageID: store}))
-			assert.Len(t, store.clients(), tc.opened)
+			assert.Len(t, store.clients(), max(tc.opened, len(tc.queues)))
 			assert.Equal(t, tc.started, builtQueues(e))
 			assert.Len(t, listedQueues(t, store.data), len(tc.started))
 			require.NoError(t, e.shutdown(ctx))

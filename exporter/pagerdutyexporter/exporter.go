@@ -125,9 +125,9 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	}
 	e.httpClient = httpClient
 	e.tel.zero(ctx)
-	if n := eventSeries(len(e.flow.routes.queued)); n > sdkSeriesLimit {
-		e.logger.Warn("So many routes make more series of otelcol_exporter_pagerduty_events than the metrics SDK keeps per metric by default: events of the routes past the limit are counted without their labels, under otel_metric_overflow; split the routes over several pagerduty exporters",
-			zap.Int("routes", len(e.flow.routes.queued)), zap.Int("series", n), zap.Int("limit", sdkSeriesLimit))
+	if n, limit := eventSeries(len(e.flow.routes.queued)), seriesLimit(); limit > 0 && n > limit {
+		e.logger.Warn("So many routes make more series of otelcol_exporter_pagerduty_events than the metrics SDK keeps per metric: events of the routes past the limit are counted without their labels, under otel_metric_overflow; raise the limit with the environment variable "+seriesLimitEnv+", or split the routes over several pagerduty exporters",
+			zap.Int("routes", len(e.flow.routes.queued)), zap.Int("series", n), zap.Int("limit", limit))
 	}
 	for _, rt := range e.flow.routes.queued {
 		if eventsapi.IsRulesetKey(rt.key) {

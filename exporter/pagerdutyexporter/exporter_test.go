@@ -951,12 +951,17 @@ func TestRulesetKeyRouteIsNamedAtStart(t *testing.T) {
 
 // TestTooManyRoutesForTheSeriesLimitIsNamed: a configuration whose routes
 // make more series of the events metric than the metrics SDK keeps says so
-// at start, once; one within the limit says nothing.
+// at start, once; one within the limit, raised or not, says nothing.
 func TestTooManyRoutesForTheSeriesLimitIsNamed(t *testing.T) {
 	for _, tc := range []struct {
 		routes int
+		limit  string // OTEL_GO_X_CARDINALITY_LIMIT
 		warns  int
-	}{{routes: 124, warns: 0}, {routes: 126, warns: 1}} {
+	}{
+		{routes: 124, warns: 0}, {routes: 126, warns: 1},
+		{routes: 126, limit: "2100", warns: 0}, {routes: 126, limit: "0", warns: 0}, {routes: 126, limit: "2000", warns: 1},
+	} {
+		t.Setenv(seriesLimitEnv, tc.limit)
 		api := newFakeEventsAPI(t)
 		cfg := testConfig(api)
 		cfg.Routing.Keys = map[string]configopaque.String{}
@@ -965,7 +970,7 @@ func TestTooManyRoutesForTheSeriesLimitIsNamed(t *testing.T) {
 		}
 		h := startExporter(t, cfg)
 		warnings := h.logs.FilterMessageSnippet("more series of otelcol_exporter_pagerduty_events").All()
-		require.Len(t, warnings, tc.warns, "%d routes", tc.routes)
+		require.Len(t, warnings, tc.warns, "%d routes, limit %q", tc.routes, tc.limit)
 		if tc.warns > 0 {
 			assert.EqualValues(t, (tc.routes+1)*16, warnings[0].ContextMap()["series"])
 		}

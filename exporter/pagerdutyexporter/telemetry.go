@@ -3,6 +3,9 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 import (
 	"context"
 	"errors"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -41,10 +44,24 @@ func mappingRejection(err error) rejection {
 	return rejectUnknownEventType
 }
 
-// sdkSeriesLimit is the metrics SDK's default bound on the series of one
-// metric: past it, measurements of new attribute sets are counted under
-// otel_metric_overflow="true" instead.
-const sdkSeriesLimit = 2000
+// seriesLimitEnv sets the metrics SDK's bound on the series of one metric in
+// the collector's process; 0 or less: no bound.
+const seriesLimitEnv = "OTEL_GO_X_CARDINALITY_LIMIT"
+
+// seriesLimit is the metrics SDK's bound on the series of one metric (2,000
+// unless seriesLimitEnv says otherwise; 0: none): past it, measurements of
+// new attribute sets are counted under otel_metric_overflow="true" instead.
+// A reader's own cardinality_limits are not seen from here.
+func seriesLimit() int {
+	n, err := strconv.Atoi(strings.TrimSpace(os.Getenv(seriesLimitEnv)))
+	switch {
+	case err != nil:
+		return 2000
+	case n <= 0:
+		return 0
+	}
+	return n
+}
 
 // eventSeries is how many series of otelcol_exporter_pagerduty_events the
 // configured routes start with, the most of any of the exporter's metrics.
