@@ -958,8 +958,11 @@ func TestTooManyRoutesForTheSeriesLimitIsNamed(t *testing.T) {
 		limit  string // OTEL_GO_X_CARDINALITY_LIMIT
 		warns  int
 	}{
-		{routes: 124, warns: 0}, {routes: 126, warns: 1},
-		{routes: 126, limit: "2100", warns: 0}, {routes: 126, limit: "0", warns: 0}, {routes: 126, limit: "2000", warns: 1},
+		{routes: 124, warns: 0},
+		{routes: 126, warns: 1},
+		{routes: 126, limit: "2100", warns: 0},
+		{routes: 126, limit: "0", warns: 0},
+		{routes: 126, limit: "2000", warns: 1},
 	} {
 		t.Setenv(seriesLimitEnv, tc.limit)
 		api := newFakeEventsAPI(t)
