@@ -105,6 +105,12 @@ func TestAutoResolveNeverBecauseTheCollectorWasDown(t *testing.T) {
 	col := startCollector(t, spec)
 	col.Send(t, records("checkout", firing("ar-kill", "error", "card declined")))
 	sim.WaitFor(t, "the trigger", func(s e2etest.Snapshot) bool { return s.Has("ar-kill") })
+	// Killed once the cache holds the accepted trigger (its wait is recorded
+	// after): a kill between PagerDuty's answer and that would have the
+	// record sent again at the restart, at least once being the guarantee.
+	e2etest.Eventually(t, e2etest.StartTimeout, func() bool {
+		return col.Count(t, "otelcol_exporter_pagerduty_event_wait_count") == 1
+	}, "the trigger settled")
 	col.Proc.Kill(t)
 	time.Sleep(5 * time.Second) // down for longer than the quiet period
 

@@ -130,21 +130,27 @@ func assertSlidingWindow(t *testing.T, times []time.Time, limit int) {
 // which have limiters of their own. The exporter holds an event's dedup key
 // while it waits on the limiter; events of other dedup keys must never wait
 // for that (an earlier design striped the keys over 1,024 locks, which made
-// them). Here 900 noisy events wait at once, each on a consumer
-// of its own; ten alerts for two other keys (each with a burst of 5) must
-// all arrive at once. (The queue counts the requests its consumers hold: 910
-// fit its default 1,000.)
+// them). Here 400 noisy events wait at once, each on a consumer of its own
+// (100, the most a queue may have, in each of the route's queues of the
+// four trigger severities); ten alerts for two other keys (each with a burst
+// of 5) must all arrive at once.
 func TestRateLimitWaitHoldsUpNoOtherKey(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
-	const noisy, perQuietKey = 900, 5
-	sim, col := startPair(t, exporterConfig{eventsPerMinute: 60, burst: perQuietKey, numConsumers: noisy + 4*perQuietKey},
+	const perQueue, perQuietKey = 100, 5
+	severities := []string{"critical", "error", "warning", "info"}
+	noisy := perQueue * len(severities)
+	sim, col := startPair(t, exporterConfig{eventsPerMinute: 60, burst: perQuietKey, numConsumers: perQueue},
 		"-rate-limit", "60", "-quiet")
-	sendEach(t, col, "checkout", fingerprints("held", noisy))
+	for _, severity := range severities {
+		for _, fp := range fingerprints("held-"+severity, perQueue) {
+			col.Send(t, records("checkout", firing(fp, severity, "down: "+fp)))
+		}
+	}
 	// The first five are sent; every other noisy request is with a
 	// consumer, waiting for its slot.
 	e2etest.Eventually(t, e2etest.LandTimeout, func() bool {
-		return col.Metric(t, "otelcol_exporter_in_flight_requests") == noisy-perQuietKey
+		return col.Metric(t, "otelcol_exporter_in_flight_requests") == float64(noisy-perQuietKey)
 	}, "every noisy request taken by a consumer")
 
 	var quiet []string

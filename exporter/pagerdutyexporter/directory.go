@@ -2,11 +2,9 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
+	"strings"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
@@ -18,7 +16,8 @@ import (
 // queueDirectory lists, in the exporter's storage, the persistent queues
 // that may hold records. Queues are built on first use, so without the list
 // a start would not know which queues to read back; with it, a route that
-// is not used opens no file.
+// is not used opens no file. Each queue is a key of its own, so that
+// listing one costs the same with 1 route or 1,000.
 type queueDirectory struct {
 	client  storage.Client    // the dedup cache's
 	storage storage.Extension // the sending queue's
@@ -31,21 +30,14 @@ type queueDirectory struct {
 	listed map[queueKey]bool
 }
 
-// directoryKey holds the directory in the dedup cache's storage client.
-const directoryKey = "queues"
-
-// directoryVersion leads the stored directory, so that a future layout can tell.
-const directoryVersion = 1
-
-type storedDirectory struct {
-	Version int           `json:"version"`
-	Queues  []storedQueue `json:"queues"`
-}
-
-type storedQueue struct {
-	Route    string `json:"route"`
-	Priority string `json:"priority"`
-}
+// directoryKey marks a storage that has a directory; its value is the
+// layout's version. The queues are listed under directoryPrefix, as
+// <priority>/<route>.
+const (
+	directoryKey     = "queues"
+	directoryPrefix  = directoryKey + "/"
+	directoryVersion = "1"
+)
 
 // heldQueue is a persistent queue that holds records from before the start.
 type heldQueue struct {
@@ -61,12 +53,13 @@ type heldQueue struct {
 // into once. It is told apart by the dedup cache's state from before
 // (upgraded), or else by the first queue that build started, which it
 // left with metadata even when empty: a new storage costs that one file.
+// A storage that cannot list its keys has every queue looked into.
 func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 	listed, found, err := d.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !found && (d.upgraded || d.startedBefore(ctx, queueKey{d.routes.queued[0].name, 0})) {
+	if listed == nil && (found || d.upgraded || d.startedBefore(ctx, queueKey{d.routes.queued[0].name, 0})) {
 		for _, rt := range d.routes.queued {
 			for p := range numPriorities {
 				listed = append(listed, queueKey{rt.name, p})
@@ -74,17 +67,23 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 		}
 	}
 	var held []heldQueue
+	ops := []*storage.Operation{storage.SetOperation(directoryKey, []byte(directoryVersion))}
 	d.listed = map[queueKey]bool{}
 	for _, key := range listed {
 		n, _, err := d.records(ctx, key)
 		if err == nil && n == 0 {
+			ops = append(ops, storage.DeleteOperation(directoryEntry(key)))
 			continue
 		}
 		// Unreadable metadata: start the queue all the same, it reads its own.
 		held = append(held, heldQueue{key, int(n)})
 		d.listed[key] = true
+		ops = append(ops, storage.SetOperation(directoryEntry(key), []byte{}))
 	}
-	return held, d.save(ctx)
+	if err := d.client.Batch(ctx, ops...); err != nil {
+		return nil, fmt.Errorf("saving the queue directory: %w", err)
+	}
+	return held, nil
 }
 
 // add lists key, before its queue takes a record.
@@ -94,51 +93,53 @@ func (d *queueDirectory) add(ctx context.Context, key queueKey) error {
 	if d.listed[key] {
 		return nil
 	}
+	if err := d.client.Set(ctx, directoryEntry(key), []byte{}); err != nil {
+		return fmt.Errorf("listing the %s queue of route %q: %w", key.priority, key.route, err)
+	}
 	d.listed[key] = true
-	if err := d.save(ctx); err != nil {
-		delete(d.listed, key)
-		return err
-	}
 	return nil
 }
 
-// save writes the directory. d.mu must be held, or d not shared yet.
-func (d *queueDirectory) save(ctx context.Context) error {
-	stored := storedDirectory{Version: directoryVersion, Queues: []storedQueue{}}
-	for _, key := range slices.SortedFunc(maps.Keys(d.listed), compareQueueKeys) {
-		stored.Queues = append(stored.Queues, storedQueue{key.route, key.priority.String()})
-	}
-	b, err := json.Marshal(stored)
-	if err != nil {
-		return fmt.Errorf("encoding the queue directory: %w", err)
-	}
-	if err := d.client.Set(ctx, directoryKey, b); err != nil {
-		return fmt.Errorf("saving the queue directory: %w", err)
-	}
-	return nil
+// directoryEntry is the key that lists the queue of key.
+func directoryEntry(key queueKey) string {
+	return directoryPrefix + key.priority.String() + "/" + key.route
 }
 
-// load reads the directory; found is false when there is none. Queues of
-// routes no longer configured are left out: their records stay in storage.
-func (d *queueDirectory) load(ctx context.Context) (keys []queueKey, found bool, err error) {
-	b, err := d.client.Get(ctx, directoryKey)
-	if err != nil {
+// load reads the directory: found is false when there is none, and listed
+// nil when the storage cannot list it. Queues of routes no longer
+// configured are left out: their records stay in storage.
+func (d *queueDirectory) load(ctx context.Context) (listed []queueKey, found bool, err error) {
+	version, err := d.client.Get(ctx, directoryKey)
+	switch {
+	case err != nil:
 		return nil, false, fmt.Errorf("reading the queue directory: %w", err)
-	}
-	if b == nil {
+	case version == nil:
 		return nil, false, nil
+	case string(version) != directoryVersion:
+		return nil, false, fmt.Errorf("reading the queue directory: unknown layout %q", version)
 	}
-	var stored storedDirectory
-	if err := json.Unmarshal(b, &stored); err != nil || stored.Version != directoryVersion {
-		return nil, false, fmt.Errorf("reading the queue directory: unknown layout (version %d): %w", stored.Version, err)
+	walker, ok := d.client.(storage.Walker)
+	if !ok {
+		return nil, true, nil
 	}
-	for _, q := range stored.Queues {
-		p, ok := parsePriority(q.Priority)
-		if ok && d.routes.named(q.Route) != d.routes.unknown {
-			keys = append(keys, queueKey{q.Route, p})
+	listed = []queueKey{}
+	err = walker.Walk(ctx, func(k string, _ []byte) ([]*storage.Operation, error) {
+		entry, ours := strings.CutPrefix(k, directoryPrefix)
+		if !ours {
+			return nil, nil
 		}
+		name, route, _ := strings.Cut(entry, "/")
+		p, ok := parsePriority(name)
+		if !ok || d.routes.named(route) == d.routes.unknown {
+			return nil, nil
+		}
+		listed = append(listed, queueKey{route, p})
+		return nil, nil
+	})
+	if err != nil {
+		return nil, true, fmt.Errorf("reading the queue directory: %w", err)
 	}
-	return keys, true, nil
+	return listed, true, nil
 }
 
 // queueMetadataKey is where exporterhelper's persistent queue (v0.165)

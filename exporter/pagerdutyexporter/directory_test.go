@@ -2,7 +2,6 @@ package pagerdutyexporter
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -32,15 +32,18 @@ func builtQueues(e *pagerdutyExporter) []string {
 	return names
 }
 
-// listedQueues reads the queue directory from the exporter's storage data.
+// listedQueues reads the queue directory from the exporter's storage data,
+// as priority/route.
 func listedQueues(t *testing.T, data map[string][]byte) []string {
 	t.Helper()
-	var stored storedDirectory
-	require.NoError(t, json.Unmarshal(data[directoryKey], &stored))
+	require.Equal(t, directoryVersion, string(data[directoryKey]))
 	names := []string{}
-	for _, q := range stored.Queues {
-		names = append(names, q.Route+"/"+q.Priority)
+	for k := range data {
+		if entry, ok := strings.CutPrefix(k, directoryPrefix); ok {
+			names = append(names, entry)
+		}
 	}
+	slices.Sort(names)
 	return names
 }
 
@@ -115,7 +118,7 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 	require.NoError(t, first.flow.admit(ctx, batch(records...)))
 	require.Eventually(t, func() bool { return len(api.requestsSoFar()) > 0 }, 5*time.Second, 10*time.Millisecond)
 	require.NoError(t, first.shutdown(ctx))
-	assert.Equal(t, []string{"payments/warning"}, listedQueues(t, store.data))
+	assert.Equal(t, []string{"warning/payments"}, listedQueues(t, store.data))
 	assert.Equal(t, []string{sentinel, "Exporter/" + queueID(set.ID, "payments", priorityWarning).String() + "/logs"}, store.clients())
 
 	second := start()
@@ -147,12 +150,19 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 	held := protowire.AppendTag(nil, 1, protowire.Fixed64Type) // items_size
 	held = protowire.AppendFixed64(held, 1)
 	for name, tc := range map[string]struct {
-		dedup   map[string][]byte
-		queues  map[string][]byte // metadata, by route/priority
-		opened  int
-		started []string
+		dedup    map[string][]byte
+		queues   map[string][]byte // metadata, by route/priority
+		unlisted bool              // the storage cannot list its keys
+		opened   int
+		started  []string
 	}{
 		"new": {opened: 1},
+		"directory the storage cannot list": {
+			dedup:    map[string][]byte{directoryKey: []byte(directoryVersion)},
+			queues:   map[string][]byte{"checkout/error": held},
+			unlisted: true,
+			opened:   3 * int(numPriorities), started: []string{"checkout/error"},
+		},
 		"dedup state": {
 			dedup:  map[string][]byte{"limiter/checkout": {}},
 			queues: map[string][]byte{"checkout/info": held},
@@ -182,13 +192,25 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 			ctx := context.Background()
 			e, err := newExporter(ctx, cfg, set)
 			require.NoError(t, err)
-			require.NoError(t, e.start(ctx, extHost{storageID: store}))
+			var ext component.Component = store
+			if tc.unlisted {
+				ext = unlistedStorage{store}
+			}
+			require.NoError(t, e.start(ctx, extHost{storageID: ext}))
 			assert.Len(t, store.clients(), max(tc.opened, len(tc.queues)))
 			assert.Equal(t, tc.started, builtQueues(e))
 			assert.Len(t, listedQueues(t, store.data), len(tc.started))
 			require.NoError(t, e.shutdown(ctx))
 		})
 	}
+}
+
+// unlistedStorage is a storage whose clients cannot walk their keys.
+type unlistedStorage struct{ *mapStorage }
+
+func (u unlistedStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
+	c, err := u.mapStorage.GetClient(ctx, kind, id, name)
+	return struct{ storage.Client }{c}, err
 }
 
 func TestItemsSize(t *testing.T) {
