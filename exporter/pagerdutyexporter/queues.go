@@ -1,7 +1,6 @@
 package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,11 +66,6 @@ func newQueues(ctx context.Context, set exporter.Settings, cfg *Config, deliver 
 	}}
 	q.byKey.Store(&map[queueKey]exporter.Logs{})
 	return q
-}
-
-// compareQueueKeys orders queues most urgent first, then by route.
-func compareQueueKeys(a, b queueKey) int {
-	return cmp.Or(cmp.Compare(a.priority, b.priority), strings.Compare(a.route, b.route))
 }
 
 // queueID is the ID of a route's queue of one priority: the exporter's own
@@ -167,17 +161,33 @@ func (q *queues) get(ctx context.Context, key queueKey) (exporter.Logs, error) {
 }
 
 // shutdown stops the queues, most urgent last, so that while the others
-// drain or persist their contents the urgent ones still send.
+// drain or persist their contents the urgent ones still send. The queues of
+// one priority stop together: with many routes, one after another would
+// take longer than the shutdown's bound.
 func (q *queues) shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	q.stopped = true
 	q.mu.Unlock()
-	byKey := *q.byKey.Load()
-	var errs []error
-	for _, key := range slices.Backward(slices.SortedFunc(maps.Keys(byKey), compareQueueKeys)) {
-		if err := byKey[key].Shutdown(ctx); err != nil {
-			errs = append(errs, err)
+	var byPriority [numPriorities][]exporter.Logs
+	for key, exp := range *q.byKey.Load() {
+		byPriority[key.priority] = append(byPriority[key.priority], exp)
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, exps := range slices.Backward(byPriority[:]) {
+		var wg sync.WaitGroup
+		for _, exp := range exps {
+			wg.Go(func() {
+				if err := exp.Shutdown(ctx); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
 		}
+		wg.Wait()
 	}
 	return errors.Join(errs...)
 }
