@@ -192,15 +192,22 @@ func appendAlert(sl plog.ScopeLogs, fingerprint string) {
 	a.PutDouble("alert.value", alertValue)
 }
 
-// alertLogs returns a batch from one resource (service.name, host.name) with
-// one alert per fingerprint.
-func alertLogs(fingerprints ...string) plog.Logs {
+// alertScope returns an empty batch from one resource (service.name,
+// host.name) and its one scope, for alerts to be appended to.
+func alertScope() (plog.Logs, plog.ScopeLogs) {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("service.name", serviceName)
 	rl.Resource().Attributes().PutStr("host.name", hostName)
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName("github.com/prometheus/alertmanager")
+	return ld, sl
+}
+
+// alertLogs returns a batch from one resource with one alert per
+// fingerprint.
+func alertLogs(fingerprints ...string) plog.Logs {
+	ld, sl := alertScope()
 	for _, fp := range fingerprints {
 		appendAlert(sl, fp)
 	}

@@ -301,12 +301,7 @@ func routedConfig(n int, url string, storage component.ID) *pagerdutyexporter.Co
 // routedAlerts is a request of count firing alerts, record j of the whole
 // run (first, first+1, ...) going to route j % routes.
 func routedAlerts(first, count, routes int) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", serviceName)
-	rl.Resource().Attributes().PutStr("host.name", hostName)
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("github.com/prometheus/alertmanager")
+	ld, sl := alertScope()
 	for j := first; j < first+count; j++ {
 		lr := sl.LogRecords().AppendEmpty()
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(alertTime))

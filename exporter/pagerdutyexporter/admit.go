@@ -141,7 +141,9 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 // the same, and in a storm of repeats queueing each would cost more than
 // deciding.
 func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap.Result, rt *route, arrived arrival, s *sorting) bool {
-	turn, ok := f.cache.TryBegin(ctx, m.Event.DedupKey, f.seen(m, rt, arrived.auto))
+	ev := f.seen(m, rt, arrived.auto)
+	ev.At = int64(arrived.received)
+	turn, ok := f.cache.TryBegin(ctx, m.Event.DedupKey, ev)
 	if !ok {
 		return false
 	}

@@ -83,14 +83,7 @@ func (c *mapClient) Walk(_ context.Context, fn storage.WalkFunc) error {
 		if err != nil && !errors.Is(err, storage.SkipAll) {
 			return err
 		}
-		for _, op := range ops {
-			switch op.Type {
-			case storage.Delete:
-				delete(c.m, op.Key)
-			case storage.Set:
-				c.m[op.Key] = slices.Clone(op.Value)
-			}
-		}
+		c.apply(ops)
 		if err != nil {
 			return nil
 		}
@@ -101,6 +94,12 @@ func (c *mapClient) Walk(_ context.Context, fn storage.WalkFunc) error {
 func (c *mapClient) Batch(_ context.Context, ops ...*storage.Operation) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.apply(ops)
+	return nil
+}
+
+// apply carries out ops; c.mu must be held.
+func (c *mapClient) apply(ops []*storage.Operation) {
 	for _, op := range ops {
 		switch op.Type {
 		case storage.Delete:
@@ -111,7 +110,6 @@ func (c *mapClient) Batch(_ context.Context, ops ...*storage.Operation) error {
 			op.Value = slices.Clone(c.m[op.Key])
 		}
 	}
-	return nil
 }
 
 type extHost map[component.ID]component.Component

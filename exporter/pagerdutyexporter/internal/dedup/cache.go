@@ -70,6 +70,10 @@ type Event struct {
 	// alert's auto-resolve clock runs for QuietFor, restarted by Firing. 0
 	// means the alert is never auto-resolved. Rounded up to whole seconds.
 	QuietFor time.Duration
+	// At is when the event is decided, in Unix nanoseconds; 0: now, by the
+	// cache's clock. A caller deciding many records of one request passes
+	// the request's arrival and saves a clock read for each.
+	At int64
 	// Auto marks a resolve the cache decided itself, when the alert's clock
 	// ran out (see Quiet). It is stale once a firing record has restarted
 	// the clock since, or when the cache no longer knows the alert. Its Time
@@ -223,8 +227,11 @@ func (t *Turn) Release() {
 // the turn, not c.mu, keeps the key's entry from changing while the storage
 // is read.
 func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision {
+	now := ev.At
+	if now == 0 {
+		now = c.now().UnixNano()
+	}
 	c.mu.Lock()
-	now := c.now().UnixNano()
 	e, expired := c.lru.lookup(dedupKey, now)
 	if e != nil {
 		// Known: decided at once, under the one lock.

@@ -145,6 +145,19 @@ func TestTTL(t *testing.T) {
 	assert.Equal(t, Stats{Entries: 1, Open: 1}, c.Stats())
 }
 
+// TestDecidedAtTheEventsTime: an event that says when it is decided (At)
+// is decided at that time, not by the cache's clock.
+func TestDecidedAtTheEventsTime(t *testing.T) {
+	clk := newClock()
+	c := New(Config{TTL: time.Hour, RepeatInterval: 4 * time.Hour}, clk.now)
+	record(c, "dk", ev(eventsapi.Trigger, keyA, 1))
+	repeat := ev(eventsapi.Trigger, keyA, 1)
+	repeat.At = clk.t.Add(59 * time.Minute).UnixNano()
+	assert.Equal(t, ReasonDuplicate, decide(c, "dk", repeat).Reason, "within the TTL")
+	repeat.At = clk.t.Add(61 * time.Minute).UnixNano()
+	assert.Equal(t, Decision{RoutingKey: keyA}, decide(c, "dk", repeat), "past the TTL at At, though not by the clock")
+}
+
 func TestBoundEvictsResolvedFirst(t *testing.T) {
 	clk := newClock()
 	c := New(Config{MaxEntries: 3, RepeatInterval: time.Hour}, clk.now)
