@@ -142,7 +142,7 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 // deciding.
 func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap.Result, rt *route, arrived arrival, s *sorting) bool {
 	ev := f.seen(m, rt, arrived.auto)
-	ev.At = int64(arrived.received)
+	ev.At = arrived.received.AsTime().UnixNano()
 	turn, ok := f.cache.TryBegin(ctx, m.Event.DedupKey, ev)
 	if !ok {
 		return false
