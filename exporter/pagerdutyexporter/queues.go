@@ -130,8 +130,10 @@ func (q *queues) consume(ctx context.Context, key queueKey, ld plog.Logs) error 
 	return exp.ConsumeLogs(ctx, ld)
 }
 
-// get returns the queue of key, built and started if it was not.
+// get returns the queue of key, built and started if it was not. The queue
+// outlives ctx, often a request's: it is started without its cancellation.
 func (q *queues) get(ctx context.Context, key queueKey) (exporter.Logs, error) {
+	ctx = context.WithoutCancel(ctx)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	old := *q.byKey.Load()
