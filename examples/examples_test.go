@@ -790,7 +790,7 @@ type k8sManifests struct {
 
 // all returns the objects of kind.
 func (m k8sManifests) all(kind string) []*k8sObject {
-	return filter(m.objects, func(o *k8sObject) bool { return o.Kind == kind })
+	return e2etest.Filter(m.objects, func(o *k8sObject) bool { return o.Kind == kind })
 }
 
 // named returns the object of kind called name, or nil.
@@ -801,16 +801,6 @@ func (m k8sManifests) named(kind, name string) *k8sObject {
 		}
 	}
 	return nil
-}
-
-func filter[T any](xs []T, keep func(T) bool) []T {
-	var out []T
-	for _, x := range xs {
-		if keep(x) {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func loadK8s(t *testing.T, dir string) k8sManifests {
@@ -1249,7 +1239,7 @@ func checkK8sServices(t *testing.T, m k8sManifests) {
 		if err := svc.Spec.Decode(&spec); err != nil {
 			t.Fatal(err)
 		}
-		selected := filter(m.workloads, func(w *k8sWorkload) bool { return w.selects(spec.Selector) })
+		selected := e2etest.Filter(m.workloads, func(w *k8sWorkload) bool { return w.selects(spec.Selector) })
 		if len(selected) != 1 {
 			t.Errorf("Service %s selects %v, want one workload", svc.Metadata.Name, selected)
 			continue

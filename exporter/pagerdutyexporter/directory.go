@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -25,9 +24,6 @@ type queueDirectory struct {
 	routes  *router
 	// upgraded: the storage held state before this start (see open).
 	upgraded bool
-
-	mu     sync.Mutex
-	listed map[queueKey]bool
 }
 
 // directoryKey marks a storage that has a directory; its value is the
@@ -46,7 +42,7 @@ type heldQueue struct {
 }
 
 // open reads the directory and returns the listed queues of configured
-// routes that hold records, and lists only those from then on.
+// routes that hold records; the others it takes off the list.
 //
 // A storage with no directory is new, or was written by a build that made
 // every queue at start; every queue of a configured route is then looked
@@ -66,9 +62,9 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 			}
 		}
 	}
+	// Held queues are listed again as they are built (see add).
 	var held []heldQueue
 	ops := []*storage.Operation{storage.SetOperation(directoryKey, []byte(directoryVersion))}
-	d.listed = map[queueKey]bool{}
 	for _, key := range listed {
 		n, _, err := d.records(ctx, key)
 		if err == nil && n == 0 {
@@ -77,8 +73,6 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 		}
 		// Unreadable metadata: start the queue all the same, it reads its own.
 		held = append(held, heldQueue{key, int(n)})
-		d.listed[key] = true
-		ops = append(ops, storage.SetOperation(directoryEntry(key), []byte{}))
 	}
 	if err := d.client.Batch(ctx, ops...); err != nil {
 		return nil, fmt.Errorf("saving the queue directory: %w", err)
@@ -86,17 +80,12 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 	return held, nil
 }
 
-// add lists key, before its queue takes a record.
+// add lists key, before its queue takes a record. The caller, building the
+// queue, calls it once per queue.
 func (d *queueDirectory) add(ctx context.Context, key queueKey) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.listed[key] {
-		return nil
-	}
 	if err := d.client.Set(ctx, directoryEntry(key), []byte{}); err != nil {
 		return fmt.Errorf("listing the %s queue of route %q: %w", key.priority, key.route, err)
 	}
-	d.listed[key] = true
 	return nil
 }
 

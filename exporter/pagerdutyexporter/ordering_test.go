@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 // startBehindABlocker starts an exporter with one consumer per queue whose
@@ -34,6 +35,35 @@ func startBehindABlocker(t *testing.T, dedup func(*DedupConfig)) (*fakeEventsAPI
 	return api, startExporter(t, cfg), release
 }
 
+// triggerBehindTheBlocker queues the alert "blocker", waits until the Events
+// API holds its event, then queues a trigger of alert "x" behind it; attrs
+// are more attributes of both.
+func triggerBehindTheBlocker(t *testing.T, api *fakeEventsAPI, h *harness, attrs ...any) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", append([]any{"alert.fingerprint", "blocker"}, attrs...)...)))
+	require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", append([]any{"alert.fingerprint", "x"}, attrs...)...)))
+}
+
+// laterRecordOfX is a record of alert "x" with status, a second younger than
+// its trigger.
+func laterRecordOfX(status string) plog.Logs {
+	ld := alert("checkout", "alert.fingerprint", "x", "alert.status", status)
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(
+		pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 1, 0, time.UTC)))
+	return ld
+}
+
+// takenActions takes the events the Events API received, as "action dedup_key".
+func takenActions(api *fakeEventsAPI) []string {
+	var got []string
+	for _, r := range api.taken() {
+		got = append(got, r.action()+" "+r.dedup())
+	}
+	return got
+}
+
 // TestNewestIntentWinsWithATinyCache: a trigger queued behind a backlog and
 // the resolve sent right after it, which overtakes it through its own
 // queue, end resolved, even with a cache that forgets at once (ttl 1ns) or
@@ -49,23 +79,12 @@ func TestNewestIntentWinsWithATinyCache(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			api, h, release := startBehindABlocker(t, tc.dedup)
-			ctx := context.Background()
-
-			require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "blocker")))
-			require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 1 }, 5*time.Second, 10*time.Millisecond)
-			require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "x", "alert.summary", "down")))
-			resolve := alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved")
-			resolve.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(
-				pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 1, 0, time.UTC)))
-			require.NoError(t, h.exp.ConsumeLogs(ctx, resolve))
+			triggerBehindTheBlocker(t, api, h, "alert.summary", "down")
+			require.NoError(t, h.exp.ConsumeLogs(context.Background(), laterRecordOfX("resolved")))
 			require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 2 }, 5*time.Second, 10*time.Millisecond, "the resolve overtakes")
 			close(release)
 			time.Sleep(300 * time.Millisecond)
-			var got []string
-			for _, r := range api.taken() {
-				got = append(got, r.action()+" "+r.dedup())
-			}
-			assert.Equal(t, []string{"trigger blocker", "resolve x"}, got, "the older trigger of x is stale: x stays resolved")
+			assert.Equal(t, []string{"trigger blocker", "resolve x"}, takenActions(api), "the older trigger of x is stale: x stays resolved")
 		})
 	}
 }
@@ -117,22 +136,11 @@ func TestPinsAreLetGo(t *testing.T) {
 // finds stale.
 func TestAcknowledgeWaitsForItsTrigger(t *testing.T) {
 	api, h, release := startBehindABlocker(t, func(*DedupConfig) {})
-	ctx := context.Background()
-
-	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "blocker", "alert.severity", "info")))
-	require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 1 }, 5*time.Second, 10*time.Millisecond)
-	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "x", "alert.severity", "info")))
-	ack := alert("checkout", "alert.fingerprint", "x", "alert.status", "acknowledged")
-	ack.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(
-		pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 1, 0, time.UTC)))
-	require.NoError(t, h.exp.ConsumeLogs(ctx, ack))
+	triggerBehindTheBlocker(t, api, h, "alert.severity", "info")
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), laterRecordOfX("acknowledged")))
 	time.Sleep(200 * time.Millisecond)
 	assert.Len(t, api.requestsSoFar(), 1, "the acknowledge waits behind its trigger")
 	close(release)
 	require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 3 }, 5*time.Second, 10*time.Millisecond)
-	var got []string
-	for _, r := range api.taken() {
-		got = append(got, r.action()+" "+r.dedup())
-	}
-	assert.Equal(t, []string{"trigger blocker", "trigger x", "acknowledge x"}, got)
+	assert.Equal(t, []string{"trigger blocker", "trigger x", "acknowledge x"}, takenActions(api))
 }

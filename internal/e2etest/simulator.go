@@ -37,8 +37,8 @@ type Snapshot struct {
 	Raw []byte `json:"-"`
 }
 
-// filter returns the elements of xs that keep accepts.
-func filter[T any](xs []T, keep func(T) bool) []T {
+// Filter returns the elements of xs that keep accepts.
+func Filter[T any](xs []T, keep func(T) bool) []T {
 	var out []T
 	for _, x := range xs {
 		if keep(x) {
@@ -50,7 +50,7 @@ func filter[T any](xs []T, keep func(T) bool) []T {
 
 // IncidentsFor returns the incidents of a dedup key, oldest first.
 func (s Snapshot) IncidentsFor(dedupKey string) []Incident {
-	return filter(s.Incidents, func(inc Incident) bool { return inc.DedupKey == dedupKey })
+	return Filter(s.Incidents, func(inc Incident) bool { return inc.DedupKey == dedupKey })
 }
 
 // Has reports whether exactly one incident exists for each dedup key.
@@ -66,13 +66,13 @@ func (s Snapshot) Has(dedupKeys ...string) bool {
 // EventsFor returns every alert event received for a dedup key, applied or
 // dropped.
 func (s Snapshot) EventsFor(dedupKey string) []Event {
-	return filter(s.Events, func(ev Event) bool { return ev.DedupKey == dedupKey })
+	return Filter(s.Events, func(ev Event) bool { return ev.DedupKey == dedupKey })
 }
 
 // CountActions returns how many alert events of action the simulator
 // received.
 func (s Snapshot) CountActions(action string) int {
-	return len(filter(s.Events, func(ev Event) bool { return ev.Action == action }))
+	return len(Filter(s.Events, func(ev Event) bool { return ev.Action == action }))
 }
 
 func (s Snapshot) String() string {
