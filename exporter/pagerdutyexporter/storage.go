@@ -40,12 +40,17 @@ func (e *pagerdutyExporter) dedupStorage() *component.ID {
 // limit, in the storage extension id. It returns the storage client, and
 // whether it held state from an earlier start.
 func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, id component.ID) (client storage.Client, hadState bool, err error) {
+	// Named as the user wrote it: the cache takes the queue's storage unless told.
+	field := "dedup.storage"
+	if e.cfg.Dedup.Storage == nil {
+		field = "sending_queue.storage (which keeps the dedup cache too)"
+	}
 	se, err := storageExtension(host, id)
 	if err != nil {
-		return nil, false, fmt.Errorf("dedup.storage: %w", err)
+		return nil, false, fmt.Errorf("%s: %w", field, err)
 	}
 	if client, err = se.GetClient(ctx, component.KindExporter, e.id, "dedup"); err != nil {
-		return nil, false, fmt.Errorf("dedup.storage: opening %q: %w", id, err)
+		return nil, false, fmt.Errorf("%s: opening %q: %w", field, id, err)
 	}
 	// Before loading the cache, which deletes expired entries.
 	hadState = holdsState(ctx, client)

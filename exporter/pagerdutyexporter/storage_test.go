@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 )
 
@@ -142,19 +144,27 @@ func TestDedupStorageMisconfigured(t *testing.T) {
 	missing := component.MustNewID("file_storage")
 	notStorage := component.MustNewID("health_check")
 	for name, tc := range map[string]struct {
-		id   component.ID
-		host component.Host
-		want string
+		id    component.ID
+		host  component.Host
+		queue bool // set as sending_queue.storage, not dedup.storage
+		want  string
 	}{
-		"not configured": {missing, componenttest.NewNopHost(), `dedup.storage: extension "file_storage" is not configured`},
+		"not configured": {missing, componenttest.NewNopHost(), false, `dedup.storage: extension "file_storage" is not configured`},
 		"not a storage": {notStorage, extHost{notStorage: struct {
 			component.StartFunc
 			component.ShutdownFunc
-		}{}}, `is not a storage extension`},
+		}{}}, false, `is not a storage extension`},
+		"queue's not configured": {missing, componenttest.NewNopHost(), true, `sending_queue.storage (which keeps the dedup cache too): extension "file_storage" is not configured`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := testConfig(api)
-			cfg.Dedup.Storage = &tc.id
+			if tc.queue {
+				queue := exporterhelper.NewDefaultQueueConfig()
+				queue.StorageID = &tc.id
+				cfg.QueueConfig = configoptional.Some(queue)
+			} else {
+				cfg.Dedup.Storage = &tc.id
+			}
 			exp, err := NewFactory().CreateLogs(context.Background(), newSettings(t), cfg)
 			require.NoError(t, err)
 			require.ErrorContains(t, exp.Start(context.Background(), tc.host), tc.want)
