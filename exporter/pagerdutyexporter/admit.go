@@ -6,7 +6,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -17,12 +16,17 @@ import (
 
 // admit puts each record of ld, from the pipeline, on the queue of its
 // route and priority. Only a refused enqueue (a full queue) fails the call.
-func (f *flow) admit(ctx context.Context, ld plog.Logs) error { return f.take(ctx, ld, false) }
+func (f *flow) admit(ctx context.Context, ld plog.Logs) error {
+	_, err := f.take(ctx, ld, arrival{received: pcommon.NewTimestampFromTime(f.now()), run: f.run})
+	return err
+}
 
-// take is admit for records from the pipeline, or, with auto, for the
-// resolves the exporter makes itself when alerts go quiet.
-func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
-	received := pcommon.NewTimestampFromTime(time.Now())
+// take is admit for records from the pipeline, or, with arrived.auto, for
+// the resolves the exporter makes itself when alerts go quiet, arrived when
+// they were decided. It returns the dedup keys of the records a queue
+// refused.
+func (f *flow) take(ctx context.Context, ld plog.Logs, arrived arrival) (refused []string, err error) {
+	received, auto := arrived.received, arrived.auto
 	count := ld.LogRecordCount()
 	var small [8]sorted
 	s := sorting{records: small[:0], several: count > 1}
@@ -33,26 +37,27 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 	queued := 0
 	for ref := range records(ld) {
 		n++
-		r := f.queueFor(ctx, ref, arrival{received: received, at: received + n, auto: auto}, &s)
+		r := f.queueFor(ctx, ref, arrival{received: received, at: received + n, auto: auto, run: arrived.run}, &s)
 		if r.queued {
 			queued++
 			if r.dedupKey != "" {
-				f.pin(r.dedupKey, r.queue)
+				f.pending.add(r.dedupKey, r.queue)
 			}
 		}
 		s.records = append(s.records, r)
 	}
 	f.exit.tallied(ctx, &s.suppressed)
 	if queued == 0 {
-		return nil // every record settled on its way in
+		return nil, nil // every record settled on its way in
 	}
 	first := s.records[0].queue
 	if queued == len(s.records) && !slices.ContainsFunc(s.records, func(r sorted) bool { return r.queue != first }) {
 		// The common case: the whole request goes to one queue. The
 		// exporter owns ld (it declares that it mutates data), so it is
 		// stamped and queued as it is, without a copy.
-		stamp(ld, received, auto)
-		return f.enqueue(ctx, &s, first, &heldLogs{logs: ld, count: queued})
+		stamp(ld, arrived)
+		err := f.enqueue(ctx, &s, first, &heldLogs{logs: ld, count: queued})
+		return s.refused, err
 	}
 	batches := map[queueKey]*heldLogs{}
 	n = 0
@@ -66,7 +71,7 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 		if batches[key] == nil {
 			batches[key] = &heldLogs{}
 		}
-		batches[key].add(ref, &arrival{received: received, at: received + n, auto: auto})
+		batches[key].add(ref, &arrival{received: received, at: received + n, auto: auto, run: arrived.run})
 	}
 	// Most urgent first: should the queues fill, the least urgent are refused.
 	var errs []error
@@ -75,7 +80,7 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, auto bool) error {
 	}) {
 		errs = append(errs, f.enqueue(ctx, &s, key, batches[key]))
 	}
-	return errors.Join(errs...)
+	return s.refused, errors.Join(errs...)
 }
 
 // sorting is one admitted request on its way to the queues. Records of one
@@ -87,6 +92,7 @@ type sorting struct {
 	sameKey map[string]queueKey
 	// suppressed counts the repeats settled on arrival (see suppressedTally).
 	suppressed suppressedTally
+	refused    []string // dedup keys of records a queue refused
 }
 
 // sorted is where one record of a request goes.
@@ -99,7 +105,8 @@ type sorted struct {
 // queueFor identifies a record that reached the exporter at arrived, and
 // returns its queue; it settles the record instead (not queued) when it can
 // go no further: it cannot become an event, has no route, or is a repeat
-// the cache settles on arrival.
+// the cache settles on arrival. An alert record that is queued is pinned in
+// the cache (dedup.Cache.Arrive).
 func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *sorting) sorted {
 	m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, arrived.at)
 	if err != nil {
@@ -107,20 +114,19 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 		return sorted{}
 	}
 	ev := &m.Event
-	if ev.Action == eventsapi.Trigger && !arrived.auto {
-		// Every firing record restarts its alert's quiet clock, whether it
-		// is sent, suppressed, or waits.
-		f.cache.Firing(ev.DedupKey, f.quietFor(&m))
-	}
-	if key, ok := s.sameKey[ev.DedupKey]; ok && !ev.IsChange() {
-		return sorted{queue: key, queued: true, dedupKey: ev.DedupKey}
-	}
 	rt := f.routes.pick(m.RoutingValue)
-	if !ev.IsChange() && f.settledOnArrival(ctx, ref, &m, rt, arrived, s) {
+	sameKey, several := s.sameKey[ev.DedupKey]
+	if !ev.IsChange() && f.arrive(ctx, ref, &m, rt, arrived, s, !several) {
 		return sorted{}
+	}
+	if several && !ev.IsChange() {
+		return sorted{queue: sameKey, queued: true, dedupKey: ev.DedupKey}
 	}
 	key, ok := f.queueOf(&m, rt)
 	if !ok {
+		if !ev.IsChange() {
+			f.cache.Unpin(ev.DedupKey)
+		}
 		o := outcome{ref: ref}
 		f.unrouted(&o, &m)
 		f.exit.settle(ctx, nil, &o)
@@ -135,20 +141,18 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 	return sorted{queue: key, queued: true, dedupKey: ev.DedupKey}
 }
 
-// settledOnArrival settles, without queueing it, a record the cache
-// suppresses (a repeat, an acknowledge or resolve already applied, or a
-// stale record) when its dedup key's turn is free: delivery would decide
-// the same, and in a storm of repeats queueing each would cost more than
-// deciding.
-func (f *flow) settledOnArrival(ctx context.Context, ref recordRef, m *recordmap.Result, rt *route, arrived arrival, s *sorting) bool {
-	ev := f.seen(m, rt, arrived.auto)
-	ev.At = arrived.received.AsTime().UnixNano()
-	turn, ok := f.cache.TryBegin(ctx, m.Event.DedupKey, ev)
-	if !ok {
-		return false
-	}
-	if turn.Reason == "" {
-		turn.Release()
+// arrive tells the cache of an alert record's arrival, its place in its
+// alert's order, and settles it there, without queueing it, when settle is
+// true and the cache suppresses it (a repeat, an acknowledge or resolve
+// already applied, or a stale record) while no earlier record of its alert
+// waits: delivery would decide the same, and in a storm of repeats queueing
+// each would cost more than deciding. Otherwise the record is pinned, to
+// be queued.
+func (f *flow) arrive(ctx context.Context, ref recordRef, m *recordmap.Result, rt *route, arrived arrival, s *sorting, settle bool) bool {
+	ev := f.seen(m, rt, arrived.auto, arrived.received)
+	ev.At = ev.Arrival
+	turn, settled := f.cache.Arrive(ctx, m.Event.DedupKey, ev, settle && !arrived.auto)
+	if !settled {
 		return false
 	}
 	f.exit.settle(ctx, nil, &outcome{kind: outcomeSuppressed, ref: ref, action: m.Event.Action, dedupKey: m.Event.DedupKey, auto: arrived.auto, turn: turn, reason: turn.Reason, tally: &s.suppressed})
@@ -189,20 +193,15 @@ func (f *flow) enqueue(ctx context.Context, s *sorting, key queueKey, held *held
 		for _, r := range s.records {
 			if r.queued && r.queue == key && r.dedupKey != "" {
 				f.unpin(r.dedupKey)
+				s.refused = append(s.refused, r.dedupKey)
 			}
 		}
 	}
 	return err
 }
 
-// pin keeps dedupKey's ordering state while a record of it waits on q (see
-// dedup.Cache.Pin), and notes the queue for its acknowledges (see pending).
-func (f *flow) pin(dedupKey string, q queueKey) {
-	f.cache.Pin(dedupKey)
-	f.pending.add(dedupKey, q)
-}
-
-// unpin undoes pin once the record settled.
+// unpin lets go of what a queued record held: its dedup key's pin (see
+// dedup.Cache.Arrive) and its place in pending, once the record settled.
 func (f *flow) unpin(dedupKey string) {
 	f.cache.Unpin(dedupKey)
 	f.pending.done(dedupKey)
@@ -212,10 +211,10 @@ func (f *flow) unpin(dedupKey string) {
 // sender gave up on: they will never settle.
 func (f *flow) forget(ld plog.Logs) {
 	for ref := range records(ld) {
-		received := receivedAt(ref.sl)
-		if received < f.exit.started {
+		if !queuedBy(ref.sl, f.run) {
 			continue
 		}
+		received := receivedAt(ref.sl)
 		if m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, received); err == nil && m.Event.DedupKey != "" {
 			f.unpin(m.Event.DedupKey)
 		}

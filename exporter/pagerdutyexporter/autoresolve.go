@@ -14,18 +14,20 @@ import (
 )
 
 // resolveQuiet sends a resolve for every alert whose quiet clock ran out by
-// now. Should the queue refuse them, their clocks start again, so that they
-// are tried after another quiet period rather than forgotten.
+// now, on the exporter's arrival clock. Should a queue refuse some, their
+// clocks start again, so that they are tried after another quiet period
+// rather than forgotten; the resolves queued are left as they are.
 func (f *flow) resolveQuiet(ctx context.Context, now time.Time) error {
-	quiet := f.cache.Quiet(now)
+	quiet := f.cache.Quiet(ctx, now)
 	if len(quiet) == 0 {
 		return nil
 	}
-	if err := f.take(ctx, autoResolves(quiet, now), true); err != nil {
-		for _, q := range quiet {
-			f.cache.Firing(q.DedupKey, q.QuietFor)
-		}
-		return fmt.Errorf("resolving %d quiet alerts: %w", len(quiet), err)
+	refused, err := f.take(ctx, autoResolves(quiet, now), arrival{received: pcommon.NewTimestampFromTime(now), auto: true, run: f.run})
+	for _, dedupKey := range refused {
+		f.cache.Refused(dedupKey)
+	}
+	if err != nil {
+		return fmt.Errorf("resolving %d quiet alerts, %d refused: %w", len(quiet), len(refused), err)
 	}
 	return nil
 }

@@ -2,24 +2,56 @@ package pagerdutyexporter
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
 )
 
 // quietHarness is an exporter started on its own, so that a test can sweep
 // its quiet clocks at a time of its choosing.
 type quietHarness struct {
-	e    *pagerdutyExporter
-	tt   *componenttest.Telemetry
-	logs *observer.ObservedLogs
+	e     *pagerdutyExporter
+	tt    *componenttest.Telemetry
+	logs  *observer.ObservedLogs
+	clock *steppedClock
+}
+
+// steppedClock is the exporter's arrival clock in a test that sweeps at
+// times of its choosing: real time, moved forward to a sweep's time, so
+// that a record consumed after a sweep arrives after it, as it would.
+type steppedClock struct {
+	mu    sync.Mutex
+	ahead time.Duration
+}
+
+func (c *steppedClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.ahead)
+}
+
+// reach moves the clock to at, if it is not there yet.
+func (c *steppedClock) reach(at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ahead = max(c.ahead, time.Until(at))
+}
+
+// useClock makes now e's arrival clock, before e starts.
+func useClock(e *pagerdutyExporter, now func() time.Time) {
+	e.flow.now, e.ticker.now = now, now
+	e.flow.cache = dedup.New(dedupConfig(e.cfg, nil), now)
 }
 
 func startQuietHarness(t *testing.T, cfg *Config) *quietHarness {
@@ -27,9 +59,11 @@ func startQuietHarness(t *testing.T, cfg *Config) *quietHarness {
 	set, tt, logs := observedSettings(t)
 	e, err := newExporter(context.Background(), cfg, set)
 	require.NoError(t, err)
+	clock := &steppedClock{}
+	useClock(e, clock.now)
 	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, e.shutdown(context.Background())) })
-	return &quietHarness{e: e, tt: tt, logs: logs}
+	return &quietHarness{e: e, tt: tt, logs: logs, clock: clock}
 }
 
 func (h *quietHarness) consume(t *testing.T, parts ...any) {
@@ -40,6 +74,7 @@ func (h *quietHarness) consume(t *testing.T, parts ...any) {
 // sweep resolves what went quiet by at.
 func (h *quietHarness) sweep(t *testing.T, at time.Time) {
 	t.Helper()
+	h.clock.reach(at)
 	require.NoError(t, h.e.flow.resolveQuiet(context.Background(), at))
 }
 
@@ -110,10 +145,12 @@ func TestFiringRecordWinsOverAnAutoResolve(t *testing.T) {
 	h.consume(t, "alert.fingerprint", "declines")
 	require.Len(t, api.taken(), 1)
 	now := time.Now().Add(4 * time.Second)
-	quiet := h.e.flow.cache.Quiet(now) // decided...
+	h.clock.reach(now)
+	quiet := h.e.flow.cache.Quiet(context.Background(), now) // decided...
 	require.Len(t, quiet, 1)
 	h.consume(t, "alert.fingerprint", "declines") // ...then a firing record comes
-	require.NoError(t, h.e.flow.take(ctx, autoResolves(quiet, now), true))
+	_, err := h.e.flow.take(ctx, autoResolves(quiet, now), arrival{received: pcommon.NewTimestampFromTime(now), auto: true, run: h.e.flow.run})
+	require.NoError(t, err)
 	assert.Empty(t, api.taken(), "neither the repeat nor the resolve is sent")
 	assert.Equal(t, 1, h.e.flow.cache.Stats().Open, "the alert is open")
 	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_suppressed", counted([]metricdata.DataPoint[int64]{

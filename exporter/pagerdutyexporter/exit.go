@@ -79,10 +79,10 @@ type exit struct {
 	backlog *backlog
 	stop    context.Context
 	// unpin lets go of a dedup key pinned while its record was queued
-	// (dedup.Cache.Unpin); started is when this process began to queue: a
-	// record that reached the exporter before was pinned by another.
-	unpin   func(dedupKey string)
-	started pcommon.Timestamp
+	// (dedup.Cache.Arrive); run is this run of the exporter: a record
+	// another run queued was pinned by that run (see runAttr).
+	unpin func(dedupKey string)
+	run   int64
 
 	unsentAtStop atomic.Int64 // records handed back once stop was called
 }
@@ -133,7 +133,7 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 	}
 	if o.kind >= outcomeFailed {
 		p.unsent.add(o.ref, nil)
-	} else if p != nil && o.dedupKey != "" && o.received >= x.started {
+	} else if p != nil && o.dedupKey != "" && queuedBy(o.ref.sl, x.run) {
 		x.unpin(o.dedupKey)
 	}
 }
@@ -152,6 +152,10 @@ func (x *exit) sent(o *outcome) {
 		o.kind, o.rejection, o.err = outcomeRejected, rejectByAPI, o.result.Err
 	default:
 		o.kind, o.failKey, o.err = outcomeFailed, o.route.key, retryError(o.route.name, o.result)
+		if o.result.Unknown() {
+			// It may have reached PagerDuty all the same.
+			o.turn.Unknown(context.Background())
+		}
 	}
 }
 
@@ -220,9 +224,18 @@ func appendBounded(fields []zap.Field, name, value string) []zap.Field {
 	if len(value) <= maxLoggedValue {
 		return append(fields, zap.String(name, value))
 	}
+	return append(fields, zap.String(name, bounded(value)), zap.Int(name+"_length", len(value)))
+}
+
+// bounded is value cut to maxLoggedValue bytes on a rune boundary, with an
+// ellipsis and its full length when it was cut.
+func bounded(value string) string {
+	if len(value) <= maxLoggedValue {
+		return value
+	}
 	cut := maxLoggedValue
 	for cut > 0 && !utf8.RuneStart(value[cut]) {
 		cut--
 	}
-	return append(fields, zap.String(name, value[:cut]+"…"), zap.Int(name+"_length", len(value)))
+	return value[:cut] + "…"
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
@@ -63,6 +63,8 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
 	hostname, _ := os.Hostname()
+	now := arrivalClock(time.Now())
+	run := rand.Int64() //nolint:gosec // G404: tells runs apart, guards nothing
 	routes := newRouter(cfg)
 	stop, stopNow := context.WithCancel(context.Background())
 	sends, cancelSends := context.WithCancel(context.Background())
@@ -80,8 +82,8 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 	}
 	e.exit = &exit{
 		tel: e.tel, logger: set.Logger, backlog: e.backlog, stop: stop,
-		unpin:   func(dedupKey string) { e.flow.unpin(dedupKey) },
-		started: pcommon.NewTimestampFromTime(time.Now()),
+		unpin: func(dedupKey string) { e.flow.unpin(dedupKey) },
+		run:   run,
 	}
 	e.flow = &flow{
 		mapping: recordmap.Options{
@@ -99,17 +101,29 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		sends:   sends,
 
 		autoResolveAfter: cfg.AutoResolve.After,
+		now:              now,
+		run:              run,
 		// Until start opens the configured storage.
-		cache: dedup.New(dedupConfig(cfg, nil), nil),
+		cache: dedup.New(dedupConfig(cfg, nil), now),
 	}
 	e.queues = newQueues(ctx, set, cfg, e.flow.deliver)
 	e.queues.readBack = e.backlog.add
 	e.flow.queues = e.queues
 	e.backlog.gaveUp = e.flow.forget
-	e.ticker = &ticker{logger: set.Logger, jobs: []tickJob{
+	e.ticker = &ticker{logger: set.Logger, now: now, jobs: []tickJob{
 		{"Could not queue the resolves of alerts gone quiet; their clocks start again", e.flow.resolveQuiet},
 	}}
 	return e, nil
+}
+
+// arrivalClock returns the exporter's clock of arrivals and quiet periods:
+// Unix time as read at base, then advanced by the monotonic clock. A step of
+// the wall clock (NTP, an operator) thus neither ages nor rejuvenates what
+// the exporter times within one run, and a suspend of the machine, during
+// which Linux's monotonic clock stands still, does not count. Times written
+// to storage are on it too; a new run starts again from the wall clock.
+func arrivalClock(base time.Time) func() time.Time {
+	return func() time.Time { return base.Add(time.Since(base)) }
 }
 
 func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) error {

@@ -32,6 +32,11 @@ type flow struct {
 	// autoResolveAfter is auto_resolve.after: an alert's quiet period
 	// unless its record sets alert.resolve_after; 0: none.
 	autoResolveAfter time.Duration
+	// now is the exporter's arrival clock (see arrivalClock), which the
+	// cache's quiet clocks share; run tells this run's queued records from
+	// those an earlier run left in a persistent queue (see runAttr).
+	now func() time.Time
+	run int64
 
 	// Set by start, before the queues start: they need the host.
 	client *eventsapi.Client
@@ -75,7 +80,7 @@ func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcom
 	ev := &m.Event
 	o.action, o.dedupKey = ev.Action, ev.DedupKey
 	rt := f.routes.pick(m.RoutingValue)
-	o.turn, err = f.begin(ctx, &m, rt, o.auto)
+	o.turn, err = f.begin(ctx, &m, rt, o.auto, o.received)
 	if err != nil {
 		o.kind, o.err = outcomeFailed, err
 		if rt != nil {
@@ -144,11 +149,11 @@ func (f *flow) goesNoFurther(o *outcome, p *push, m *recordmap.Result) bool {
 // deciding, sending and recording are one step per dedup key, so a consumer
 // holding an older record for the key sees this one's effect. A change
 // event has no dedup key: its turn is untracked, to send under rt.
-func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, auto bool) (dedup.Turn, error) {
+func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, auto bool, received pcommon.Timestamp) (dedup.Turn, error) {
 	if m.Event.IsChange() {
 		return dedup.Untracked(keyOf(rt)), nil
 	}
-	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, f.seen(m, rt, auto))
+	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, f.seen(m, rt, auto, received))
 	if err != nil {
 		return turn, fmt.Errorf("waiting for dedup key %q: %w", m.Event.DedupKey, err)
 	}
@@ -156,10 +161,11 @@ func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, auto b
 }
 
 // seen is what the dedup cache needs to know of an identified alert event
-// under rt, the route its record selects. An auto-resolve has no time: it
-// must never make a later firing record stale.
-func (f *flow) seen(m *recordmap.Result, rt *route, auto bool) dedup.Event {
-	ev := dedup.Event{Action: m.Event.Action, RoutingKey: keyOf(rt), PayloadHash: m.PayloadHash, Auto: auto}
+// under rt, the route its record selects, that reached the exporter at
+// received (an auto-resolve: when it was decided). An auto-resolve has no
+// record time: it must never make a later firing record stale.
+func (f *flow) seen(m *recordmap.Result, rt *route, auto bool, received pcommon.Timestamp) dedup.Event {
+	ev := dedup.Event{Action: m.Event.Action, RoutingKey: keyOf(rt), PayloadHash: m.PayloadHash, Auto: auto, Arrival: int64(received)} //nolint:gosec // G115: Unix nanoseconds until 2262
 	if !auto {
 		ev.Time = m.OrderingTime
 	}
@@ -182,7 +188,7 @@ func (f *flow) quietFor(m *recordmap.Result) time.Duration {
 func (f *flow) unrouted(o *outcome, m *recordmap.Result) {
 	o.kind, o.rejection = outcomeRejected, rejectNoRoutingKey
 	o.action, o.dedupKey = m.Event.Action, m.Event.DedupKey
-	o.err = fmt.Errorf("%s %q matches no routing.keys entry and routing_key is not set", f.mapping.RoutingAttribute, m.RoutingValue)
+	o.err = fmt.Errorf("%s %q matches no routing.keys entry and routing_key is not set", f.mapping.RoutingAttribute, bounded(m.RoutingValue))
 }
 
 // arrivedAt is when a record reached the exporter, the zero time when

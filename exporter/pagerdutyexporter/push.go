@@ -71,6 +71,18 @@ const receivedAttr = "pagerduty.exporter.received"
 // receivedAttr, it never leaves the exporter.
 const autoResolveAttr = "pagerduty.exporter.auto_resolve"
 
+// runAttr marks, on a scope of the exporter's own queues, the run of the
+// exporter that queued its records (see flow.run): only that run pinned
+// their dedup keys, so only it lets go of them. Like receivedAttr, it never
+// leaves the exporter.
+const runAttr = "pagerduty.exporter.run"
+
+// queuedBy reports whether the records of sl were queued by run.
+func queuedBy(sl plog.ScopeLogs, run int64) bool {
+	v, ok := sl.Scope().Attributes().Get(runAttr)
+	return ok && v.Int() == run
+}
+
 // isAutoResolve reads autoResolveAttr from a scope of the exporter's queues.
 func isAutoResolve(sl plog.ScopeLogs) bool {
 	v, ok := sl.Scope().Attributes().Get(autoResolveAttr)
@@ -90,17 +102,18 @@ func receivedAt(sl plog.ScopeLogs) pcommon.Timestamp {
 // queues.
 type arrival struct {
 	received, at pcommon.Timestamp
-	auto         bool // a resolve the exporter made itself (see autoResolveAttr)
+	auto         bool  // a resolve the exporter made itself (see autoResolveAttr)
+	run          int64 // the exporter's run (see runAttr)
 }
 
 // stamp marks every record of ld, in place, as heldLogs.add marks a copy:
 // its arrival on each scope, and on each untimed record its own arrival, a
 // nanosecond after the record before it.
-func stamp(ld plog.Logs, received pcommon.Timestamp, auto bool) {
-	n := received
+func stamp(ld plog.Logs, arrived arrival) {
+	n := arrived.received
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
-			markScope(sl.Scope().Attributes(), received, auto)
+			markScope(sl.Scope().Attributes(), arrived)
 			for _, lr := range sl.LogRecords().All() {
 				n++
 				if !recordmap.HasTime(lr) {
@@ -112,12 +125,13 @@ func stamp(ld plog.Logs, received pcommon.Timestamp, auto bool) {
 }
 
 // markScope stamps a scope of the exporter's queues with the arrival of its
-// records and whether they are the exporter's own resolves. Only the
-// exporter marks its own resolves: a record from the pipeline carrying the
-// mark loses it.
-func markScope(attrs pcommon.Map, received pcommon.Timestamp, auto bool) {
-	attrs.PutInt(receivedAttr, received.AsTime().UnixNano())
-	if auto {
+// records, the run that queued them, and whether they are the exporter's
+// own resolves. Only the exporter marks its own resolves: a record from the
+// pipeline carrying the mark loses it.
+func markScope(attrs pcommon.Map, arrived arrival) {
+	attrs.PutInt(receivedAttr, arrived.received.AsTime().UnixNano())
+	attrs.PutInt(runAttr, arrived.run)
+	if arrived.auto {
 		attrs.PutBool(autoResolveAttr, true)
 	} else {
 		attrs.Remove(autoResolveAttr)
@@ -155,7 +169,7 @@ func (h *heldLogs) add(ref recordRef, arrived *arrival) {
 		ref.sl.Scope().CopyTo(h.sl.Scope())
 		h.sl.SetSchemaUrl(ref.sl.SchemaUrl())
 		if arrived != nil {
-			markScope(h.sl.Scope().Attributes(), arrived.received, arrived.auto)
+			markScope(h.sl.Scope().Attributes(), *arrived)
 		}
 		h.scope = ref.scope
 	}

@@ -58,7 +58,7 @@ func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, 
 		e.logger.Warn("Dedup storage access failed; the in-memory cache decides", zap.Error(err))
 	}
 	routes := e.flow.routes
-	e.flow.cache, err = dedup.Open(ctx, dedupConfig(e.cfg, storeError), nil,
+	e.flow.cache, err = dedup.Open(ctx, dedupConfig(e.cfg, storeError), e.flow.now,
 		dedup.Persistence{Client: client, Route: routes.nameOf, Key: func(name string) string { return routes.named(name).key }})
 	if err != nil {
 		// A partly unreadable cache only costs suppressions; keep going.

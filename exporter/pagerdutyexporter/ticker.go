@@ -16,6 +16,7 @@ const tick = time.Second
 // shutdown: resolving the alerts gone quiet, and saving the send log.
 type ticker struct {
 	logger *zap.Logger
+	now    func() time.Time // the time each tick's jobs are given
 	jobs   []tickJob
 	stop   context.CancelFunc
 	done   sync.WaitGroup
@@ -39,7 +40,8 @@ func (t *ticker) start() {
 			select {
 			case <-ctx.Done():
 				return
-			case now := <-tc.C:
+			case <-tc.C:
+				now := t.now()
 				for _, job := range t.jobs {
 					if err := job.run(ctx, now); err != nil {
 						t.logger.Warn(job.what, zap.Error(err))

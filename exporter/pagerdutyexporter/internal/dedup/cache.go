@@ -74,9 +74,14 @@ type Event struct {
 	// cache's clock. A caller deciding many records of one request passes
 	// the request's arrival and saves a clock read for each.
 	At int64
+	// Arrival is the intent's place in its alert's order, in Unix
+	// nanoseconds of the exporter's arrival clock: when its record reached
+	// the exporter (every record of a request shares it), or when the cache
+	// decided an auto-resolve (QuietAlert.At). 0: before any other.
+	Arrival int64
 	// Auto marks a resolve the cache decided itself, when the alert's clock
-	// ran out (see Quiet). It is stale once a firing record has restarted
-	// the clock since, or when the cache no longer knows the alert. Its Time
+	// ran out (see Quiet). It is stale once a firing record arrived after
+	// it was decided, or when the cache no longer knows the alert. Its Time
 	// is 0: it never makes a later record stale.
 	Auto bool
 }
@@ -122,6 +127,9 @@ type Cache struct {
 
 	mu  sync.Mutex
 	lru lru
+	// saving orders the writes to the storage of one cache, so that an
+	// entry is stored as of its last change, whoever changed it.
+	saving sync.Mutex
 }
 
 // New returns an empty cache kept in memory only. now is the clock; nil
@@ -173,6 +181,9 @@ func (c *Cache) TryBegin(ctx context.Context, dedupKey string, ev Event) (Turn, 
 }
 
 func (c *Cache) begun(ctx context.Context, dedupKey string, ev Event, sl *slot) Turn {
+	if ev.Arrival == 0 {
+		ev.Arrival = c.now().UnixNano()
+	}
 	d := c.decide(ctx, dedupKey, ev)
 	ev.RoutingKey = d.RoutingKey
 	return Turn{Decision: d, c: c, dedupKey: dedupKey, event: ev, slot: sl}
@@ -203,15 +214,24 @@ func (c *Cache) IncidentKey(dedupKey string) (routingKey string, open bool) {
 // it was sent, that PagerDuty accepted it under Decision.RoutingKey (written
 // through to the storage); when it was suppressed as a duplicate or as
 // already applied, that its effect holds as of its time, so that an older
-// record, such as a resolve still being retried, is stale. The latter is
-// kept in memory only; the storage learns it with the key's next send.
+// record, such as a resolve still being retried, is stale; and a firing
+// record's quiet period, sent or not (see alert.suppressed).
 func (t *Turn) Commit(ctx context.Context) {
 	switch {
 	case t.c == nil:
 	case t.Reason == "":
 		t.c.record(ctx, t.dedupKey, t.event)
-	case t.Reason == ReasonDuplicate || t.Reason == ReasonAlreadyApplied:
-		t.c.advance(t.dedupKey, t.event.Time)
+	default:
+		t.c.suppressed(ctx, t.dedupKey, t.event, t.Reason)
+	}
+}
+
+// Unknown records that the turn's event was sent and its outcome is not
+// known: the request failed in a way that PagerDuty may have applied it. The
+// key's next events are sent, not suppressed, until one is accepted.
+func (t *Turn) Unknown(ctx context.Context) {
+	if t.c != nil && t.Reason == "" {
+		t.c.unknown(ctx, t.dedupKey)
 	}
 }
 
@@ -249,7 +269,8 @@ func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision 
 }
 
 // rules is the decision itself, on the entry e (nil when unknown), at now
-// (Unix nanoseconds).
+// (Unix nanoseconds): the alert's decision (alert.decide) and the routing
+// key it goes under.
 func (c *Cache) rules(e *entry, ev Event, now int64) Decision {
 	if e == nil {
 		if ev.Auto {
@@ -259,38 +280,12 @@ func (c *Cache) rules(e *entry, ev Event, now int64) Decision {
 		return Decision{RoutingKey: ev.RoutingKey}
 	}
 	routingKey := c.keys.key(e.route)
-	if routingKey == "" {
-		// Stored under a route the configuration no longer has.
+	if routingKey == "" || (ev.Action == eventsapi.Trigger && !e.state.open()) {
+		// Stored under a route the configuration no longer has, or a new
+		// incident, which may open under the key the record asks for.
 		routingKey = ev.RoutingKey
 	}
-	if ev.Auto && (e.quietUntil != 0 || e.quietFor == 0) {
-		// A firing record came after the clock ran out, and restarted it
-		// or opted the alert out: it wins.
-		return Decision{RoutingKey: routingKey, Reason: ReasonStale}
-	}
-	if ev.Time != 0 && ev.Time < e.eventTime {
-		return Decision{RoutingKey: routingKey, Reason: ReasonStale}
-	}
-	switch ev.Action {
-	case eventsapi.Trigger:
-		if !e.state.open() {
-			// A new incident may open under the key the record asks for.
-			return Decision{RoutingKey: ev.RoutingKey}
-		}
-		repeatDue := now-e.sentAt >= int64(c.cfg.RepeatInterval)
-		if e.payloadHash == ev.PayloadHash && !repeatDue {
-			return Decision{RoutingKey: routingKey, Reason: ReasonDuplicate}
-		}
-	case eventsapi.Acknowledge:
-		if e.state != Triggered {
-			return Decision{RoutingKey: routingKey, Reason: ReasonAlreadyApplied}
-		}
-	case eventsapi.Resolve:
-		if e.state == Resolved {
-			return Decision{RoutingKey: routingKey, Reason: ReasonAlreadyApplied}
-		}
-	}
-	return Decision{RoutingKey: routingKey}
+	return Decision{RoutingKey: routingKey, Reason: e.decide(&ev, now, int64(c.cfg.RepeatInterval))}
 }
 
 // record notes that PagerDuty accepted ev for dedupKey under ev.RoutingKey.
@@ -307,43 +302,76 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event) {
 			return
 		}
 		e = &entry{key: dedupKey}
+		if p := c.lru.pinned[dedupKey]; p != nil {
+			// The newest firing record of those waiting.
+			e.firingAt, e.quietFor = p.firing.firingAt, p.firing.quietFor
+		}
 		victims = append(victims, c.lru.insert(e, now)...)
 	}
 	c.lru.unlink(e)
-	switch ev.Action {
-	case eventsapi.Trigger:
-		if e.state != Acknowledged {
-			e.state = Triggered
-		}
-		e.payloadHash = ev.PayloadHash
+	e.accepted(&ev, now)
+	if ev.Action == eventsapi.Trigger || e.route == 0 {
 		e.route = c.keys.id(ev.RoutingKey)
-		e.quietFor = quietSeconds(ev.QuietFor)
-		c.lru.quiet.start(e, now)
-	case eventsapi.Acknowledge:
-		e.state = Acknowledged
-	case eventsapi.Resolve:
-		e.state = Resolved
-		c.lru.quiet.stop(e)
-		if e.route == 0 {
-			e.route = c.keys.id(ev.RoutingKey)
-		}
 	}
-	e.sentAt = now
-	e.eventTime = max(e.eventTime, ev.Time)
+	c.lru.quiet.start(e)
 	c.lru.link(e, now)
-	saved := *e
 	c.mu.Unlock()
 
-	c.report(c.store.save(ctx, &saved))
+	c.persist(ctx, dedupKey)
 	c.deleteStored(ctx, victims)
 }
 
-// advance notes that dedupKey's state holds as of eventTime.
-func (c *Cache) advance(dedupKey string, eventTime int64) {
+// suppressed notes that ev was suppressed for reason (see alert.suppressed).
+// The storage learns it when a field it keeps changed.
+func (c *Cache) suppressed(ctx context.Context, dedupKey string, ev Event, reason string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.lru.entries[dedupKey]; ok {
-		e.eventTime = max(e.eventTime, eventTime)
+	e, ok := c.lru.entries[dedupKey]
+	if !ok {
+		c.mu.Unlock()
+		return
+	}
+	if e.suppressed(&ev, reason) {
+		c.lru.quiet.start(e)
+	}
+	dirty := e.dirty
+	c.mu.Unlock()
+	if dirty {
+		c.persist(ctx, dedupKey)
+	}
+}
+
+// unknown notes that an event of dedupKey was sent and its outcome is not
+// known (see alert.uncertain).
+func (c *Cache) unknown(ctx context.Context, dedupKey string) {
+	c.mu.Lock()
+	e, ok := c.lru.entries[dedupKey]
+	if ok {
+		e.unknown()
+	}
+	dirty := ok && e.dirty
+	c.mu.Unlock()
+	if dirty {
+		c.persist(ctx, dedupKey)
+	}
+}
+
+// persist writes dedupKey's entry, as it is now, to the storage.
+func (c *Cache) persist(ctx context.Context, dedupKey string) {
+	if _, memoryOnly := c.store.(noStore); memoryOnly {
+		return
+	}
+	c.saving.Lock()
+	defer c.saving.Unlock()
+	c.mu.Lock()
+	e, ok := c.lru.entries[dedupKey]
+	var saved entry
+	if ok {
+		saved = *e
+		e.dirty = false
+	}
+	c.mu.Unlock()
+	if ok {
+		c.report(c.store.save(ctx, &saved))
 	}
 }
 
@@ -360,8 +388,11 @@ func (c *Cache) loadStored(ctx context.Context, dedupKey string) *entry {
 		c.deleteStored(ctx, []string{dedupKey})
 		return nil
 	}
+	if p := c.lru.pinned[dedupKey]; p != nil && p.firing.firingAt > loaded.firingAt {
+		loaded.firingAt, loaded.quietFor = p.firing.firingAt, p.firing.quietFor
+	}
 	victims := c.lru.insert(loaded, now)
-	c.lru.quiet.restart(loaded, now)
+	c.lru.quiet.start(loaded)
 	c.mu.Unlock()
 	c.deleteStored(ctx, victims)
 	return loaded

@@ -4,17 +4,13 @@ import "time"
 
 // entry is what the cache holds for one dedup key.
 type entry struct {
-	key         string
-	payloadHash uint64
-	sentAt      int64 // Unix nanoseconds of the last send
-	eventTime   int64
-	updatedAt   int64
-	state       State
-	route       uint16 // the incident's routing key, in the cache's keyTable; 0: none
-	// The auto-resolve clock (see quietClocks), in whole seconds: quietFor
-	// is the alert's quiet period, 0 when it is never auto-resolved;
-	// quietUntil the second its clock runs out, 0 while it is stopped.
-	quietFor, quietUntil uint32
+	alert
+	key       string
+	updatedAt int64
+	route     uint16 // the incident's routing key, in the cache's keyTable; 0: none
+	// quietUntil is the second the alert's quiet clock runs out (see
+	// quietClocks), 0 while it is stopped.
+	quietUntil           uint32
 	prev, next           *entry
 	timerPrev, timerNext *entry
 }
@@ -31,14 +27,22 @@ type lru struct {
 	resolved list // Resolved entries, least recently updated first
 	evicted  int64
 	quiet    quietClocks
-	// pinned counts, per dedup key, the records still queued or in flight:
+	// pinned holds, per dedup key, the records still queued or in flight:
 	// their entry, ordering state and all, is neither expired nor evicted
 	// until they settle, however small the TTL or the bound.
-	pinned map[string]int32
+	pinned map[string]*pin
+}
+
+// pin is what the cache holds for a dedup key with records waiting: how
+// many, and the newest firing record among them while the cache knows no
+// entry for the key, for the entry its first accepted trigger makes.
+type pin struct {
+	records int32
+	firing  alert // only firingAt and quietFor are used
 }
 
 func newLRU(ttl time.Duration, maxEntries int, now int64) lru {
-	return lru{ttl: int64(ttl), maxEntries: maxEntries, entries: make(map[string]*entry), quiet: newQuietClocks(now), pinned: map[string]int32{}}
+	return lru{ttl: int64(ttl), maxEntries: maxEntries, entries: make(map[string]*entry), quiet: newQuietClocks(now), pinned: map[string]*pin{}}
 }
 
 // lookup returns the live entry for key at now (Unix nanoseconds). An entry
@@ -74,8 +78,11 @@ func (l *lru) link(e *entry, now int64) {
 	l.listOf(e.state).pushBack(e)
 }
 
+// expired reports whether e's TTL has passed at now. An entry whose records
+// wait (pinned), or whose quiet clock runs, never expires: its alert's
+// auto-resolve, however long its period, needs it.
 func (l *lru) expired(e *entry, now int64) bool {
-	return l.ttl > 0 && now-e.updatedAt >= l.ttl && l.pinned[e.key] == 0
+	return l.ttl > 0 && now-e.updatedAt >= l.ttl && l.pinned[e.key] == nil && !e.awaitsAutoResolve()
 }
 
 // makeRoom drops expired entries, then, if the map is still full, the least
@@ -107,7 +114,7 @@ func (l *lru) makeRoom(now int64) []string {
 func (l *lru) victim() *entry {
 	for _, lst := range []*list{&l.resolved, &l.open} {
 		for e := lst.head; e != nil; e = e.next {
-			if l.pinned[e.key] == 0 {
+			if l.pinned[e.key] == nil {
 				return e
 			}
 		}

@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 )
@@ -13,6 +14,7 @@ import (
 // concurrent use; Cache guards it.
 type quietClocks struct {
 	epoch   int64             // Unix nanoseconds of second 0
+	started int64             // Unix nanoseconds of the cache's start: time before it never counts as quiet
 	buckets map[uint32]*entry // due second -> first entry due then
 	next    uint32            // first second not yet swept
 	running int
@@ -22,7 +24,7 @@ type quietClocks struct {
 func newQuietClocks(now int64) quietClocks {
 	// Second 0 is one before now, so that a due second is never 0, which
 	// marks a stopped clock.
-	return quietClocks{epoch: now - int64(time.Second), buckets: map[uint32]*entry{}, next: 1, used: new(atomic.Bool)}
+	return quietClocks{epoch: now - int64(time.Second), started: now, buckets: map[uint32]*entry{}, next: 1, used: new(atomic.Bool)}
 }
 
 // ceilSecond is the first whole second at or after now; floorSecond the
@@ -36,14 +38,16 @@ func (q *quietClocks) floorSecond(now int64) uint32 {
 	return uint32(max(now-q.epoch, 0) / int64(time.Second)) //nolint:gosec // G115: 136 years of seconds fit
 }
 
-// start (re)starts e's clock at now for e.quietFor seconds; with
-// e.quietFor 0 it only stops it.
-func (q *quietClocks) start(e *entry, now int64) {
+// start (re)starts e's clock, from its alert's quietFrom, for e.quietFor
+// seconds; it only stops it when no clock runs (see alert.quietFrom). A
+// clock whose period ran out before the next sweep runs out at that sweep.
+func (q *quietClocks) start(e *entry) {
 	q.stop(e)
-	if e.quietFor == 0 {
+	from, ok := e.quietFrom(q.started)
+	if !ok {
 		return
 	}
-	due := q.ceilSecond(now) + e.quietFor
+	due := max(q.ceilSecond(from)+e.quietFor, q.next)
 	e.quietUntil = due
 	e.timerPrev, e.timerNext = nil, q.buckets[due]
 	if e.timerNext != nil {
@@ -72,16 +76,6 @@ func (q *quietClocks) stop(e *entry) {
 	}
 	e.quietUntil, e.timerPrev, e.timerNext = 0, nil, nil
 	q.running--
-}
-
-// restart starts the clock of an alert read back from storage, when it is
-// open and auto-resolved: from now, for its whole quiet period, since the
-// storage cannot tell how long it had been quiet, and time the collector
-// was not running must never count as quiet.
-func (q *quietClocks) restart(e *entry, now int64) {
-	if e.state.open() {
-		q.start(e, now)
-	}
 }
 
 // sweep stops every clock that has run out by now and calls fn with its
@@ -121,29 +115,27 @@ func quietSeconds(d time.Duration) uint32 {
 	return uint32(min((d+time.Second-1)/time.Second, 1<<31))
 }
 
-// Firing notes that a firing record of dedupKey reached the exporter: if
-// the cache holds the alert open, its auto-resolve clock restarts, for
-// quietFor (0: the alert is never auto-resolved), whether the record will
-// be sent, suppressed as a repeat, or waits in a queue. It takes no turn:
-// the clock is the cache's alone, and a later sweep sees the restart. While
-// a clock runs, a firing record also keeps the alert's entry from expiring,
-// so that dedup.ttl longer than the quiet period keeps the alert known.
-func (c *Cache) Firing(dedupKey string, quietFor time.Duration) {
-	if quietFor <= 0 && !c.lru.quiet.used.Load() {
-		// No clock ever ran: nothing to restart or stop. The common case
-		// costs no lock.
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// firing notes a firing record that reached the exporter (ev.Arrival):
+// when it is the newest firing record of its alert, its quiet period is the
+// alert's and the clock restarts from its arrival, whether the record will
+// be sent, suppressed as a repeat, or waits in a queue. An alert the cache
+// does not hold yet keeps it in its pin (p), for the entry to come. c.mu
+// must be held.
+func (c *Cache) firing(dedupKey string, ev *Event, p *pin, now int64) {
 	e, ok := c.lru.entries[dedupKey]
-	if !ok || !e.state.open() {
+	if !ok {
+		if p != nil {
+			p.firing.firing(ev)
+		}
 		return
 	}
-	now := c.now().UnixNano()
-	e.quietFor = quietSeconds(quietFor)
-	c.lru.quiet.start(e, now)
-	if e.quietFor > 0 {
+	if !e.firing(ev) {
+		return
+	}
+	c.lru.quiet.start(e)
+	if e.awaitsAutoResolve() {
+		// A firing alert stays known, even with dedup.ttl shorter than its
+		// quiet period (see lru.expired).
 		c.lru.unlink(e)
 		c.lru.link(e, now)
 	}
@@ -152,23 +144,42 @@ func (c *Cache) Firing(dedupKey string, quietFor time.Duration) {
 // QuietAlert is an open alert whose auto-resolve clock ran out.
 type QuietAlert struct {
 	DedupKey string
-	// RoutingKey is the key of the incident's route, "" when the route is
-	// no longer configured.
-	RoutingKey string
 	// QuietFor is the alert's quiet period.
 	QuietFor time.Duration
+	// At is when the auto-resolve was decided, in Unix nanoseconds: the
+	// Arrival of its Event.
+	At int64
 }
 
 // Quiet stops the auto-resolve clocks that have run out by now and returns
-// their alerts. The caller resolves each (an Event with Auto set), or calls
-// Firing to start its clock again. Its cost follows the clocks run out, not
-// the alerts open.
-func (c *Cache) Quiet(now time.Time) []QuietAlert {
+// their alerts: the decision to resolve each is taken, as of now, and the
+// caller queues the resolve (an Event with Auto set and Arrival At), or
+// calls Refused to start its clock again. Its cost follows the clocks run
+// out, not the alerts open.
+func (c *Cache) Quiet(ctx context.Context, now time.Time) []QuietAlert {
+	at := now.UnixNano()
+	c.mu.Lock()
+	var quiet []QuietAlert
+	c.lru.quiet.sweep(at, func(e *entry) {
+		e.decideAuto(at)
+		quiet = append(quiet, QuietAlert{DedupKey: e.key, QuietFor: time.Duration(e.quietFor) * time.Second, At: at})
+	})
+	c.mu.Unlock()
+	for _, q := range quiet {
+		c.persist(ctx, q.DedupKey)
+	}
+	return quiet
+}
+
+// Refused notes that the resolve of a quiet alert could not be queued: its
+// clock starts again from now, for a whole quiet period.
+func (c *Cache) Refused(dedupKey string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var quiet []QuietAlert
-	c.lru.quiet.sweep(now.UnixNano(), func(e *entry) {
-		quiet = append(quiet, QuietAlert{DedupKey: e.key, RoutingKey: c.keys.key(e.route), QuietFor: time.Duration(e.quietFor) * time.Second})
-	})
-	return quiet
+	e, ok := c.lru.entries[dedupKey]
+	if !ok {
+		return
+	}
+	e.firingAt = max(e.firingAt, c.now().UnixNano())
+	c.lru.quiet.start(e)
 }

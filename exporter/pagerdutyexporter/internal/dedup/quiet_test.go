@@ -17,11 +17,20 @@ func firing(rk string, quietFor time.Duration) Event {
 	return Event{Action: eventsapi.Trigger, RoutingKey: rk, PayloadHash: 1, QuietFor: quietFor}
 }
 
+// firingArrives is the arrival of a firing record of dedupKey that is
+// queued, then settles without being sent (a repeat in a queue).
+func firingArrives(c *Cache, dedupKey string, quietFor time.Duration) {
+	_, settled := c.Arrive(context.Background(), dedupKey, firing(keyA, quietFor), false)
+	if !settled {
+		c.Unpin(dedupKey)
+	}
+}
+
 func autoResolve() Event { return Event{Action: eventsapi.Resolve, Auto: true} }
 
 func quietKeys(c *Cache, at time.Time) []string {
 	var keys []string
-	for _, q := range c.Quiet(at) {
+	for _, q := range c.Quiet(context.Background(), at) {
 		keys = append(keys, q.DedupKey)
 	}
 	return keys
@@ -42,7 +51,7 @@ func TestQuietClock(t *testing.T) {
 
 	assert.Empty(t, quietKeys(c, start.Add(9*time.Second)), "never sooner than the quiet period")
 	clk.advance(6 * time.Second)
-	c.Firing("a", 10*time.Second) // a suppressed repeat restarts the clock too
+	firingArrives(c, "a", 10*time.Second) // a suppressed repeat restarts the clock too
 	record(c, "b", ev(eventsapi.Acknowledge, keyB, 0))
 	assert.Equal(t, []string{"b"}, quietKeys(c, start.Add(11*time.Second)), "acknowledged, still quiet")
 	assert.Empty(t, quietKeys(c, start.Add(12*time.Second)), "returned once")
@@ -52,7 +61,7 @@ func TestQuietClock(t *testing.T) {
 	record(c, "c", firing(keyA, 5*time.Second))
 	record(c, "c", ev(eventsapi.Resolve, keyA, 0))
 	assert.Empty(t, quietKeys(c, start.Add(time.Hour)), "a resolve stops the clock")
-	c.Firing("c", 5*time.Second)
+	firingArrives(c, "c", 5*time.Second)
 	assert.Empty(t, quietKeys(c, start.Add(2*time.Hour)), "a firing record of a resolved alert starts nothing: its trigger will")
 	assert.Zero(t, c.Stats().Quiet)
 }
@@ -68,15 +77,16 @@ func TestAutoResolveLosesToALaterFiringRecord(t *testing.T) {
 		want   string
 	}{
 		{"quiet", func(*Cache) {}, ""},
-		{"a repeat after the decision", func(c *Cache) { c.Firing("a", 10*time.Second) }, ReasonStale},
-		{"an opt-out after the decision", func(c *Cache) { c.Firing("a", 0) }, ReasonStale},
+		{"a repeat after the decision", func(c *Cache) { firingArrives(c, "a", 10*time.Second) }, ReasonStale},
+		{"an opt-out after the decision", func(c *Cache) { firingArrives(c, "a", 0) }, ReasonStale},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
 			c := New(Config{RepeatInterval: time.Hour}, clk.now)
 			record(c, "a", firing(keyA, 10*time.Second))
 			clk.advance(11 * time.Second)
-			require.Equal(t, []QuietAlert{{DedupKey: "a", RoutingKey: keyA, QuietFor: 10 * time.Second}}, c.Quiet(clk.now()))
+			quiet := c.Quiet(context.Background(), clk.now())
+			require.Equal(t, []QuietAlert{{DedupKey: "a", QuietFor: 10 * time.Second, At: clk.now().UnixNano()}}, quiet)
 			tc.firing(c)
 			d := decide(c, "a", autoResolve())
 			assert.Equal(t, tc.want, d.Reason)
@@ -113,7 +123,7 @@ func TestFiringKeepsAQuietAlertKnown(t *testing.T) {
 	record(c, "a", firing(keyA, 30*time.Minute))
 	for range 4 {
 		clk.advance(20 * time.Minute)
-		c.Firing("a", 30*time.Minute)
+		firingArrives(c, "a", 30*time.Minute)
 	}
 	clk.advance(31 * time.Minute)
 	assert.Equal(t, []string{"a"}, quietKeys(c, clk.now()), "80 minutes after the last send, still known")
@@ -145,7 +155,7 @@ func TestQuietClockAcrossRestart(t *testing.T) {
 	record(before, "closed", firing(keyA, 10*time.Second))
 	record(before, "closed", ev(eventsapi.Resolve, keyA, 0))
 	keys := newKeyTable()
-	v1 := (&storageStore{Persistence: persistence(client), keys: keys}).encode(&entry{key: "old", state: Triggered, route: keys.id(keyA), updatedAt: clk.now().UnixNano()})
+	v1 := (&storageStore{Persistence: persistence(client), keys: keys}).encode(&entry{key: "old", alert: alert{state: Triggered}, route: keys.id(keyA), updatedAt: clk.now().UnixNano()})
 	v1 = append([]byte{entryVersionV1}, append(v1[1:fixedSizeV1], v1[fixedSize:]...)...)
 	mem.data[entryPrefix+"old"] = v1
 	require.NoError(t, before.Close(ctx))
@@ -181,7 +191,7 @@ func BenchmarkQuietClockMillion(b *testing.B) {
 		c.mu.Lock()
 		c.lru.quiet.next = second
 		c.mu.Unlock()
-		if q := c.Quiet(now); len(q) > 0 {
+		if q := c.Quiet(context.Background(), now); len(q) > 0 {
 			b.Fatalf("%d alerts ran out in an idle sweep", len(q))
 		}
 	}

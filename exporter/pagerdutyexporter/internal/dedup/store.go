@@ -90,7 +90,7 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, p Persistence) 
 	var victims []string
 	for _, e := range loaded {
 		victims = append(victims, c.lru.insert(e, nowNanos)...)
-		c.lru.quiet.restart(e, nowNanos)
+		c.lru.quiet.start(e)
 	}
 	errs = append(errs, s.delete(ctx, victims))
 	return c, errors.Join(errs...)
@@ -109,17 +109,23 @@ const entryPrefix = "dedup/"
 
 // entryVersion leads every stored entry, so that a future layout can tell.
 // Version 2 added the quiet period; a version 1 entry reads as an alert
-// never auto-resolved, until its next firing record says otherwise.
+// never auto-resolved, until its next firing record says otherwise. Version
+// 3 added the newest intent's places (alert.firingAt and alert.autoAt) and
+// whether an outcome is unknown (alert.uncertain); a version 2 entry reads
+// with none.
 const (
-	entryVersion   = 2
+	entryVersion   = 3
+	entryVersionV2 = 2
 	entryVersionV1 = 1
 )
 
 // fixedSizeV1 is the encoded size of everything but the route name in
-// version 1; fixedSize in version 2, which adds the quiet period.
+// version 1; fixedSizeV2 in version 2, which adds the quiet period;
+// fixedSize in version 3.
 const (
 	fixedSizeV1 = 1 + 1 + 8*4
-	fixedSize   = fixedSizeV1 + 4
+	fixedSizeV2 = fixedSizeV1 + 4
+	fixedSize   = fixedSizeV2 + 8 + 8 + 1
 )
 
 func (s *storageStore) load(ctx context.Context, dedupKey string) (*entry, error) {
@@ -159,6 +165,11 @@ func (s *storageStore) encode(e *entry) []byte {
 	putNanos(b[18:], e.eventTime)
 	putNanos(b[26:], e.updatedAt)
 	binary.LittleEndian.PutUint32(b[34:], e.quietFor)
+	putNanos(b[38:], e.firingAt)
+	putNanos(b[46:], e.autoAt)
+	if e.uncertain {
+		b[54] = 1
+	}
 	return append(b, route...)
 }
 
@@ -167,6 +178,8 @@ func (s *storageStore) decode(key string, b []byte) (*entry, error) {
 	switch {
 	case len(b) > 0 && b[0] == entryVersionV1:
 		size = fixedSizeV1
+	case len(b) > 0 && b[0] == entryVersionV2:
+		size = fixedSizeV2
 	case len(b) > 0 && b[0] == entryVersion:
 	default:
 		return nil, fmt.Errorf("dedup entry %q: unknown layout", key)
@@ -179,16 +192,21 @@ func (s *storageStore) decode(key string, b []byte) (*entry, error) {
 		return nil, fmt.Errorf("dedup entry %q: unknown state %d", key, b[1])
 	}
 	e := &entry{
-		key:         key,
-		state:       state,
-		payloadHash: binary.LittleEndian.Uint64(b[2:]),
-		sentAt:      nanos(b[10:]),
-		eventTime:   nanos(b[18:]),
-		updatedAt:   nanos(b[26:]),
-		route:       s.keys.id(s.Key(string(b[size:]))),
+		alert: alert{
+			state:       state,
+			payloadHash: binary.LittleEndian.Uint64(b[2:]),
+			sentAt:      nanos(b[10:]),
+			eventTime:   nanos(b[18:]),
+		},
+		key:       key,
+		updatedAt: nanos(b[26:]),
+		route:     s.keys.id(s.Key(string(b[size:]))),
+	}
+	if size >= fixedSizeV2 {
+		e.quietFor = binary.LittleEndian.Uint32(b[fixedSizeV1:])
 	}
 	if size == fixedSize {
-		e.quietFor = binary.LittleEndian.Uint32(b[fixedSizeV1:])
+		e.firingAt, e.autoAt, e.uncertain = nanos(b[38:]), nanos(b[46:]), b[54] == 1
 	}
 	return e, nil
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -123,6 +125,25 @@ type Result struct {
 	// client's maxRetryAfter. 0 when it asked for none, and also when it
 	// asked to retry at once: either way the caller's own back-off applies.
 	RetryAfter time.Duration
+}
+
+// Unknown reports whether a failed event may have reached PagerDuty all the
+// same: no answer came once the request could have been written (a timeout,
+// a reset connection), or the server or a gateway failed midway (408, 500,
+// 502, 504). A refused connection, a redirect, 429 and 503 are answers given
+// before the event was taken, and Accepted and Rejected are known.
+func (r Result) Unknown() bool {
+	if r.Outcome != Failed {
+		return false
+	}
+	switch r.StatusCode {
+	case 0:
+		var opErr *net.OpError
+		return !errors.As(r.Err, &opErr) || opErr.Op != "dial"
+	case http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
 }
 
 // Send posts ev to its endpoint, once. The body is built afresh for this
