@@ -29,7 +29,7 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, arrived arrival) (refused
 	received, auto := arrived.received, arrived.auto
 	count := ld.LogRecordCount()
 	var small [8]sorted
-	s := sorting{records: small[:0], several: count > 1}
+	s := sorting{records: small[:0], several: count > 1, received: received}
 	if count > len(small) {
 		s.records = make([]sorted, 0, count)
 	}
@@ -41,7 +41,7 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, arrived arrival) (refused
 		if r.queued {
 			queued++
 			if r.dedupKey != "" {
-				f.pending.add(r.dedupKey, r.queue)
+				f.pending.add(r.dedupKey, r.queue, r.firing)
 			}
 		}
 		s.records = append(s.records, r)
@@ -93,6 +93,7 @@ type sorting struct {
 	// suppressed counts the repeats settled on arrival (see suppressedTally).
 	suppressed suppressedTally
 	refused    []string // dedup keys of records a queue refused
+	received   pcommon.Timestamp
 }
 
 // sorted is where one record of a request goes.
@@ -100,6 +101,7 @@ type sorted struct {
 	queue    queueKey
 	queued   bool   // false: settled on its way in
 	dedupKey string // pinned while it waits; "" for a change event
+	firing   bool   // a trigger
 }
 
 // queueFor identifies a record that reached the exporter at arrived, and
@@ -120,12 +122,12 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 		return sorted{}
 	}
 	if several && !ev.IsChange() {
-		return sorted{queue: sameKey, queued: true, dedupKey: ev.DedupKey}
+		return sorted{queue: sameKey, queued: true, dedupKey: ev.DedupKey, firing: ev.Action == eventsapi.Trigger}
 	}
 	key, ok := f.queueOf(&m, rt)
 	if !ok {
 		if !ev.IsChange() {
-			f.cache.Unpin(ev.DedupKey)
+			f.cache.Unpin(ev.DedupKey, int64(arrived.received)) //nolint:gosec // G115: Unix nanoseconds until 2262
 		}
 		o := outcome{ref: ref}
 		f.unrouted(&o, &m)
@@ -138,7 +140,7 @@ func (f *flow) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 		}
 		s.sameKey[ev.DedupKey] = key
 	}
-	return sorted{queue: key, queued: true, dedupKey: ev.DedupKey}
+	return sorted{queue: key, queued: true, dedupKey: ev.DedupKey, firing: ev.Action == eventsapi.Trigger}
 }
 
 // arrive tells the cache of an alert record's arrival, its place in its
@@ -192,7 +194,7 @@ func (f *flow) enqueue(ctx context.Context, s *sorting, key queueKey, held *held
 	if err != nil {
 		for _, r := range s.records {
 			if r.queued && r.queue == key && r.dedupKey != "" {
-				f.unpin(r.dedupKey)
+				f.unpin(r.dedupKey, s.received)
 				s.refused = append(s.refused, r.dedupKey)
 			}
 		}
@@ -202,8 +204,8 @@ func (f *flow) enqueue(ctx context.Context, s *sorting, key queueKey, held *held
 
 // unpin lets go of what a queued record held: its dedup key's pin (see
 // dedup.Cache.Arrive) and its place in pending, once the record settled.
-func (f *flow) unpin(dedupKey string) {
-	f.cache.Unpin(dedupKey)
+func (f *flow) unpin(dedupKey string, received pcommon.Timestamp) {
+	f.cache.Unpin(dedupKey, int64(received)) //nolint:gosec // G115: Unix nanoseconds until 2262
 	f.pending.done(dedupKey)
 }
 
@@ -216,7 +218,7 @@ func (f *flow) forget(ld plog.Logs) {
 		}
 		received := receivedAt(ref.sl)
 		if m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &f.mapping, received); err == nil && m.Event.DedupKey != "" {
-			f.unpin(m.Event.DedupKey)
+			f.unpin(m.Event.DedupKey, received)
 		}
 	}
 }

@@ -81,7 +81,7 @@ type exit struct {
 	// unpin lets go of a dedup key pinned while its record was queued
 	// (dedup.Cache.Arrive); run is this run of the exporter: a record
 	// another run queued was pinned by that run (see runAttr).
-	unpin func(dedupKey string)
+	unpin func(dedupKey string, received pcommon.Timestamp)
 	run   int64
 
 	unsentAtStop atomic.Int64 // records handed back once stop was called
@@ -134,7 +134,7 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 	if o.kind >= outcomeFailed {
 		p.unsent.add(o.ref, nil)
 	} else if p != nil && o.dedupKey != "" && queuedBy(o.ref.sl, x.run) {
-		x.unpin(o.dedupKey)
+		x.unpin(o.dedupKey, o.received)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
@@ -82,7 +83,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 	}
 	e.exit = &exit{
 		tel: e.tel, logger: set.Logger, backlog: e.backlog, stop: stop,
-		unpin: func(dedupKey string) { e.flow.unpin(dedupKey) },
+		unpin: func(dedupKey string, received pcommon.Timestamp) { e.flow.unpin(dedupKey, received) },
 		run:   run,
 	}
 	e.flow = &flow{

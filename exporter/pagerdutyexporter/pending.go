@@ -3,10 +3,11 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 import "sync"
 
 // pending remembers, per dedup key with records still queued or in flight,
-// the queue the first of them went to. An acknowledge follows it there: in
-// a queue of its own it could overtake the trigger it acknowledges, reach
-// PagerDuty before the incident exists and be dropped there, leaving the
-// incident triggered. Memory grows only with the keys pending.
+// the queue of the newest firing record among them, else of the first of
+// them. An acknowledge follows it there: in a queue of its own it could
+// overtake the trigger it acknowledges, reach PagerDuty before the incident
+// exists and be dropped there, leaving the incident triggered. Memory grows
+// only with the keys pending.
 type pending struct {
 	mu    sync.Mutex
 	byKey map[string]pendingKey
@@ -19,12 +20,13 @@ type pendingKey struct {
 
 func newPending() *pending { return &pending{byKey: map[string]pendingKey{}} }
 
-// add notes a record of dedupKey put on queue q.
-func (p *pending) add(dedupKey string, q queueKey) {
+// add notes a record of dedupKey put on queue q, a firing record when
+// firing is true.
+func (p *pending) add(dedupKey string, q queueKey, firing bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	k, ok := p.byKey[dedupKey]
-	if !ok {
+	if !ok || firing {
 		k.queue = q
 	}
 	k.records++

@@ -13,6 +13,7 @@ package dedup // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdu
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
@@ -79,6 +80,8 @@ type Event struct {
 	// the exporter (every record of a request shares it), or when the cache
 	// decided an auto-resolve (QuietAlert.At). 0: before any other.
 	Arrival int64
+	// ReadBack marks a record an earlier run queued (see Cache.ReadBack).
+	ReadBack bool
 	// Auto marks a resolve the cache decided itself, when the alert's clock
 	// ran out (see Quiet). It is stale once a firing record arrived after
 	// it was decided, or when the cache no longer knows the alert. Its Time
@@ -100,6 +103,11 @@ const (
 	// to its dedup key, such as a retried resolve overtaken by a newer
 	// trigger; sending it would undo the newer event.
 	ReasonStale = "stale"
+	// ReasonWait: an acknowledge that finds no open incident while an older
+	// record of its alert may still wait in a queue, such as the trigger it
+	// acknowledges: sent now, PagerDuty would drop it. It is not suppressed
+	// but retried, once the records ahead of it may have been delivered.
+	ReasonWait = "wait"
 )
 
 // Reasons lists every suppression reason, for telemetry prepared ahead.
@@ -127,6 +135,8 @@ type Cache struct {
 
 	mu  sync.Mutex
 	lru lru
+	// readBack counts the records an earlier run left queued (see ReadBack).
+	readBack atomic.Int64
 	// saving orders the writes to the storage of one cache, so that an
 	// entry is stored as of its last change, whoever changed it.
 	saving sync.Mutex
@@ -220,18 +230,21 @@ func (t *Turn) Commit(ctx context.Context) {
 	switch {
 	case t.c == nil:
 	case t.Reason == "":
-		t.c.record(ctx, t.dedupKey, t.event)
+		t.c.record(ctx, t.dedupKey, t.event, false)
 	default:
 		t.c.suppressed(ctx, t.dedupKey, t.event, t.Reason)
 	}
 }
 
 // Unknown records that the turn's event was sent and its outcome is not
-// known: the request failed in a way that PagerDuty may have applied it. The
-// key's next events are sent, not suppressed, until one is accepted.
+// known: the request failed in a way that PagerDuty may have applied it. It
+// is taken for applied, for the order of the key's records (an older
+// record is stale: the event is retried until it settles, and would undo
+// it), but the key's next events are sent, not suppressed as already shown,
+// until one is accepted.
 func (t *Turn) Unknown(ctx context.Context) {
 	if t.c != nil && t.Reason == "" {
-		t.c.unknown(ctx, t.dedupKey)
+		t.c.record(ctx, t.dedupKey, t.event, true)
 	}
 }
 
@@ -256,7 +269,7 @@ func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision 
 	if e != nil {
 		// Known: decided at once, under the one lock.
 		defer c.mu.Unlock()
-		return c.rules(e, ev, now)
+		return c.rules(dedupKey, e, ev, now)
 	}
 	c.mu.Unlock()
 	c.deleteStored(ctx, expired)
@@ -265,19 +278,17 @@ func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rules(e, ev, now)
+	return c.rules(dedupKey, e, ev, now)
 }
 
 // rules is the decision itself, on the entry e (nil when unknown), at now
 // (Unix nanoseconds): the alert's decision (alert.decide) and the routing
 // key it goes under.
-func (c *Cache) rules(e *entry, ev Event, now int64) Decision {
+func (c *Cache) rules(dedupKey string, e *entry, ev Event, now int64) Decision {
+	// Only an acknowledge asks whether older records wait.
+	olderWaits := ev.Action == eventsapi.Acknowledge && c.olderWaits(dedupKey, &ev)
 	if e == nil {
-		if ev.Auto {
-			// Forgotten since its clock ran out: nothing to resolve.
-			return Decision{RoutingKey: ev.RoutingKey, Reason: ReasonStale}
-		}
-		return Decision{RoutingKey: ev.RoutingKey}
+		return Decision{RoutingKey: ev.RoutingKey, Reason: decideUnknown(&ev, olderWaits)}
 	}
 	routingKey := c.keys.key(e.route)
 	if routingKey == "" || (ev.Action == eventsapi.Trigger && !e.state.open()) {
@@ -285,11 +296,12 @@ func (c *Cache) rules(e *entry, ev Event, now int64) Decision {
 		// incident, which may open under the key the record asks for.
 		routingKey = ev.RoutingKey
 	}
-	return Decision{RoutingKey: routingKey, Reason: e.decide(&ev, now, int64(c.cfg.RepeatInterval))}
+	return Decision{RoutingKey: routingKey, Reason: e.decide(&ev, now, int64(c.cfg.RepeatInterval), olderWaits)}
 }
 
-// record notes that PagerDuty accepted ev for dedupKey under ev.RoutingKey.
-func (c *Cache) record(ctx context.Context, dedupKey string, ev Event) {
+// record notes that PagerDuty accepted ev for dedupKey under ev.RoutingKey,
+// or, uncertain, may have.
+func (c *Cache) record(ctx context.Context, dedupKey string, ev Event, uncertain bool) {
 	c.mu.Lock()
 	now := c.now().UnixNano()
 	e, victims := c.lru.lookup(dedupKey, now)
@@ -310,6 +322,9 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event) {
 	}
 	c.lru.unlink(e)
 	e.accepted(&ev, now)
+	if uncertain {
+		e.unknown()
+	}
 	if ev.Action == eventsapi.Trigger || e.route == 0 {
 		e.route = c.keys.id(ev.RoutingKey)
 	}
@@ -322,7 +337,9 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event) {
 }
 
 // suppressed notes that ev was suppressed for reason (see alert.suppressed).
-// The storage learns it when a field it keeps changed.
+// The storage learns it when a field it keeps changed, or when the record
+// time applied moved while records of the key wait, which it may make
+// stale after a restart.
 func (c *Cache) suppressed(ctx context.Context, dedupKey string, ev Event, reason string) {
 	c.mu.Lock()
 	e, ok := c.lru.entries[dedupKey]
@@ -330,25 +347,11 @@ func (c *Cache) suppressed(ctx context.Context, dedupKey string, ev Event, reaso
 		c.mu.Unlock()
 		return
 	}
+	applied := e.eventTime
 	if e.suppressed(&ev, reason) {
 		c.lru.quiet.start(e)
 	}
-	dirty := e.dirty
-	c.mu.Unlock()
-	if dirty {
-		c.persist(ctx, dedupKey)
-	}
-}
-
-// unknown notes that an event of dedupKey was sent and its outcome is not
-// known (see alert.uncertain).
-func (c *Cache) unknown(ctx context.Context, dedupKey string) {
-	c.mu.Lock()
-	e, ok := c.lru.entries[dedupKey]
-	if ok {
-		e.unknown()
-	}
-	dirty := ok && e.dirty
+	dirty := e.dirty || (e.eventTime != applied && (c.lru.pinned[dedupKey] != nil || c.readBack.Load() > 0))
 	c.mu.Unlock()
 	if dirty {
 		c.persist(ctx, dedupKey)

@@ -47,7 +47,7 @@ func filledCache(keys []string, ev Event) (*Cache, float64) {
 	runtime.ReadMemStats(&before)
 	c := New(Config{MaxEntries: len(keys), RepeatInterval: time.Hour}, nil)
 	for _, k := range keys {
-		c.record(context.Background(), k, ev)
+		c.record(context.Background(), k, ev, false)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)

@@ -24,9 +24,16 @@ import (
 type alert struct {
 	payloadHash uint64 // severity and summary last sent
 	sentAt      int64  // Unix nanoseconds of the last accepted event
-	// eventTime is the newest record time applied or suppressed: an older
-	// record is stale.
+	// eventTime is the newest time of a trigger or resolve applied or
+	// suppressed: an older trigger or resolve is stale. An acknowledge
+	// orders nothing: an older resolve still closes the incident (PagerDuty
+	// drops an acknowledge of a closed one), and an older trigger leaves it
+	// acknowledged.
 	eventTime int64
+	// incidentTime is the newest time of a trigger that opened an incident
+	// or a resolve that closed one: an older acknowledge is stale, as it
+	// was meant for an incident that is gone.
+	incidentTime int64
 	// firingAt is the arrival of the newest firing record seen, 0 for none;
 	// quietFor is its quiet period in whole seconds, 0 when never
 	// auto-resolved. The quiet clock runs from firingAt.
@@ -47,10 +54,27 @@ type alert struct {
 	dirty bool
 }
 
+// decideUnknown is the decision for ev on an alert the cache does not know:
+// an auto-resolve of an alert forgotten since has nothing to resolve; an
+// acknowledge waits while an older record of its alert may (olderWaits);
+// else it is sent, so that an incident opened before a restart without
+// storage still closes.
+func decideUnknown(ev *Event, olderWaits bool) string {
+	switch {
+	case ev.Auto:
+		return ReasonStale
+	case ev.Action == eventsapi.Acknowledge && olderWaits:
+		return ReasonWait
+	}
+	return ""
+}
+
 // decide is the decision for ev, offered at now (Unix nanoseconds), on an
-// alert the cache knows: "" to send it, else the reason it is suppressed.
-// repeatInterval is Config.RepeatInterval in nanoseconds.
-func (a *alert) decide(ev *Event, now, repeatInterval int64) string {
+// alert the cache knows: "" to send it, else the reason it is suppressed,
+// or ReasonWait. repeatInterval is Config.RepeatInterval in nanoseconds;
+// olderWaits, whether a record of the alert that arrived before ev may
+// still wait in a queue.
+func (a *alert) decide(ev *Event, now, repeatInterval int64, olderWaits bool) string {
 	if ev.Auto {
 		switch {
 		case a.autoAt > ev.Arrival, a.firingAt >= ev.Arrival, a.quietFor == 0:
@@ -62,7 +86,7 @@ func (a *alert) decide(ev *Event, now, repeatInterval int64) string {
 		}
 		return ""
 	}
-	if ev.Time != 0 && ev.Time < a.eventTime {
+	if ev.Time != 0 && (ev.Time < a.eventTime && ev.Action != eventsapi.Acknowledge || ev.Time < a.incidentTime) {
 		return ReasonStale
 	}
 	if ev.Action == eventsapi.Trigger && ev.Arrival < a.autoAt {
@@ -71,6 +95,10 @@ func (a *alert) decide(ev *Event, now, repeatInterval int64) string {
 		return ReasonStale
 	}
 	if a.uncertain {
+		if ev.Action == eventsapi.Acknowledge && olderWaits {
+			// The trigger it needs may be among them.
+			return ReasonWait
+		}
 		return ""
 	}
 	switch ev.Action {
@@ -79,7 +107,13 @@ func (a *alert) decide(ev *Event, now, repeatInterval int64) string {
 			return ReasonDuplicate
 		}
 	case eventsapi.Acknowledge:
-		if a.state != Triggered {
+		switch {
+		case a.state == Acknowledged:
+			return ReasonAlreadyApplied
+		case a.state != Triggered && olderWaits:
+			// Such as the trigger it acknowledges, after a resolve.
+			return ReasonWait
+		case a.state != Triggered:
 			return ReasonAlreadyApplied
 		}
 	case eventsapi.Resolve:
@@ -94,6 +128,9 @@ func (a *alert) decide(ev *Event, now, repeatInterval int64) string {
 func (a *alert) accepted(ev *Event, now int64) {
 	switch ev.Action {
 	case eventsapi.Trigger:
+		if !a.state.open() {
+			a.incidentTime = max(a.incidentTime, ev.Time)
+		}
 		if a.state != Acknowledged || a.uncertain {
 			a.state = Triggered
 		}
@@ -105,6 +142,7 @@ func (a *alert) accepted(ev *Event, now int64) {
 		}
 	case eventsapi.Resolve:
 		a.state = Resolved
+		a.incidentTime = max(a.incidentTime, ev.Time)
 	}
 	if a.uncertain && ev.Action != eventsapi.Acknowledge {
 		// A trigger leaves the incident open and a resolve closes it,
@@ -113,21 +151,28 @@ func (a *alert) accepted(ev *Event, now int64) {
 		a.uncertain, a.dirty = false, true
 	}
 	a.sentAt = now
-	a.eventTime = max(a.eventTime, ev.Time)
+	if ev.Action != eventsapi.Acknowledge {
+		a.eventTime = max(a.eventTime, ev.Time)
+	}
 }
 
 // suppressed applies ev, suppressed for reason: a duplicate or an event
 // already applied holds as of its time, and a firing record, whether sent
-// or not, is its alert's newest firing record if it arrived last. It
-// reports whether the quiet clock must restart.
+// or not, even stale, is its alert's newest firing record if it arrived
+// last: its arrival shows the alert was not quiet, and its quiet period is
+// the newest. It reports whether the quiet clock must restart.
 func (a *alert) suppressed(ev *Event, reason string) bool {
-	if reason == ReasonDuplicate || reason == ReasonAlreadyApplied {
+	if (reason == ReasonDuplicate || reason == ReasonAlreadyApplied) && ev.Action != eventsapi.Acknowledge {
 		a.eventTime = max(a.eventTime, ev.Time)
+		if ev.Action == eventsapi.Resolve {
+			a.incidentTime = max(a.incidentTime, ev.Time)
+		}
 	}
-	return reason != ReasonStale && a.firing(ev)
+	return a.firing(ev)
 }
 
-// unknown notes that ev was sent and its outcome is not known.
+// unknown notes that the event just applied (accepted) was sent and its
+// outcome is not known.
 func (a *alert) unknown() {
 	if !a.uncertain {
 		a.uncertain, a.dirty = true, true

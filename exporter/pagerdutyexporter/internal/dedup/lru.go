@@ -33,12 +33,12 @@ type lru struct {
 	pinned map[string]*pin
 }
 
-// pin is what the cache holds for a dedup key with records waiting: how
-// many, and the newest firing record among them while the cache knows no
+// pin is what the cache holds for a dedup key with records waiting: when
+// each arrived, and the newest firing record among them while the cache knows no
 // entry for the key, for the entry its first accepted trigger makes.
 type pin struct {
-	records int32
-	firing  alert // only firingAt and quietFor are used
+	waiting []int64 // the arrivals of the records waiting (Event.Arrival)
+	firing  alert   // only firingAt and quietFor are used
 }
 
 func newLRU(ttl time.Duration, maxEntries int, now int64) lru {

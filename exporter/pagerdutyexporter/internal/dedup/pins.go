@@ -2,24 +2,26 @@ package dedup
 
 import (
 	"context"
+	"slices"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 )
 
 // Arrive notes the arrival of a record of dedupKey, ev, before it is queued:
-// a firing record's quiet period (see alert.firing). When settle is true
-// and no earlier record of the key waits, the cache also decides the record
-// at once; if it is to be suppressed, Arrive returns the turn to commit and
-// release, and true. Otherwise the record is pinned (see Pin), as if Pin had
-// been called, and must be queued, or unpinned should its queue refuse it.
+// a firing record's quiet period (see alert.firing). When settle is true,
+// no earlier record of the key waits, and no record an earlier run queued
+// is left (see ReadBack), the cache also decides the record at once; if it
+// is to be suppressed, Arrive returns the turn to commit and release, and
+// true. Otherwise the record is pinned (see Pin) and must be queued, or
+// unpinned should its queue refuse it.
 //
-// Deciding on arrival never overtakes a record that waits: the key's
-// pinned records are decided first, at delivery, in their queue's order.
+// Deciding on arrival thus never overtakes a record that waits: the key's
+// waiting records are decided first, at delivery.
 func (c *Cache) Arrive(ctx context.Context, dedupKey string, ev Event, settle bool) (Turn, bool) {
 	if ev.Arrival == 0 {
 		ev.Arrival = c.now().UnixNano()
 	}
-	if settle {
+	if settle && c.readBack.Load() == 0 {
 		if sl, ok := c.turns.tryAcquire(dedupKey); ok {
 			c.mu.Lock()
 			waiting := c.lru.pinned[dedupKey] != nil
@@ -34,44 +36,66 @@ func (c *Cache) Arrive(ctx context.Context, dedupKey string, ev Event, settle bo
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p := c.pin(dedupKey)
+	p := c.pin(dedupKey, ev.Arrival)
 	if ev.Action == eventsapi.Trigger && !ev.Auto {
 		c.firing(dedupKey, &ev, p, ev.Arrival)
 	}
 	return Turn{}, false
 }
 
-// Pin notes that a record of dedupKey waits in a queue: until Unpin, the
-// key's entry is neither expired nor evicted, so that the ordering of the
-// key's records never depends on the cache's TTL or bound, and a record
-// that arrives later is not decided before it (see Arrive).
-func (c *Cache) Pin(dedupKey string) {
+// Pin notes that a record of dedupKey that arrived at arrival (its
+// Event.Arrival) waits in a queue: until Unpin, the key's entry is neither
+// expired nor evicted, so that the ordering of the key's records never
+// depends on the cache's TTL or bound, and a record that arrives later is
+// not decided before it (see Arrive).
+func (c *Cache) Pin(dedupKey string, arrival int64) {
 	c.mu.Lock()
-	c.pin(dedupKey)
+	c.pin(dedupKey, arrival)
 	c.mu.Unlock()
 }
 
 // pin is Pin with c.mu held; it returns the key's pin.
-func (c *Cache) pin(dedupKey string) *pin {
+func (c *Cache) pin(dedupKey string, arrival int64) *pin {
 	p := c.lru.pinned[dedupKey]
 	if p == nil {
 		p = &pin{}
 		c.lru.pinned[dedupKey] = p
 	}
-	p.records++
+	p.waiting = append(p.waiting, arrival)
 	return p
 }
 
-// Unpin notes that a record Pin was told of has settled; a key not pinned
-// is left as it is.
-func (c *Cache) Unpin(dedupKey string) {
+// Unpin notes that a record Pin was told of has settled; a record not
+// pinned is left as it is.
+func (c *Cache) Unpin(dedupKey string, arrival int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch p := c.lru.pinned[dedupKey]; {
-	case p == nil:
-	case p.records > 1:
-		p.records--
-	default:
+	p := c.lru.pinned[dedupKey]
+	if p == nil {
+		return
+	}
+	if i := slices.Index(p.waiting, arrival); i >= 0 {
+		p.waiting = slices.Delete(p.waiting, i, i+1)
+	}
+	if len(p.waiting) == 0 {
 		delete(c.lru.pinned, dedupKey)
 	}
 }
+
+// olderWaits reports whether a record of dedupKey that arrived before ev
+// may still wait in a queue: one pinned, or, for a record of this run, any
+// an earlier run left queued. (An earlier run's records were ordered among
+// themselves by that run.) c.mu must be held.
+func (c *Cache) olderWaits(dedupKey string, ev *Event) bool {
+	if !ev.ReadBack && c.readBack.Load() > 0 {
+		return true
+	}
+	p := c.lru.pinned[dedupKey]
+	return p != nil && slices.ContainsFunc(p.waiting, func(a int64) bool { return a < ev.Arrival })
+}
+
+// ReadBack notes n records (negative: settled) that an earlier run left in
+// a persistent queue. Their dedup keys are not pinned, so while any is
+// left, no record is decided on arrival, and an acknowledge that finds no
+// incident to acknowledge waits for them (see ReasonWait).
+func (c *Cache) ReadBack(n int) { c.readBack.Add(int64(n)) }

@@ -22,7 +22,7 @@ func firing(rk string, quietFor time.Duration) Event {
 func firingArrives(c *Cache, dedupKey string, quietFor time.Duration) {
 	_, settled := c.Arrive(context.Background(), dedupKey, firing(keyA, quietFor), false)
 	if !settled {
-		c.Unpin(dedupKey)
+		c.Unpin(dedupKey, 0)
 	}
 }
 
@@ -206,14 +206,14 @@ func BenchmarkQuietClockMillion(b *testing.B) {
 func TestPinnedEntriesOutliveTTLAndBound(t *testing.T) {
 	clk := newClock()
 	c := New(Config{TTL: time.Nanosecond, MaxEntries: 1}, clk.now)
-	c.Pin("x")
+	c.Pin("x", 1)
 	record(c, "x", Event{Action: eventsapi.Resolve, RoutingKey: keyA, Time: 20})
 	clk.advance(time.Hour)
 	record(c, "y", firing(keyA, 0)) // over the bound, and x is an hour past its TTL
 	assert.Equal(t, ReasonStale, decide(c, "x", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 10}).Reason,
 		"the trigger queued before the resolve is stale")
-	c.Unpin("x")
-	c.Unpin("x") // more than pinned: nothing
+	c.Unpin("x", 1)
+	c.Unpin("x", 1) // more than pinned: nothing
 	clk.advance(time.Hour)
 	assert.Empty(t, decide(c, "x", Event{Action: eventsapi.Trigger, RoutingKey: keyA, Time: 10}).Reason, "once settled, the TTL applies again")
 }

@@ -110,9 +110,9 @@ const entryPrefix = "dedup/"
 // entryVersion leads every stored entry, so that a future layout can tell.
 // Version 2 added the quiet period; a version 1 entry reads as an alert
 // never auto-resolved, until its next firing record says otherwise. Version
-// 3 added the newest intent's places (alert.firingAt and alert.autoAt) and
-// whether an outcome is unknown (alert.uncertain); a version 2 entry reads
-// with none.
+// 3 added the newest intent's places (alert.firingAt, alert.autoAt and
+// alert.incidentTime) and whether an outcome is unknown (alert.uncertain);
+// a version 2 entry reads with none.
 const (
 	entryVersion   = 3
 	entryVersionV2 = 2
@@ -125,7 +125,7 @@ const (
 const (
 	fixedSizeV1 = 1 + 1 + 8*4
 	fixedSizeV2 = fixedSizeV1 + 4
-	fixedSize   = fixedSizeV2 + 8 + 8 + 1
+	fixedSize   = fixedSizeV2 + 8 + 8 + 8 + 1
 )
 
 func (s *storageStore) load(ctx context.Context, dedupKey string) (*entry, error) {
@@ -167,8 +167,9 @@ func (s *storageStore) encode(e *entry) []byte {
 	binary.LittleEndian.PutUint32(b[34:], e.quietFor)
 	putNanos(b[38:], e.firingAt)
 	putNanos(b[46:], e.autoAt)
+	putNanos(b[54:], e.incidentTime)
 	if e.uncertain {
-		b[54] = 1
+		b[62] = 1
 	}
 	return append(b, route...)
 }
@@ -206,7 +207,7 @@ func (s *storageStore) decode(key string, b []byte) (*entry, error) {
 		e.quietFor = binary.LittleEndian.Uint32(b[fixedSizeV1:])
 	}
 	if size == fixedSize {
-		e.firingAt, e.autoAt, e.uncertain = nanos(b[38:]), nanos(b[46:]), b[54] == 1
+		e.firingAt, e.autoAt, e.incidentTime, e.uncertain = nanos(b[38:]), nanos(b[46:]), nanos(b[54:]), b[62] == 1
 	}
 	return e, nil
 }

@@ -1,0 +1,492 @@
+package dedup
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+)
+
+// The model check of newest intent. A world drives one alert through the
+// cache as the exporter's road does (arrivals, queues, deliveries, outcomes,
+// sweeps, restarts with storage), with PagerDuty as a state machine that
+// behaves as the real one does. After each schedule the world drains its
+// queues, sweeps, and compares what PagerDuty shows with the reference
+// model: the simplest statement of what the final state must be.
+
+// reference is the model of newest intent for one alert, with no queue, no
+// cache and no clock of its own: the action of its newest intent in arrival
+// order, an auto-resolve taking its place when the alert has been quiet for
+// its newest firing record's period since that record arrived (time before
+// a restart never counts), plus slack: the exporter's clocks count whole
+// seconds and are swept once a second, so an alert is resolved between its
+// period and its period + 2 s. The world keeps two references, with no
+// slack and with the most, and PagerDuty must agree with one of them.
+type reference struct {
+	slack     int64 // nanoseconds
+	state     pdState
+	firingAt  int64 // arrival of the newest firing record
+	quietFor  int64 // its period, whole seconds
+	restarted int64 // the last restart
+	openings  int   // incidents the newest-intent order justifies
+}
+
+func (r *reference) arrive(action eventsapi.Action, quietFor time.Duration, at int64) {
+	switch action {
+	case eventsapi.Trigger:
+		if !r.state.open() {
+			r.state = pdTriggered
+			r.openings++
+		}
+		r.firingAt, r.quietFor = at, int64(quietSeconds(quietFor))
+	case eventsapi.Acknowledge:
+		if r.state.open() {
+			r.state = pdAcknowledged
+		}
+	case eventsapi.Resolve:
+		if r.state.open() {
+			r.state = pdResolved
+		}
+	}
+}
+
+// sweep resolves the alert when it has been quiet for its period, and the
+// slack, by now.
+func (r *reference) sweep(now int64) {
+	if !r.state.open() || r.quietFor == 0 {
+		return
+	}
+	from := max(r.firingAt, r.restarted)
+	if now >= from+r.quietFor*int64(time.Second)+r.slack {
+		r.state = pdResolved
+	}
+}
+
+// pdState is what PagerDuty shows of one dedup key.
+type pdState uint8
+
+const (
+	pdNone pdState = iota
+	pdTriggered
+	pdAcknowledged
+	pdResolved
+)
+
+func (s pdState) open() bool { return s == pdTriggered || s == pdAcknowledged }
+
+func (s pdState) String() string {
+	return [...]string{"none", "triggered", "acknowledged", "resolved"}[s]
+}
+
+// pagerDuty applies events as PagerDuty does: a trigger of a closed key
+// opens a new incident, an acknowledged one stays acknowledged; an
+// acknowledge or resolve of no open incident is dropped.
+type pagerDuty struct {
+	state     pdState
+	incidents int
+}
+
+func (p *pagerDuty) apply(action eventsapi.Action) {
+	switch action {
+	case eventsapi.Trigger:
+		if !p.state.open() {
+			p.state = pdTriggered
+			p.incidents++
+		}
+	case eventsapi.Acknowledge:
+		if p.state == pdTriggered {
+			p.state = pdAcknowledged
+		}
+	case eventsapi.Resolve:
+		if p.state.open() {
+			p.state = pdResolved
+		}
+	}
+}
+
+// move is one move of a schedule.
+type move uint8
+
+const (
+	stepTrigger      move = iota // a firing record, quiet period 2 s
+	stepTriggerOptOut            // a firing record, alert.resolve_after "0s"
+	stepAck                      // an acknowledge record
+	stepResolve                  // a resolve record
+	stepTakeAlert                // the alert queue's consumer takes its head
+	stepTakeAckResolve           // the ack_resolve queue's consumer takes its head
+	stepAccepted                 // the event in flight is accepted
+	stepThrottled                // ... answered 429: not applied, retried
+	stepUnknownApplied           // ... times out after PagerDuty applied it
+	stepUnknownLost              // ... times out before PagerDuty saw it
+	stepTick                     // a second passes; the sweep runs
+	stepRestart                  // kill -9 and start again, with storage
+	numMoves
+)
+
+var moveNames = [numMoves]string{"trigger", "trigger(resolve_after 0s)", "acknowledge", "resolve", "take(alert)", "take(ack_resolve)", "accepted", "429", "timeout(applied)", "timeout(lost)", "tick", "restart"}
+
+func (s move) String() string { return moveNames[s] }
+
+// queued is a record in one of the world's queues.
+type queued struct {
+	ev     Event
+	pinned bool // by this run (see Cache.Arrive)
+}
+
+const (
+	alertQueue = iota
+	ackResolveQueue
+)
+
+// world is the road of one alert, "k", through the cache.
+type world struct {
+	t       *testing.T
+	ctx     context.Context
+	storage walkingStorage
+	cache   *Cache
+	now     int64 // Unix nanoseconds, on whole seconds: when the last tick was
+	arrived int64 // nanoseconds past now of the last arrival or restart: the clock reads now+arrived
+	queues  [2][]queued
+	// pendingQueue is the queue of the alert's newest waiting firing
+	// record, else of its first waiting record, where an acknowledge
+	// follows it (the exporter's pending).
+	pendingQueue, pendingCount int
+	inFlight                   *Turn
+	inFlightQueue              int
+	foreign                    int // records an earlier run left queued
+	pd                         pagerDuty
+	refs                       [2]reference // on time, and late by the most the clocks allow
+	failures, restarts, ticks  int
+	trace                      []string
+}
+
+const modelKey = "k"
+
+func newWorld(t *testing.T) *world {
+	w := &world{t: t, ctx: context.Background(), storage: walkingStorage{&memStorage{data: map[string][]byte{}}}, now: int64(1_700_000_000) * int64(time.Second)}
+	w.refs[1].slack = int64(2*time.Second) - 1
+	w.open()
+	return w
+}
+
+func (w *world) open() {
+	c, err := Open(w.ctx, Config{RepeatInterval: time.Hour}, func() time.Time { return time.Unix(0, w.now+w.arrived) }, persistence(w.storage))
+	if err != nil {
+		w.t.Fatalf("open: %v", err)
+	}
+	w.cache = c
+}
+
+// arrival is the next arrival's place: now, a nanosecond after the last.
+func (w *world) arrival() int64 {
+	w.arrived++
+	return w.now + w.arrived
+}
+
+// enabled reports whether s can be taken now, within the schedule's bounds.
+func (w *world) enabled(s move, b bounds) bool {
+	switch s {
+	case stepTakeAlert, stepTakeAckResolve:
+		q := int(s - stepTakeAlert)
+		return w.inFlight == nil && len(w.queues[q]) > 0
+	case stepAccepted:
+		return w.inFlight != nil
+	case stepThrottled, stepUnknownApplied, stepUnknownLost:
+		return w.inFlight != nil && w.failures < b.failures
+	case stepTick:
+		return w.ticks < b.ticks
+	case stepRestart:
+		return w.restarts < b.restarts
+	}
+	return true
+}
+
+func (w *world) do(s move) {
+	w.trace = append(w.trace, s.String())
+	switch s {
+	case stepTrigger:
+		w.record(eventsapi.Trigger, 2*time.Second)
+	case stepTriggerOptOut:
+		w.record(eventsapi.Trigger, 0)
+	case stepAck:
+		w.record(eventsapi.Acknowledge, 0)
+	case stepResolve:
+		w.record(eventsapi.Resolve, 0)
+	case stepTakeAlert, stepTakeAckResolve:
+		w.take(int(s - stepTakeAlert))
+	case stepAccepted:
+		w.settle(true, false)
+	case stepThrottled:
+		w.failures++
+		w.settle(false, false)
+	case stepUnknownApplied:
+		w.failures++
+		w.pd.apply(w.inFlight.event.Action)
+		w.inFlight.Unknown(w.ctx)
+		w.settle(false, false)
+	case stepUnknownLost:
+		w.failures++
+		w.inFlight.Unknown(w.ctx)
+		w.settle(false, false)
+	case stepTick:
+		w.ticks++
+		w.now += int64(time.Second)
+		w.arrived = 0
+		w.sweep()
+	case stepRestart:
+		w.restart()
+	}
+}
+
+// record is the arrival of a record from the pipeline, as flow.arrive and
+// flow.queueOf take it: decided at once when nothing of its alert waits
+// (and no earlier run's records are left), else queued and pinned.
+func (w *world) record(action eventsapi.Action, quietFor time.Duration) {
+	at := w.arrival()
+	ev := Event{Action: action, RoutingKey: keyA, PayloadHash: 1, Time: at, Arrival: at, At: at}
+	if action == eventsapi.Trigger {
+		ev.QuietFor = quietFor
+	}
+	for i := range w.refs {
+		w.refs[i].arrive(action, quietFor, at)
+	}
+	turn, settled := w.cache.Arrive(w.ctx, modelKey, ev, true)
+	if settled {
+		turn.Commit(w.ctx)
+		turn.Release()
+		return
+	}
+	q := alertQueue
+	switch {
+	case action == eventsapi.Acknowledge && w.pendingCount > 0:
+		q = w.pendingQueue
+	case action != eventsapi.Trigger:
+		q = ackResolveQueue
+	}
+	w.enqueue(q, ev)
+}
+
+func (w *world) enqueue(q int, ev Event) {
+	if w.pendingCount == 0 || (ev.Action == eventsapi.Trigger && !ev.Auto) {
+		w.pendingQueue = q
+	}
+	w.pendingCount++
+	w.queues[q] = append(w.queues[q], queued{ev: ev, pinned: true})
+}
+
+// take is a consumer taking its queue's head: the alert's turn and its
+// decision; a suppressed record settles at once, one that must wait stays
+// at the head for a retry, else it is in flight. It reports whether the
+// head moved on or went in flight.
+func (w *world) take(q int) bool {
+	head := w.queues[q][0]
+	turn, err := w.cache.Begin(w.ctx, modelKey, head.ev)
+	if err != nil {
+		w.t.Fatalf("begin: %v", err)
+	}
+	if turn.Reason == ReasonWait {
+		w.trace[len(w.trace)-1] += " → wait"
+		turn.Release()
+		return false
+	}
+	if turn.Reason != "" {
+		w.trace[len(w.trace)-1] += " → " + turn.Reason
+		turn.Commit(w.ctx)
+		turn.Release()
+		w.done(q)
+		return true
+	}
+	w.inFlight, w.inFlightQueue = &turn, q
+	return true
+}
+
+// settle ends the delivery in flight: accepted, or failed and left at its
+// queue's head for the retry.
+func (w *world) settle(accepted, _ bool) {
+	turn := w.inFlight
+	w.inFlight = nil
+	if accepted {
+		w.pd.apply(turn.event.Action)
+		turn.Commit(w.ctx)
+		turn.Release()
+		w.done(w.inFlightQueue)
+		return
+	}
+	turn.Release()
+}
+
+// done takes the head of q off its queue, settled, and lets go of its pin.
+func (w *world) done(q int) {
+	head := w.queues[q][0]
+	w.queues[q] = w.queues[q][1:]
+	if head.pinned {
+		w.cache.Unpin(modelKey, head.ev.Arrival)
+		w.pendingCount--
+	} else {
+		w.foreign--
+		w.cache.ReadBack(-1)
+	}
+}
+
+// sweep resolves what went quiet, as flow.resolveQuiet does.
+func (w *world) sweep() {
+	for i := range w.refs {
+		w.refs[i].sweep(w.now)
+	}
+	for _, quiet := range w.cache.Quiet(w.ctx, time.Unix(0, w.now)) {
+		ev := Event{Action: eventsapi.Resolve, Auto: true, Arrival: quiet.At}
+		if _, settled := w.cache.Arrive(w.ctx, quiet.DedupKey, ev, false); settled {
+			w.t.Fatal("an auto-resolve is never settled on arrival")
+		}
+		w.enqueue(ackResolveQueue, ev)
+	}
+}
+
+// restart is a kill -9 and a new start with storage: the event in flight
+// is handed back (PagerDuty applied it or not: the caller applies it
+// first), the persistent queues keep their records, no longer pinned, and
+// the cache is read back from storage.
+func (w *world) restart() {
+	w.restarts++
+	if w.inFlight != nil {
+		w.inFlight = nil // never committed, never released: the process died
+	}
+	w.pendingCount = 0
+	for q := range w.queues {
+		for i := range w.queues[q] {
+			if w.queues[q][i].pinned {
+				w.queues[q][i].pinned = false
+				w.queues[q][i].ev.ReadBack = true
+				w.foreign++
+			}
+		}
+	}
+	w.arrived++ // after every arrival so far
+	w.open()
+	w.cache.ReadBack(w.foreign)
+	for i := range w.refs {
+		w.refs[i].restarted = w.now + w.arrived
+	}
+}
+
+// drain delivers everything queued, every event accepted, the ack_resolve
+// queue first as priorities order them; then a second passes, as the next
+// sweep of the exporter's ticker (a clock whose period ran out before a
+// sweep runs out at the next), and it delivers what that sweep decided.
+func (w *world) drain() {
+	if w.inFlight != nil {
+		w.do(stepAccepted)
+	}
+	w.deliverAll()
+	for range 2 {
+		w.trace = append(w.trace, "drain tick")
+		w.now += int64(time.Second)
+		w.arrived = 0
+		w.sweep()
+		w.deliverAll()
+	}
+}
+
+// deliverAll delivers what is queued, every event accepted, the
+// ack_resolve queue first as priorities order them.
+func (w *world) deliverAll() {
+	for len(w.queues[0])+len(w.queues[1]) > 0 {
+		moved := false
+		for _, q := range []int{ackResolveQueue, alertQueue} {
+			if len(w.queues[q]) == 0 {
+				continue
+			}
+			w.trace = append(w.trace, "drain "+moveNames[stepTakeAlert+move(q)])
+			if w.take(q) {
+				moved = true
+				if w.inFlight != nil {
+					w.settle(true, false)
+				}
+				break
+			}
+		}
+		if !moved {
+			w.t.Fatalf("every queue's head waits: %s", strings.Join(w.trace, ", "))
+		}
+	}
+}
+
+// check compares PagerDuty with the reference model.
+func (w *world) check() error {
+	got := w.pd.state
+	for _, ref := range w.refs {
+		want := ref.state
+		agrees := want == got || (!want.open() && !got.open()) ||
+			// A trigger leaves an acknowledged incident acknowledged.
+			(want == pdTriggered && got == pdAcknowledged)
+		if agrees && w.pd.incidents <= ref.openings {
+			return nil
+		}
+	}
+	return fmt.Errorf("PagerDuty shows %v after opening %d incidents; the newest intent is %v (%d incidents) on time, %v (%d incidents) late",
+		got, w.pd.incidents, w.refs[0].state, w.refs[0].openings, w.refs[1].state, w.refs[1].openings)
+}
+
+// bounds limit a schedule.
+type bounds struct {
+	depth, failures, ticks, restarts int
+}
+
+// explore runs every schedule of at most b.depth steps, each from the
+// start, drained and checked after each prefix; it returns the number of
+// schedules and the first failure.
+func explore(t *testing.T, b bounds) (schedules int, failure string) {
+	var walk func(prefix []move) bool
+	walk = func(prefix []move) bool {
+		schedules++
+		w := newWorld(t)
+		for _, s := range prefix {
+			w.do(s)
+		}
+		var next []move
+		for s := range numMoves {
+			if w.enabled(s, b) {
+				next = append(next, s)
+			}
+		}
+		w.drain()
+		if err := w.check(); err != nil {
+			failure = fmt.Sprintf("%v\n  schedule: %s", err, strings.Join(w.trace, ", "))
+			return false
+		}
+		if len(prefix) == b.depth {
+			return true
+		}
+		for _, s := range next {
+			if !walk(append(prefix[:len(prefix):len(prefix)], s)) {
+				return false
+			}
+		}
+		return true
+	}
+	walk(nil)
+	return schedules, failure
+}
+
+// TestNewestIntentModelCheck walks every schedule of arrivals (firing,
+// opted-out firing, acknowledge, resolve), queue takes, delivery outcomes
+// (accepted, 429, a timeout PagerDuty applied or not), sweeps and restarts
+// up to its depth, and compares each with the reference model.
+// NEWEST_INTENT_DEPTH sets a deeper run (see the README's Development
+// section).
+func TestNewestIntentModelCheck(t *testing.T) {
+	b := bounds{depth: 6, failures: 1, ticks: 3, restarts: 1}
+	if d, err := strconv.Atoi(os.Getenv("NEWEST_INTENT_DEPTH")); err == nil {
+		b.depth = d
+	}
+	schedules, failure := explore(t, b)
+	if failure != "" {
+		t.Fatalf("after %d schedules: %s", schedules, failure)
+	}
+	t.Logf("depth %d: %d schedules, each drained and checked", b.depth, schedules)
+}
