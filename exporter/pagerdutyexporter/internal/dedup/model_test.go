@@ -113,18 +113,18 @@ func (p *pagerDuty) apply(action eventsapi.Action) {
 type move uint8
 
 const (
-	stepTrigger      move = iota // a firing record, quiet period 2 s
-	stepTriggerOptOut            // a firing record, alert.resolve_after "0s"
-	stepAck                      // an acknowledge record
-	stepResolve                  // a resolve record
-	stepTakeAlert                // the alert queue's consumer takes its head
-	stepTakeAckResolve           // the ack_resolve queue's consumer takes its head
-	stepAccepted                 // the event in flight is accepted
-	stepThrottled                // ... answered 429: not applied, retried
-	stepUnknownApplied           // ... times out after PagerDuty applied it
-	stepUnknownLost              // ... times out before PagerDuty saw it
-	stepTick                     // a second passes; the sweep runs
-	stepRestart                  // kill -9 and start again, with storage
+	stepTrigger        move = iota // a firing record, quiet period 2 s
+	stepTriggerOptOut              // a firing record, alert.resolve_after "0s"
+	stepAck                        // an acknowledge record
+	stepResolve                    // a resolve record
+	stepTakeAlert                  // the alert queue's consumer takes its head
+	stepTakeAckResolve             // the ack_resolve queue's consumer takes its head
+	stepAccepted                   // the event in flight is accepted
+	stepThrottled                  // ... answered 429: not applied, retried
+	stepUnknownApplied             // ... times out after PagerDuty applied it
+	stepUnknownLost                // ... times out before PagerDuty saw it
+	stepTick                       // a second passes; the sweep runs
+	stepRestart                    // kill -9 and start again, with storage
 	numMoves
 )
 
