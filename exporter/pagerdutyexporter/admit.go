@@ -214,6 +214,7 @@ func (f *flow) unpin(dedupKey string, received pcommon.Timestamp) {
 func (f *flow) forget(ld plog.Logs) {
 	for ref := range records(ld) {
 		if !queuedBy(ref.sl, f.run) {
+			f.cache.ReadBack(-1)
 			continue
 		}
 		received := receivedAt(ref.sl)

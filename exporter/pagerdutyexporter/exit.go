@@ -82,6 +82,9 @@ type exit struct {
 	// (dedup.Cache.Arrive); run is this run of the exporter: a record
 	// another run queued was pinned by that run (see runAttr).
 	unpin func(dedupKey string, received pcommon.Timestamp)
+	// readBackSettled is told of each settled record an earlier run queued
+	// (dedup.Cache.ReadBack).
+	readBackSettled func()
 	run   int64
 
 	unsentAtStop atomic.Int64 // records handed back once stop was called
@@ -133,7 +136,9 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 	}
 	if o.kind >= outcomeFailed {
 		p.unsent.add(o.ref, nil)
-	} else if p != nil && o.dedupKey != "" && queuedBy(o.ref.sl, x.run) {
+	} else if p != nil && !queuedBy(o.ref.sl, x.run) {
+		x.readBackSettled()
+	} else if p != nil && o.dedupKey != "" {
 		x.unpin(o.dedupKey, o.received)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"net/http"
 	"os"
 	"time"
@@ -44,6 +45,7 @@ type pagerdutyExporter struct {
 	buildInfo component.BuildInfo
 	logger    *zap.Logger
 
+	clock   *arrivalClock
 	tel     *telemetry
 	backlog *backlog
 	flow    *flow
@@ -64,13 +66,15 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
 	hostname, _ := os.Hostname()
-	now := arrivalClock(time.Now())
+	clock := newArrivalClock(time.Now())
+	now := clock.now
 	run := rand.Int64() //nolint:gosec // G404: tells runs apart, guards nothing
 	routes := newRouter(cfg)
 	stop, stopNow := context.WithCancel(context.Background())
 	sends, cancelSends := context.WithCancel(context.Background())
 	e := &pagerdutyExporter{
 		id:        set.ID,
+		clock:     clock,
 		cfg:       cfg,
 		settings:  set.TelemetrySettings,
 		buildInfo: set.BuildInfo,
@@ -83,7 +87,8 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 	}
 	e.exit = &exit{
 		tel: e.tel, logger: set.Logger, backlog: e.backlog, stop: stop,
-		unpin: func(dedupKey string, received pcommon.Timestamp) { e.flow.unpin(dedupKey, received) },
+		unpin:           func(dedupKey string, received pcommon.Timestamp) { e.flow.unpin(dedupKey, received) },
+		readBackSettled: func() { e.flow.cache.ReadBack(-1) },
 		run:   run,
 	}
 	e.flow = &flow{
@@ -108,7 +113,10 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		cache: dedup.New(dedupConfig(cfg, nil), now),
 	}
 	e.queues = newQueues(ctx, set, cfg, e.flow.deliver)
-	e.queues.readBack = e.backlog.add
+	e.queues.readBack = func(route string, records int) {
+		e.backlog.add(route, records)
+		e.flow.cache.ReadBack(records)
+	}
 	e.flow.queues = e.queues
 	e.backlog.gaveUp = e.flow.forget
 	e.ticker = &ticker{logger: set.Logger, now: now, jobs: []tickJob{
@@ -117,14 +125,32 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 	return e, nil
 }
 
-// arrivalClock returns the exporter's clock of arrivals and quiet periods:
-// Unix time as read at base, then advanced by the monotonic clock. A step of
-// the wall clock (NTP, an operator) thus neither ages nor rejuvenates what
-// the exporter times within one run, and a suspend of the machine, during
-// which Linux's monotonic clock stands still, does not count. Times written
-// to storage are on it too; a new run starts again from the wall clock.
-func arrivalClock(base time.Time) func() time.Time {
-	return func() time.Time { return base.Add(time.Since(base)) }
+// arrivalClock is the exporter's clock of arrivals and quiet periods: Unix
+// time as read at base, then advanced by the monotonic clock. A step of the
+// wall clock (NTP, an operator) thus neither ages nor rejuvenates what the
+// exporter times within one run, and a suspend of the machine, during which
+// Linux's monotonic clock stands still, does not count. Times written to
+// storage are on it too; a new run starts again from the wall clock, moved
+// past the newest time its storage holds (see notBefore).
+type arrivalClock struct {
+	base  time.Time
+	ahead atomic.Int64 // nanoseconds added to base's reading; only grows
+}
+
+func newArrivalClock(base time.Time) *arrivalClock { return &arrivalClock{base: base} }
+
+func (c *arrivalClock) now() time.Time {
+	return c.base.Add(time.Since(c.base) + time.Duration(c.ahead.Load()))
+}
+
+// notBefore moves the clock forward to t (Unix nanoseconds) if it is behind:
+// after the wall clock stepped back across a restart, a new record must
+// still arrive after what an earlier run stored, or it would be taken for
+// stale.
+func (c *arrivalClock) notBefore(t int64) {
+	if behind := t - c.now().UnixNano(); behind > 0 {
+		c.ahead.Add(behind)
+	}
 }
 
 func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) error {

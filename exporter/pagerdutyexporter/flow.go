@@ -2,6 +2,7 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -80,7 +81,7 @@ func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcom
 	ev := &m.Event
 	o.action, o.dedupKey = ev.Action, ev.DedupKey
 	rt := f.routes.pick(m.RoutingValue)
-	o.turn, err = f.begin(ctx, &m, rt, o.auto, o.received)
+	o.turn, err = f.begin(ctx, &m, rt, o.auto, o.received, !queuedBy(ref.sl, f.run))
 	if err != nil {
 		o.kind, o.err = outcomeFailed, err
 		if rt != nil {
@@ -138,22 +139,35 @@ func (f *flow) goesNoFurther(o *outcome, p *push, m *recordmap.Result) bool {
 		o.kind, o.err = outcomeBehindFailure, failure
 		return true
 	}
-	if o.turn.Reason != "" {
+	switch o.turn.Reason {
+	case "":
+	case dedup.ReasonWait:
+		// Retried once the records ahead of it may have gone out.
+		o.kind, o.failKey, o.err = outcomeFailed, routingKey, errWaitsForRecordsAhead
+		return true
+	default:
 		o.kind, o.reason = outcomeSuppressed, o.turn.Reason
 		return true
 	}
 	return false
 }
 
+// errWaitsForRecordsAhead hands back to its queue an acknowledge that finds
+// no incident to acknowledge while older records of its alert may wait,
+// such as the trigger it acknowledges (see dedup.ReasonWait).
+var errWaitsForRecordsAhead = errors.New("acknowledge waits for the older records of its alert")
+
 // begin takes the record's dedup key's turn and the cache's decision:
 // deciding, sending and recording are one step per dedup key, so a consumer
 // holding an older record for the key sees this one's effect. A change
 // event has no dedup key: its turn is untracked, to send under rt.
-func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, auto bool, received pcommon.Timestamp) (dedup.Turn, error) {
+func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, auto bool, received pcommon.Timestamp, readBack bool) (dedup.Turn, error) {
 	if m.Event.IsChange() {
 		return dedup.Untracked(keyOf(rt)), nil
 	}
-	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, f.seen(m, rt, auto, received))
+	ev := f.seen(m, rt, auto, received)
+	ev.ReadBack = readBack
+	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, ev)
 	if err != nil {
 		return turn, fmt.Errorf("waiting for dedup key %q: %w", m.Event.DedupKey, err)
 	}

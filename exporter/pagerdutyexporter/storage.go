@@ -64,6 +64,7 @@ func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, 
 		// A partly unreadable cache only costs suppressions; keep going.
 		e.logger.Warn("Dedup storage could not be fully loaded", zap.Error(err))
 	}
+	e.clock.notBefore(e.flow.cache.Newest())
 	if e.cfg.RateLimit.EventsPerMinute > 0 {
 		e.sendLog = newSendLog(client, e.flow.limiter, routes.queued, e.cfg.RateLimit)
 		if err := e.sendLog.restore(ctx); err != nil {

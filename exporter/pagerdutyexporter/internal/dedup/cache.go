@@ -135,6 +135,9 @@ type Cache struct {
 
 	mu  sync.Mutex
 	lru lru
+	// newest is the newest time on the cache's clock that Open read from the
+	// storage (see Newest).
+	newest int64
 	// readBack counts the records an earlier run left queued (see ReadBack).
 	readBack atomic.Int64
 	// saving orders the writes to the storage of one cache, so that an
@@ -434,6 +437,12 @@ func (c *Cache) Stats() Stats {
 	defer c.mu.Unlock()
 	return Stats{Entries: len(c.lru.entries), Open: c.lru.open.len, Evictions: c.lru.evicted, Quiet: c.lru.quiet.running, Pinned: len(c.lru.pinned)}
 }
+
+// Newest returns the newest time, in Unix nanoseconds of the cache's clock,
+// that Open read from the storage, 0 for none: the clock of a new run must
+// not be behind it, or its records would be ordered before the earlier
+// run's.
+func (c *Cache) Newest() int64 { return c.newest }
 
 // Close releases the storage, if any.
 func (c *Cache) Close(ctx context.Context) error { return c.store.close(ctx) }

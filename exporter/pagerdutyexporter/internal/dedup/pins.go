@@ -97,5 +97,17 @@ func (c *Cache) olderWaits(dedupKey string, ev *Event) bool {
 // ReadBack notes n records (negative: settled) that an earlier run left in
 // a persistent queue. Their dedup keys are not pinned, so while any is
 // left, no record is decided on arrival, and an acknowledge that finds no
-// incident to acknowledge waits for them (see ReasonWait).
-func (c *Cache) ReadBack(n int) { c.readBack.Add(int64(n)) }
+// incident to acknowledge waits for them (see ReasonWait). The count never
+// goes below zero: a record read back that was not counted settles as
+// none.
+func (c *Cache) ReadBack(n int) {
+	for {
+		left := c.readBack.Load()
+		if n < 0 && left <= 0 {
+			return
+		}
+		if c.readBack.CompareAndSwap(left, max(left+int64(n), 0)) {
+			return
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -86,7 +87,10 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, p Persistence) 
 		return c, fmt.Errorf("loading the dedup cache: %w", err)
 	}
 	// Insert oldest first, so that a smaller max_entries keeps the newest.
-	slices.SortFunc(loaded, func(a, b *entry) int { return int(a.updatedAt - b.updatedAt) })
+	slices.SortFunc(loaded, func(a, b *entry) int { return cmp.Compare(a.updatedAt, b.updatedAt) })
+	for _, e := range loaded {
+		c.newest = max(c.newest, e.updatedAt, e.firingAt, e.autoAt)
+	}
 	var victims []string
 	for _, e := range loaded {
 		victims = append(victims, c.lru.insert(e, nowNanos)...)
