@@ -85,7 +85,7 @@ type exit struct {
 	// readBackSettled is told of each settled record an earlier run queued
 	// (dedup.Cache.ReadBack).
 	readBackSettled func()
-	run   int64
+	run             int64
 
 	unsentAtStop atomic.Int64 // records handed back once stop was called
 }

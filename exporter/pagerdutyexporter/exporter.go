@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync/atomic"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -89,7 +89,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 		tel: e.tel, logger: set.Logger, backlog: e.backlog, stop: stop,
 		unpin:           func(dedupKey string, received pcommon.Timestamp) { e.flow.unpin(dedupKey, received) },
 		readBackSettled: func() { e.flow.cache.ReadBack(-1) },
-		run:   run,
+		run:             run,
 	}
 	e.flow = &flow{
 		mapping: recordmap.Options{
