@@ -2,6 +2,7 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,10 +14,17 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
 )
 
+// ownEvents queues the events the exporter decides itself, as of now on its
+// arrival clock: the resolves of alerts gone quiet, and the acknowledges it
+// owes.
+func (f *flow) ownEvents(ctx context.Context, now time.Time) error {
+	return errors.Join(f.resolveQuiet(ctx, now), f.acknowledgeOwed(ctx, now))
+}
+
 // resolveQuiet sends a resolve for every alert whose quiet clock ran out by
-// now, on the exporter's arrival clock. Should a queue refuse some, their
-// clocks start again, so that they are tried after another quiet period
-// rather than forgotten; the resolves queued are left as they are.
+// now. Should a queue refuse some, their clocks start again, so that they
+// are tried after another quiet period rather than forgotten; the resolves
+// queued are left as they are.
 func (f *flow) resolveQuiet(ctx context.Context, now time.Time) error {
 	quiet := f.cache.Quiet(ctx, now)
 	if len(quiet) == 0 {
@@ -30,6 +38,24 @@ func (f *flow) resolveQuiet(ctx context.Context, now time.Time) error {
 		return fmt.Errorf("resolving %d quiet alerts, %d refused: %w", len(quiet), len(refused), err)
 	}
 	return nil
+}
+
+// acknowledgeOwed sends the acknowledges the exporter owes (see
+// dedup.Cache.Owed): records whose incident opened after they were decided.
+// Each keeps its record's time and arrival, its place in its alert's order.
+func (f *flow) acknowledgeOwed(ctx context.Context, now time.Time) error {
+	var errs []error
+	for _, o := range f.cache.Owed(ctx, now) {
+		ld := plog.NewLogs()
+		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.SetObservedTimestamp(pcommon.Timestamp(o.Time)) //nolint:gosec // G115: Unix nanoseconds until 2262
+		lr.Attributes().PutStr(recordmap.AttrDedupKey, o.DedupKey)
+		lr.Attributes().PutStr(recordmap.AttrEventAction, string(eventsapi.Acknowledge))
+		if _, err := f.take(ctx, ld, arrival{received: pcommon.Timestamp(o.Arrival), auto: true, run: f.run}); err != nil { //nolint:gosec // G115: as above
+			errs = append(errs, fmt.Errorf("acknowledging %q: %w", o.DedupKey, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // autoResolves are the records of the resolves of quiet alerts: a resolve

@@ -41,6 +41,13 @@ func (c *steppedClock) now() time.Time {
 	return time.Now().Add(c.ahead)
 }
 
+// step moves the clock by d, either way, as a step of the wall clock.
+func (c *steppedClock) step(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ahead += d
+}
+
 // reach moves the clock to at, if it is not there yet.
 func (c *steppedClock) reach(at time.Time) {
 	c.mu.Lock()
@@ -48,10 +55,11 @@ func (c *steppedClock) reach(at time.Time) {
 	c.ahead = max(c.ahead, time.Until(at))
 }
 
-// useClock makes now e's arrival clock, before e starts.
-func useClock(e *pagerdutyExporter, now func() time.Time) {
-	e.flow.now, e.ticker.now = now, now
-	e.flow.cache = dedup.New(dedupConfig(e.cfg, nil), now)
+// useClock makes read the source of e's arrival clock, before e starts.
+func useClock(e *pagerdutyExporter, read func() time.Time) {
+	e.clock = &arrivalClock{read: read}
+	e.flow.now, e.ticker.now = e.clock.now, e.clock.now
+	e.flow.cache = dedup.New(dedupConfig(e.cfg, nil), e.clock.now)
 }
 
 func startQuietHarness(t *testing.T, cfg *Config) *quietHarness {
@@ -75,7 +83,7 @@ func (h *quietHarness) consume(t *testing.T, parts ...any) {
 func (h *quietHarness) sweep(t *testing.T, at time.Time) {
 	t.Helper()
 	h.clock.reach(at)
-	require.NoError(t, h.e.flow.resolveQuiet(context.Background(), at))
+	require.NoError(t, h.e.flow.ownEvents(context.Background(), at))
 }
 
 func actions(reqs []apiRequest) []string {

@@ -108,7 +108,7 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 	case outcomeSent:
 		o.turn.Commit(ctx)
 		x.tel.paged(ctx, o.route, o.priority, time.Since(o.received.AsTime()))
-		if o.auto {
+		if o.auto && o.action == eventsapi.Resolve {
 			x.tel.autoResolved(ctx, o.route)
 			x.logger.Debug("Resolved an alert whose firing records stopped", zap.String("dedup_key", o.dedupKey), zap.String("routing", o.route.name))
 		}

@@ -7,11 +7,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
@@ -45,15 +45,17 @@ type pagerdutyExporter struct {
 	buildInfo component.BuildInfo
 	logger    *zap.Logger
 
-	clock   *arrivalClock
-	tel     *telemetry
-	backlog *backlog
-	flow    *flow
-	exit    *exit
-	queues  *queues
-	ticker  *ticker
-	sendLog *sendLog           // with storage and a rate limit only
-	stopNow context.CancelFunc // ends delivery at shutdown
+	clock *arrivalClock
+	// clockStore keeps the clock's last reading, with storage only.
+	clockStore storage.Client
+	tel        *telemetry
+	backlog    *backlog
+	flow       *flow
+	exit       *exit
+	queues     *queues
+	ticker     *ticker
+	sendLog    *sendLog           // with storage and a rate limit only
+	stopNow    context.CancelFunc // ends delivery at shutdown
 	// cancelSends cancels the requests in flight, at the shutdown's bound.
 	cancelSends context.CancelFunc
 
@@ -120,37 +122,9 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 	e.flow.queues = e.queues
 	e.backlog.gaveUp = e.flow.forget
 	e.ticker = &ticker{logger: set.Logger, now: now, jobs: []tickJob{
-		{"Could not queue the resolves of alerts gone quiet; their clocks start again", e.flow.resolveQuiet},
+		{"Could not queue the exporter's own events: the resolves of alerts gone quiet (their clocks start again) or the acknowledges it owes", e.flow.ownEvents},
 	}}
 	return e, nil
-}
-
-// arrivalClock is the exporter's clock of arrivals and quiet periods: Unix
-// time as read at base, then advanced by the monotonic clock. A step of the
-// wall clock (NTP, an operator) thus neither ages nor rejuvenates what the
-// exporter times within one run, and a suspend of the machine, during which
-// Linux's monotonic clock stands still, does not count. Times written to
-// storage are on it too; a new run starts again from the wall clock, moved
-// past the newest time its storage holds (see notBefore).
-type arrivalClock struct {
-	base  time.Time
-	ahead atomic.Int64 // nanoseconds added to base's reading; only grows
-}
-
-func newArrivalClock(base time.Time) *arrivalClock { return &arrivalClock{base: base} }
-
-func (c *arrivalClock) now() time.Time {
-	return c.base.Add(time.Since(c.base) + time.Duration(c.ahead.Load()))
-}
-
-// notBefore moves the clock forward to t (Unix nanoseconds) if it is behind:
-// after the wall clock stepped back across a restart, a new record must
-// still arrive after what an earlier run stored, or it would be taken for
-// stale.
-func (c *arrivalClock) notBefore(t int64) {
-	if behind := t - c.now().UnixNano(); behind > 0 {
-		c.ahead.Add(behind)
-	}
 }
 
 func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) error {
@@ -200,6 +174,9 @@ func (e *pagerdutyExporter) start(ctx context.Context, host component.Host) erro
 	if err := e.queues.start(ctx, host, directory); err != nil {
 		return err
 	}
+	if directory != nil {
+		e.flow.cache.ReadBack(-1) // counted: see dedup.Persistence.ReadBackToCount
+	}
 	e.ticker.start() //nolint:contextcheck // the jobs run until shutdown, past start's context
 	return nil
 }
@@ -237,6 +214,11 @@ func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 	}
 	if e.httpClient != nil {
 		e.httpClient.CloseIdleConnections()
+	}
+	if e.clockStore != nil {
+		// The firing records first: a clean reading vouches for them.
+		e.flow.cache.Flush(ctx)
+		err = errors.Join(err, e.clock.save(ctx, e.clockStore, e.clock.now(), true))
 	}
 	if e.sendLog != nil {
 		// Before the storage closes with the cache.

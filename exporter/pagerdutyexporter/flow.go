@@ -2,7 +2,6 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -81,7 +80,7 @@ func (f *flow) deliverRecord(ctx context.Context, p *push, ref recordRef) outcom
 	ev := &m.Event
 	o.action, o.dedupKey = ev.Action, ev.DedupKey
 	rt := f.routes.pick(m.RoutingValue)
-	o.turn, err = f.begin(ctx, &m, rt, o.auto, o.received, !queuedBy(ref.sl, f.run))
+	o.turn, err = f.begin(ctx, &m, rt, o.auto, o.received)
 	if err != nil {
 		o.kind, o.err = outcomeFailed, err
 		if rt != nil {
@@ -139,35 +138,22 @@ func (f *flow) goesNoFurther(o *outcome, p *push, m *recordmap.Result) bool {
 		o.kind, o.err = outcomeBehindFailure, failure
 		return true
 	}
-	switch o.turn.Reason {
-	case "":
-	case dedup.ReasonWait:
-		// Retried once the records ahead of it may have gone out.
-		o.kind, o.failKey, o.err = outcomeFailed, routingKey, errWaitsForRecordsAhead
-		return true
-	default:
+	if o.turn.Reason != "" {
 		o.kind, o.reason = outcomeSuppressed, o.turn.Reason
 		return true
 	}
 	return false
 }
 
-// errWaitsForRecordsAhead hands back to its queue an acknowledge that finds
-// no incident to acknowledge while older records of its alert may wait,
-// such as the trigger it acknowledges (see dedup.ReasonWait).
-var errWaitsForRecordsAhead = errors.New("acknowledge waits for the older records of its alert")
-
 // begin takes the record's dedup key's turn and the cache's decision:
 // deciding, sending and recording are one step per dedup key, so a consumer
 // holding an older record for the key sees this one's effect. A change
 // event has no dedup key: its turn is untracked, to send under rt.
-func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, auto bool, received pcommon.Timestamp, readBack bool) (dedup.Turn, error) {
+func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, auto bool, received pcommon.Timestamp) (dedup.Turn, error) {
 	if m.Event.IsChange() {
 		return dedup.Untracked(keyOf(rt)), nil
 	}
-	ev := f.seen(m, rt, auto, received)
-	ev.ReadBack = readBack
-	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, ev)
+	turn, err := f.cache.Begin(ctx, m.Event.DedupKey, f.seen(m, rt, auto, received))
 	if err != nil {
 		return turn, fmt.Errorf("waiting for dedup key %q: %w", m.Event.DedupKey, err)
 	}
@@ -176,11 +162,12 @@ func (f *flow) begin(ctx context.Context, m *recordmap.Result, rt *route, auto b
 
 // seen is what the dedup cache needs to know of an identified alert event
 // under rt, the route its record selects, that reached the exporter at
-// received (an auto-resolve: when it was decided). An auto-resolve has no
-// record time: it must never make a later firing record stale.
+// received (an event of the exporter's own: its record's arrival, or when
+// it was decided). An auto-resolve has no record time: it must never make
+// a later firing record stale; an owed acknowledge keeps its record's.
 func (f *flow) seen(m *recordmap.Result, rt *route, auto bool, received pcommon.Timestamp) dedup.Event {
 	ev := dedup.Event{Action: m.Event.Action, RoutingKey: keyOf(rt), PayloadHash: m.PayloadHash, Auto: auto, Arrival: int64(received)} //nolint:gosec // G115: Unix nanoseconds until 2262
-	if !auto {
+	if !auto || ev.Action == eventsapi.Acknowledge {
 		ev.Time = m.OrderingTime
 	}
 	if ev.Action == eventsapi.Trigger {

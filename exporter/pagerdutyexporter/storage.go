@@ -59,12 +59,26 @@ func (e *pagerdutyExporter) openCache(ctx context.Context, host component.Host, 
 	}
 	routes := e.flow.routes
 	e.flow.cache, err = dedup.Open(ctx, dedupConfig(e.cfg, storeError), e.flow.now,
-		dedup.Persistence{Client: client, Route: routes.nameOf, Key: func(name string) string { return routes.named(name).key }})
+		dedup.Persistence{
+			Client: client, Route: routes.nameOf, Key: func(name string) string { return routes.named(name).key },
+			// Counted when the queues start (see queues.start).
+			ReadBackToCount: e.cfg.QueueConfig.HasValue() && e.cfg.QueueConfig.Get().StorageID != nil,
+		})
 	if err != nil {
 		// A partly unreadable cache only costs suppressions; keep going.
 		e.logger.Warn("Dedup storage could not be fully loaded", zap.Error(err))
 	}
 	e.clock.notBefore(e.flow.cache.Newest())
+	down, err := e.clock.restore(ctx, client)
+	if err != nil {
+		e.logger.Warn("The arrival clock's last reading could not be read: quiet clocks start again from zero, and a record that arrives now may be ordered before one an earlier run queued, should the wall clock have stepped back", zap.Error(err))
+	}
+	e.flow.cache.Resume(down)
+	e.clockStore = client
+	e.ticker.jobs = append(e.ticker.jobs, tickJob{"Could not save the arrival clock", func(ctx context.Context, now time.Time) error {
+		e.flow.cache.Flush(ctx)
+		return e.clock.save(ctx, client, now, false)
+	}})
 	if e.cfg.RateLimit.EventsPerMinute > 0 {
 		e.sendLog = newSendLog(client, e.flow.limiter, routes.queued, e.cfg.RateLimit)
 		if err := e.sendLog.restore(ctx); err != nil {

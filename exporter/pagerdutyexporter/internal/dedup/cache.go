@@ -80,12 +80,12 @@ type Event struct {
 	// the exporter (every record of a request shares it), or when the cache
 	// decided an auto-resolve (QuietAlert.At). 0: before any other.
 	Arrival int64
-	// ReadBack marks a record an earlier run queued (see Cache.ReadBack).
-	ReadBack bool
-	// Auto marks a resolve the cache decided itself, when the alert's clock
-	// ran out (see Quiet). It is stale once a firing record arrived after
-	// it was decided, or when the cache no longer knows the alert. Its Time
-	// is 0: it never makes a later record stale.
+	// Auto marks an event of the exporter's own: a resolve the cache
+	// decided when the alert's clock ran out (see Quiet), stale once a
+	// firing record arrived after it was decided, or when the cache no
+	// longer knows the alert, whose Time is 0: it never makes a later
+	// record stale; or an acknowledge it owes (see Owed), with its
+	// record's Time and Arrival.
 	Auto bool
 }
 
@@ -103,11 +103,6 @@ const (
 	// to its dedup key, such as a retried resolve overtaken by a newer
 	// trigger; sending it would undo the newer event.
 	ReasonStale = "stale"
-	// ReasonWait: an acknowledge that finds no open incident while an older
-	// record of its alert may still wait in a queue, such as the trigger it
-	// acknowledges: sent now, PagerDuty would drop it. It is not suppressed
-	// but retried, once the records ahead of it may have been delivered.
-	ReasonWait = "wait"
 )
 
 // Reasons lists every suppression reason, for telemetry prepared ahead.
@@ -138,6 +133,11 @@ type Cache struct {
 	// newest is the newest time on the cache's clock that Open read from the
 	// storage (see Newest).
 	newest int64
+	// unsaved holds the dedup keys whose newest firing record changed since
+	// their entry was last written to the storage (see Flush).
+	unsaved map[string]struct{}
+	// owed holds the acknowledges owed, by dedup key (see owedAck).
+	owed map[string]*owedAck
 	// readBack counts the records an earlier run left queued (see ReadBack).
 	readBack atomic.Int64
 	// saving orders the writes to the storage of one cache, so that an
@@ -158,7 +158,9 @@ func newCache(cfg Config, now func() time.Time, s store) *Cache {
 	if cfg.StoreError == nil {
 		cfg.StoreError = func(error) {}
 	}
-	return &Cache{cfg: cfg, now: now, store: s, keys: newKeyTable(), turns: newSequencer(), lru: newLRU(cfg.TTL, cfg.MaxEntries, now().UnixNano())}
+	c := &Cache{cfg: cfg, now: now, store: s, keys: newKeyTable(), turns: newSequencer(), lru: newLRU(cfg.TTL, cfg.MaxEntries, now().UnixNano()), owed: map[string]*owedAck{}, unsaved: map[string]struct{}{}}
+	c.lru.readBack = &c.readBack
+	return c
 }
 
 // Turn is one dedup key's exclusive turn, from Begin to Release. Decision is
@@ -288,10 +290,8 @@ func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision 
 // (Unix nanoseconds): the alert's decision (alert.decide) and the routing
 // key it goes under.
 func (c *Cache) rules(dedupKey string, e *entry, ev Event, now int64) Decision {
-	// Only an acknowledge asks whether older records wait.
-	olderWaits := ev.Action == eventsapi.Acknowledge && c.olderWaits(dedupKey, &ev)
 	if e == nil {
-		return Decision{RoutingKey: ev.RoutingKey, Reason: decideUnknown(&ev, olderWaits)}
+		return Decision{RoutingKey: ev.RoutingKey, Reason: decideUnknown(&ev)}
 	}
 	routingKey := c.keys.key(e.route)
 	if routingKey == "" || (ev.Action == eventsapi.Trigger && !e.state.open()) {
@@ -299,7 +299,7 @@ func (c *Cache) rules(dedupKey string, e *entry, ev Event, now int64) Decision {
 		// incident, which may open under the key the record asks for.
 		routingKey = ev.RoutingKey
 	}
-	return Decision{RoutingKey: routingKey, Reason: e.decide(&ev, now, int64(c.cfg.RepeatInterval), olderWaits)}
+	return Decision{RoutingKey: routingKey, Reason: e.decide(&ev, now, int64(c.cfg.RepeatInterval))}
 }
 
 // record notes that PagerDuty accepted ev for dedupKey under ev.RoutingKey,
@@ -312,8 +312,13 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event, uncertain
 		// An acknowledge for an incident we never saw opened nothing in
 		// PagerDuty: remembering it as open would suppress the real trigger.
 		if ev.Action == eventsapi.Acknowledge {
+			// It may be owed to a trigger still to come.
+			owed := c.owe(dedupKey, &ev)
 			c.mu.Unlock()
 			c.deleteStored(ctx, victims)
+			if owed {
+				c.persistOwed(ctx, dedupKey)
+			}
 			return
 		}
 		e = &entry{key: dedupKey}
@@ -324,10 +329,16 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event, uncertain
 		victims = append(victims, c.lru.insert(e, now)...)
 	}
 	c.lru.unlink(e)
+	owedChanged := false
+	if ev.Action == eventsapi.Acknowledge && (e.uncertain || uncertain) {
+		// It may have found no incident: owed until one is sure to be open.
+		owedChanged = c.owe(dedupKey, &ev)
+	}
 	e.accepted(&ev, now)
 	if uncertain {
 		e.unknown()
 	}
+	owedChanged = c.settleOwed(dedupKey, e) || owedChanged
 	if ev.Action == eventsapi.Trigger || e.route == 0 {
 		e.route = c.keys.id(ev.RoutingKey)
 	}
@@ -337,6 +348,9 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event, uncertain
 
 	c.persist(ctx, dedupKey)
 	c.deleteStored(ctx, victims)
+	if owedChanged {
+		c.persistOwed(ctx, dedupKey)
+	}
 }
 
 // suppressed notes that ev was suppressed for reason (see alert.suppressed).
@@ -352,12 +366,38 @@ func (c *Cache) suppressed(ctx context.Context, dedupKey string, ev Event, reaso
 	}
 	applied := e.eventTime
 	if e.suppressed(&ev, reason) {
+		c.unsaved[dedupKey] = struct{}{}
 		c.lru.quiet.start(e)
 	}
+	owedChanged := false
+	if ev.Action == eventsapi.Acknowledge && !ev.Auto && e.state != Acknowledged && ev.Time >= e.resolvedTime {
+		// It found no incident to acknowledge, or one it seemed too old
+		// for: a trigger still to come may open it.
+		owedChanged = c.owe(dedupKey, &ev)
+	}
+	owedChanged = c.settleOwed(dedupKey, e) || owedChanged
 	dirty := e.dirty || (e.eventTime != applied && (c.lru.pinned[dedupKey] != nil || c.readBack.Load() > 0))
 	c.mu.Unlock()
+	if owedChanged {
+		c.persistOwed(ctx, dedupKey)
+	}
 	if dirty {
 		c.persist(ctx, dedupKey)
+	}
+}
+
+// Flush writes to the storage the entries whose newest firing record
+// changed since they were last written: a firing record suppressed as a
+// repeat is not written through, as a storm of them would cost a write
+// each. The caller flushes once a tick and before Close, so that after a
+// clean stop the quiet time an alert had counts (see Resume).
+func (c *Cache) Flush(ctx context.Context) {
+	c.mu.Lock()
+	keys := c.unsaved
+	c.unsaved = map[string]struct{}{}
+	c.mu.Unlock()
+	for key := range keys {
+		c.persist(ctx, key)
 	}
 }
 
@@ -429,13 +469,16 @@ type Stats struct {
 	Quiet int
 	// Pinned is how many dedup keys have records still queued or in flight.
 	Pinned int
+	// ReadBack is how many records an earlier run queued are left (see
+	// ReadBack).
+	ReadBack int64
 }
 
 // Stats returns the current counts.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Entries: len(c.lru.entries), Open: c.lru.open.len, Evictions: c.lru.evicted, Quiet: c.lru.quiet.running, Pinned: len(c.lru.pinned)}
+	return Stats{Entries: len(c.lru.entries), Open: c.lru.open.len, Evictions: c.lru.evicted, Quiet: c.lru.quiet.running, Pinned: len(c.lru.pinned), ReadBack: c.readBack.Load()}
 }
 
 // Newest returns the newest time, in Unix nanoseconds of the cache's clock,

@@ -1,8 +1,6 @@
 package dedup
 
 import (
-	"time"
-
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 )
 
@@ -30,10 +28,11 @@ type alert struct {
 	// drops an acknowledge of a closed one), and an older trigger leaves it
 	// acknowledged.
 	eventTime int64
-	// incidentTime is the newest time of a trigger that opened an incident
-	// or a resolve that closed one: an older acknowledge is stale, as it
-	// was meant for an incident that is gone.
-	incidentTime int64
+	// resolvedTime is the newest time of a resolve applied or already
+	// applied; incidentTime the time of the oldest trigger of the open
+	// incident since: an acknowledge older than either was meant for an
+	// incident that is gone (see decideAcknowledge).
+	resolvedTime, incidentTime int64
 	// firingAt is the arrival of the newest firing record seen, 0 for none;
 	// quietFor is its quiet period in whole seconds, 0 when never
 	// auto-resolved. The quiet clock runs from firingAt.
@@ -55,71 +54,93 @@ type alert struct {
 }
 
 // decideUnknown is the decision for ev on an alert the cache does not know:
-// an auto-resolve of an alert forgotten since has nothing to resolve; an
-// acknowledge waits while an older record of its alert may (olderWaits);
-// else it is sent, so that an incident opened before a restart without
-// storage still closes.
-func decideUnknown(ev *Event, olderWaits bool) string {
-	switch {
-	case ev.Auto:
+// an auto-resolve has nothing to resolve (the alert was forgotten since its
+// clock ran out); anything else is sent, as an incident the cache forgot,
+// or opened before a restart without storage, must still close, and an
+// acknowledge owed to it still reach it.
+func decideUnknown(ev *Event) string {
+	if ev.Auto && ev.Action == eventsapi.Resolve {
 		return ReasonStale
-	case ev.Action == eventsapi.Acknowledge && olderWaits:
-		return ReasonWait
 	}
 	return ""
 }
 
 // decide is the decision for ev, offered at now (Unix nanoseconds), on an
-// alert the cache knows: "" to send it, else the reason it is suppressed,
-// or ReasonWait. repeatInterval is Config.RepeatInterval in nanoseconds;
-// olderWaits, whether a record of the alert that arrived before ev may
-// still wait in a queue.
-func (a *alert) decide(ev *Event, now, repeatInterval int64, olderWaits bool) string {
-	if ev.Auto {
-		switch {
-		case a.autoAt > ev.Arrival, a.firingAt >= ev.Arrival, a.quietFor == 0:
-			// A newer decision, or a firing record that came after this one
-			// was decided (it restarted the clock or opted the alert out).
-			return ReasonStale
-		case a.state == Resolved && !a.uncertain:
-			return ReasonAlreadyApplied
-		}
-		return ""
+// alert the cache knows: "" to send it, else the reason it is suppressed.
+// repeatInterval is Config.RepeatInterval in nanoseconds.
+func (a *alert) decide(ev *Event, now, repeatInterval int64) string {
+	switch {
+	case ev.Auto && ev.Action == eventsapi.Acknowledge:
+		return a.decideOwedAcknowledge()
+	case ev.Auto:
+		return a.decideAuto(ev)
+	case ev.Action == eventsapi.Acknowledge:
+		return a.decideAcknowledge(ev)
 	}
-	if ev.Time != 0 && (ev.Time < a.eventTime && ev.Action != eventsapi.Acknowledge || ev.Time < a.incidentTime) {
+	switch {
+	case ev.Time != 0 && ev.Time < a.eventTime:
 		return ReasonStale
-	}
-	if ev.Action == eventsapi.Trigger && ev.Arrival < a.autoAt {
+	case ev.Action == eventsapi.Trigger && ev.Arrival < a.autoAt:
 		// The alert went quiet for this record's period after it arrived:
 		// the auto-resolve decided since is its alert's newer intent.
 		return ReasonStale
-	}
-	if a.uncertain {
-		if ev.Action == eventsapi.Acknowledge && olderWaits {
-			// The trigger it needs may be among them.
-			return ReasonWait
-		}
+	case a.uncertain:
 		return ""
+	case ev.Action == eventsapi.Trigger && a.state.open() && a.payloadHash == ev.PayloadHash && now-a.sentAt < repeatInterval:
+		return ReasonDuplicate
+	case ev.Action == eventsapi.Resolve && a.state == Resolved:
+		return ReasonAlreadyApplied
 	}
-	switch ev.Action {
-	case eventsapi.Trigger:
-		if a.state.open() && a.payloadHash == ev.PayloadHash && now-a.sentAt < repeatInterval {
-			return ReasonDuplicate
-		}
-	case eventsapi.Acknowledge:
-		switch {
-		case a.state == Acknowledged:
-			return ReasonAlreadyApplied
-		case a.state != Triggered && olderWaits:
-			// Such as the trigger it acknowledges, after a resolve.
-			return ReasonWait
-		case a.state != Triggered:
-			return ReasonAlreadyApplied
-		}
-	case eventsapi.Resolve:
-		if a.state == Resolved {
-			return ReasonAlreadyApplied
-		}
+	return ""
+}
+
+// decideAuto decides an auto-resolve: it goes only while it is its alert's
+// newest intent.
+func (a *alert) decideAuto(ev *Event) string {
+	switch {
+	case a.autoAt > ev.Arrival, a.firingAt >= ev.Arrival, a.quietFor == 0:
+		// A newer decision, or a firing record that came after this one
+		// was decided (it restarted the clock or opted the alert out).
+		return ReasonStale
+	case a.state == Resolved && !a.uncertain:
+		return ReasonAlreadyApplied
+	}
+	return ""
+}
+
+// decideOwedAcknowledge decides an acknowledge the exporter sends itself,
+// for an acknowledge record that came before the trigger of its incident
+// was accepted (see Cache.Owed): only a triggered incident takes it.
+func (a *alert) decideOwedAcknowledge() string {
+	switch {
+	case a.state == Acknowledged:
+		return ReasonAlreadyApplied
+	case a.state != Triggered:
+		return ReasonStale
+	}
+	return ""
+}
+
+// owes reports whether an acknowledge record of time t, which could not
+// apply when it was decided, is owed now: its incident is open and not
+// acknowledged, and it is newer than the incident's oldest trigger and the
+// last resolve.
+func (a *alert) owes(t int64) bool {
+	return a.state == Triggered && !a.uncertain && t >= a.incidentTime && t > a.resolvedTime
+}
+
+// decideAcknowledge decides an acknowledge. It is stale when it is older
+// than the incident it would acknowledge: than a resolve since, or than the
+// oldest trigger of the open incident (it was meant for an incident gone
+// since). Only an open, unacknowledged incident takes it.
+func (a *alert) decideAcknowledge(ev *Event) string {
+	switch {
+	case ev.Time != 0 && (ev.Time < a.resolvedTime || a.state.open() && ev.Time < a.incidentTime):
+		return ReasonStale
+	case a.uncertain:
+		return ""
+	case a.state != Triggered:
+		return ReasonAlreadyApplied
 	}
 	return ""
 }
@@ -128,21 +149,27 @@ func (a *alert) decide(ev *Event, now, repeatInterval int64, olderWaits bool) st
 func (a *alert) accepted(ev *Event, now int64) {
 	switch ev.Action {
 	case eventsapi.Trigger:
-		if !a.state.open() {
-			a.incidentTime = max(a.incidentTime, ev.Time)
+		if a.state == Resolved {
+			// A new incident. One the cache knew nothing of may be the
+			// incident an older trigger opened, which it forgot: no
+			// acknowledge is stale by it.
+			a.incidentTime = ev.Time
 		}
+		a.trigger(ev)
 		if a.state != Acknowledged || a.uncertain {
 			a.state = Triggered
 		}
 		a.payloadHash = ev.PayloadHash
 		a.firing(ev)
 	case eventsapi.Acknowledge:
-		if a.state.open() {
+		// While uncertain, PagerDuty may have dropped it: it is owed
+		// instead (see Cache.record).
+		if a.state.open() && !a.uncertain {
 			a.state = Acknowledged
 		}
 	case eventsapi.Resolve:
 		a.state = Resolved
-		a.incidentTime = max(a.incidentTime, ev.Time)
+		a.resolve(ev)
 	}
 	if a.uncertain && ev.Action != eventsapi.Acknowledge {
 		// A trigger leaves the incident open and a resolve closes it,
@@ -151,24 +178,45 @@ func (a *alert) accepted(ev *Event, now int64) {
 		a.uncertain, a.dirty = false, true
 	}
 	a.sentAt = now
-	if ev.Action != eventsapi.Acknowledge {
-		a.eventTime = max(a.eventTime, ev.Time)
+}
+
+// suppressed applies ev, suppressed for reason: a trigger or resolve, even
+// stale, tells the order of the alert's records (see trigger and resolve),
+// and a firing record, whether sent or not, even stale, is its alert's
+// newest firing record if it arrived last: its arrival shows the alert was
+// not quiet, and its quiet period is the newest. It reports whether the
+// quiet clock must restart.
+func (a *alert) suppressed(ev *Event, reason string) bool {
+	switch {
+	case ev.Auto:
+		return false
+	case ev.Action == eventsapi.Trigger:
+		a.trigger(ev)
+		return a.firing(ev)
+	case ev.Action == eventsapi.Resolve && reason != ReasonStale:
+		a.resolve(ev)
+	}
+	return false
+}
+
+// trigger notes a trigger's time, sent or not: a newer one makes older
+// triggers and resolves stale; an older one that came after the last
+// resolve belongs to the open incident, which it opened as far as the
+// order of records goes (see decideAcknowledge).
+func (a *alert) trigger(ev *Event) {
+	if ev.Time == 0 {
+		return
+	}
+	a.eventTime = max(a.eventTime, ev.Time)
+	if a.state.open() && ev.Time > a.resolvedTime && ev.Time < a.incidentTime {
+		a.incidentTime = ev.Time
 	}
 }
 
-// suppressed applies ev, suppressed for reason: a duplicate or an event
-// already applied holds as of its time, and a firing record, whether sent
-// or not, even stale, is its alert's newest firing record if it arrived
-// last: its arrival shows the alert was not quiet, and its quiet period is
-// the newest. It reports whether the quiet clock must restart.
-func (a *alert) suppressed(ev *Event, reason string) bool {
-	if (reason == ReasonDuplicate || reason == ReasonAlreadyApplied) && ev.Action != eventsapi.Acknowledge {
-		a.eventTime = max(a.eventTime, ev.Time)
-		if ev.Action == eventsapi.Resolve {
-			a.incidentTime = max(a.incidentTime, ev.Time)
-		}
-	}
-	return a.firing(ev)
+// resolve notes a resolve's time, applied or already applied.
+func (a *alert) resolve(ev *Event) {
+	a.eventTime = max(a.eventTime, ev.Time)
+	a.resolvedTime = max(a.resolvedTime, ev.Time)
 }
 
 // unknown notes that the event just applied (accepted) was sent and its
@@ -193,25 +241,27 @@ func (a *alert) firing(ev *Event) bool {
 	return true
 }
 
-// quietFrom is when the alert's quiet clock started: its newest firing
-// record's arrival, or started, the start of this process, when later
-// (time the exporter was not running never counts as quiet). ok is false
-// when no clock runs: the alert is not open, or never auto-resolved.
-func (a *alert) quietFrom(started int64) (from int64, ok bool) {
+// quietFrom is when the alert's quiet clock started, on this run's clock:
+// its newest firing record's arrival, moved later by the time the exporter
+// was not running since, which never counts as quiet. down lists those
+// times, oldest first, each from a stop to the next start (Unix
+// nanoseconds); a stop of 0, unknown, makes all time before the start
+// down. ok is false when no clock runs: the alert is not open, or never
+// auto-resolved.
+func (a *alert) quietFrom(down [][2]int64) (from int64, ok bool) {
 	if !a.state.open() || a.quietFor == 0 {
 		return 0, false
 	}
-	return max(a.firingAt, started), true
+	from = a.firingAt
+	for _, d := range down {
+		from += max(0, d[1]-max(d[0], a.firingAt))
+	}
+	return from, true
 }
 
-// quietDue reports whether the alert's quiet period has run out by now.
-func (a *alert) quietDue(now, started int64) bool {
-	from, ok := a.quietFrom(started)
-	return ok && now-from >= int64(a.quietFor)*int64(time.Second)
-}
-
-// decideAuto notes an auto-resolve decided at, as its alert's newest intent.
-func (a *alert) decideAuto(at int64) {
+// autoResolveDecided notes an auto-resolve decided at, as its alert's
+// newest intent.
+func (a *alert) autoResolveDecided(at int64) {
 	a.autoAt, a.dirty = at, true
 }
 

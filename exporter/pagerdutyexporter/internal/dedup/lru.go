@@ -1,6 +1,9 @@
 package dedup
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // entry is what the cache holds for one dedup key.
 type entry struct {
@@ -31,6 +34,10 @@ type lru struct {
 	// their entry, ordering state and all, is neither expired nor evicted
 	// until they settle, however small the TTL or the bound.
 	pinned map[string]*pin
+	// readBack is the cache's count of records an earlier run left queued:
+	// their dedup keys cannot be pinned, so while any is left, no entry is
+	// expired or evicted (see Cache.ReadBack).
+	readBack *atomic.Int64
 }
 
 // pin is what the cache holds for a dedup key with records waiting: when
@@ -82,7 +89,7 @@ func (l *lru) link(e *entry, now int64) {
 // wait (pinned), or whose quiet clock runs, never expires: its alert's
 // auto-resolve, however long its period, needs it.
 func (l *lru) expired(e *entry, now int64) bool {
-	return l.ttl > 0 && now-e.updatedAt >= l.ttl && l.pinned[e.key] == nil && !e.awaitsAutoResolve()
+	return l.ttl > 0 && now-e.updatedAt >= l.ttl && l.pinned[e.key] == nil && !e.awaitsAutoResolve() && l.readBack.Load() == 0
 }
 
 // makeRoom drops expired entries, then, if the map is still full, the least
@@ -96,7 +103,7 @@ func (l *lru) makeRoom(now int64) []string {
 			l.delete(lst.head)
 		}
 	}
-	for l.maxEntries > 0 && len(l.entries) >= l.maxEntries {
+	for l.maxEntries > 0 && len(l.entries) >= l.maxEntries && l.readBack.Load() == 0 {
 		victim := l.victim()
 		if victim == nil {
 			// Every entry is pinned: the bound gives way until one settles.
@@ -110,16 +117,23 @@ func (l *lru) makeRoom(now int64) []string {
 }
 
 // victim is the least recently updated resolved entry that is not pinned,
-// else the least recently updated open one; nil when all are pinned.
+// else the least recently updated open one whose quiet clock does not run,
+// else the least recently updated open one (its auto-resolve is lost: the
+// bound is what the user asked for); nil when all are pinned.
 func (l *lru) victim() *entry {
+	var clocked *entry
 	for _, lst := range []*list{&l.resolved, &l.open} {
 		for e := lst.head; e != nil; e = e.next {
-			if l.pinned[e.key] == nil {
+			switch {
+			case l.pinned[e.key] != nil:
+			case !e.awaitsAutoResolve():
 				return e
+			case clocked == nil:
+				clocked = e
 			}
 		}
 	}
-	return nil
+	return clocked
 }
 
 func (l *lru) delete(e *entry) {

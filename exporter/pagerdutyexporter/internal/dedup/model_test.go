@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/intentmodel"
 )
 
 // The model check of newest intent. A world drives one alert through the
@@ -18,96 +19,6 @@ import (
 // behaves as the real one does. After each schedule the world drains its
 // queues, sweeps, and compares what PagerDuty shows with the reference
 // model: the simplest statement of what the final state must be.
-
-// reference is the model of newest intent for one alert, with no queue, no
-// cache and no clock of its own: the action of its newest intent in arrival
-// order, an auto-resolve taking its place when the alert has been quiet for
-// its newest firing record's period since that record arrived (time before
-// a restart never counts), plus slack: the exporter's clocks count whole
-// seconds and are swept once a second, so an alert is resolved between its
-// period and its period + 2 s. The world keeps two references, with no
-// slack and with the most, and PagerDuty must agree with one of them.
-type reference struct {
-	slack     int64 // nanoseconds
-	state     pdState
-	firingAt  int64 // arrival of the newest firing record
-	quietFor  int64 // its period, whole seconds
-	restarted int64 // the last restart
-	openings  int   // incidents the newest-intent order justifies
-}
-
-func (r *reference) arrive(action eventsapi.Action, quietFor time.Duration, at int64) {
-	switch action {
-	case eventsapi.Trigger:
-		if !r.state.open() {
-			r.state = pdTriggered
-			r.openings++
-		}
-		r.firingAt, r.quietFor = at, int64(quietSeconds(quietFor))
-	case eventsapi.Acknowledge:
-		if r.state.open() {
-			r.state = pdAcknowledged
-		}
-	case eventsapi.Resolve:
-		if r.state.open() {
-			r.state = pdResolved
-		}
-	}
-}
-
-// sweep resolves the alert when it has been quiet for its period, and the
-// slack, by now.
-func (r *reference) sweep(now int64) {
-	if !r.state.open() || r.quietFor == 0 {
-		return
-	}
-	from := max(r.firingAt, r.restarted)
-	if now >= from+r.quietFor*int64(time.Second)+r.slack {
-		r.state = pdResolved
-	}
-}
-
-// pdState is what PagerDuty shows of one dedup key.
-type pdState uint8
-
-const (
-	pdNone pdState = iota
-	pdTriggered
-	pdAcknowledged
-	pdResolved
-)
-
-func (s pdState) open() bool { return s == pdTriggered || s == pdAcknowledged }
-
-func (s pdState) String() string {
-	return [...]string{"none", "triggered", "acknowledged", "resolved"}[s]
-}
-
-// pagerDuty applies events as PagerDuty does: a trigger of a closed key
-// opens a new incident, an acknowledged one stays acknowledged; an
-// acknowledge or resolve of no open incident is dropped.
-type pagerDuty struct {
-	state     pdState
-	incidents int
-}
-
-func (p *pagerDuty) apply(action eventsapi.Action) {
-	switch action {
-	case eventsapi.Trigger:
-		if !p.state.open() {
-			p.state = pdTriggered
-			p.incidents++
-		}
-	case eventsapi.Acknowledge:
-		if p.state == pdTriggered {
-			p.state = pdAcknowledged
-		}
-	case eventsapi.Resolve:
-		if p.state.open() {
-			p.state = pdResolved
-		}
-	}
-}
 
 // move is one move of a schedule.
 type move uint8
@@ -159,9 +70,10 @@ type world struct {
 	inFlight                   *Turn
 	inFlightQueue              int
 	foreign                    int // records an earlier run left queued
-	pd                         pagerDuty
-	refs                       [2]reference // on time, and late by the most the clocks allow
+	pd                         intentmodel.PagerDuty
+	refs                       [2]intentmodel.Reference // on time, and late by the most the clocks allow
 	failures, restarts, ticks  int
+	down                       [][2]int64 // see Cache.Resume
 	trace                      []string
 }
 
@@ -169,7 +81,7 @@ const modelKey = "k"
 
 func newWorld(t *testing.T) *world {
 	w := &world{t: t, ctx: context.Background(), storage: walkingStorage{&memStorage{data: map[string][]byte{}}}, now: int64(1_700_000_000) * int64(time.Second)}
-	w.refs[1].slack = int64(2*time.Second) - 1
+	w.refs[1].Slack = 2*time.Second - 1
 	w.open()
 	return w
 }
@@ -226,7 +138,7 @@ func (w *world) do(s move) {
 		w.settle(false, false)
 	case stepUnknownApplied:
 		w.failures++
-		w.pd.apply(w.inFlight.event.Action)
+		w.pd.Apply(modelAction(w.inFlight.event.Action))
 		w.inFlight.Unknown(w.ctx)
 		w.settle(false, false)
 	case stepUnknownLost:
@@ -253,7 +165,7 @@ func (w *world) record(action eventsapi.Action, quietFor time.Duration) {
 		ev.QuietFor = quietFor
 	}
 	for i := range w.refs {
-		w.refs[i].arrive(action, quietFor, at)
+		w.refs[i].Arrive(modelAction(action), quietFor, at)
 	}
 	turn, settled := w.cache.Arrive(w.ctx, modelKey, ev, true)
 	if settled {
@@ -280,29 +192,21 @@ func (w *world) enqueue(q int, ev Event) {
 }
 
 // take is a consumer taking its queue's head: the alert's turn and its
-// decision; a suppressed record settles at once, one that must wait stays
-// at the head for a retry, else it is in flight. It reports whether the
-// head moved on or went in flight.
-func (w *world) take(q int) bool {
+// decision; a suppressed record settles at once, else it is in flight.
+func (w *world) take(q int) {
 	head := w.queues[q][0]
 	turn, err := w.cache.Begin(w.ctx, modelKey, head.ev)
 	if err != nil {
 		w.t.Fatalf("begin: %v", err)
-	}
-	if turn.Reason == ReasonWait {
-		w.trace[len(w.trace)-1] += " → wait"
-		turn.Release()
-		return false
 	}
 	if turn.Reason != "" {
 		w.trace[len(w.trace)-1] += " → " + turn.Reason
 		turn.Commit(w.ctx)
 		turn.Release()
 		w.done(q)
-		return true
+		return
 	}
 	w.inFlight, w.inFlightQueue = &turn, q
-	return true
 }
 
 // settle ends the delivery in flight: accepted, or failed and left at its
@@ -311,7 +215,7 @@ func (w *world) settle(accepted, _ bool) {
 	turn := w.inFlight
 	w.inFlight = nil
 	if accepted {
-		w.pd.apply(turn.event.Action)
+		w.pd.Apply(modelAction(turn.event.Action))
 		turn.Commit(w.ctx)
 		turn.Release()
 		w.done(w.inFlightQueue)
@@ -333,10 +237,20 @@ func (w *world) done(q int) {
 	}
 }
 
-// sweep resolves what went quiet, as flow.resolveQuiet does.
+// sweep resolves what went quiet and acknowledges what is owed, as
+// flow.resolveQuiet does.
 func (w *world) sweep() {
+	defer func() {
+		for _, o := range w.cache.Owed(w.ctx, time.Unix(0, w.now)) {
+			ev := Event{Action: eventsapi.Acknowledge, Auto: true, Time: o.Time, Arrival: o.Arrival}
+			if _, settled := w.cache.Arrive(w.ctx, o.DedupKey, ev, false); settled {
+				w.t.Fatal("an owed acknowledge is never settled on arrival")
+			}
+			w.enqueue(ackResolveQueue, ev)
+		}
+	}()
 	for i := range w.refs {
-		w.refs[i].sweep(w.now)
+		w.refs[i].Sweep(w.now)
 	}
 	for _, quiet := range w.cache.Quiet(w.ctx, time.Unix(0, w.now)) {
 		ev := Event{Action: eventsapi.Resolve, Auto: true, Arrival: quiet.At}
@@ -361,7 +275,6 @@ func (w *world) restart() {
 		for i := range w.queues[q] {
 			if w.queues[q][i].pinned {
 				w.queues[q][i].pinned = false
-				w.queues[q][i].ev.ReadBack = true
 				w.foreign++
 			}
 		}
@@ -369,8 +282,11 @@ func (w *world) restart() {
 	w.arrived++ // after every arrival so far
 	w.open()
 	w.cache.ReadBack(w.foreign)
+	// A kill: the clock of every alert starts again.
+	w.down = append(w.down, [2]int64{0, w.now + w.arrived})
+	w.cache.Resume(w.down)
 	for i := range w.refs {
-		w.refs[i].restarted = w.now + w.arrived
+		w.refs[i].Restart(0, w.now+w.arrived, false)
 	}
 }
 
@@ -396,40 +312,30 @@ func (w *world) drain() {
 // ack_resolve queue first as priorities order them.
 func (w *world) deliverAll() {
 	for len(w.queues[0])+len(w.queues[1]) > 0 {
-		moved := false
-		for _, q := range []int{ackResolveQueue, alertQueue} {
-			if len(w.queues[q]) == 0 {
-				continue
-			}
-			w.trace = append(w.trace, "drain "+moveNames[stepTakeAlert+move(q)])
-			if w.take(q) {
-				moved = true
-				if w.inFlight != nil {
-					w.settle(true, false)
-				}
-				break
-			}
+		q := ackResolveQueue
+		if len(w.queues[q]) == 0 {
+			q = alertQueue
 		}
-		if !moved {
-			w.t.Fatalf("every queue's head waits: %s", strings.Join(w.trace, ", "))
+		w.trace = append(w.trace, "drain "+moveNames[stepTakeAlert+move(q)])
+		w.take(q)
+		if w.inFlight != nil {
+			w.settle(true, false)
 		}
 	}
 }
 
 // check compares PagerDuty with the reference model.
-func (w *world) check() error {
-	got := w.pd.state
-	for _, ref := range w.refs {
-		want := ref.state
-		agrees := want == got || (!want.open() && !got.open()) ||
-			// A trigger leaves an acknowledged incident acknowledged.
-			(want == pdTriggered && got == pdAcknowledged)
-		if agrees && w.pd.incidents <= ref.openings {
-			return nil
-		}
+func (w *world) check() error { return intentmodel.Agrees(w.pd, &w.refs[0], &w.refs[1]) }
+
+// modelAction is a in the model's terms.
+func modelAction(a eventsapi.Action) intentmodel.Action {
+	switch a {
+	case eventsapi.Acknowledge:
+		return intentmodel.Acknowledge
+	case eventsapi.Resolve:
+		return intentmodel.Resolve
 	}
-	return fmt.Errorf("PagerDuty shows %v after opening %d incidents; the newest intent is %v (%d incidents) on time, %v (%d incidents) late",
-		got, w.pd.incidents, w.refs[0].state, w.refs[0].openings, w.refs[1].state, w.refs[1].openings)
+	return intentmodel.Trigger
 }
 
 // bounds limit a schedule.

@@ -82,24 +82,11 @@ func (c *Cache) Unpin(dedupKey string, arrival int64) {
 	}
 }
 
-// olderWaits reports whether a record of dedupKey that arrived before ev
-// may still wait in a queue: one pinned, or, for a record of this run, any
-// an earlier run left queued. (An earlier run's records were ordered among
-// themselves by that run.) c.mu must be held.
-func (c *Cache) olderWaits(dedupKey string, ev *Event) bool {
-	if !ev.ReadBack && c.readBack.Load() > 0 {
-		return true
-	}
-	p := c.lru.pinned[dedupKey]
-	return p != nil && slices.ContainsFunc(p.waiting, func(a int64) bool { return a < ev.Arrival })
-}
-
 // ReadBack notes n records (negative: settled) that an earlier run left in
 // a persistent queue. Their dedup keys are not pinned, so while any is
-// left, no record is decided on arrival, and an acknowledge that finds no
-// incident to acknowledge waits for them (see ReasonWait). The count never
-// goes below zero: a record read back that was not counted settles as
-// none.
+// left, no record is decided on arrival, no auto-resolve is decided (see
+// Quiet), and no entry expires or is evicted. The count never goes below
+// zero: a record read back that was not counted settles as none.
 func (c *Cache) ReadBack(n int) {
 	for {
 		left := c.readBack.Load()

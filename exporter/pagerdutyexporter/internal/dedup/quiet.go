@@ -13,8 +13,11 @@ import (
 // alerts that go quiet, not the alerts that are open. It is not safe for
 // concurrent use; Cache guards it.
 type quietClocks struct {
-	epoch   int64             // Unix nanoseconds of second 0
-	started int64             // Unix nanoseconds of the cache's start: time before it never counts as quiet
+	epoch int64 // Unix nanoseconds of second 0
+	// down lists the times the exporter was not running, which never count
+	// as quiet (see alert.quietFrom); by default, all time before the
+	// cache's start.
+	down    [][2]int64
 	buckets map[uint32]*entry // due second -> first entry due then
 	next    uint32            // first second not yet swept
 	running int
@@ -24,7 +27,7 @@ type quietClocks struct {
 func newQuietClocks(now int64) quietClocks {
 	// Second 0 is one before now, so that a due second is never 0, which
 	// marks a stopped clock.
-	return quietClocks{epoch: now - int64(time.Second), started: now, buckets: map[uint32]*entry{}, next: 1, used: new(atomic.Bool)}
+	return quietClocks{epoch: now - int64(time.Second), down: [][2]int64{{0, now}}, buckets: map[uint32]*entry{}, next: 1, used: new(atomic.Bool)}
 }
 
 // ceilSecond is the first whole second at or after now; floorSecond the
@@ -43,7 +46,7 @@ func (q *quietClocks) floorSecond(now int64) uint32 {
 // clock whose period ran out before the next sweep runs out at that sweep.
 func (q *quietClocks) start(e *entry) {
 	q.stop(e)
-	from, ok := e.quietFrom(q.started)
+	from, ok := e.quietFrom(q.down)
 	if !ok {
 		return
 	}
@@ -132,6 +135,7 @@ func (c *Cache) firing(dedupKey string, ev *Event, p *pin, now int64) {
 	if !e.firing(ev) {
 		return
 	}
+	c.unsaved[dedupKey] = struct{}{}
 	c.lru.quiet.start(e)
 	if e.awaitsAutoResolve() {
 		// A firing alert stays known, even with dedup.ttl shorter than its
@@ -155,13 +159,18 @@ type QuietAlert struct {
 // their alerts: the decision to resolve each is taken, as of now, and the
 // caller queues the resolve (an Event with Auto set and Arrival At), or
 // calls Refused to start its clock again. Its cost follows the clocks run
-// out, not the alerts open.
+// out, not the alerts open. While records an earlier run queued are left
+// (see ReadBack), nothing is decided: a firing record among them, unknown
+// to the cache, would show the alert was not quiet.
 func (c *Cache) Quiet(ctx context.Context, now time.Time) []QuietAlert {
+	if c.readBack.Load() > 0 {
+		return nil
+	}
 	at := now.UnixNano()
 	c.mu.Lock()
 	var quiet []QuietAlert
 	c.lru.quiet.sweep(at, func(e *entry) {
-		e.decideAuto(at)
+		e.autoResolveDecided(at)
 		quiet = append(quiet, QuietAlert{DedupKey: e.key, QuietFor: time.Duration(e.quietFor) * time.Second, At: at})
 	})
 	c.mu.Unlock()
@@ -169,6 +178,25 @@ func (c *Cache) Quiet(ctx context.Context, now time.Time) []QuietAlert {
 		c.persist(ctx, q.DedupKey)
 	}
 	return quiet
+}
+
+// Resume sets the times the exporter was not running, from each stop to
+// the next start, oldest first, in Unix nanoseconds of its clock, the last
+// one ending at this start; a stop of 0 (unknown: a kill, a crash) makes
+// all time before its start down. That time never counts as quiet, the
+// quiet time an alert had before a clean stop does. Without it, the clock
+// of every alert read back starts again from the cache's start. A caller
+// that moves the clock forward at start (see Newest) ends the last one
+// after the move, so that it is not taken for quiet time.
+func (c *Cache) Resume(down [][2]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.quiet.down = down
+	for _, e := range c.lru.entries {
+		if e.quietUntil != 0 {
+			c.lru.quiet.start(e)
+		}
+	}
 }
 
 // Refused notes that the resolve of a quiet alert could not be queued: its

@@ -53,6 +53,12 @@ type Persistence struct {
 	// Key returns the routing key of a route, "" when no route of that name
 	// is configured any more: the cache then uses the record's own key.
 	Key func(route string) string
+	// ReadBackToCount is true when records an earlier run left queued may
+	// remain, not yet counted: the cache then holds one in their count (see
+	// Cache.ReadBack) until the caller lets it go with ReadBack(-1), once it
+	// has counted them. Until then, as while any is left, nothing is
+	// expired or evicted, not even what Open reads.
+	ReadBackToCount bool
 }
 
 // Open returns a cache kept in p's storage, refilled from it. Entries that
@@ -64,6 +70,9 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, p Persistence) 
 	s.walker, s.walks = p.Client.(storage.Walker)
 	c := newCache(cfg, now, s)
 	s.keys = c.keys
+	if p.ReadBackToCount {
+		c.readBack.Store(1)
+	}
 	if !s.walks {
 		return c, nil
 	}
@@ -71,6 +80,15 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, p Persistence) 
 	var loaded []*entry
 	var errs []error
 	err := s.walker.Walk(ctx, func(key string, value []byte) ([]*storage.Operation, error) {
+		if owedKey, owed := strings.CutPrefix(key, owedPrefix); owed {
+			o, err := decodeOwed(owedKey, value)
+			if err != nil {
+				errs = append(errs, err)
+				return []*storage.Operation{storage.DeleteOperation(key)}, nil
+			}
+			c.owed[owedKey] = o
+			return nil, nil
+		}
 		dedupKey, ours := strings.CutPrefix(key, entryPrefix)
 		if !ours {
 			return nil, nil
@@ -96,6 +114,11 @@ func Open(ctx context.Context, cfg Config, now func() time.Time, p Persistence) 
 		victims = append(victims, c.lru.insert(e, nowNanos)...)
 		c.lru.quiet.start(e)
 	}
+	for key := range c.owed {
+		if e := c.lru.entries[key]; e != nil {
+			c.settleOwed(key, e)
+		}
+	}
 	errs = append(errs, s.delete(ctx, victims))
 	return c, errors.Join(errs...)
 }
@@ -114,8 +137,8 @@ const entryPrefix = "dedup/"
 // entryVersion leads every stored entry, so that a future layout can tell.
 // Version 2 added the quiet period; a version 1 entry reads as an alert
 // never auto-resolved, until its next firing record says otherwise. Version
-// 3 added the newest intent's places (alert.firingAt, alert.autoAt and
-// alert.incidentTime) and whether an outcome is unknown (alert.uncertain);
+// 3 added the newest intent's places (alert.firingAt, alert.autoAt,
+// alert.incidentTime and alert.resolvedTime) and whether an outcome is unknown (alert.uncertain);
 // a version 2 entry reads with none.
 const (
 	entryVersion   = 3
@@ -129,7 +152,7 @@ const (
 const (
 	fixedSizeV1 = 1 + 1 + 8*4
 	fixedSizeV2 = fixedSizeV1 + 4
-	fixedSize   = fixedSizeV2 + 8 + 8 + 8 + 1
+	fixedSize   = fixedSizeV2 + 8*4 + 1
 )
 
 func (s *storageStore) load(ctx context.Context, dedupKey string) (*entry, error) {
@@ -172,8 +195,9 @@ func (s *storageStore) encode(e *entry) []byte {
 	putNanos(b[38:], e.firingAt)
 	putNanos(b[46:], e.autoAt)
 	putNanos(b[54:], e.incidentTime)
+	putNanos(b[62:], e.resolvedTime)
 	if e.uncertain {
-		b[62] = 1
+		b[70] = 1
 	}
 	return append(b, route...)
 }
@@ -211,7 +235,7 @@ func (s *storageStore) decode(key string, b []byte) (*entry, error) {
 		e.quietFor = binary.LittleEndian.Uint32(b[fixedSizeV1:])
 	}
 	if size == fixedSize {
-		e.firingAt, e.autoAt, e.incidentTime, e.uncertain = nanos(b[38:]), nanos(b[46:]), nanos(b[54:]), b[62] == 1
+		e.firingAt, e.autoAt, e.incidentTime, e.resolvedTime, e.uncertain = nanos(b[38:]), nanos(b[46:]), nanos(b[54:]), nanos(b[62:]), b[70] == 1
 	}
 	return e, nil
 }

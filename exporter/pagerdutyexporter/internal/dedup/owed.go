@@ -1,0 +1,135 @@
+package dedup
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// owedPrefix namespaces owed acknowledges in the storage: the record's
+// time and arrival, 16 bytes.
+const owedPrefix = "owed/"
+
+func (s *storageStore) saveOwed(ctx context.Context, dedupKey string, o owedAck) error {
+	b := make([]byte, 16)
+	putNanos(b, o.time)
+	putNanos(b[8:], o.arrival)
+	return s.Client.Set(ctx, owedPrefix+dedupKey, b)
+}
+
+func decodeOwed(dedupKey string, b []byte) (*owedAck, error) {
+	if len(b) != 16 {
+		return nil, fmt.Errorf("owed acknowledge %q: unknown layout", dedupKey)
+	}
+	return &owedAck{time: nanos(b), arrival: nanos(b[8:])}, nil
+}
+
+// owedAck is an acknowledge record that could not apply when it was
+// decided: no incident was open, or the open one seemed newer than it. The
+// trigger of its incident may still come (it waits in a queue, is being
+// retried, or was handed back by a restart behind it); once that trigger is
+// accepted, the exporter sends the acknowledge itself, as the step its
+// alert's newest intent needs.
+type owedAck struct {
+	time, arrival int64 // the record's Event.Time and Event.Arrival
+	ready         bool  // its incident is open: to be sent
+}
+
+// minOwedBound is the fewest owed acknowledges held however small
+// Config.MaxEntries: each costs a few dozen bytes, and a cache of a handful
+// of entries still sees acknowledges of many alerts.
+const minOwedBound = 1024
+
+// owe notes ev, an acknowledge, as owed; it reports whether that changed
+// anything. c.mu must be held.
+func (c *Cache) owe(dedupKey string, ev *Event) bool {
+	if ev.Time == 0 {
+		return false
+	}
+	if o, ok := c.owed[dedupKey]; ok && o.time >= ev.Time {
+		return false
+	}
+	if c.cfg.MaxEntries > 0 && len(c.owed) >= max(c.cfg.MaxEntries, minOwedBound) {
+		return false // bounded as the cache is, if loosely
+	}
+	c.owed[dedupKey] = &owedAck{time: ev.Time, arrival: ev.Arrival}
+	return true
+}
+
+// settleOwed looks at dedupKey's owed acknowledge, if any, after its entry
+// e changed: it is due once the incident it was meant for is open, and
+// forgotten once a newer resolve closed it or an acknowledge applied; it
+// reports whether it forgot it. c.mu must be held.
+func (c *Cache) settleOwed(dedupKey string, e *entry) bool {
+	o, ok := c.owed[dedupKey]
+	switch {
+	case !ok:
+	case e.state == Acknowledged || o.time < e.resolvedTime:
+		delete(c.owed, dedupKey)
+		return true
+	default:
+		o.ready = e.owes(o.time)
+	}
+	return false
+}
+
+// persistOwed writes dedupKey's owed acknowledge, as it is now, to the
+// storage, or deletes it there: an acknowledge owed survives a restart.
+func (c *Cache) persistOwed(ctx context.Context, dedupKey string) {
+	s, ok := c.store.(*storageStore)
+	if !ok {
+		return
+	}
+	c.saving.Lock()
+	defer c.saving.Unlock()
+	c.mu.Lock()
+	o, owed := c.owed[dedupKey]
+	var saved owedAck
+	if owed {
+		saved = *o
+	}
+	c.mu.Unlock()
+	if owed {
+		c.report(s.saveOwed(ctx, dedupKey, saved))
+	} else {
+		c.report(s.Client.Delete(ctx, owedPrefix+dedupKey))
+	}
+}
+
+// OwedAck is an acknowledge the exporter owes: queue it as an Event with
+// Auto set, Action Acknowledge, Time and Arrival as given.
+type OwedAck struct {
+	DedupKey      string
+	Time, Arrival int64
+}
+
+// Owed returns the acknowledges due (see owedAck), each once, and forgets
+// those older than the TTL at now.
+func (c *Cache) Owed(ctx context.Context, now time.Time) []OwedAck {
+	c.mu.Lock()
+	var due []OwedAck
+	var gone []string
+	for key, o := range c.owed {
+		switch {
+		case o.ready:
+			due = append(due, OwedAck{DedupKey: key, Time: o.time, Arrival: o.arrival})
+		case c.cfg.TTL > 0 && now.UnixNano()-o.arrival >= int64(c.cfg.TTL):
+		default:
+			continue
+		}
+		delete(c.owed, key)
+		gone = append(gone, key)
+	}
+	c.mu.Unlock()
+	for _, key := range gone {
+		c.persistOwed(ctx, key)
+	}
+	return due
+}
+
+// Owes reports how many acknowledges are owed, due or not.
+func (c *Cache) Owes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.owed)
+}
