@@ -28,7 +28,7 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml) over the root module
 	$(GOLANGCI_LINT) run ./...
 	cd bench && $(GOLANGCI_LINT) run ./...
 
-.PHONY: test unit fmt-check pdsim demo live
+.PHONY: test unit fmt-check pdsim demo live soak
 test: fmt-check lint generate-check unit e2e bench-smoke ## Everything CI runs: format check, lint, generated code check, build, vet, unit tests (-race, coverage, short fuzz), end-to-end tests, benchmarks in smoke mode.
 
 fmt-check:
@@ -44,6 +44,15 @@ unit: ## Build, vet and run the unit tests with -race and coverage of the export
 	@# found nothing when a wall-clock -fuzztime ends (golang/go#75804), and an
 	@# unbounded minimisation of a large input can hold a worker for a minute.
 	$(GO) test -run '^$$' -fuzz FuzzMap -fuzztime 3000x -fuzzminimizetime 50x ./$(COMPONENT)/internal/recordmap/
+
+# The model checks of newest intent at length: the exhaustive one to depth 8
+# (3.5 million schedules, minutes) and the randomized one for SOAK_SCHEDULES
+# schedules from SOAK_SEED (an hour or so at the default).
+SOAK_SCHEDULES ?= 500000
+SOAK_SEED ?= 1000000
+soak: ## Run the newest-intent model checks at length: exhaustive to depth 8, randomized for SOAK_SCHEDULES schedules from SOAK_SEED.
+	NEWEST_INTENT_DEPTH=8 $(GO) test -count=1 -timeout 6h -run TestNewestIntentModelCheck -v ./$(COMPONENT)/internal/dedup/
+	NEWEST_INTENT_SEED=$(SOAK_SEED) NEWEST_INTENT_SCHEDULES=$(SOAK_SCHEDULES) $(GO) test -count=1 -timeout 24h -run TestNewestIntentRandomized -v ./$(COMPONENT)/
 
 pdsim: ## Build the local Events API simulator into _build/pdsim.
 	$(GO) build -o _build/pdsim ./cmd/pdsim

@@ -341,12 +341,6 @@ func (r *alertRun) check() {
 func runSchedule(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	s := &schedule{seed: seed, rng: rng, persistent: rng.IntN(2) == 0, consumers: 1 + rng.IntN(3), maxEntries: []int{1, 2, 100}[rng.IntN(3)]}
-	if s.persistent {
-		// Records an earlier run left are delivered as that run queued
-		// them; two consumers of one queue may take an acknowledge ahead of
-		// its trigger among them (a gap the README states).
-		s.consumers = 1
-	}
 	if rng.IntN(3) == 0 {
 		s.ttl = time.Duration(1+rng.IntN(8)) * time.Second
 	}

@@ -50,7 +50,9 @@ func (q *quietClocks) start(e *entry) {
 	if !ok {
 		return
 	}
-	due := max(q.ceilSecond(from)+e.quietFor, q.next)
+	// On the sum: a clock started before the epoch (read back from an
+	// earlier run) keeps the quiet time it had.
+	due := max(q.ceilSecond(from+int64(e.quietFor)*int64(time.Second)), q.next)
 	e.quietUntil = due
 	e.timerPrev, e.timerNext = nil, q.buckets[due]
 	if e.timerNext != nil {
