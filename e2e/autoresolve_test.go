@@ -5,6 +5,7 @@ package e2e
 // collector was down, and never when its records say it must not be.
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -73,24 +74,55 @@ func TestAutoResolveAfterQuietPeriod(t *testing.T) {
 // TestFiringRecordRacingAnAutoResolve: firing records sent around the moment
 // the quiet period runs out leave the alert triggered, whichever came
 // first: a resolve not yet sent is dropped, and one already sent is
-// followed by a new incident.
+// followed by a new incident. Six alerts go quiet together and fire again
+// from 300 ms apart, over more than the second the sweep decides in, so
+// that some fire again before the decision and some after it: the race is
+// run, and at least one resolve is decided.
 func TestFiringRecordRacingAnAutoResolve(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
 	sim, col := startPair(t, exporterConfig{autoResolve: "2s"}, "-quiet")
-	col.Send(t, records("checkout", firing("ar-race", "error", "card declined")))
-	s := sim.WaitFor(t, "the trigger", func(s e2etest.Snapshot) bool { return s.Has("ar-race") })
-	accepted := s.EventsFor("ar-race")[0].Time
-	time.Sleep(time.Until(accepted.Add(1800 * time.Millisecond)))
-	for range 12 {
-		col.Send(t, records("checkout", firing("ar-race", "error", "card declined")))
-		time.Sleep(100 * time.Millisecond)
+	const alerts = 6
+	var all []e2etest.Alert
+	for i := range alerts {
+		all = append(all, firing(fmt.Sprintf("ar-race-%d", i), "error", "card declined"))
 	}
-	time.Sleep(500 * time.Millisecond)
+	col.Send(t, records("checkout", all...))
+	s := sim.WaitFor(t, "the triggers", func(s e2etest.Snapshot) bool {
+		for i := range alerts {
+			if !s.Has(fmt.Sprintf("ar-race-%d", i)) {
+				return false
+			}
+		}
+		return true
+	})
+	// Alert i fires again every 100 ms from 1.9 s + i × 300 ms after its
+	// trigger to the end, so that none is quiet for its period at the end.
+	sent := time.Now()
+	for tick := 19; tick < 19+3*alerts; tick++ {
+		time.Sleep(time.Until(sent.Add(time.Duration(tick) * 100 * time.Millisecond)))
+		var again []e2etest.Alert
+		for i := range alerts {
+			if tick >= 19+3*i {
+				again = append(again, firing(fmt.Sprintf("ar-race-%d", i), "error", "card declined"))
+			}
+		}
+		col.Send(t, records("checkout", again...))
+	}
+	time.Sleep(700 * time.Millisecond) // the last resolves decided go out or are dropped
 	s = sim.Snapshot(t)
-	st := states(s, "ar-race")
-	require.NotEmpty(t, st)
-	assert.Equal(t, "triggered", st[len(st)-1], "the newest intent, firing, wins: %v", e2etest.Actions(s.EventsFor("ar-race")))
+	decided := col.Count(t, metricSuppressed, "event_action=resolve", "reason=stale")
+	for i := range alerts {
+		fp := fmt.Sprintf("ar-race-%d", i)
+		st := states(s, fp)
+		require.NotEmpty(t, st)
+		assert.Equal(t, "triggered", st[len(st)-1], "%s: the newest intent, firing, wins: %v", fp, e2etest.Actions(s.EventsFor(fp)))
+		if len(st) > 1 {
+			decided++ // the resolve went out first
+		}
+	}
+	t.Logf("resolves decided in the race: %d of %d alerts", decided, alerts)
+	assert.Positive(t, decided, "no resolve was decided: the race was not run")
 }
 
 // TestAutoResolveNeverBecauseTheCollectorWasDown: with file_storage, an

@@ -83,8 +83,11 @@ func TestNewestIntentWinsWithATinyCache(t *testing.T) {
 			require.NoError(t, h.exp.ConsumeLogs(context.Background(), laterRecordOfX("resolved")))
 			require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 2 }, 5*time.Second, 10*time.Millisecond, "the resolve overtakes")
 			close(release)
-			time.Sleep(300 * time.Millisecond)
-			assert.Equal(t, []string{"trigger blocker", "resolve x"}, takenActions(api), "the older trigger of x is stale: x stays resolved")
+			require.Eventually(t, func() bool {
+				m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_suppressed")
+				return err == nil && sumByAttrs(m)["trigger/stale"] == 1
+			}, 5*time.Second, 10*time.Millisecond, "the older trigger of x settles, stale")
+			assert.Equal(t, []string{"trigger blocker", "resolve x"}, takenActions(api), "x stays resolved")
 		})
 	}
 }

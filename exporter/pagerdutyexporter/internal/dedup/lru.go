@@ -98,9 +98,15 @@ func (l *lru) expired(e *entry, now int64) bool {
 func (l *lru) makeRoom(now int64) []string {
 	var dropped []string
 	for _, lst := range []*list{&l.resolved, &l.open} {
-		for lst.head != nil && l.expired(lst.head, now) {
-			dropped = append(dropped, lst.head.key)
-			l.delete(lst.head)
+		// In update order: past the first entry whose TTL has not passed,
+		// none has; a pinned entry, or one whose clock runs, stays.
+		for e := lst.head; e != nil && l.ttl > 0 && now-e.updatedAt >= l.ttl && l.readBack.Load() == 0; {
+			next := e.next
+			if l.expired(e, now) {
+				dropped = append(dropped, e.key)
+				l.delete(e)
+			}
+			e = next
 		}
 	}
 	for l.maxEntries > 0 && len(l.entries) >= l.maxEntries && l.readBack.Load() == 0 {

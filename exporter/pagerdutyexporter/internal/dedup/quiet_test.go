@@ -102,8 +102,28 @@ func TestAutoResolveLosesToALaterFiringRecord(t *testing.T) {
 	assert.Equal(t, ReasonStale, decide(c, "unknown", autoResolve()).Reason, "an alert the cache forgot is not resolved")
 }
 
-// TestQuietClockGoesWithItsEntry: an evicted or expired entry takes its
-// clock with it.
+// TestQuietClockKeepsItsEntry: an entry whose clock runs outlives its TTL,
+// however long the quiet period, until its clock runs out; then it expires.
+func TestQuietClockKeepsItsEntry(t *testing.T) {
+	clk := newClock()
+	c := New(Config{TTL: time.Minute}, clk.now)
+	record(c, "a", firing(keyA, 25*time.Hour)) // a daily job's period
+	record(c, "b", firing(keyA, 0))
+	clk.advance(2 * time.Hour)
+	record(c, "c", firing(keyA, 0)) // makes room: expired entries go
+	assert.Equal(t, 2, c.Stats().Entries, "b expired, a's clock runs")
+	clk.advance(23*time.Hour + time.Second)
+	assert.Equal(t, []string{"a"}, quietKeys(c, clk.now()))
+	resolve := autoResolve()
+	resolve.Arrival = clk.now().UnixNano() // as decided
+	record(c, "a", resolve)
+	clk.advance(time.Hour)
+	record(c, "d", firing(keyA, 0))
+	assert.Equal(t, 1, c.Stats().Entries, "resolved, a expired with c")
+}
+
+// TestQuietClockGoesWithItsEntry: an entry evicted when every entry's clock
+// runs takes its clock with it; one without a running clock goes first.
 func TestQuietClockGoesWithItsEntry(t *testing.T) {
 	clk := newClock()
 	c := New(Config{TTL: time.Minute, MaxEntries: 2}, clk.now)
