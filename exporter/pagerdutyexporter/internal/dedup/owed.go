@@ -104,7 +104,7 @@ type OwedAck struct {
 }
 
 // Owed returns the acknowledges due (see owedAck), each once, and forgets
-// those older than the TTL at now.
+// those older than the TTL at now while no record of their alert waits.
 func (c *Cache) Owed(ctx context.Context, now time.Time) []OwedAck {
 	c.mu.Lock()
 	var due []OwedAck
@@ -113,7 +113,9 @@ func (c *Cache) Owed(ctx context.Context, now time.Time) []OwedAck {
 		switch {
 		case o.ready:
 			due = append(due, OwedAck{DedupKey: key, Time: o.time, Arrival: o.arrival})
-		case c.cfg.TTL > 0 && now.UnixNano()-o.arrival >= int64(c.cfg.TTL):
+		case c.cfg.TTL > 0 && now.UnixNano()-o.arrival >= int64(c.cfg.TTL) && c.lru.pinned[key] == nil && c.readBack.Load() == 0:
+			// Too old, and no record of its alert waits that could open
+			// its incident.
 		default:
 			continue
 		}
