@@ -14,7 +14,7 @@
 # and two earlier commits, each built in the same run from a temporary git
 # worktree in _build/ (removed on the way out):
 #
-#   - PREVIOUS_COMMIT (eefb0af, main before the current round of work), whose
+#   - PREVIOUS_COMMIT (90c133c, main before newest intent, whoever decides), whose
 #     test binaries run in the same rounds as this tree's, the two trees
 #     taking turns: mapping cost (BenchmarkMap) and suppressed-record
 #     throughput (bench/ BenchmarkSuppressed), COUNT rounds; the full path
@@ -78,7 +78,7 @@ BASE_BIN=$ROOT/_build/baseline/otelcol-pagerduty
 # full path's ratio to net/http and the heap per tracked alert: main before
 # the current round of work (before auto-resolve's quiet clocks, among
 # others).
-PREVIOUS_COMMIT=${PREVIOUS_COMMIT:-eefb0afc27106e9ccc360abb74bea4ac906d486c}
+PREVIOUS_COMMIT=${PREVIOUS_COMMIT:-90c133c043895da2838867b3d7741c209975b298}
 PREV_SRC=$ROOT/_build/previous-src # temporary worktree of PREVIOUS_COMMIT
 mkdir -p "$OUTDIR"
 rm -rf "$OUTDIR"/micro.txt "$OUTDIR"/*.medians "$OUTDIR"/fullpath "$OUTDIR"/e2e* "$OUTDIR"/profiles "$OUTDIR"/cmp-*.txt "$OUTDIR"/mem-*.txt \

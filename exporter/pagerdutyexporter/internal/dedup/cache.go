@@ -103,10 +103,15 @@ const (
 	// to its dedup key, such as a retried resolve overtaken by a newer
 	// trigger; sending it would undo the newer event.
 	ReasonStale = "stale"
+	// ReasonDeferred: an acknowledge that older records of its alert are
+	// still ahead of, in a queue (a resolve and a new trigger, say): the
+	// exporter sends it itself once they are delivered and its incident is
+	// open (see Owed).
+	ReasonDeferred = "deferred"
 )
 
 // Reasons lists every suppression reason, for telemetry prepared ahead.
-var Reasons = [...]string{ReasonDuplicate, ReasonAlreadyApplied, ReasonStale}
+var Reasons = [...]string{ReasonDuplicate, ReasonAlreadyApplied, ReasonStale, ReasonDeferred}
 
 // Decision says whether to send an event and under which routing key.
 type Decision struct {
@@ -290,8 +295,10 @@ func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision 
 // (Unix nanoseconds): the alert's decision (alert.decide) and the routing
 // key it goes under.
 func (c *Cache) rules(dedupKey string, e *entry, ev Event, now int64) Decision {
+	// Only an acknowledge asks whether older records of its alert wait.
+	olderWaits := ev.Action == eventsapi.Acknowledge && !ev.Auto && c.olderWaits(dedupKey, ev.Arrival)
 	if e == nil {
-		return Decision{RoutingKey: ev.RoutingKey, Reason: decideUnknown(&ev)}
+		return Decision{RoutingKey: ev.RoutingKey, Reason: decideUnknown(&ev, olderWaits)}
 	}
 	routingKey := c.keys.key(e.route)
 	if routingKey == "" || (ev.Action == eventsapi.Trigger && !e.state.open()) {
@@ -299,7 +306,7 @@ func (c *Cache) rules(dedupKey string, e *entry, ev Event, now int64) Decision {
 		// incident, which may open under the key the record asks for.
 		routingKey = ev.RoutingKey
 	}
-	return Decision{RoutingKey: routingKey, Reason: e.decide(&ev, now, int64(c.cfg.RepeatInterval))}
+	return Decision{RoutingKey: routingKey, Reason: e.decide(&ev, now, int64(c.cfg.RepeatInterval), olderWaits)}
 }
 
 // record notes that PagerDuty accepted ev for dedupKey under ev.RoutingKey,
@@ -361,7 +368,11 @@ func (c *Cache) suppressed(ctx context.Context, dedupKey string, ev Event, reaso
 	c.mu.Lock()
 	e, ok := c.lru.entries[dedupKey]
 	if !ok {
+		owed := reason == ReasonDeferred && c.owe(dedupKey, &ev)
 		c.mu.Unlock()
+		if owed {
+			c.persistOwed(ctx, dedupKey)
+		}
 		return
 	}
 	applied := e.eventTime

@@ -55,27 +55,39 @@ type alert struct {
 
 // decideUnknown is the decision for ev on an alert the cache does not know:
 // an auto-resolve has nothing to resolve (the alert was forgotten since its
-// clock ran out); anything else is sent, as an incident the cache forgot,
-// or opened before a restart without storage, must still close, and an
-// acknowledge owed to it still reach it.
-func decideUnknown(ev *Event) string {
-	if ev.Auto && ev.Action == eventsapi.Resolve {
+// clock ran out); an acknowledge that older records of its alert are ahead
+// of is deferred (olderWaits); anything else is sent, as an incident the
+// cache forgot, or opened before a restart without storage, must still
+// close, and an acknowledge owed to it still reach it.
+func decideUnknown(ev *Event, olderWaits bool) string {
+	switch {
+	case ev.Auto && ev.Action == eventsapi.Resolve:
 		return ReasonStale
+	case olderWaits:
+		return ReasonDeferred
 	}
 	return ""
 }
 
 // decide is the decision for ev, offered at now (Unix nanoseconds), on an
 // alert the cache knows: "" to send it, else the reason it is suppressed.
-// repeatInterval is Config.RepeatInterval in nanoseconds.
-func (a *alert) decide(ev *Event, now, repeatInterval int64) string {
+// repeatInterval is Config.RepeatInterval in nanoseconds; olderWaits, for
+// an acknowledge record, whether records of its alert that arrived before
+// it still wait in a queue.
+func (a *alert) decide(ev *Event, now, repeatInterval int64, olderWaits bool) string {
 	switch {
 	case ev.Auto && ev.Action == eventsapi.Acknowledge:
 		return a.decideOwedAcknowledge()
 	case ev.Auto:
 		return a.decideAuto(ev)
 	case ev.Action == eventsapi.Acknowledge:
-		return a.decideAcknowledge(ev)
+		reason := a.decideAcknowledge(ev)
+		if olderWaits && (a.state != Acknowledged || a.uncertain) {
+			// They may close this incident and open the one it is meant
+			// for: it goes after them (see Cache.Owed).
+			return ReasonDeferred
+		}
+		return reason
 	}
 	switch {
 	case ev.Time != 0 && ev.Time < a.eventTime:

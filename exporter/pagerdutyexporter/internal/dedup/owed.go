@@ -3,6 +3,7 @@ package dedup
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -96,6 +97,22 @@ func (c *Cache) persistOwed(ctx context.Context, dedupKey string) {
 	}
 }
 
+// owedNow reports whether o, ready when its incident opened, is due now:
+// the incident is still open (or the entry forgotten since), and no record
+// of its alert that arrived before it waits in a queue (it may be a resolve
+// and a new trigger, whose incident the acknowledge is meant for), here or
+// read back from an earlier run. c.mu must be held.
+func (c *Cache) owedNow(dedupKey string, o *owedAck) bool {
+	if e := c.lru.entries[dedupKey]; e != nil && !e.owes(o.time) {
+		return false
+	}
+	if c.readBack.Load() > 0 {
+		return false
+	}
+	p := c.lru.pinned[dedupKey]
+	return p == nil || !slices.ContainsFunc(p.waiting, func(a int64) bool { return a < o.arrival })
+}
+
 // OwedAck is an acknowledge the exporter owes: queue it as an Event with
 // Auto set, Action Acknowledge, Time and Arrival as given.
 type OwedAck struct {
@@ -111,7 +128,7 @@ func (c *Cache) Owed(ctx context.Context, now time.Time) []OwedAck {
 	var gone []string
 	for key, o := range c.owed {
 		switch {
-		case o.ready:
+		case o.ready && c.owedNow(key, o):
 			due = append(due, OwedAck{DedupKey: key, Time: o.time, Arrival: o.arrival})
 		case c.cfg.TTL > 0 && now.UnixNano()-o.arrival >= int64(c.cfg.TTL) && c.lru.pinned[key] == nil && c.readBack.Load() == 0:
 			// Too old, and no record of its alert waits that could open

@@ -82,6 +82,17 @@ func (c *Cache) Unpin(dedupKey string, arrival int64) {
 	}
 }
 
+// olderWaits reports whether a record of dedupKey that arrived before
+// arrival may still wait in a queue: one pinned, or any an earlier run left
+// queued. c.mu must be held.
+func (c *Cache) olderWaits(dedupKey string, arrival int64) bool {
+	if c.readBack.Load() > 0 {
+		return true
+	}
+	p := c.lru.pinned[dedupKey]
+	return p != nil && slices.ContainsFunc(p.waiting, func(a int64) bool { return a < arrival })
+}
+
 // ReadBack notes n records (negative: settled) that an earlier run left in
 // a persistent queue. Their dedup keys are not pinned, so while any is
 // left, no record is decided on arrival, no auto-resolve is decided (see
