@@ -55,10 +55,20 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 	if err != nil {
 		return nil, err
 	}
-	if listed == nil && (found || d.upgraded || d.startedBefore(ctx, queueKey{d.routes.queued[0].name, 0})) {
-		for _, rt := range d.routes.queued {
-			for p := range numPriorities {
-				listed = append(listed, queueKey{rt.name, p})
+	// What the first queue was found to hold, when it was looked into to
+	// tell an earlier build's storage from a new one: not looked into again.
+	var first *look
+	if listed == nil {
+		upgraded := found || d.upgraded
+		if !upgraded {
+			l := d.look(ctx, queueKey{d.routes.queued[0].name, 0})
+			first, upgraded = &l, l.started || l.err != nil
+		}
+		if upgraded {
+			for _, rt := range d.routes.queued {
+				for p := range numPriorities {
+					listed = append(listed, queueKey{rt.name, p})
+				}
 			}
 		}
 	}
@@ -66,7 +76,13 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 	var held []heldQueue
 	ops := []*storage.Operation{storage.SetOperation(directoryKey, []byte(directoryVersion))}
 	for _, key := range listed {
-		n, _, err := d.records(ctx, key)
+		var l look
+		if first != nil && key == first.key {
+			l = *first
+		} else {
+			l = d.look(ctx, key)
+		}
+		n, err := l.records, l.err
 		if err == nil && n == 0 {
 			ops = append(ops, storage.DeleteOperation(directoryEntry(key)))
 			continue
@@ -136,26 +152,30 @@ func (d *queueDirectory) load(ctx context.Context) (listed []queueKey, found boo
 // (sfixed64) is the number of items, here log records, it holds.
 const queueMetadataKey = "qmv0"
 
-// records reads how many log records the persistent queue of key holds,
-// from the storage client its exporterhelper will open; started: the queue
-// has metadata, so it was started before.
-func (d *queueDirectory) records(ctx context.Context, key queueKey) (n int64, started bool, err error) {
-	client, err := d.storage.GetClient(ctx, component.KindExporter, queueID(d.id, key.route, key.priority), pipeline.SignalLogs.String())
-	if err != nil {
-		return 0, false, err
-	}
-	b, err := client.Get(ctx, queueMetadataKey)
-	if err = errors.Join(err, client.Close(ctx)); err != nil {
-		return 0, false, err
-	}
-	n, err = itemsSize(b)
-	return n, b != nil, err
+// look is what a persistent queue was found to hold.
+type look struct {
+	key     queueKey
+	records int64 // log records
+	started bool  // the queue has metadata: it was started before
+	err     error // its metadata could not be read
 }
 
-// startedBefore reports whether the queue of key has been started before.
-func (d *queueDirectory) startedBefore(ctx context.Context, key queueKey) bool {
-	_, started, err := d.records(ctx, key)
-	return started || err != nil
+// look reads how many log records the persistent queue of key holds, from
+// the storage client its exporterhelper will open.
+func (d *queueDirectory) look(ctx context.Context, key queueKey) look {
+	l := look{key: key}
+	client, err := d.storage.GetClient(ctx, component.KindExporter, queueID(d.id, key.route, key.priority), pipeline.SignalLogs.String())
+	if err != nil {
+		l.err = err
+		return l
+	}
+	b, err := client.Get(ctx, queueMetadataKey)
+	if l.err = errors.Join(err, client.Close(ctx)); l.err != nil {
+		return l
+	}
+	l.records, l.err = itemsSize(b)
+	l.started = b != nil
+	return l
 }
 
 // itemsSize reads field 1 of a PersistentMetadata; 0 when absent.
