@@ -145,7 +145,8 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 // started, was written by a build that made every queue at start; each
 // queue of a configured route is looked into once, and only those that hold
 // records are started. A new storage costs one queue's client, and starts
-// nothing.
+// nothing. The storage counts the clients opened per queue: one for the
+// look, and one more for a queue that is started.
 func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 	held := protowire.AppendTag(nil, 1, protowire.Fixed64Type) // items_size
 	held = protowire.AppendFixed64(held, 1)
@@ -153,24 +154,24 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 		dedup    map[string][]byte
 		queues   map[string][]byte // metadata, by route/priority
 		unlisted bool              // the storage cannot list its keys
-		opened   int
+		all      bool              // every queue is looked into, not only the first
 		started  []string
 	}{
-		"new": {opened: 1},
+		"new": {},
 		"directory the storage cannot list": {
 			dedup:    map[string][]byte{directoryKey: []byte(directoryVersion)},
 			queues:   map[string][]byte{"checkout/error": held},
 			unlisted: true,
-			opened:   3 * int(numPriorities), started: []string{"checkout/error"},
+			all:      true, started: []string{"checkout/error"},
 		},
 		"dedup state": {
 			dedup:  map[string][]byte{"limiter/checkout": {}},
 			queues: map[string][]byte{"checkout/info": held},
-			opened: 3 * int(numPriorities), started: []string{"checkout/info"},
+			all:    true, started: []string{"checkout/info"},
 		},
 		"first queue started before": {
 			queues: map[string][]byte{"default/critical": {}, "payments/ack_resolve": held},
-			opened: 3 * int(numPriorities), started: []string{"payments/ack_resolve"},
+			all:    true, started: []string{"payments/ack_resolve"},
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -179,11 +180,14 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 			storageID := component.MustNewID("file_storage")
 			store := &mapStorage{data: map[string][]byte{}, others: map[string]map[string][]byte{}}
 			maps.Copy(store.data, tc.dedup)
+			owner := func(route string, p priority) string {
+				return "Exporter/" + queueID(set.ID, route, p).String() + "/logs"
+			}
 			for name, meta := range tc.queues {
 				route, p, _ := strings.Cut(name, "/")
 				prio, ok := parsePriority(p)
 				require.True(t, ok)
-				store.others["Exporter/"+queueID(set.ID, route, prio).String()+"/logs"] = map[string][]byte{queueMetadataKey: meta}
+				store.others[owner(route, prio)] = map[string][]byte{queueMetadataKey: meta}
 			}
 			cfg := testConfig(api)
 			queue := exporterhelper.NewDefaultQueueConfig()
@@ -197,7 +201,29 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 				ext = unlistedStorage{store}
 			}
 			require.NoError(t, e.start(ctx, extHost{storageID: ext}))
-			assert.Len(t, store.clients(), max(tc.opened, len(tc.queues)))
+
+			// Clients opened, by route/priority.
+			named := map[string]string{} // by owner
+			for _, route := range []string{"checkout", "default", "payments"} {
+				for p := range numPriorities {
+					named[owner(route, p)] = route + "/" + p.String()
+				}
+			}
+			opened := map[string]int{}
+			for o, n := range store.opened() {
+				require.Contains(t, named, o, "a client of no configured queue")
+				opened[named[o]] = n
+			}
+			want := map[string]int{"default/critical": 1} // the first queue
+			if tc.all {
+				for _, name := range named {
+					want[name] = 1
+				}
+			}
+			for _, name := range tc.started {
+				want[name]++
+			}
+			assert.Equal(t, want, opened, "clients opened per queue: one look each, and one more per queue started")
 			assert.Equal(t, tc.started, builtQueues(e))
 			assert.Len(t, listedQueues(t, store.data), len(tc.started))
 			require.NoError(t, e.shutdown(ctx))
