@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -176,11 +177,25 @@ func TestFaultInjection(t *testing.T) {
 		if d := time.Since(start); d < 150*time.Millisecond {
 			t.Errorf("answered after %v, want ≥ 150ms", d)
 		}
+		// Back to 0 from 30 s: the answer comes at once, long before the
+		// 30 s. The request's deadline, a third of them, is only there to
+		// fail instead of waiting, should the 30 s still apply. (The
+		// simulator waits before it reads the body, so it would not notice
+		// the client leaving; the test server's Close waits for it.)
+		env.control(t, `{"latency":"30s"}`)
 		env.control(t, `{"latency":"0s"}`)
-		start = time.Now()
-		env.post(t, endpointEnqueue, trig())
-		if d := time.Since(start); d >= 150*time.Millisecond {
-			t.Errorf("latency 0 still slow: %v", d)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, env.ts.URL+endpointEnqueue, strings.NewReader(string(toJSON(t, trig()))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := env.ts.Client().Do(req)
+		if err != nil {
+			t.Fatalf("latency 0 after 30 s: no answer within 10 s: %v", err)
+		}
+		if r := readResponse(t, resp); r.status != 202 {
+			t.Errorf("status %d", r.status)
 		}
 	})
 	t.Run("reject_keys", func(t *testing.T) {
