@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/pdsimapi"
 )
 
 func TestRateLimitSlidingWindow(t *testing.T) {
@@ -136,13 +139,18 @@ func TestFaultInjection(t *testing.T) {
 			t.Errorf("Retry-After = %q, want 2", got)
 		}
 		env.control(t, `{"retry_after":0}`)
+		env.clock.Set(t0.Add(1500 * time.Millisecond))
 		r = env.post(t, endpointEnqueue, trig())
 		wantThrottleBody(t, r)
 		if got, ok := r.header["Retry-After"]; ok {
 			t.Errorf("Retry-After %q sent with retry_after 0", got)
 		}
-		if snap := env.snapshot(t); snap.Requests.Throttled != 2 || snap.Requests.RateLimited != 0 || len(snap.Incidents) != 0 {
+		snap := env.snapshot(t)
+		if snap.Requests.Throttled != 2 || snap.Requests.RateLimited != 0 || len(snap.Incidents) != 0 {
 			t.Errorf("requests %+v incidents %d", snap.Requests, len(snap.Incidents))
+		}
+		if want := []time.Time{t0, t0.Add(1500 * time.Millisecond)}; !slices.EqualFunc(snap.Requests.ThrottledAt, want, time.Time.Equal) {
+			t.Errorf("throttled_at %v, want %v", snap.Requests.ThrottledAt, want)
 		}
 	})
 	t.Run("reset closes the connection", func(t *testing.T) {
@@ -338,5 +346,24 @@ func TestReset(t *testing.T) {
 	}
 	if n := env.snapshot(t).Incidents[0].Number; n != 1 {
 		t.Errorf("first incident after reset is #%d", n)
+	}
+}
+
+// TestThrottledAtIsBounded: the simulator keeps the times of its last
+// MaxThrottledAt 429s, oldest first, and drops the older ones.
+func TestThrottledAtIsBounded(t *testing.T) {
+	env := newEnv(t, baseConfig())
+	const n = pdsimapi.MaxThrottledAt + 5
+	for i := range n {
+		env.clock.Set(t0.Add(time.Duration(i) * time.Second))
+		env.srv.countStatus(endpointEnqueue, http.StatusTooManyRequests)
+	}
+	env.srv.countStatus(endpointEnqueue, http.StatusAccepted) // not a 429: not kept
+	got := env.snapshot(t).Requests.ThrottledAt
+	if len(got) != pdsimapi.MaxThrottledAt {
+		t.Fatalf("%d times kept, want %d", len(got), pdsimapi.MaxThrottledAt)
+	}
+	if first, last := t0.Add((n-pdsimapi.MaxThrottledAt)*time.Second), t0.Add((n-1)*time.Second); !got[0].Equal(first) || !got[len(got)-1].Equal(last) {
+		t.Errorf("kept %v … %v, want %v … %v", got[0], got[len(got)-1], first, last)
 	}
 }
