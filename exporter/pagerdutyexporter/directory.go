@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pipeline"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -22,8 +25,12 @@ type queueDirectory struct {
 	storage storage.Extension // the sending queue's
 	id      component.ID      // the exporter's
 	routes  *router
+	logger  *zap.Logger
 	// upgraded: the storage held state before this start (see open).
 	upgraded bool
+	// stranded counts the records open found in the queues of routes no
+	// longer configured.
+	stranded atomic.Int64
 }
 
 // directoryKey marks a storage that has a directory; its value is the
@@ -42,7 +49,9 @@ type heldQueue struct {
 }
 
 // open reads the directory and returns the listed queues of configured
-// routes that hold records; the others it takes off the list.
+// routes that hold records; the others it takes off the list, except the
+// queues of routes no longer configured that still hold records: those stay
+// listed, are counted in stranded, and named in one warning (see strand).
 //
 // A storage with no directory is new, or was written by a build that made
 // every queue at start; every queue of a configured route is then looked
@@ -51,7 +60,7 @@ type heldQueue struct {
 // left with metadata even when empty: a new storage costs that one file.
 // A storage that cannot list its keys has every queue looked into.
 func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
-	listed, found, err := d.load(ctx)
+	listed, orphaned, found, err := d.load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +99,58 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 		// Unreadable metadata: start the queue all the same, it reads its own.
 		held = append(held, heldQueue{key, int(n)})
 	}
+	var stranded []look
+	for _, key := range orphaned {
+		l := d.look(ctx, key)
+		if l.err == nil && l.records == 0 {
+			ops = append(ops, storage.DeleteOperation(directoryEntry(key)))
+			continue
+		}
+		stranded = append(stranded, l)
+	}
 	if err := d.client.Batch(ctx, ops...); err != nil {
 		return nil, fmt.Errorf("saving the queue directory: %w", err)
 	}
+	d.strand(stranded)
 	return held, nil
+}
+
+// maxStrandedRoutes bounds how many routes the stranded-queue warning names.
+const maxStrandedRoutes = 20
+
+// strand counts the records of queues whose route is no longer configured,
+// and says once what to do about them. They stay in storage, listed: the
+// route's return delivers them, at its first start.
+func (d *queueDirectory) strand(queues []look) {
+	if len(queues) == 0 {
+		return
+	}
+	var records int64
+	unread := 0
+	var routes []string
+	for _, l := range queues {
+		records += l.records
+		if l.err != nil {
+			unread++
+		}
+		routes = append(routes, l.key.route)
+	}
+	d.stranded.Store(records)
+	slices.Sort(routes)
+	routes = slices.Compact(routes)
+	fields := []zap.Field{zap.Int("queues", len(queues)), zap.Int64("records", records)}
+	if unread > 0 {
+		fields = append(fields, zap.Int("queues_unreadable", unread))
+	}
+	if len(routes) > maxStrandedRoutes {
+		fields = append(fields, zap.Int("routes_not_named", len(routes)-maxStrandedRoutes))
+		routes = routes[:maxStrandedRoutes]
+	}
+	fields = append(fields, zap.Strings("routes", routes))
+	d.logger.Warn("Persistent queues of routes no longer in routing.keys hold log records, which are not delivered: "+
+		"to deliver them, put the routes back in routing.keys; to drop them, stop the collector and delete those queues' files "+
+		"from the storage directory (named after the route, as in exporter_pagerduty_<route>~002F<priority>_logs)",
+		fields...)
 }
 
 // add lists key, before its queue takes a record. The caller, building the
@@ -112,20 +169,20 @@ func directoryEntry(key queueKey) string {
 
 // load reads the directory: found is false when there is none, and listed
 // nil when the storage cannot list it. Queues of routes no longer
-// configured are left out: their records stay in storage.
-func (d *queueDirectory) load(ctx context.Context) (listed []queueKey, found bool, err error) {
+// configured are listed apart, in orphaned.
+func (d *queueDirectory) load(ctx context.Context) (listed, orphaned []queueKey, found bool, err error) {
 	version, err := d.client.Get(ctx, directoryKey)
 	switch {
 	case err != nil:
-		return nil, false, fmt.Errorf("reading the queue directory: %w", err)
+		return nil, nil, false, fmt.Errorf("reading the queue directory: %w", err)
 	case version == nil:
-		return nil, false, nil
+		return nil, nil, false, nil
 	case string(version) != directoryVersion:
-		return nil, false, fmt.Errorf("reading the queue directory: unknown layout %q", version)
+		return nil, nil, false, fmt.Errorf("reading the queue directory: unknown layout %q", version)
 	}
 	walker, ok := d.client.(storage.Walker)
 	if !ok {
-		return nil, true, nil
+		return nil, nil, true, nil
 	}
 	listed = []queueKey{}
 	err = walker.Walk(ctx, func(k string, _ []byte) ([]*storage.Operation, error) {
@@ -135,16 +192,19 @@ func (d *queueDirectory) load(ctx context.Context) (listed []queueKey, found boo
 		}
 		name, route, _ := strings.Cut(entry, "/")
 		p, ok := parsePriority(name)
-		if !ok || d.routes.named(route) == d.routes.unknown {
-			return nil, nil
+		switch {
+		case !ok:
+		case d.routes.named(route) == d.routes.unknown:
+			orphaned = append(orphaned, queueKey{route, p})
+		default:
+			listed = append(listed, queueKey{route, p})
 		}
-		listed = append(listed, queueKey{route, p})
 		return nil, nil
 	})
 	if err != nil {
-		return nil, true, fmt.Errorf("reading the queue directory: %w", err)
+		return nil, nil, true, fmt.Errorf("reading the queue directory: %w", err)
 	}
-	return listed, true, nil
+	return listed, orphaned, true, nil
 }
 
 // queueMetadataKey is where exporterhelper's persistent queue (v0.165)
