@@ -236,10 +236,10 @@ func TestLimiterCanceledWaiterTakesNoSlot(t *testing.T) {
 		_, err := s.l.Wait(canceled, simKey, 0, time.Time{})
 		done <- err
 	}()
-	waitFor(t, func() bool { return s.l.waiting(simKey) == 1 })
+	waitFor(t, func() bool { return s.waiting() == 1 })
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
-	assert.Zero(t, s.l.waiting(simKey))
+	assert.Zero(t, s.waiting())
 	assert.Equal(t, unixNanos([]time.Time{t0}), unixNanos(s.l.Sends(simKey)), "only the first event took a slot")
 
 	s.wait("next", 0, time.Time{})
