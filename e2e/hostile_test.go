@@ -205,8 +205,8 @@ func TestRedirectIsRetriedNeverFollowed(t *testing.T) {
 // the delay is capped at max_interval (1s here), the event is retried,
 // and delivered once the throttling ends. Each gap between two attempts, as
 // the simulator saw them, is the capped delay: at least max_interval (the
-// Retry-After is honoured up to the cap), and at most the retry sender's own
-// backoff, which is randomised up to 1.5 × max_interval.
+// Retry-After is honored up to the cap), and at most the retry sender's own
+// backoff, which is randomized up to 1.5 × max_interval.
 func TestAbsurdRetryAfterIsRetried(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
