@@ -28,9 +28,9 @@ type queueDirectory struct {
 	logger  *zap.Logger
 	// upgraded: the storage held state before this start (see open).
 	upgraded bool
-	// stranded counts the records open found in the queues of routes no
-	// longer configured.
-	stranded atomic.Int64
+	// stranded is set to the records open finds in the queues of routes no
+	// longer configured: the stranded_records gauge.
+	stranded *atomic.Int64
 }
 
 // directoryKey marks a storage that has a directory; its value is the

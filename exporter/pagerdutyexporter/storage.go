@@ -7,7 +7,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
@@ -102,12 +101,8 @@ func (e *pagerdutyExporter) openDirectory(host component.Host, client storage.Cl
 	if err != nil {
 		return nil, fmt.Errorf("sending_queue.storage: %w", err)
 	}
-	d := &queueDirectory{client: client, storage: se, id: e.id, routes: e.flow.routes, logger: e.logger, upgraded: upgraded}
-	if err := e.tel.tb.RegisterExporterPagerdutyStrandedRecordsCallback(func(_ context.Context, o metric.Int64Observer) error {
-		o.Observe(d.stranded.Load(), e.tel.exporter.observe...)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("registering telemetry callbacks: %w", err)
-	}
-	return d, nil
+	return &queueDirectory{
+		client: client, storage: se, id: e.id, routes: e.flow.routes, logger: e.logger,
+		stranded: &e.tel.stranded, upgraded: upgraded,
+	}, nil
 }

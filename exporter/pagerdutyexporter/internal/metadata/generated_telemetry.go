@@ -235,7 +235,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterPagerdutyStrandedRecords, err = builder.meter.Int64ObservableGauge(
 		"otelcol_exporter_pagerduty_stranded_records",
-		metric.WithDescription("Log records found at start in the persistent queues of routes no longer in routing.keys; they are not delivered until their route is configured again. Reported only with sending_queue.storage. [Alpha]"),
+		metric.WithDescription("Log records found at start in the persistent queues of routes no longer in routing.keys; they are not delivered until their route is configured again. 0 without sending_queue.storage. [Alpha]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

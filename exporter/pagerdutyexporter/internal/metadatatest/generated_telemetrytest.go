@@ -208,7 +208,7 @@ func AssertEqualExporterPagerdutyRequests(t *testing.T, tt *componenttest.Teleme
 func AssertEqualExporterPagerdutyStrandedRecords(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_pagerduty_stranded_records",
-		Description: "Log records found at start in the persistent queues of routes no longer in routing.keys; they are not delivered until their route is configured again. Reported only with sending_queue.storage. [Alpha]",
+		Description: "Log records found at start in the persistent queues of routes no longer in routing.keys; they are not delivered until their route is configured again. 0 without sending_queue.storage. [Alpha]",
 		Unit:        "{record}",
 		Data: metricdata.Gauge[int64]{
 			DataPoints: dps,
