@@ -779,12 +779,17 @@ func TestShutdownIsBounded(t *testing.T) {
 }
 
 // TestRestartDoesNotReopenResolvedIncident: a request whose checkout
-// trigger was accepted while its payments record kept failing stays whole
-// in the persistent queue; meanwhile the checkout alert resolves. After a
-// restart (a plain SIGTERM, as in a rolling update) the queue sends the
-// whole request again. The dedup cache, kept in the queue's storage when
-// dedup.storage is not set, knows the trigger as older than the resolve:
-// it must not reopen the resolved incident and page again.
+// trigger was accepted while its payments record kept failing waits, its
+// payments part, in the persistent queue; meanwhile the checkout alert
+// resolves. After a restart (a plain SIGTERM, as in a rolling update) the
+// queue delivers the payments record, and the original request comes again
+// (a source or a pipeline replaying what it sent: the checkout trigger's own
+// queue was emptied when it was accepted, so only a replay brings it back).
+// The dedup cache, kept in the queue's storage when dedup.storage is not
+// set, knows the trigger as older than the resolve and the payments trigger
+// as already sent: it must not reopen the resolved incident and page again,
+// nor page payments twice. A cache that did not survive the restart would
+// know neither.
 func TestRestartDoesNotReopenResolvedIncident(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
@@ -793,10 +798,12 @@ func TestRestartDoesNotReopenResolvedIncident(t *testing.T) {
 	spec := collectorSpec{config: testConfig(sim.URL, exporterConfig{storageDir: t.TempDir()})}
 	col := startCollector(t, spec)
 
-	col.Send(t, e2etest.NewPayload().
+	// Its records' timestamps are set here, once: the replay carries them.
+	original := e2etest.NewPayload().
 		Service("checkout").Add(firing("reopen-chk", "critical", "checkout down")).
 		Service("payments").Add(firing("reopen-pay", "error", "payments slow")).
-		Logs())
+		Logs()
+	col.Send(t, original)
 	sim.WaitFor(t, "the checkout trigger and a failed payments attempt", func(s e2etest.Snapshot) bool {
 		return s.Has("reopen-chk") && s.Requests.Rejected >= 1
 	})
@@ -807,7 +814,16 @@ func TestRestartDoesNotReopenResolvedIncident(t *testing.T) {
 	require.True(t, exited, "collector still running %v after SIGTERM", shutdownBudget)
 	require.NoError(t, err)
 	sim.Control(t, map[string]any{"reject_keys": map[string]int{}})
-	startCollector(t, spec)
+	col = startCollector(t, spec)
+	waitDelivered(t, sim, "reopen-pay")
+
+	// The replay: both records settle, sent or suppressed.
+	settled := func() float64 {
+		return col.Metric(t, metricEvents, "outcome=accepted") + col.Metric(t, metricSuppressed)
+	}
+	before := settled()
+	col.Send(t, original)
+	e2etest.Eventually(t, e2etest.LandTimeout, func() bool { return settled() >= before+2 }, "the replayed request's two records to settle")
 	s := waitDelivered(t, sim, "reopen-pay")
 
 	assertOnce(t, s, keyPayments, "reopen-pay")
@@ -817,6 +833,8 @@ func TestRestartDoesNotReopenResolvedIncident(t *testing.T) {
 		states = append(states, inc.State)
 	}
 	assert.Equal(t, []string{"resolved"}, states,
-		"incidents of reopen-chk: the re-sent trigger reopened the resolved incident (the alert's last record resolved it)")
+		"incidents of reopen-chk: the replayed trigger reopened the resolved incident (the alert's last record resolved it)")
 	assert.Equal(t, []string{"trigger", "resolve"}, e2etest.Actions(s.EventsFor("reopen-chk")), "events of reopen-chk")
+	assert.Equal(t, 1, col.Count(t, metricSuppressed, "event_action=trigger", "reason=stale"), "the replayed checkout trigger is stale")
+	assert.Equal(t, 1, col.Count(t, metricSuppressed, "event_action=trigger", "reason=duplicate"), "the replayed payments trigger is a duplicate")
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -201,19 +202,23 @@ func TestRedirectIsRetriedNeverFollowed(t *testing.T) {
 // TestAbsurdRetryAfterIsRetried: a 429 asking for Retry-After: 999999 (or
 // a date in 2099) does not make the collector drop the event at once, as a
 // delay beyond retry_on_failure.max_elapsed_time would, nor wait for it:
-// the delay is capped at max_interval (500ms here), the event is retried,
-// and delivered once the throttling ends.
+// the delay is capped at max_interval (1s here), the event is retried,
+// and delivered once the throttling ends. Each gap between two attempts, as
+// the simulator saw them, is the capped delay: at least max_interval (the
+// Retry-After is honored up to the cap), and at most the retry sender's own
+// backoff, which is randomized up to 1.5 × max_interval.
 func TestAbsurdRetryAfterIsRetried(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
-	sim, col := startPair(t, exporterConfig{})
+	const maxInterval = time.Second
+	sim, col := startPair(t, exporterConfig{maxInterval: maxInterval.String()})
 	sim.Control(t, map[string]any{"throttle_rate": 1, "retry_after": 999999})
 
 	sent := time.Now()
 	col.Send(t, records("checkout", firing("absurd-retry-after", "critical", "throttled for 11 days")))
 	sim.WaitFor(t, "four throttled attempts", func(s e2etest.Snapshot) bool { return s.Requests.Throttled >= 4 })
-	// The retry sender's own backoff is 100ms..500ms: four attempts within
-	// a few seconds mean the 999999 s were capped, not honored.
+	// Four attempts within a few seconds mean the 999999 s were capped, not
+	// honored.
 	assert.Less(t, time.Since(sent), 15*time.Second)
 	assert.Zero(t, col.Metric(t, metricSendFailed), "dropped instead of retried")
 
@@ -231,6 +236,21 @@ func TestAbsurdRetryAfterIsRetried(t *testing.T) {
 	assert.InDelta(t, 1.0, col.Metric(t, metricEvents, "outcome=accepted"), 0)
 	assert.Zero(t, col.Metric(t, metricSendFailed))
 	assert.NotContains(t, col.Proc.Output(), "no more retries left")
+
+	// Every attempt, throttled and then accepted, in the simulator's times.
+	attempts := append(slices.Clone(s.Requests.ThrottledAt), s.Events[0].Time)
+	require.Len(t, attempts, s.Requests.Throttled+1, "every throttled attempt has its time")
+	// Slack for the scheduling of two processes on a busy machine; the
+	// lower bound needs none but the wall clock's.
+	const slack, clockSlack = 500 * time.Millisecond, 50 * time.Millisecond
+	gaps := make([]time.Duration, 0, len(attempts)-1)
+	for i := 1; i < len(attempts); i++ {
+		gap := attempts[i].Sub(attempts[i-1])
+		gaps = append(gaps, gap.Round(time.Millisecond))
+		assert.GreaterOrEqual(t, gap, maxInterval-clockSlack, "gap %d: retried before the capped Retry-After (max_interval)", i)
+		assert.LessOrEqual(t, gap, maxInterval*3/2+slack, "gap %d: waited longer than max_interval allows", i)
+	}
+	t.Logf("gaps between attempts: %v", gaps)
 }
 
 // TestClockSkewDoesNotKeepIncidentsOpen: a source whose clock is an hour

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,27 +234,50 @@ func TestNothingStarvesUnderASteadyUrgentStream(t *testing.T) {
 	fps := fingerprints("starve-info", infos)
 	arrived := time.Now()
 	stormCheckout(t, col, "info", fps, infos)
+	// The critical stream runs in a goroutine of its own, which must not
+	// stop the test: it stops itself at its first failed send and reports
+	// it, with how many it sent, to the test's goroutine.
+	type streamEnd struct {
+		sent int
+		err  error
+	}
 	stop := make(chan struct{})
-	streamed := make(chan int)
+	stopStream := sync.OnceFunc(func() { close(stop) })
+	defer stopStream()
+	ended := make(chan streamEnd, 1)
 	go func() {
-		n := 0
-		defer func() { streamed <- n }()
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
-		for {
+		for n := 0; ; n++ {
 			select {
 			case <-stop:
+				ended <- streamEnd{sent: n}
 				return
 			case <-tick.C:
-				col.Send(t, records("checkout", firing(fmt.Sprintf("starve-critical-%d", n), "critical", "urgent")))
-				n++
+				if err := col.TrySend(records("checkout", firing(fmt.Sprintf("starve-critical-%d", n), "critical", "urgent"))); err != nil {
+					ended <- streamEnd{sent: n, err: fmt.Errorf("sending critical alert %d: %w", n, err)}
+					return
+				}
 			}
 		}
 	}()
+	// Before stop, the stream ends only when a send failed.
+	requireStreaming := func() {
+		select {
+		case end := <-ended:
+			t.Fatalf("the critical stream stopped after %d alerts: %v", end.sent, end.err)
+		default:
+		}
+	}
 	bound := arrived.Add(4*time.Minute + infos*time.Second + 20*time.Second)
-	s := sim.WaitWithin(t, time.Until(bound), "every info alert, under the critical stream", func(s e2etest.Snapshot) bool { return s.Has(fps...) })
-	close(stop)
-	n := <-streamed
+	s := sim.WaitWithin(t, time.Until(bound), "every info alert, under the critical stream", func(s e2etest.Snapshot) bool {
+		requireStreaming()
+		return s.Has(fps...)
+	})
+	stopStream()
+	end := <-ended
+	require.NoError(t, end.err, "the critical stream")
+	n := end.sent
 	last := arrived
 	for _, fp := range fps {
 		if at := s.EventsFor(fp)[0].Time; at.After(last) {

@@ -226,13 +226,18 @@ func TestLoadBalancedFailover(t *testing.T) {
 		return n >= float64(took)
 	}, "the replicas to take the %d records of wave 1", took)
 
-	// Which replica holds which routing values: the one that sends its events.
+	// Which replica holds which routing values: the one that sends its
+	// events, the only one. Each replica's metrics are read on their own and
+	// compared with the others': a value whose events left two replicas
+	// stops the test here. Read just before the kill, so that they cover
+	// the killed replica's sends, which its restart forgets.
+	senders := sendersByRoute(t, replicas)
 	for _, rt := range failoverRoutes {
-		for _, r := range replicas {
-			if r.col.Exposition(t).Sum("otelcol_exporter_pagerduty_events", "routing="+rt.service) > 0 {
-				r.routes = append(r.routes, rt.service)
-			}
+		from := senders[rt.service]
+		if len(from) != 1 {
+			t.Fatalf("%s's events left %d replicas %v before the kill, want one", rt.service, len(from), replicaNames(from))
 		}
+		from[0].routes = append(from[0].routes, rt.service)
 	}
 	victim := slices.MaxFunc(replicas, func(a, b *failoverReplica) int { return len(a.routes) - len(b.routes) })
 	onVictim := func(fp string) bool { return slices.Contains(victim.routes, routeOf[fp].service) }
@@ -340,14 +345,19 @@ func TestLoadBalancedFailover(t *testing.T) {
 	if final.Requests.Throttled != 0 {
 		t.Errorf("%d answers were 429: a key's events left more than one replica, or a limiter let too many through", final.Requests.Throttled)
 	}
-	// Affinity: each routing value's events left the replica that held it,
-	// before the kill and after the restart.
-	for _, r := range replicas {
-		m := r.col.Exposition(t)
-		for _, rt := range failoverRoutes {
-			if n := m.Sum("otelcol_exporter_pagerduty_events", "routing="+rt.service); n > 0 && !slices.Contains(r.routes, rt.service) {
-				t.Errorf("%s sent %v events of %s, which the front routes to another replica", r.name, n, rt.service)
+	// Affinity: each routing value's events left the replica that held it
+	// before the kill, and no other: the others' counts since their start,
+	// the killed replica's since its restart.
+	senders = sendersByRoute(t, replicas)
+	for _, rt := range failoverRoutes {
+		var held []*failoverReplica
+		for _, r := range replicas {
+			if slices.Contains(r.routes, rt.service) {
+				held = append(held, r)
 			}
+		}
+		if from := senders[rt.service]; !slices.Equal(replicaNames(from), replicaNames(held)) {
+			t.Errorf("%s's events left %v, want only %v, which sent them before the kill", rt.service, replicaNames(from), replicaNames(held))
 		}
 	}
 
@@ -445,4 +455,31 @@ func TestLoadBalancedFailover(t *testing.T) {
 	}
 	t.Logf("every alert settled %v after the restart, %v after the storm began; the test took %v",
 		settledAt.Sub(restartedAt).Round(100*time.Millisecond), settledAt.Sub(stormAt).Round(100*time.Millisecond), time.Since(began).Round(time.Second))
+}
+
+// sendersByRoute returns, for each routing value, the replicas that have
+// sent any event of it, by their own metrics.
+func sendersByRoute(t *testing.T, replicas []*failoverReplica) map[string][]*failoverReplica {
+	t.Helper()
+	out := make(map[string][]*failoverReplica, len(failoverRoutes))
+	for _, rt := range failoverRoutes {
+		out[rt.service] = nil
+	}
+	for _, r := range replicas {
+		m := r.col.Exposition(t)
+		for _, rt := range failoverRoutes {
+			if m.Sum("otelcol_exporter_pagerduty_events", "routing="+rt.service) > 0 {
+				out[rt.service] = append(out[rt.service], r)
+			}
+		}
+	}
+	return out
+}
+
+func replicaNames(rs []*failoverReplica) []string {
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.name
+	}
+	return names
 }

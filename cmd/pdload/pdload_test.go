@@ -2,9 +2,12 @@ package main
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 func TestSumMetrics(t *testing.T) {
@@ -52,16 +55,63 @@ func TestStormKeysAreIntegrationKeys(t *testing.T) {
 	}
 }
 
+// TestOTLPBodyGroupsResources decodes the body in both encodings: each run
+// of consecutive alerts of one service shares a resource, in order, and a
+// service met again after another starts a resource of its own.
 func TestOTLPBodyGroupsResources(t *testing.T) {
-	now := time.Now()
-	for _, enc := range []string{"proto", "json"} {
-		b, err := otlpBody([]alert{
-			{service: "a", dedupKey: "k1", time: now},
-			{service: "a", dedupKey: "k2", time: now},
-			{service: "b", dedupKey: "k3", time: now, severity: "critical"},
-		}, enc)
-		if err != nil || len(b) == 0 {
-			t.Fatalf("%s: %v", enc, err)
+	now := time.Unix(1_700_000_000, 123)
+	alerts := []alert{
+		{service: "a", dedupKey: "k1", time: now},
+		{service: "a", dedupKey: "k2", time: now.Add(time.Second)},
+		{service: "b", dedupKey: "k3", time: now, severity: "critical"},
+		{service: "a", dedupKey: "k4", time: now},
+	}
+	type group struct {
+		service string
+		keys    []string
+	}
+	want := []group{{"a", []string{"k1", "k2"}}, {"b", []string{"k3"}}, {"a", []string{"k4"}}}
+	for _, tc := range []struct {
+		encoding  string
+		unmarshal plog.Unmarshaler
+	}{
+		{"proto", &plog.ProtoUnmarshaler{}},
+		{"json", &plog.JSONUnmarshaler{}},
+	} {
+		b, err := otlpBody(alerts, tc.encoding)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.encoding, err)
+		}
+		ld, err := tc.unmarshal.UnmarshalLogs(b)
+		if err != nil {
+			t.Fatalf("%s: decoding the body: %v", tc.encoding, err)
+		}
+		var got []group
+		i := 0
+		for _, rl := range ld.ResourceLogs().All() {
+			svc, _ := rl.Resource().Attributes().Get("service.name")
+			g := group{service: svc.AsString()}
+			if rl.ScopeLogs().Len() != 1 {
+				t.Errorf("%s: resource %q has %d scopes, want 1", tc.encoding, g.service, rl.ScopeLogs().Len())
+			}
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					fp, _ := lr.Attributes().Get("alert.fingerprint")
+					sev, _ := lr.Attributes().Get("alert.severity")
+					g.keys = append(g.keys, fp.AsString())
+					if i < len(alerts) {
+						a := alerts[i]
+						if sev.AsString() != a.sev() || !lr.Timestamp().AsTime().Equal(a.time) {
+							t.Errorf("%s: record %d: severity %q at %v, want %q at %v", tc.encoding, i, sev.AsString(), lr.Timestamp().AsTime(), a.sev(), a.time)
+						}
+					}
+					i++
+				}
+			}
+			got = append(got, g)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: resources %v, want %v", tc.encoding, got, want)
 		}
 	}
 }

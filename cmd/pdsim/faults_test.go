@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otelcol-pagerduty/pagerduty/internal/pdsimapi"
 )
 
 func TestRateLimitSlidingWindow(t *testing.T) {
@@ -135,13 +139,18 @@ func TestFaultInjection(t *testing.T) {
 			t.Errorf("Retry-After = %q, want 2", got)
 		}
 		env.control(t, `{"retry_after":0}`)
+		env.clock.Set(t0.Add(1500 * time.Millisecond))
 		r = env.post(t, endpointEnqueue, trig())
 		wantThrottleBody(t, r)
 		if got, ok := r.header["Retry-After"]; ok {
 			t.Errorf("Retry-After %q sent with retry_after 0", got)
 		}
-		if snap := env.snapshot(t); snap.Requests.Throttled != 2 || snap.Requests.RateLimited != 0 || len(snap.Incidents) != 0 {
+		snap := env.snapshot(t)
+		if snap.Requests.Throttled != 2 || snap.Requests.RateLimited != 0 || len(snap.Incidents) != 0 {
 			t.Errorf("requests %+v incidents %d", snap.Requests, len(snap.Incidents))
+		}
+		if want := []time.Time{t0, t0.Add(1500 * time.Millisecond)}; !slices.EqualFunc(snap.Requests.ThrottledAt, want, time.Time.Equal) {
+			t.Errorf("throttled_at %v, want %v", snap.Requests.ThrottledAt, want)
 		}
 	})
 	t.Run("reset closes the connection", func(t *testing.T) {
@@ -176,11 +185,25 @@ func TestFaultInjection(t *testing.T) {
 		if d := time.Since(start); d < 150*time.Millisecond {
 			t.Errorf("answered after %v, want ≥ 150ms", d)
 		}
+		// Back to 0 from 30 s: the answer comes at once, long before the
+		// 30 s. The request's deadline, a third of them, is only there to
+		// fail instead of waiting, should the 30 s still apply. (The
+		// simulator waits before it reads the body, so it would not notice
+		// the client leaving; the test server's Close waits for it.)
+		env.control(t, `{"latency":"30s"}`)
 		env.control(t, `{"latency":"0s"}`)
-		start = time.Now()
-		env.post(t, endpointEnqueue, trig())
-		if d := time.Since(start); d >= 150*time.Millisecond {
-			t.Errorf("latency 0 still slow: %v", d)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, env.ts.URL+endpointEnqueue, strings.NewReader(string(toJSON(t, trig()))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := env.ts.Client().Do(req)
+		if err != nil {
+			t.Fatalf("latency 0 after 30 s: no answer within 10 s: %v", err)
+		}
+		if r := readResponse(t, resp); r.status != 202 {
+			t.Errorf("status %d", r.status)
 		}
 	})
 	t.Run("reject_keys", func(t *testing.T) {
@@ -323,5 +346,24 @@ func TestReset(t *testing.T) {
 	}
 	if n := env.snapshot(t).Incidents[0].Number; n != 1 {
 		t.Errorf("first incident after reset is #%d", n)
+	}
+}
+
+// TestThrottledAtIsBounded: the simulator keeps the times of its last
+// MaxThrottledAt 429s, oldest first, and drops the older ones.
+func TestThrottledAtIsBounded(t *testing.T) {
+	env := newEnv(t, baseConfig())
+	const n = pdsimapi.MaxThrottledAt + 5
+	for i := range n {
+		env.clock.Set(t0.Add(time.Duration(i) * time.Second))
+		env.srv.countStatus(endpointEnqueue, http.StatusTooManyRequests)
+	}
+	env.srv.countStatus(endpointEnqueue, http.StatusAccepted) // not a 429: not kept
+	got := env.snapshot(t).Requests.ThrottledAt
+	if len(got) != pdsimapi.MaxThrottledAt {
+		t.Fatalf("%d times kept, want %d", len(got), pdsimapi.MaxThrottledAt)
+	}
+	if first, last := t0.Add((n-pdsimapi.MaxThrottledAt)*time.Second), t0.Add((n-1)*time.Second); !got[0].Equal(first) || !got[len(got)-1].Equal(last) {
+		t.Errorf("kept %v … %v, want %v … %v", got[0], got[len(got)-1], first, last)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -241,6 +242,10 @@ func (s *Server) countStatus(endpoint string, status int) {
 	s.countLocked(endpoint, strconv.Itoa(status))
 	if status == http.StatusTooManyRequests {
 		s.stats.Throttled++
+		if len(s.stats.ThrottledAt) == pdsimapi.MaxThrottledAt {
+			s.stats.ThrottledAt = slices.Delete(s.stats.ThrottledAt, 0, 1)
+		}
+		s.stats.ThrottledAt = append(s.stats.ThrottledAt, s.now())
 	}
 }
 
@@ -279,6 +284,7 @@ func (s *Server) snapshot() Snapshot {
 	defer s.mu.Unlock()
 	incs, changes, events := s.store.snapshot()
 	stats := s.stats
+	stats.ThrottledAt = slices.Clone(s.stats.ThrottledAt)
 	stats.ByEndpoint = make(map[string]map[string]int, len(s.stats.ByEndpoint))
 	for ep, codes := range s.stats.ByEndpoint {
 		stats.ByEndpoint[ep] = make(map[string]int, len(codes))

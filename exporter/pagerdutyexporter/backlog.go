@@ -15,9 +15,18 @@ import (
 // The retry sender does not say when it gives up, so records handed back for
 // a retry are remembered with the time they were; a request not seen again
 // within retry_on_failure.max_elapsed_time plus max_interval was given up.
-// After a restart, records read back from a persistent queue were never
-// counted: they are not added, and a count never goes below zero, so the
-// gauge reads low until the route's backlog first empties.
+//
+// Records are added once their queue took them, and a consumer may settle
+// them before that (always so without a sending queue, whose push runs
+// within the enqueue): a route's count then goes below zero until the add
+// follows, and is reported as zero meanwhile. A count that stopped at zero
+// instead would keep those records once they are added, and the gauge
+// would creep up for good.
+//
+// At start, the records a persistent queue holds from before are added
+// before it delivers any (queues.readBack), so the gauge counts them from
+// the start. A queue whose count could not be read is added as holding
+// none: its records, once settled, leave the route's count that much low.
 type backlog struct {
 	giveUpAfter time.Duration // 0: never given up
 	// gaveUp is told of each request the retry sender gave up on; nil:
@@ -69,7 +78,7 @@ func (b *backlog) settle(rt string, n int) {
 		return
 	}
 	b.mu.Lock()
-	b.records[rt] = max(b.records[rt]-int64(n), 0)
+	b.records[rt] -= int64(n) // below zero until their add follows: see backlog
 	b.mu.Unlock()
 }
 
@@ -90,14 +99,14 @@ func (b *backlog) taken(ld plog.Logs) {
 	b.mu.Unlock()
 }
 
-// observe calls fn with each route's count, first settling the requests the
-// retry sender gave up on.
+// observe calls fn with each route's count, never below zero, first
+// settling the requests the retry sender gave up on.
 func (b *backlog) observe(now time.Time, fn func(route string, records int64)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.settleGivenUp(now)
 	for rt, n := range b.records {
-		fn(rt, n)
+		fn(rt, max(n, 0))
 	}
 }
 
@@ -109,7 +118,7 @@ func (b *backlog) settleGivenUp(now time.Time) {
 	}
 	for ld, r := range b.retries {
 		if now.Sub(r.at) > b.giveUpAfter {
-			b.records[r.route] = max(b.records[r.route]-int64(r.records), 0)
+			b.records[r.route] -= int64(r.records)
 			delete(b.retries, ld)
 			if b.gaveUp != nil {
 				b.gaveUp(ld)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pipeline"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -22,8 +25,12 @@ type queueDirectory struct {
 	storage storage.Extension // the sending queue's
 	id      component.ID      // the exporter's
 	routes  *router
+	logger  *zap.Logger
 	// upgraded: the storage held state before this start (see open).
 	upgraded bool
+	// stranded is set to the records open finds in the queues of routes no
+	// longer configured: the stranded_records gauge.
+	stranded *atomic.Int64
 }
 
 // directoryKey marks a storage that has a directory; its value is the
@@ -42,7 +49,9 @@ type heldQueue struct {
 }
 
 // open reads the directory and returns the listed queues of configured
-// routes that hold records; the others it takes off the list.
+// routes that hold records; the others it takes off the list, except the
+// queues of routes no longer configured that still hold records: those stay
+// listed, are counted in stranded, and named in one warning (see strand).
 //
 // A storage with no directory is new, or was written by a build that made
 // every queue at start; every queue of a configured route is then looked
@@ -51,14 +60,24 @@ type heldQueue struct {
 // left with metadata even when empty: a new storage costs that one file.
 // A storage that cannot list its keys has every queue looked into.
 func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
-	listed, found, err := d.load(ctx)
+	listed, orphaned, found, err := d.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if listed == nil && (found || d.upgraded || d.startedBefore(ctx, queueKey{d.routes.queued[0].name, 0})) {
-		for _, rt := range d.routes.queued {
-			for p := range numPriorities {
-				listed = append(listed, queueKey{rt.name, p})
+	// What the first queue was found to hold, when it was looked into to
+	// tell an earlier build's storage from a new one: not looked into again.
+	var first *look
+	if listed == nil {
+		upgraded := found || d.upgraded
+		if !upgraded {
+			l := d.look(ctx, queueKey{d.routes.queued[0].name, 0})
+			first, upgraded = &l, l.started || l.err != nil
+		}
+		if upgraded {
+			for _, rt := range d.routes.queued {
+				for p := range numPriorities {
+					listed = append(listed, queueKey{rt.name, p})
+				}
 			}
 		}
 	}
@@ -66,7 +85,13 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 	var held []heldQueue
 	ops := []*storage.Operation{storage.SetOperation(directoryKey, []byte(directoryVersion))}
 	for _, key := range listed {
-		n, _, err := d.records(ctx, key)
+		var l look
+		if first != nil && key == first.key {
+			l = *first
+		} else {
+			l = d.look(ctx, key)
+		}
+		n, err := l.records, l.err
 		if err == nil && n == 0 {
 			ops = append(ops, storage.DeleteOperation(directoryEntry(key)))
 			continue
@@ -74,10 +99,58 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 		// Unreadable metadata: start the queue all the same, it reads its own.
 		held = append(held, heldQueue{key, int(n)})
 	}
+	var stranded []look
+	for _, key := range orphaned {
+		l := d.look(ctx, key)
+		if l.err == nil && l.records == 0 {
+			ops = append(ops, storage.DeleteOperation(directoryEntry(key)))
+			continue
+		}
+		stranded = append(stranded, l)
+	}
 	if err := d.client.Batch(ctx, ops...); err != nil {
 		return nil, fmt.Errorf("saving the queue directory: %w", err)
 	}
+	d.strand(stranded)
 	return held, nil
+}
+
+// maxStrandedRoutes bounds how many routes the stranded-queue warning names.
+const maxStrandedRoutes = 20
+
+// strand counts the records of queues whose route is no longer configured,
+// and says once what to do about them. They stay in storage, listed: the
+// route's return delivers them, at its first start.
+func (d *queueDirectory) strand(queues []look) {
+	if len(queues) == 0 {
+		return
+	}
+	var records int64
+	unread := 0
+	var routes []string
+	for _, l := range queues {
+		records += l.records
+		if l.err != nil {
+			unread++
+		}
+		routes = append(routes, l.key.route)
+	}
+	d.stranded.Store(records)
+	slices.Sort(routes)
+	routes = slices.Compact(routes)
+	fields := []zap.Field{zap.Int("queues", len(queues)), zap.Int64("records", records)}
+	if unread > 0 {
+		fields = append(fields, zap.Int("queues_unreadable", unread))
+	}
+	if len(routes) > maxStrandedRoutes {
+		fields = append(fields, zap.Int("routes_not_named", len(routes)-maxStrandedRoutes))
+		routes = routes[:maxStrandedRoutes]
+	}
+	fields = append(fields, zap.Strings("routes", routes))
+	d.logger.Warn("Persistent queues of routes no longer in routing.keys hold log records, which are not delivered: "+
+		"to deliver them, put the routes back in routing.keys; to drop them, stop the collector and delete those queues' files "+
+		"from the storage directory (named after the route, as in exporter_pagerduty_<route>~002F<priority>_logs)",
+		fields...)
 }
 
 // add lists key, before its queue takes a record. The caller, building the
@@ -96,20 +169,20 @@ func directoryEntry(key queueKey) string {
 
 // load reads the directory: found is false when there is none, and listed
 // nil when the storage cannot list it. Queues of routes no longer
-// configured are left out: their records stay in storage.
-func (d *queueDirectory) load(ctx context.Context) (listed []queueKey, found bool, err error) {
+// configured are listed apart, in orphaned.
+func (d *queueDirectory) load(ctx context.Context) (listed, orphaned []queueKey, found bool, err error) {
 	version, err := d.client.Get(ctx, directoryKey)
 	switch {
 	case err != nil:
-		return nil, false, fmt.Errorf("reading the queue directory: %w", err)
+		return nil, nil, false, fmt.Errorf("reading the queue directory: %w", err)
 	case version == nil:
-		return nil, false, nil
+		return nil, nil, false, nil
 	case string(version) != directoryVersion:
-		return nil, false, fmt.Errorf("reading the queue directory: unknown layout %q", version)
+		return nil, nil, false, fmt.Errorf("reading the queue directory: unknown layout %q", version)
 	}
 	walker, ok := d.client.(storage.Walker)
 	if !ok {
-		return nil, true, nil
+		return nil, nil, true, nil
 	}
 	listed = []queueKey{}
 	err = walker.Walk(ctx, func(k string, _ []byte) ([]*storage.Operation, error) {
@@ -119,16 +192,19 @@ func (d *queueDirectory) load(ctx context.Context) (listed []queueKey, found boo
 		}
 		name, route, _ := strings.Cut(entry, "/")
 		p, ok := parsePriority(name)
-		if !ok || d.routes.named(route) == d.routes.unknown {
-			return nil, nil
+		switch {
+		case !ok:
+		case d.routes.named(route) == d.routes.unknown:
+			orphaned = append(orphaned, queueKey{route, p})
+		default:
+			listed = append(listed, queueKey{route, p})
 		}
-		listed = append(listed, queueKey{route, p})
 		return nil, nil
 	})
 	if err != nil {
-		return nil, true, fmt.Errorf("reading the queue directory: %w", err)
+		return nil, nil, true, fmt.Errorf("reading the queue directory: %w", err)
 	}
-	return listed, true, nil
+	return listed, orphaned, true, nil
 }
 
 // queueMetadataKey is where exporterhelper's persistent queue (v0.165)
@@ -136,26 +212,30 @@ func (d *queueDirectory) load(ctx context.Context) (listed []queueKey, found boo
 // (sfixed64) is the number of items, here log records, it holds.
 const queueMetadataKey = "qmv0"
 
-// records reads how many log records the persistent queue of key holds,
-// from the storage client its exporterhelper will open; started: the queue
-// has metadata, so it was started before.
-func (d *queueDirectory) records(ctx context.Context, key queueKey) (n int64, started bool, err error) {
-	client, err := d.storage.GetClient(ctx, component.KindExporter, queueID(d.id, key.route, key.priority), pipeline.SignalLogs.String())
-	if err != nil {
-		return 0, false, err
-	}
-	b, err := client.Get(ctx, queueMetadataKey)
-	if err = errors.Join(err, client.Close(ctx)); err != nil {
-		return 0, false, err
-	}
-	n, err = itemsSize(b)
-	return n, b != nil, err
+// look is what a persistent queue was found to hold.
+type look struct {
+	key     queueKey
+	records int64 // log records
+	started bool  // the queue has metadata: it was started before
+	err     error // its metadata could not be read
 }
 
-// startedBefore reports whether the queue of key has been started before.
-func (d *queueDirectory) startedBefore(ctx context.Context, key queueKey) bool {
-	_, started, err := d.records(ctx, key)
-	return started || err != nil
+// look reads how many log records the persistent queue of key holds, from
+// the storage client its exporterhelper will open.
+func (d *queueDirectory) look(ctx context.Context, key queueKey) look {
+	l := look{key: key}
+	client, err := d.storage.GetClient(ctx, component.KindExporter, queueID(d.id, key.route, key.priority), pipeline.SignalLogs.String())
+	if err != nil {
+		l.err = err
+		return l
+	}
+	b, err := client.Get(ctx, queueMetadataKey)
+	if l.err = errors.Join(err, client.Close(ctx)); l.err != nil {
+		return l
+	}
+	l.records, l.err = itemsSize(b)
+	l.started = b != nil
+	return l
 }
 
 // itemsSize reads field 1 of a PersistentMetadata; 0 when absent.

@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -145,7 +147,8 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 // started, was written by a build that made every queue at start; each
 // queue of a configured route is looked into once, and only those that hold
 // records are started. A new storage costs one queue's client, and starts
-// nothing.
+// nothing. The storage counts the clients opened per queue: one for the
+// look, and one more for a queue that is started.
 func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 	held := protowire.AppendTag(nil, 1, protowire.Fixed64Type) // items_size
 	held = protowire.AppendFixed64(held, 1)
@@ -153,24 +156,24 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 		dedup    map[string][]byte
 		queues   map[string][]byte // metadata, by route/priority
 		unlisted bool              // the storage cannot list its keys
-		opened   int
+		all      bool              // every queue is looked into, not only the first
 		started  []string
 	}{
-		"new": {opened: 1},
+		"new": {},
 		"directory the storage cannot list": {
 			dedup:    map[string][]byte{directoryKey: []byte(directoryVersion)},
 			queues:   map[string][]byte{"checkout/error": held},
 			unlisted: true,
-			opened:   3 * int(numPriorities), started: []string{"checkout/error"},
+			all:      true, started: []string{"checkout/error"},
 		},
 		"dedup state": {
 			dedup:  map[string][]byte{"limiter/checkout": {}},
 			queues: map[string][]byte{"checkout/info": held},
-			opened: 3 * int(numPriorities), started: []string{"checkout/info"},
+			all:    true, started: []string{"checkout/info"},
 		},
 		"first queue started before": {
 			queues: map[string][]byte{"default/critical": {}, "payments/ack_resolve": held},
-			opened: 3 * int(numPriorities), started: []string{"payments/ack_resolve"},
+			all:    true, started: []string{"payments/ack_resolve"},
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -179,11 +182,14 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 			storageID := component.MustNewID("file_storage")
 			store := &mapStorage{data: map[string][]byte{}, others: map[string]map[string][]byte{}}
 			maps.Copy(store.data, tc.dedup)
+			owner := func(route string, p priority) string {
+				return "Exporter/" + queueID(set.ID, route, p).String() + "/logs"
+			}
 			for name, meta := range tc.queues {
 				route, p, _ := strings.Cut(name, "/")
 				prio, ok := parsePriority(p)
 				require.True(t, ok)
-				store.others["Exporter/"+queueID(set.ID, route, prio).String()+"/logs"] = map[string][]byte{queueMetadataKey: meta}
+				store.others[owner(route, prio)] = map[string][]byte{queueMetadataKey: meta}
 			}
 			cfg := testConfig(api)
 			queue := exporterhelper.NewDefaultQueueConfig()
@@ -197,10 +203,121 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 				ext = unlistedStorage{store}
 			}
 			require.NoError(t, e.start(ctx, extHost{storageID: ext}))
-			assert.Len(t, store.clients(), max(tc.opened, len(tc.queues)))
+
+			// Clients opened, by route/priority.
+			named := map[string]string{} // by owner
+			for _, route := range []string{"checkout", "default", "payments"} {
+				for p := range numPriorities {
+					named[owner(route, p)] = route + "/" + p.String()
+				}
+			}
+			opened := map[string]int{}
+			for o, n := range store.opened() {
+				require.Contains(t, named, o, "a client of no configured queue")
+				opened[named[o]] = n
+			}
+			want := map[string]int{"default/critical": 1} // the first queue
+			if tc.all {
+				for _, name := range named {
+					want[name] = 1
+				}
+			}
+			for _, name := range tc.started {
+				want[name]++
+			}
+			assert.Equal(t, want, opened, "clients opened per queue: one look each, and one more per queue started")
 			assert.Equal(t, tc.started, builtQueues(e))
 			assert.Len(t, listedQueues(t, store.data), len(tc.started))
 			require.NoError(t, e.shutdown(ctx))
+		})
+	}
+}
+
+// TestQueuesOfRemovedRoutesAreStranded: the directory lists queues of a
+// route since removed from routing.keys. Those that hold records are not
+// started; they stay listed, their records are counted in
+// stranded_records, and one warning says how many and what to do. One
+// found empty is taken off the list, silently. With the route back, its
+// queues are started and nothing is stranded.
+func TestQueuesOfRemovedRoutesAreStranded(t *testing.T) {
+	meta := func(n uint64) []byte {
+		b := protowire.AppendTag(nil, 1, protowire.Fixed64Type) // items_size
+		return protowire.AppendFixed64(b, n)
+	}
+	for name, tc := range map[string]struct {
+		legacyRoute bool // the removed routes are configured again
+		started     []string
+		listed      []string
+		stranded    int64
+		warned      bool
+	}{
+		"removed": {
+			started:  []string{"checkout/error"},
+			listed:   []string{"critical/legacy", "error/checkout", "warning/legacy", "warning/old"},
+			stranded: 3, warned: true,
+		},
+		"put back": {
+			legacyRoute: true,
+			started:     []string{"checkout/error", "legacy/critical", "legacy/warning", "old/warning"},
+			listed:      []string{"critical/legacy", "error/checkout", "warning/legacy", "warning/old"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := newFakeEventsAPI(t)
+			set, tt, logs := observedSettings(t)
+			storageID := component.MustNewID("file_storage")
+			store := &mapStorage{data: map[string][]byte{directoryKey: []byte(directoryVersion)}, others: map[string]map[string][]byte{}}
+			for _, q := range []struct {
+				route string
+				p     priority
+				meta  []byte // nil: no metadata at all, unreadable: not a protobuf
+			}{
+				{"checkout", priorityError, meta(1)},
+				{"legacy", priorityCritical, meta(1)},
+				{"legacy", priorityWarning, meta(2)},
+				{"old", priorityWarning, []byte{0xff}}, // unreadable: records unknown
+				{"gone", priorityInfo, meta(0)},        // empty: forgotten
+			} {
+				store.data[directoryEntry(queueKey{q.route, q.p})] = []byte{}
+				store.others["Exporter/"+queueID(set.ID, q.route, q.p).String()+"/logs"] = map[string][]byte{queueMetadataKey: q.meta}
+			}
+			cfg := testConfig(api)
+			if tc.legacyRoute {
+				cfg.Routing.Keys["legacy"] = "legacy0000000000000000000000000a"
+				cfg.Routing.Keys["old"] = "old00000000000000000000000000000"
+			}
+			queue := exporterhelper.NewDefaultQueueConfig()
+			queue.StorageID = &storageID
+			cfg.QueueConfig = configoptional.Some(queue)
+			ctx := context.Background()
+			e, err := newExporter(ctx, cfg, set)
+			require.NoError(t, err)
+			require.NoError(t, e.start(ctx, extHost{storageID: store}))
+			defer func() { require.NoError(t, e.shutdown(ctx)) }()
+
+			assert.Equal(t, tc.started, builtQueues(e))
+			assert.Equal(t, tc.listed, listedQueues(t, store.data), "stranded queues stay listed; the empty one is forgotten")
+			m, err := tt.GetMetric("otelcol_exporter_pagerduty_stranded_records")
+			require.NoError(t, err)
+			points := m.Data.(metricdata.Gauge[int64]).DataPoints
+			require.Len(t, points, 1)
+			assert.Equal(t, tc.stranded, points[0].Value)
+
+			warnings := logs.FilterMessageSnippet("no longer in routing.keys").All()
+			if !tc.warned {
+				assert.Empty(t, warnings)
+				return
+			}
+			require.Len(t, warnings, 1, "one warning for all of them")
+			w := warnings[0]
+			assert.Equal(t, zapcore.WarnLevel, w.Level)
+			assert.Contains(t, w.Message, "put the routes back in routing.keys")
+			assert.Contains(t, w.Message, "delete those queues' files from the storage directory")
+			fields := w.ContextMap()
+			assert.Equal(t, int64(3), fields["queues"])
+			assert.Equal(t, int64(3), fields["records"])
+			assert.Equal(t, int64(1), fields["queues_unreadable"])
+			assert.Equal(t, []any{"legacy", "old"}, fields["routes"])
 		})
 	}
 }

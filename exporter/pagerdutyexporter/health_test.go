@@ -161,15 +161,40 @@ func TestHealthOutageIsOneRecoverableError(t *testing.T) {
 
 // TestHealthRefusedEventsAreNoOutage: PagerDuty refusing an event for its
 // content answered, and the record is dropped: no status, and no break in
-// a run of failures either.
+// a run of failures either (health.failed). A refusal between two failures
+// neither ends the run (the route is no better: it is not an acceptance) nor
+// counts as a failed attempt of it.
 func TestHealthRefusedEventsAreNoOutage(t *testing.T) {
-	h, log, clock := newTestHealth()
-	for range 10 {
+	t.Run("refusals alone", func(t *testing.T) {
+		h, log, clock := newTestHealth()
+		for range 10 {
+			h.settled("checkout", invalidEvent400)
+			clock.advance(time.Second)
+		}
+		assert.Empty(t, log.all())
+		assert.Zero(t, h.unwell.Load())
+	})
+	t.Run("503, 400, 503", func(t *testing.T) {
+		h, log, clock := newTestHealth()
+		began := clock.now()
+		h.settled("checkout", failed503)
+		clock.advance(failingAfter / 2)
 		h.settled("checkout", invalidEvent400)
-		clock.advance(time.Second)
-	}
-	assert.Empty(t, log.all())
-	assert.Zero(t, h.unwell.Load())
+		require.Empty(t, log.all(), "a refusal is no outage")
+		assert.Equal(t, int32(1), h.unwell.Load(), "a refusal is no recovery: the route stays doubtful")
+		clock.advance(failingAfter - failingAfter/2)
+		h.settled("checkout", failed503)
+		require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.statuses(),
+			"the run of failures went on through the refusal: failing since its first 503")
+		assert.Equal(t, `PagerDuty is not taking events: route "checkout" failing since `+began.Format(time.RFC3339)+
+			` (2 failed attempts, last: events API responded 503 Service Unavailable: upstream unavailable)`, log.all()[0].Err().Error(),
+			"the refusal is neither an attempt of the run nor its last answer")
+
+		h.settled("checkout", invalidEvent400)
+		assert.Len(t, log.all(), 1, "a refusal during the outage does not end it")
+		h.settled("checkout", accepted202)
+		assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, log.statuses())
+	})
 }
 
 // TestHealthRefusedKeyIsPermanent: refusalsBeforePermanent events of a route

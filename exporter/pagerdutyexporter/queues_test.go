@@ -2,6 +2,7 @@ package pagerdutyexporter
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -80,9 +81,54 @@ func TestBacklogSettlesWhatTheRetrySenderGaveUp(t *testing.T) {
 	// Handed back again and never seen since: given up.
 	b.retrying(held, "checkout", now)
 	assert.Equal(t, int64(0), observe(now.Add(time.Minute + time.Second))["checkout"])
-	// Never below zero, whatever is settled.
+	// Reported never below zero, whatever is settled.
 	b.settle("default", 7)
 	assert.Equal(t, int64(0), observe(now)["default"])
+}
+
+// TestBacklogCountsRecordsSettledBeforeTheirAdmission: a consumer may settle
+// records before admission adds them; once added, they are no longer held,
+// and the count is back where it was, instead of creeping up for good.
+func TestBacklogCountsRecordsSettledBeforeTheirAdmission(t *testing.T) {
+	b := newBacklog([]string{"checkout", "payments"}, 0)
+	observe := func() map[string]int64 {
+		got := map[string]int64{}
+		b.observe(time.Now(), func(route string, n int64) { got[route] = n })
+		return got
+	}
+	b.add("payments", 4)
+	b.settle("checkout", 3) // a fast consumer, before the add
+	assert.Equal(t, map[string]int64{"checkout": 0, "payments": 4}, observe(), "reported as zero meanwhile; other routes unchanged")
+	b.add("checkout", 3)
+	assert.Equal(t, map[string]int64{"checkout": 0, "payments": 4}, observe(), "settled and added: nothing held")
+	b.add("checkout", 2)
+	assert.Equal(t, int64(2), observe()["checkout"])
+	b.settle("checkout", 2)
+	assert.Equal(t, int64(0), observe()["checkout"])
+}
+
+// TestBacklogDoesNotDriftWithoutAQueue: without a sending queue, a request
+// is pushed, and settled, within the enqueue that then adds it; the gauge
+// must read zero once every event was accepted, request after request.
+func TestBacklogDoesNotDriftWithoutAQueue(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	h := startExporter(t, testConfig(api)) // no sending queue: pushes are synchronous
+	ctx := context.Background()
+	for i := range 3 {
+		require.NoError(t, h.exp.ConsumeLogs(ctx, batch(
+			alert("checkout", "alert.fingerprint", fmt.Sprint("a-", i), "alert.severity", "critical"),
+			alert("checkout", "alert.fingerprint", fmt.Sprint("b-", i), "alert.severity", "info"),
+		)))
+	}
+	require.Len(t, api.taken(), 6, "every event accepted")
+	m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_backlog")
+	require.NoError(t, err)
+	got := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Gauge[int64]).DataPoints {
+		route, _ := dp.Attributes.Value("routing")
+		got[route.AsString()] = dp.Value
+	}
+	assert.Equal(t, map[string]int64{"checkout": 0, "default": 0, "payments": 0}, got)
 }
 
 // TestBacklogAndTimeToPage: with the sending queue on, records waiting for

@@ -141,10 +141,12 @@ func TestRedactLoggerKeepsSamplingAndLevels(t *testing.T) {
 	assert.Empty(t, keyLeak(encodeAll(t, infoLogs)+encodeAll(t, debugLogs), testKey))
 }
 
-// TestRedactLoggerCoversExporterhelper builds the exporter with a redacting
-// logger in its settings, as the factory does, against a server that echoes
-// the request at 400 and 503: neither the exporter's warning nor
-// exporterhelper's retry lines carry a key.
+// TestRedactLoggerCoversExporterhelper builds the exporter through the
+// factory with the collector's plain logger in its settings, against a
+// server that echoes the request at 400 and 503: neither the exporter's
+// warning nor exporterhelper's retry lines carry a key. The refused record's
+// body quotes the key, and the warning quotes the body: the client's
+// redactor never sees that text, only the logger the factory wraps does.
 func TestRedactLoggerCoversExporterhelper(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := io.ReadAll(r.Body)
@@ -168,24 +170,26 @@ func TestRedactLoggerCoversExporterhelper(t *testing.T) {
 
 	core, logs := observer.New(zapcore.DebugLevel)
 	set := exportertest.NewNopSettings(metadata.Type)
-	set.Logger = redactLogger(zap.New(core), newKeyRedactor(cfg))
+	set.Logger = zap.New(core) // as the collector hands it: not redacting
 	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
 
-	record := func(fp string) plog.Logs {
+	record := func(fp, body string) plog.Logs {
 		ld := plog.NewLogs()
 		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 		lr.Attributes().PutStr("alert.fingerprint", fp)
-		lr.Body().SetStr("disk full")
+		lr.Body().SetStr(body)
 		return ld
 	}
-	require.NoError(t, exp.ConsumeLogs(context.Background(), record("refused")))
-	require.Error(t, exp.ConsumeLogs(context.Background(), record("failing")))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), record("refused", "disk full, paged with "+testKey)))
+	require.Error(t, exp.ConsumeLogs(context.Background(), record("failing", "disk full")))
 
 	text := encodeAll(t, logs)
-	require.NotEmpty(t, logs.FilterMessageSnippet("Dropping log record").All(), text)
+	dropped := logs.FilterMessageSnippet("Dropping log record").All()
+	require.Len(t, dropped, 1, text)
+	assert.Equal(t, "disk full, paged with "+eventsapi.Redacted, dropped[0].ContextMap()["body"], "the warning quotes the body, its key replaced")
 	require.NotEmpty(t, logs.FilterMessageSnippet("Exporting failed").All(), text)
 	assert.Contains(t, text, eventsapi.Redacted, "the echo is quoted, its key replaced")
 	assert.Empty(t, keyLeak(text, testKey), text)

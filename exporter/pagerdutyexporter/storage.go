@@ -116,5 +116,8 @@ func (e *pagerdutyExporter) openDirectory(host component.Host, client storage.Cl
 	if err != nil {
 		return nil, fmt.Errorf("sending_queue.storage: %w", err)
 	}
-	return &queueDirectory{client: client, storage: se, id: e.id, routes: e.flow.routes, upgraded: upgraded}, nil
+	return &queueDirectory{
+		client: client, storage: se, id: e.id, routes: e.flow.routes, logger: e.logger,
+		stranded: &e.tel.stranded, upgraded: upgraded,
+	}, nil
 }

@@ -29,6 +29,7 @@ type mapStorage struct {
 
 	mu     sync.Mutex
 	others map[string]map[string][]byte
+	opens  map[string]int // clients opened, by owner, "dedup" aside
 }
 
 func (m *mapStorage) GetClient(_ context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
@@ -44,6 +45,10 @@ func (m *mapStorage) GetClient(_ context.Context, kind component.Kind, id compon
 	if m.others[owner] == nil {
 		m.others[owner] = map[string][]byte{}
 	}
+	if m.opens == nil {
+		m.opens = map[string]int{}
+	}
+	m.opens[owner]++
 	return &mapClient{mu: &m.mu, m: m.others[owner]}, nil
 }
 
@@ -52,6 +57,13 @@ func (m *mapStorage) clients() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Sorted(maps.Keys(m.others))
+}
+
+// opened returns how many times each client other than "dedup" was opened.
+func (m *mapStorage) opened() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.opens)
 }
 
 // mapClient is a client of mapStorage; mu is the storage's.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -139,6 +140,11 @@ type telemetry struct {
 	suppressed [numActions][len(dedup.Reasons)]attrSet
 	repaired   [numRepairBits]attrSet
 	rejected   [numRejections]attrSet
+
+	// stranded is the stranded_records gauge: the records found at start in
+	// the persistent queues of routes no longer configured (see
+	// queueDirectory.strand); 0 without persistent queues.
+	stranded atomic.Int64
 }
 
 // attrSet is one attribute set, as the options each kind of instrument
@@ -331,6 +337,10 @@ func (t *telemetry) registerGauges(cache *dedup.Cache, b *backlog, routes *route
 		}),
 		t.tb.RegisterExporterPagerdutyCacheEvictionsCallback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(cache.Stats().Evictions, t.exporter.observe...)
+			return nil
+		}),
+		t.tb.RegisterExporterPagerdutyStrandedRecordsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(t.stranded.Load(), t.exporter.observe...)
 			return nil
 		}),
 		t.tb.RegisterExporterPagerdutyBacklogCallback(func(_ context.Context, o metric.Int64Observer) error {

@@ -100,15 +100,34 @@ func (c *Collector) SendJSON(tb testing.TB, body []byte) {
 // PostOTLP posts an OTLP JSON body to url and requires a 200.
 func PostOTLP(tb testing.TB, url string, body []byte) {
 	tb.Helper()
+	if err := TryPostOTLP(url, body); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TrySend is Send for a goroutine other than the test's, which must not
+// stop the test: it returns what went wrong instead.
+func (c *Collector) TrySend(ld plog.Logs) error {
+	body, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
+	if err != nil {
+		return fmt.Errorf("marshaling OTLP JSON: %w", err)
+	}
+	return TryPostOTLP(c.OTLPURL, body)
+}
+
+// TryPostOTLP posts an OTLP JSON body to url; an error unless it is
+// answered 200.
+func TryPostOTLP(url string, body []byte) error {
 	resp, err := HTTPClient.Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
-		tb.Fatalf("POST %s: %v", url, err)
+		return fmt.Errorf("POST %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		tb.Fatalf("POST %s: %s: %s", url, resp.Status, out)
+		return fmt.Errorf("POST %s: %s: %s", url, resp.Status, out)
 	}
+	return nil
 }
 
 // Scrape returns the body of the collector's Prometheus endpoint.

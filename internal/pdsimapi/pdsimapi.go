@@ -36,7 +36,14 @@ type RequestStats struct {
 	Echoed           int                       `json:"echoed"`            // answers quoting the request, from echo_rate
 	Redirected       int                       `json:"redirected"`        // 3xx answers, from redirect_rate
 	PortalHits       int                       `json:"portal_hits"`       // requests to /portal, where redirects point by default
+	// ThrottledAt is when the simulator answered each of its last
+	// MaxThrottledAt 429s, oldest first: the gaps between a client's retries.
+	ThrottledAt []time.Time `json:"throttled_at,omitempty"`
 }
+
+// MaxThrottledAt bounds RequestStats.ThrottledAt, so that a storm against
+// the rate limit keeps the snapshot small.
+const MaxThrottledAt = 1000
 
 // EventRecord is one alert event as received, and what it did.
 type EventRecord struct {

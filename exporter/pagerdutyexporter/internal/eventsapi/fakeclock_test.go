@@ -120,6 +120,14 @@ func newLimiterSim(t *testing.T, eventsPerMinute, burst int) *limiterSim {
 	return &limiterSim{t: t, l: newLimiter(eventsPerMinute, burst, c.clock()), clock: c, granted: make(chan grant, 1)}
 }
 
+// waiting returns how many events wait for the key's next slot.
+func (s *limiterSim) waiting() int {
+	k := s.l.forKey(simKey)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.waiters.Len()
+}
+
 // spend takes a slot that must be free now.
 func (s *limiterSim) spend() {
 	waited, err := s.l.Wait(context.Background(), simKey, 0, time.Time{})
@@ -137,13 +145,13 @@ func (s *limiterSim) wait(name string, rank int, arrived time.Time) {
 		s.granted <- grant{name: name, rank: rank, arrived: arrived, at: s.clock.Now()}
 	}()
 	want := s.queued
-	waitFor(s.t, func() bool { return s.l.waiting(simKey) == want })
+	waitFor(s.t, func() bool { return s.waiting() == want })
 }
 
 // next moves the clock to the next slot and returns the event granted it.
 func (s *limiterSim) next() grant {
 	s.t.Helper()
-	for s.l.waiting(simKey) == s.queued {
+	for s.waiting() == s.queued {
 		// A timer may find its slot still a rounding error away, and re-arm.
 		require.True(s.t, s.clock.fireNext(s.clock.Now().Add(time.Hour)), "events wait and no slot is coming")
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -97,34 +96,21 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 
 // TestLimiterServesMostUrgentFirst: with a backlog of rank-4 waiters ahead of
 // it, a rank-0 event gets the next slot, and the backlog then drains in the
-// order it came.
+// order it came, a slot each.
 func TestLimiterServesMostUrgentFirst(t *testing.T) {
 	// 600/min, burst 1: a slot every 100 ms, none booked ahead.
-	l := NewLimiter(600, 1)
-	ctx := context.Background()
-	_, err := l.Wait(ctx, "k", 4, time.Time{}) // spends the burst
-	require.NoError(t, err)
-
-	order := make(chan string, 10)
-	var wg sync.WaitGroup
-	wait := func(name string, rank int) {
-		defer wg.Done()
-		_, err := l.Wait(ctx, "k", rank, time.Time{})
-		assert.NoError(t, err)
-		order <- name
-	}
+	s := newLimiterSim(t, 600, 1)
+	t0 := s.clock.Now()
+	s.spend()
 	for i := range 5 {
-		wg.Add(1)
-		go wait(fmt.Sprintf("info-%d", i), 4)
-		waitFor(t, func() bool { return l.waiting("k") == i+1 })
+		s.wait(fmt.Sprintf("info-%d", i), 4, time.Time{})
 	}
-	wg.Add(1)
-	go wait("critical", 0)
-	wg.Wait()
-	close(order)
+	s.wait("critical", 0, time.Time{})
 	var got []string
-	for name := range order {
-		got = append(got, name)
+	for i := range 6 {
+		g := s.next()
+		got = append(got, g.name)
+		assert.Equal(t, time.Duration(i+1)*100*time.Millisecond, g.at.Sub(t0), "slot of %s", g.name)
 	}
 	assert.Equal(t, []string{"critical", "info-0", "info-1", "info-2", "info-3", "info-4"}, got)
 }
@@ -238,22 +224,28 @@ func TestLimiterArrivalDefaultsToNow(t *testing.T) {
 	assert.Equal(t, []string{"earlier", "now", "future", "rank 1"}, got)
 }
 
+// TestLimiterCanceledWaiterTakesNoSlot: a waiter whose context ends leaves
+// the queue without a slot; the next one gets the slot it would have had.
 func TestLimiterCanceledWaiterTakesNoSlot(t *testing.T) {
-	l := NewLimiter(600, 1)
-	ctx := context.Background()
-	_, err := l.Wait(ctx, "k", 0, time.Time{})
-	require.NoError(t, err)
-	canceled, cancel := context.WithCancel(ctx)
+	s := newLimiterSim(t, 600, 1) // a slot every 100 ms
+	t0 := s.clock.Now()
+	s.spend()
+	canceled, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
-		_, err := l.Wait(canceled, "k", 0, time.Time{})
+		_, err := s.l.Wait(canceled, simKey, 0, time.Time{})
 		done <- err
 	}()
-	waitFor(t, func() bool { return l.waiting("k") == 1 })
+	waitFor(t, func() bool { return s.waiting() == 1 })
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
-	assert.Zero(t, l.waiting("k"))
-	assert.Empty(t, l.forKey("k").sent[1:], "only the first event took a slot")
+	assert.Zero(t, s.waiting())
+	assert.Equal(t, unixNanos([]time.Time{t0}), unixNanos(s.l.Sends(simKey)), "only the first event took a slot")
+
+	s.wait("next", 0, time.Time{})
+	g := s.next()
+	assert.Equal(t, t0.Add(100*time.Millisecond), g.at, "the next event gets the first slot after the burst")
+	assert.Equal(t, unixNanos([]time.Time{t0, g.at}), unixNanos(s.l.Sends(simKey)))
 }
 
 func waitFor(t *testing.T, cond func() bool) {

@@ -40,6 +40,7 @@ type TelemetryBuilder struct {
 	ExporterPagerdutyRecordsRepaired metric.Int64Counter
 	ExporterPagerdutyRequestDuration metric.Float64Histogram
 	ExporterPagerdutyRequests        metric.Int64Counter
+	ExporterPagerdutyStrandedRecords metric.Int64ObservableGauge
 	ExporterPagerdutySuppressed      metric.Int64Counter
 	ExporterPagerdutyThrottled       metric.Int64Counter
 }
@@ -106,6 +107,21 @@ func (builder *TelemetryBuilder) RegisterExporterPagerdutyOpenIncidentsCallback(
 		cb(ctx, &observerInt64{inst: builder.ExporterPagerdutyOpenIncidents, obs: o})
 		return nil
 	}, builder.ExporterPagerdutyOpenIncidents)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterExporterPagerdutyStrandedRecordsCallback sets callback for observable ExporterPagerdutyStrandedRecords metric.
+func (builder *TelemetryBuilder) RegisterExporterPagerdutyStrandedRecordsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ExporterPagerdutyStrandedRecords, obs: o})
+		return nil
+	}, builder.ExporterPagerdutyStrandedRecords)
 	if err != nil {
 		return err
 	}
@@ -215,6 +231,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_exporter_pagerduty_requests",
 		metric.WithDescription("HTTP requests made to the Events API, by endpoint and status class. [Alpha]"),
 		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPagerdutyStrandedRecords, err = builder.meter.Int64ObservableGauge(
+		"otelcol_exporter_pagerduty_stranded_records",
+		metric.WithDescription("Log records found at start in the persistent queues of routes no longer in routing.keys; they are not delivered until their route is configured again. 0 without sending_queue.storage. [Alpha]"),
+		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterPagerdutySuppressed, err = builder.meter.Int64Counter(
