@@ -190,6 +190,7 @@ func (f *flow) queueOf(m *recordmap.Result, rt *route) (queueKey, bool) {
 // enqueue hands the records of s sorted to key to their queue. A queue that
 // refuses them (full) lets go of their dedup keys' pins.
 func (f *flow) enqueue(ctx context.Context, s *sorting, key queueKey, held *heldLogs) error {
+	f.exit.enqueuing(key, held.count)
 	err := f.exit.enqueued(key, held.count, f.queues.consume(ctx, key, held.logs))
 	if err != nil {
 		for _, r := range s.records {

@@ -16,12 +16,12 @@ import (
 // a retry are remembered with the time they were; a request not seen again
 // within retry_on_failure.max_elapsed_time plus max_interval was given up.
 //
-// Records are added once their queue took them, and a consumer may settle
-// them before that (always so without a sending queue, whose push runs
-// within the enqueue): a route's count then goes below zero until the add
-// follows, and is reported as zero meanwhile. A count that stopped at zero
-// instead would keep those records once they are added, and the gauge
-// would creep up for good.
+// Records are added before their queue takes them (exit.enqueuing), so a
+// consumer that settles them at once never takes the count below what is
+// queued; a queue that refuses them takes them off again. A route's count
+// may still go below zero for a moment (a queue whose count could not be
+// read at start, below), and is then reported as zero: a count that stopped
+// at zero instead would creep up for good.
 //
 // At start, the records a persistent queue holds from before are added
 // before it delivers any (queues.readBack), so the gauge counts them from

@@ -164,15 +164,20 @@ func (x *exit) sent(o *outcome) {
 	}
 }
 
-// enqueued settles the records of one request put on a queue: they join the
-// backlog, unless the queue refused them (err).
+// enqueued settles the records of one request put on a queue: counted in
+// the backlog by enqueuing, they leave it if the queue refused them (err).
 func (x *exit) enqueued(key queueKey, records int, err error) error {
 	if err != nil {
+		x.backlog.settle(key.route, records)
 		return fmt.Errorf("queueing %d records for route %q, priority %s: %w", records, key.route, key.priority, err)
 	}
-	x.backlog.add(key.route, records)
 	return nil
 }
+
+// enqueuing counts records about to be put on a queue in the backlog: before
+// the queue takes them, so that a consumer that settles them at once never
+// takes the count below what is queued.
+func (x *exit) enqueuing(key queueKey, records int) { x.backlog.add(key.route, records) }
 
 // taking notes that p takes its request from its queue.
 func (x *exit) taking(p *push) { x.backlog.taken(p.ld) }
