@@ -320,7 +320,7 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event, uncertain
 		// PagerDuty: remembering it as open would suppress the real trigger.
 		if ev.Action == eventsapi.Acknowledge {
 			// It may be owed to a trigger still to come.
-			owed := c.owe(dedupKey, &ev)
+			owed := c.owe(dedupKey, &ev, false)
 			c.mu.Unlock()
 			c.deleteStored(ctx, victims)
 			if owed {
@@ -339,7 +339,7 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event, uncertain
 	owedChanged := false
 	if ev.Action == eventsapi.Acknowledge && (e.uncertain || uncertain) {
 		// It may have found no incident: owed until one is sure to be open.
-		owedChanged = c.owe(dedupKey, &ev)
+		owedChanged = c.owe(dedupKey, &ev, false)
 	}
 	e.accepted(&ev, now)
 	if uncertain {
@@ -368,7 +368,7 @@ func (c *Cache) suppressed(ctx context.Context, dedupKey string, ev Event, reaso
 	c.mu.Lock()
 	e, ok := c.lru.entries[dedupKey]
 	if !ok {
-		owed := reason == ReasonDeferred && c.owe(dedupKey, &ev)
+		owed := reason == ReasonDeferred && c.owe(dedupKey, &ev, true)
 		c.mu.Unlock()
 		if owed {
 			c.persistOwed(ctx, dedupKey)
@@ -381,10 +381,10 @@ func (c *Cache) suppressed(ctx context.Context, dedupKey string, ev Event, reaso
 		c.lru.quiet.start(e)
 	}
 	owedChanged := false
-	if ev.Action == eventsapi.Acknowledge && !ev.Auto && e.state != Acknowledged && ev.Time >= e.resolvedTime {
+	if ev.Action == eventsapi.Acknowledge && !ev.Auto && (e.state != Acknowledged || reason == ReasonDeferred) && ev.Time >= e.resolvedTime {
 		// It found no incident to acknowledge, or one it seemed too old
 		// for: a trigger still to come may open it.
-		owedChanged = c.owe(dedupKey, &ev)
+		owedChanged = c.owe(dedupKey, &ev, reason == ReasonDeferred)
 	}
 	owedChanged = c.settleOwed(dedupKey, e) || owedChanged
 	dirty := e.dirty || (e.eventTime != applied && (c.lru.pinned[dedupKey] != nil || c.readBack.Load() > 0))

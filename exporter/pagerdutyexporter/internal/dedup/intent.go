@@ -82,7 +82,7 @@ func (a *alert) decide(ev *Event, now, repeatInterval int64, olderWaits bool) st
 		return a.decideAuto(ev)
 	case ev.Action == eventsapi.Acknowledge:
 		reason := a.decideAcknowledge(ev)
-		if olderWaits && (a.state != Acknowledged || a.uncertain) {
+		if olderWaits {
 			// They may close this incident and open the one it is meant
 			// for: it goes after them (see Cache.Owed).
 			return ReasonDeferred

@@ -3,26 +3,28 @@ package dedup
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 )
 
 // owedPrefix namespaces owed acknowledges in the storage: the record's
-// time and arrival, 16 bytes.
+// time and arrival, 16 bytes, then 1 when it was deferred, 0 if not.
 const owedPrefix = "owed/"
 
 func (s *storageStore) saveOwed(ctx context.Context, dedupKey string, o owedAck) error {
-	b := make([]byte, 16)
+	b := make([]byte, 17)
 	putNanos(b, o.time)
 	putNanos(b[8:], o.arrival)
+	if o.deferred {
+		b[16] = 1
+	}
 	return s.Client.Set(ctx, owedPrefix+dedupKey, b)
 }
 
 func decodeOwed(dedupKey string, b []byte) (*owedAck, error) {
-	if len(b) != 16 {
+	if len(b) != 17 {
 		return nil, fmt.Errorf("owed acknowledge %q: unknown layout", dedupKey)
 	}
-	return &owedAck{time: nanos(b), arrival: nanos(b[8:])}, nil
+	return &owedAck{time: nanos(b), arrival: nanos(b[8:]), deferred: b[16] == 1}, nil
 }
 
 // owedAck is an acknowledge record that could not apply when it was
@@ -33,7 +35,11 @@ func decodeOwed(dedupKey string, b []byte) (*owedAck, error) {
 // alert's newest intent needs.
 type owedAck struct {
 	time, arrival int64 // the record's Event.Time and Event.Arrival
-	ready         bool  // its incident is open: to be sent
+	ready         bool  // its incident was open when its entry last changed
+	// deferred: it was not sent (ReasonDeferred): should its alert's entry
+	// be forgotten meanwhile, it is sent all the same, as an acknowledge of
+	// an alert the cache does not know is.
+	deferred bool
 }
 
 // minOwedBound is the fewest owed acknowledges held however small
@@ -43,8 +49,8 @@ const minOwedBound = 1024
 
 // owe notes ev, an acknowledge, as owed; it reports whether that changed
 // anything. c.mu must be held.
-func (c *Cache) owe(dedupKey string, ev *Event) bool {
-	if ev.Time == 0 {
+func (c *Cache) owe(dedupKey string, ev *Event, deferred bool) bool {
+	if ev.Time == 0 || ev.Auto {
 		return false
 	}
 	if o, ok := c.owed[dedupKey]; ok && o.time >= ev.Time {
@@ -53,7 +59,7 @@ func (c *Cache) owe(dedupKey string, ev *Event) bool {
 	if c.cfg.MaxEntries > 0 && len(c.owed) >= max(c.cfg.MaxEntries, minOwedBound) {
 		return false // bounded as the cache is, if loosely
 	}
-	c.owed[dedupKey] = &owedAck{time: ev.Time, arrival: ev.Arrival}
+	c.owed[dedupKey] = &owedAck{time: ev.Time, arrival: ev.Arrival, deferred: deferred}
 	return true
 }
 
@@ -65,7 +71,9 @@ func (c *Cache) settleOwed(dedupKey string, e *entry) bool {
 	o, ok := c.owed[dedupKey]
 	switch {
 	case !ok:
-	case e.state == Acknowledged || o.time < e.resolvedTime:
+	case o.time < e.resolvedTime, e.state == Acknowledged && !e.uncertain && !c.olderWaits(dedupKey, o.arrival):
+		// A newer resolve closed its incident, or it is acknowledged and
+		// nothing ahead of it can change that.
 		delete(c.owed, dedupKey)
 		return true
 	default:
@@ -97,20 +105,19 @@ func (c *Cache) persistOwed(ctx context.Context, dedupKey string) {
 	}
 }
 
-// owedNow reports whether o, ready when its incident opened, is due now:
-// the incident is still open (or the entry forgotten since), and no record
-// of its alert that arrived before it waits in a queue (it may be a resolve
-// and a new trigger, whose incident the acknowledge is meant for), here or
-// read back from an earlier run. c.mu must be held.
+// owedNow reports whether o is due now: no record of its alert that arrived
+// before it waits in a queue (it may be a resolve and a new trigger, whose
+// incident the acknowledge is meant for), here or read back from an earlier
+// run, and its incident is open and unacknowledged; or, its alert's entry
+// forgotten since, it was ready or deferred. c.mu must be held.
 func (c *Cache) owedNow(dedupKey string, o *owedAck) bool {
-	if e := c.lru.entries[dedupKey]; e != nil && !e.owes(o.time) {
+	if c.olderWaits(dedupKey, o.arrival) {
 		return false
 	}
-	if c.readBack.Load() > 0 {
-		return false
+	if e := c.lru.entries[dedupKey]; e != nil {
+		return e.owes(o.time)
 	}
-	p := c.lru.pinned[dedupKey]
-	return p == nil || !slices.ContainsFunc(p.waiting, func(a int64) bool { return a < o.arrival })
+	return o.ready || o.deferred
 }
 
 // OwedAck is an acknowledge the exporter owes: queue it as an Event with
@@ -128,7 +135,7 @@ func (c *Cache) Owed(ctx context.Context, now time.Time) []OwedAck {
 	var gone []string
 	for key, o := range c.owed {
 		switch {
-		case o.ready && c.owedNow(key, o):
+		case c.owedNow(key, o):
 			due = append(due, OwedAck{DedupKey: key, Time: o.time, Arrival: o.arrival})
 		case c.cfg.TTL > 0 && now.UnixNano()-o.arrival >= int64(c.cfg.TTL) && c.lru.pinned[key] == nil && c.readBack.Load() == 0:
 			// Too old, and no record of its alert waits that could open
