@@ -94,7 +94,11 @@ type exit struct {
 // its way in.
 func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 	defer o.turn.Release()
-	x.tel.repairedRecord(ctx, o.repairs)
+	if !o.auto {
+		// The exporter's own events lack what a record would carry (a
+		// severity): nothing of theirs was repaired.
+		x.tel.repairedRecord(ctx, o.repairs)
+	}
 	if o.repairs.Has(recordmap.RepairTimeInFuture) {
 		x.logger.Debug("Record time ahead of its arrival: ordered by arrival", recordFields(o.ref, o.dedupKey)...)
 	}
