@@ -88,7 +88,7 @@ func TestFiringRecordRacingAnAutoResolve(t *testing.T) {
 		all = append(all, firing(fmt.Sprintf("ar-race-%d", i), "error", "card declined"))
 	}
 	col.Send(t, records("checkout", all...))
-	s := sim.WaitFor(t, "the triggers", func(s e2etest.Snapshot) bool {
+	sim.WaitFor(t, "the triggers", func(s e2etest.Snapshot) bool {
 		for i := range alerts {
 			if !s.Has(fmt.Sprintf("ar-race-%d", i)) {
 				return false
@@ -110,7 +110,7 @@ func TestFiringRecordRacingAnAutoResolve(t *testing.T) {
 		col.Send(t, records("checkout", again...))
 	}
 	time.Sleep(700 * time.Millisecond) // the last resolves decided go out or are dropped
-	s = sim.Snapshot(t)
+	s := sim.Snapshot(t)
 	decided := col.Count(t, metricSuppressed, "event_action=resolve", "reason=stale")
 	for i := range alerts {
 		fp := fmt.Sprintf("ar-race-%d", i)

@@ -37,7 +37,7 @@ func eventsSettled(t *testing.T, col *e2etest.Collector, n int, what string) {
 
 // TestAcknowledgeNeverErasesAQueuedRetrigger: an alert fired and was
 // resolved; it fires again, and that firing record waits in its queue
-// (sending_queue.num_consumers 1, busy with a neighbour's event that the
+// (sending_queue.num_consumers 1, busy with a neighbor's event that the
 // simulator answers after 4 s); an acknowledge of the alert arrives in a
 // later request while the firing record still waits. The newest intent is
 // an open incident, acknowledged: the firing record opens a new incident and
@@ -47,7 +47,7 @@ func eventsSettled(t *testing.T, col *e2etest.Collector, n int, what string) {
 func TestAcknowledgeNeverErasesAQueuedRetrigger(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
-	const fp, neighbour = "ni-ack", "ni-ack-neighbour"
+	const fp, neighbor = "ni-ack", "ni-ack-neighbor"
 	sim, col := startPair(t, exporterConfig{numConsumers: 1}, "-quiet")
 
 	col.Send(t, records("checkout", firing(fp, "error", "card declined")))
@@ -56,25 +56,25 @@ func TestAcknowledgeNeverErasesAQueuedRetrigger(t *testing.T) {
 	sim.WaitFor(t, "the resolve", resolvedOnce(fp))
 	eventsSettled(t, col, 2, "the trigger and the resolve")
 
-	// The neighbour takes the checkout error queue's one consumer for 4 s;
+	// The neighbor takes the checkout error queue's one consumer for 4 s;
 	// the alert's next firing record waits behind it, not yet decided.
 	sim.Control(t, map[string]any{"latency": "4s"})
-	col.Send(t, records("checkout", firing(neighbour, "error", "neighbour's page")))
+	col.Send(t, records("checkout", firing(neighbor, "error", "neighbor's page")))
 	col.Send(t, records("checkout", firing(fp, "error", "card declined")))
 	col.Send(t, records("checkout", acked(fp)))
 	// The consumer takes the firing record only once the simulator has
-	// answered the neighbour, which it records before answering: if the
-	// neighbour is not there, the acknowledge arrived while the firing
+	// answered the neighbor, which it records before answering: if the
+	// neighbor is not there, the acknowledge arrived while the firing
 	// record still waited in the queue.
-	require.Empty(t, sim.Snapshot(t).EventsFor(neighbour),
-		"precondition: the acknowledge must arrive while the neighbour holds the queue's consumer")
+	require.Empty(t, sim.Snapshot(t).EventsFor(neighbor),
+		"precondition: the acknowledge must arrive while the neighbor holds the queue's consumer")
 	sim.Control(t, map[string]any{"latency": "0s"})
 
 	e2etest.Eventually(t, e2etest.LandTimeout, func() bool {
 		return settledCount(t, col, "trigger") == 3 && settledCount(t, col, "acknowledge") == 1
 	}, "the firing records and the acknowledge settled")
-	s := waitDelivered(t, sim, neighbour)
-	assertOnce(t, s, keyCheckout, neighbour)
+	s := waitDelivered(t, sim, neighbor)
+	assertOnce(t, s, keyCheckout, neighbor)
 	assert.Equal(t, []string{"resolved", "acknowledged"}, states(s, fp),
 		"the queued firing record opens a new incident and the newer acknowledge acknowledges it; events of %s: %v; "+
 			"suppressed: acknowledge already_applied %d, trigger stale %d", fp, e2etest.Actions(s.EventsFor(fp)),
@@ -85,17 +85,17 @@ func TestAcknowledgeNeverErasesAQueuedRetrigger(t *testing.T) {
 // TestNoFalsePageAfterAutoResolve: with auto_resolve.after 2s and a rate
 // limit of 6 events a minute (one every 10 s, burst 1) on a route whose
 // error queue has one consumer, an open alert's next firing record waits in
-// that queue behind a neighbour held at the limiter (the alert's trigger
+// that queue behind a neighbor held at the limiter (the alert's trigger
 // spent the burst: the next slot is 10 s later). The alert has been quiet
 // since that record arrived, so the exporter resolves it 2-4 s later, and
 // the resolve (priority ack_resolve) takes the limiter's next slot ahead of
-// the neighbour (error). The firing record, older than the resolve's
+// the neighbor (error). The firing record, older than the resolve's
 // decision, must not open a second incident once it is delivered: the
 // alert ends resolved, with exactly one incident ever opened.
 func TestNoFalsePageAfterAutoResolve(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
-	const fp, neighbour = "ni-quiet", "ni-quiet-neighbour"
+	const fp, neighbor = "ni-quiet", "ni-quiet-neighbor"
 	const quiet, sweepSlack = 2 * time.Second, 2 * time.Second
 	sim, col := startPair(t, exporterConfig{autoResolve: "2s", eventsPerMinute: 6, burst: 1, numConsumers: 1}, "-quiet")
 
@@ -103,15 +103,15 @@ func TestNoFalsePageAfterAutoResolve(t *testing.T) {
 	sim.WaitFor(t, "the trigger", func(s e2etest.Snapshot) bool { return s.Has(fp) })
 	eventsSettled(t, col, 1, "the trigger") // the alert is open in the cache: its clock runs
 
-	// The trigger spent the burst: the neighbour waits at the limiter for
+	// The trigger spent the burst: the neighbor waits at the limiter for
 	// the next slot, 10 s after it, holding the queue's one consumer. It is
 	// opted out of auto-resolution, so that no resolve of its own competes
 	// for the limiter's slots.
-	nb := firing(neighbour, "error", "neighbour's page")
+	nb := firing(neighbor, "error", "neighbor's page")
 	nb.Attrs = map[string]any{"alert.resolve_after": "0s"}
 	col.Send(t, records("checkout", nb))
 	// A changed summary: not a repeat settled on arrival, but queued behind
-	// the neighbour. It restarts the alert's quiet clock, for the last time.
+	// the neighbor. It restarts the alert's quiet clock, for the last time.
 	col.Send(t, records("checkout", firing(fp, "error", "card declined, 2 attempts")))
 	lastFiring := time.Now()
 
@@ -126,23 +126,23 @@ func TestNoFalsePageAfterAutoResolve(t *testing.T) {
 	}, "the firing records settled and the alert resolved")
 	s := sim.Snapshot(t)
 
-	// The neighbour was held for longer than the quiet period and the
+	// The neighbor was held for longer than the quiet period and the
 	// sweep's slack: the resolve was decided while the firing record still
 	// waited in the queue.
-	nbEvents := s.EventsFor(neighbour)
-	require.NotEmpty(t, nbEvents, "the neighbour's trigger")
+	nbEvents := s.EventsFor(neighbor)
+	require.NotEmpty(t, nbEvents, "the neighbor's trigger")
 	held := nbEvents[0].Time.Sub(lastFiring)
 	require.Greater(t, held, quiet+sweepSlack+time.Second,
-		"precondition: the neighbour must hold the queue past the alert's quiet period (held %v)", held)
+		"precondition: the neighbor must hold the queue past the alert's quiet period (held %v)", held)
 
 	evs := s.EventsFor(fp)
-	t.Logf("neighbour sent %v after the last firing record; events of %s: %v", held.Round(time.Millisecond), fp, e2etest.Actions(evs))
+	t.Logf("neighbor sent %v after the last firing record; events of %s: %v", held.Round(time.Millisecond), fp, e2etest.Actions(evs))
 	require.Equal(t, []string{"resolved"}, states(s, fp),
 		"the alert ends resolved with exactly one incident ever opened: the firing record that waited through the quiet "+
 			"period is older than the auto-resolve and must not page again; events of %s: %v", fp, e2etest.Actions(evs))
 	assert.Equal(t, keyCheckout, evs[len(evs)-1].RoutingKey)
 	assert.Equal(t, 1, col.Count(t, metricAutoResolved, "routing=checkout"))
-	assertOnce(t, s, keyCheckout, neighbour)
+	assertOnce(t, s, keyCheckout, neighbor)
 }
 
 // TestResolveAfterOptOutOfTheNewestRecord: one OTLP request carries two

@@ -88,7 +88,7 @@ func (c *arrivalClock) restore(ctx context.Context, client storage.Client) ([][2
 // save writes the clock's reading at now to client; clean marks the
 // reading of a clean shutdown.
 func (c *arrivalClock) save(ctx context.Context, client storage.Client, now time.Time, clean bool) error {
-	b := binary.LittleEndian.AppendUint64(make([]byte, 0, 9+16*len(c.down)), uint64(now.UnixNano())) //nolint:gosec // G115: restore undoes it bit for bit
+	b := binary.LittleEndian.AppendUint64(make([]byte, 0, 9+16*len(c.down)), uint64(now.UnixNano()))
 	if clean {
 		b = append(b, 1)
 	} else {

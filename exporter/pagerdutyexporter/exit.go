@@ -106,7 +106,7 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 		x.tel.waited(ctx, o.route, o.waited)
 		x.tel.sent(ctx, o.route, o.action, &o.result, o.took)
 		x.health.settled(o.route.name, o.result)
-		x.sent(o)
+		x.sent(ctx, o)
 	}
 	switch o.kind {
 	case outcomeSent:
@@ -138,11 +138,12 @@ func (x *exit) settle(ctx context.Context, p *push, o *outcome) {
 			p.errs = append(p.errs, o.err)
 		}
 	}
-	if o.kind >= outcomeFailed {
+	switch {
+	case o.kind >= outcomeFailed:
 		p.unsent.add(o.ref, nil)
-	} else if p != nil && !queuedBy(o.ref.sl, x.run) {
+	case p != nil && !queuedBy(o.ref.sl, x.run):
 		x.readBackSettled()
-	} else if p != nil && o.dedupKey != "" {
+	case p != nil && o.dedupKey != "":
 		x.unpin(o.dedupKey, o.received)
 	}
 }
@@ -154,7 +155,7 @@ func (x *exit) tallied(ctx context.Context, tally *suppressedTally) {
 
 // sent turns the Events API's answer into how the record settles: accepted,
 // refused for good, or failed (retried).
-func (x *exit) sent(o *outcome) {
+func (x *exit) sent(ctx context.Context, o *outcome) {
 	switch o.result.Outcome {
 	case eventsapi.Accepted:
 	case eventsapi.Rejected:
@@ -163,7 +164,7 @@ func (x *exit) sent(o *outcome) {
 		o.kind, o.failKey, o.err = outcomeFailed, o.route.key, retryError(o.route.name, o.result)
 		if o.result.Unknown() {
 			// It may have reached PagerDuty all the same.
-			o.turn.Unknown(context.Background())
+			o.turn.Unknown(ctx)
 		}
 	}
 }

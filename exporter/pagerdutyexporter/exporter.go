@@ -70,7 +70,7 @@ func newExporter(ctx context.Context, cfg *Config, set exporter.Settings) (*page
 	hostname, _ := os.Hostname()
 	clock := newArrivalClock(time.Now())
 	now := clock.now
-	run := rand.Int64() //nolint:gosec // G404: tells runs apart, guards nothing
+	run := rand.Int64() // tells runs apart, guards nothing
 	routes := newRouter(cfg)
 	stop, stopNow := context.WithCancel(context.Background())
 	sends, cancelSends := context.WithCancel(context.Background())

@@ -7,6 +7,7 @@ package intentmodel // import "github.com/otelcol-pagerduty/pagerduty/exporter/p
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -143,12 +144,9 @@ func Agrees(pd PagerDuty, refs ...*Reference) error {
 			return nil
 		}
 	}
-	msg := fmt.Sprintf("PagerDuty shows %v after opening %d incidents; the newest intent is", pd.State, pd.Incidents)
+	wants := make([]string, len(refs))
 	for i, ref := range refs {
-		if i > 0 {
-			msg += ","
-		}
-		msg += fmt.Sprintf(" %v (%d incidents) with %v slack", ref.state, ref.openings, ref.Slack)
+		wants[i] = fmt.Sprintf("%v (%d incidents) with %v slack", ref.state, ref.openings, ref.Slack)
 	}
-	return fmt.Errorf("%s", msg)
+	return fmt.Errorf("PagerDuty shows %v after opening %d incidents; the newest intent is %s", pd.State, pd.Incidents, strings.Join(wants, ", "))
 }
