@@ -63,10 +63,10 @@ type pdFaults struct {
 	window                          time.Duration
 }
 
-func newPDDouble(t *testing.T, seed uint64) *pdDouble {
+// newPDDouble starts a double; the schedule closes it when it ends.
+func newPDDouble(seed uint64) *pdDouble {
 	d := &pdDouble{rng: rand.New(rand.NewPCG(seed, 1)), keys: map[string]*intentmodel.PagerDuty{}, window: map[string][]time.Time{}, history: map[string][]string{}}
 	d.Server = httptest.NewServer(http.HandlerFunc(d.serve))
-	t.Cleanup(d.Close)
 	return d
 }
 
@@ -176,6 +176,7 @@ type alertRun struct {
 	cfg   *Config
 	e     *pagerdutyExporter
 	clock *steppedClock
+	tel   *componenttest.Telemetry
 	refs  map[string]*[2]intentmodel.Reference
 }
 
@@ -184,7 +185,7 @@ var scheduleAlerts = []struct{ key, service string }{
 }
 
 func newAlertRun(t *testing.T, s *schedule) *alertRun {
-	api := newPDDouble(t, s.seed)
+	api := newPDDouble(s.seed)
 	storageID := component.MustNewID("file_storage")
 	run := &alertRun{t: t, s: s, api: api, host: extHost{storageID: &mapStorage{data: map[string][]byte{}}}, clock: &steppedClock{}, refs: map[string]*[2]intentmodel.Reference{}}
 	cfg := testConfig(&fakeEventsAPI{Server: api.Server})
@@ -219,7 +220,8 @@ func newAlertRun(t *testing.T, s *schedule) *alertRun {
 // start starts a new run of the exporter, on the schedule's clock, with no
 // ticker: the schedule sweeps.
 func (r *alertRun) start() {
-	set := metadatatest.NewSettings(componenttest.NewTelemetry())
+	r.tel = componenttest.NewTelemetry()
+	set := metadatatest.NewSettings(r.tel)
 	set.Logger = zap.NewNop()
 	e, err := newExporter(context.Background(), r.cfg, set)
 	require.NoError(r.t, err)
@@ -231,6 +233,7 @@ func (r *alertRun) start() {
 
 func (r *alertRun) stop() {
 	require.NoError(r.t, r.e.shutdown(context.Background()))
+	require.NoError(r.t, r.tel.Shutdown(context.Background()))
 }
 
 // request sends one OTLP request of 1 to 3 records.
@@ -346,6 +349,7 @@ func runSchedule(t *testing.T, seed uint64) {
 	}
 	s.note("persistent queue %v, %d consumers, dedup.max_entries %d, dedup.ttl %v", s.persistent, s.consumers, s.maxEntries, s.ttl)
 	r := newAlertRun(t, s)
+	defer r.api.Close()
 	for range 8 + rng.IntN(8) {
 		switch roll := rng.IntN(20); {
 		case roll < 10:
