@@ -100,8 +100,8 @@ type sorting struct {
 type sorted struct {
 	queue    queueKey
 	queued   bool   // false: settled on its way in
-	dedupKey string // pinned while it waits; "" for a change event
 	firing   bool   // a trigger
+	dedupKey string // pinned while it waits; "" for a change event
 }
 
 // queueFor identifies a record that reached the exporter at arrived, and

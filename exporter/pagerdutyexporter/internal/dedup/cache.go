@@ -204,7 +204,7 @@ func (c *Cache) begun(ctx context.Context, dedupKey string, ev Event, sl *slot) 
 	if ev.Arrival == 0 {
 		ev.Arrival = c.now().UnixNano()
 	}
-	d := c.decide(ctx, dedupKey, ev)
+	d := c.decide(ctx, dedupKey, ev, false)
 	ev.RoutingKey = d.RoutingKey
 	return Turn{Decision: d, c: c, dedupKey: dedupKey, event: ev, slot: sl}
 }
@@ -269,12 +269,20 @@ func (t *Turn) Release() {
 // decide is Begin's decision, made while the caller holds dedupKey's turn:
 // the turn, not c.mu, keeps the key's entry from changing while the storage
 // is read.
-func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision {
+//
+// arriving: ev is a record on its way in (see Arrive), which is not decided
+// while an earlier record of its alert waits: the decision is then
+// reasonWaits.
+func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event, arriving bool) Decision {
 	now := ev.At
 	if now == 0 {
 		now = c.now().UnixNano()
 	}
 	c.mu.Lock()
+	if arriving && c.lru.pinned[dedupKey] != nil {
+		c.mu.Unlock()
+		return Decision{Reason: reasonWaits}
+	}
 	e, expired := c.lru.lookup(dedupKey, now)
 	if e != nil {
 		// Known: decided at once, under the one lock.
@@ -290,6 +298,10 @@ func (c *Cache) decide(ctx context.Context, dedupKey string, ev Event) Decision 
 	defer c.mu.Unlock()
 	return c.rules(dedupKey, e, ev, now)
 }
+
+// reasonWaits is the decision of decide for a record on its way in while an
+// earlier record of its alert waits: none yet.
+const reasonWaits = "\x00waits"
 
 // rules is the decision itself, on the entry e (nil when unknown), at now
 // (Unix nanoseconds): the alert's decision (alert.decide) and the routing
@@ -377,7 +389,7 @@ func (c *Cache) suppressed(ctx context.Context, dedupKey string, ev Event, reaso
 	}
 	applied := e.eventTime
 	if e.suppressed(&ev, reason) {
-		c.unsaved[dedupKey] = struct{}{}
+		c.unsave(dedupKey)
 		c.lru.quiet.start(e)
 	}
 	owedChanged := false
@@ -394,6 +406,14 @@ func (c *Cache) suppressed(ctx context.Context, dedupKey string, ev Event, reaso
 	}
 	if dirty {
 		c.persist(ctx, dedupKey)
+	}
+}
+
+// unsave notes that dedupKey's entry changed in a way Flush writes, when
+// the cache has a storage. c.mu must be held.
+func (c *Cache) unsave(dedupKey string) {
+	if _, memoryOnly := c.store.(noStore); !memoryOnly {
+		c.unsaved[dedupKey] = struct{}{}
 	}
 }
 

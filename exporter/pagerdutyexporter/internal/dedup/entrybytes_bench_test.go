@@ -30,7 +30,7 @@ func BenchmarkEntryBytesMillion(b *testing.B) {
 	}
 	i := 0
 	for b.Loop() {
-		_ = c.decide(ctx, keys[i%n], e)
+		_ = c.decide(ctx, keys[i%n], e, false)
 		i += 7919
 	}
 	runtime.KeepAlive(c)

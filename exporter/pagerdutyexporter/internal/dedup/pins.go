@@ -23,13 +23,10 @@ func (c *Cache) Arrive(ctx context.Context, dedupKey string, ev Event, settle bo
 	}
 	if settle && c.readBack.Load() == 0 {
 		if sl, ok := c.turns.tryAcquire(dedupKey); ok {
-			c.mu.Lock()
-			waiting := c.lru.pinned[dedupKey] != nil
-			c.mu.Unlock()
-			if !waiting {
-				if turn := c.begun(ctx, dedupKey, ev, sl); turn.Reason != "" {
-					return turn, true
-				}
+			d := c.decide(ctx, dedupKey, ev, true)
+			if d.Reason != "" && d.Reason != reasonWaits {
+				ev.RoutingKey = d.RoutingKey
+				return Turn{Decision: d, c: c, dedupKey: dedupKey, event: ev, slot: sl}, true
 			}
 			defer c.turns.release(dedupKey, sl)
 		}

@@ -137,7 +137,7 @@ func (c *Cache) firing(dedupKey string, ev *Event, p *pin, now int64) {
 	if !e.firing(ev) {
 		return
 	}
-	c.unsaved[dedupKey] = struct{}{}
+	c.unsave(dedupKey)
 	c.lru.quiet.start(e)
 	if e.awaitsAutoResolve() {
 		// A firing alert stays known, even with dedup.ttl shorter than its
