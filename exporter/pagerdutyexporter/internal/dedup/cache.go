@@ -353,6 +353,9 @@ func (c *Cache) record(ctx context.Context, dedupKey string, ev Event, uncertain
 		// It may have found no incident: owed until one is sure to be open.
 		owedChanged = c.owe(dedupKey, &ev, false)
 	}
+	if uncertain && ev.Action == eventsapi.Acknowledge {
+		e.unknown() // first: it may not have acknowledged anything
+	}
 	e.accepted(&ev, now)
 	if uncertain {
 		e.unknown()

@@ -138,7 +138,7 @@ func (a *alert) decideOwedAcknowledge() string {
 // acknowledged, and it is newer than the incident's oldest trigger and the
 // last resolve.
 func (a *alert) owes(t int64) bool {
-	return a.state == Triggered && !a.uncertain && t >= a.incidentTime && t > a.resolvedTime
+	return a.state == Triggered && t >= a.incidentTime && t > a.resolvedTime
 }
 
 // decideAcknowledge decides an acknowledge. It is stale when it is older

@@ -74,6 +74,9 @@ type world struct {
 	refs                       [2]intentmodel.Reference // on time, and late by the most the clocks allow
 	failures, restarts, ticks  int
 	down                       [][2]int64 // see Cache.Resume
+	// triggerUnknown: a trigger was sent whose outcome is unknown, and no
+	// event was accepted since: the exporter takes its incident for open.
+	triggerUnknown bool
 	trace                      []string
 }
 
@@ -81,7 +84,7 @@ const modelKey = "k"
 
 func newWorld(t *testing.T) *world {
 	w := &world{t: t, ctx: context.Background(), storage: walkingStorage{&memStorage{data: map[string][]byte{}}}, now: int64(1_700_000_000) * int64(time.Second)}
-	w.refs[1].Slack = 2*time.Second - 1
+	w.refs[1].Slack = time.Nanosecond
 	w.open()
 	return w
 }
@@ -139,12 +142,10 @@ func (w *world) do(s move) {
 	case stepUnknownApplied:
 		w.failures++
 		w.pd.Apply(modelAction(w.inFlight.event.Action))
-		w.inFlight.Unknown(w.ctx)
-		w.settle(false, false)
+		w.unknown()
 	case stepUnknownLost:
 		w.failures++
-		w.inFlight.Unknown(w.ctx)
-		w.settle(false, false)
+		w.unknown()
 	case stepTick:
 		w.ticks++
 		w.now += int64(time.Second)
@@ -209,12 +210,21 @@ func (w *world) take(q int) {
 	w.inFlight, w.inFlightQueue = &turn, q
 }
 
+// unknown ends the delivery in flight with an unknown outcome: it is left
+// at its queue's head for the retry.
+func (w *world) unknown() {
+	w.triggerUnknown = w.triggerUnknown || w.inFlight.event.Action == eventsapi.Trigger
+	w.inFlight.Unknown(w.ctx)
+	w.settle(false, false)
+}
+
 // settle ends the delivery in flight: accepted, or failed and left at its
 // queue's head for the retry.
 func (w *world) settle(accepted, _ bool) {
 	turn := w.inFlight
 	w.inFlight = nil
 	if accepted {
+		w.triggerUnknown = false
 		w.pd.Apply(modelAction(turn.event.Action))
 		turn.Commit(w.ctx)
 		turn.Release()
@@ -250,7 +260,7 @@ func (w *world) sweep() {
 		}
 	}()
 	for i := range w.refs {
-		w.refs[i].Sweep(w.now)
+		w.refs[i].Sweep(w.now, w.pd.State.Open() || w.triggerUnknown)
 	}
 	for _, quiet := range w.cache.Quiet(w.ctx, time.Unix(0, w.now)) {
 		ev := Event{Action: eventsapi.Resolve, Auto: true, Arrival: quiet.At}

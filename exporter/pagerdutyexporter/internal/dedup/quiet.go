@@ -50,9 +50,11 @@ func (q *quietClocks) start(e *entry) {
 	if !ok {
 		return
 	}
-	// On the sum: a clock started before the epoch (read back from an
-	// earlier run) keeps the quiet time it had.
-	due := max(q.ceilSecond(from+int64(e.quietFor)*int64(time.Second)), q.next)
+	// In the bucket of the second its period runs out in, checked to the
+	// nanosecond when that second is swept (see sweep); on the sum, so that
+	// a clock started before the epoch (read back from an earlier run)
+	// keeps the quiet time it had.
+	due := max(q.floorSecond(from+int64(e.quietFor)*int64(time.Second)), q.next)
 	e.quietUntil = due
 	e.timerPrev, e.timerNext = nil, q.buckets[due]
 	if e.timerNext != nil {
@@ -84,16 +86,28 @@ func (q *quietClocks) stop(e *entry) {
 }
 
 // sweep stops every clock that has run out by now and calls fn with its
-// entry.
+// entry. The clocks of the second now is in that have not run out yet stay,
+// for the next sweep: an alert is resolved at the first sweep at or after
+// its period ran out, to the nanosecond.
 func (q *quietClocks) sweep(now int64, fn func(*entry)) {
 	upTo := q.floorSecond(now)
 	if upTo < q.next {
 		return
 	}
 	take := func(second uint32) {
+		var later *entry
 		for e := q.buckets[second]; e != nil; e = q.buckets[second] {
 			q.stop(e)
+			if from, ok := e.quietFrom(q.down); second == upTo && ok && from+int64(e.quietFor)*int64(time.Second) > now {
+				e.timerNext, later = later, e // not yet: put back below
+				continue
+			}
 			fn(e)
+		}
+		for later != nil {
+			e := later
+			later = e.timerNext
+			q.start(e)
 		}
 	}
 	if gap := uint64(upTo - q.next); gap > uint64(len(q.buckets)) {
@@ -108,7 +122,7 @@ func (q *quietClocks) sweep(now int64, fn func(*entry)) {
 			take(second)
 		}
 	}
-	q.next = upTo + 1
+	q.next = upTo // the second now is in may hold clocks still running
 }
 
 // quietSeconds is d in whole seconds, rounded up, as a clock counts it; 0

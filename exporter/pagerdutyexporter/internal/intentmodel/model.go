@@ -38,13 +38,14 @@ func (s State) String() string {
 }
 
 // Reference is the newest intent of one alert: the action of its newest
-// record in arrival order, an auto-resolve taking its place once the alert
-// has been quiet for its newest firing record's period since that record
-// arrived (time the exporter was not running never counts), plus Slack: the exporter's
-// clocks count whole seconds and are swept once a second, so an alert is
-// resolved between its period and its period + 2 s. A check keeps two
-// references, with no slack and with the most, and PagerDuty must agree
-// with one of them (see Agrees). Times are Unix nanoseconds.
+// record in arrival order, an auto-resolve taking its place at the first
+// sweep at which the alert has been quiet for its newest firing record's
+// period since that record arrived (time the exporter was not running never
+// counts) and its incident is open in PagerDuty (the exporter resolves only
+// what it opened and PagerDuty accepted), plus Slack, for a check whose
+// clock reads come a little before the exporter's: a check may keep two
+// references, with no slack and with some, and PagerDuty must agree with
+// one of them (see Agrees). Times are Unix nanoseconds.
 type Reference struct {
 	Slack time.Duration
 
@@ -77,9 +78,9 @@ func (r *Reference) Arrive(action Action, quietFor time.Duration, at int64) {
 }
 
 // Sweep resolves the alert when it has been quiet for its period, and the
-// slack, by now.
-func (r *Reference) Sweep(now int64) {
-	if !r.state.Open() || r.quietFor <= 0 {
+// slack, by now, and PagerDuty shows its incident open (opened).
+func (r *Reference) Sweep(now int64, opened bool) {
+	if !opened || !r.state.Open() || r.quietFor <= 0 {
 		return
 	}
 	quiet := now - r.firingAt
