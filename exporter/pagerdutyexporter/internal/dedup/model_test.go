@@ -77,7 +77,7 @@ type world struct {
 	// triggerUnknown: a trigger was sent whose outcome is unknown, and no
 	// event was accepted since: the exporter takes its incident for open.
 	triggerUnknown bool
-	trace                      []string
+	trace          []string
 }
 
 const modelKey = "k"
