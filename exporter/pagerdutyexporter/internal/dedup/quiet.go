@@ -30,13 +30,8 @@ func newQuietClocks(now int64) quietClocks {
 	return quietClocks{epoch: now - int64(time.Second), down: [][2]int64{{0, now}}, buckets: map[uint32]*entry{}, next: 1, used: new(atomic.Bool)}
 }
 
-// ceilSecond is the first whole second at or after now; floorSecond the
-// last at or before it. A clock started at now for d seconds runs out at
-// ceilSecond(now)+d, never sooner than d after now.
-func (q *quietClocks) ceilSecond(now int64) uint32 {
-	return uint32(max(now-q.epoch+int64(time.Second)-1, 0) / int64(time.Second)) //nolint:gosec // G115: 136 years of seconds fit
-}
-
+// floorSecond is the last whole second at or before now: the bucket a clock
+// that runs out at now sits in.
 func (q *quietClocks) floorSecond(now int64) uint32 {
 	return uint32(max(now-q.epoch, 0) / int64(time.Second)) //nolint:gosec // G115: 136 years of seconds fit
 }
