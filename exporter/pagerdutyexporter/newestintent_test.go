@@ -284,8 +284,13 @@ func untimed(ld plog.Logs) plog.Logs {
 	return ld
 }
 
-// advance moves the clock d forward and sweeps.
+// advance lets the exporter settle what it holds, then moves the clock d
+// forward and sweeps: the model can then tell the incidents the exporter
+// could resolve (those PagerDuty shows open). Sweeps while records wait in
+// their queues are the exhaustive check's (internal/dedup), and the e2e
+// tests'.
 func (r *alertRun) advance(d time.Duration) {
+	r.drain()
 	r.clock.reach(r.clock.now().Add(d))
 	now := r.e.flow.now()
 	r.s.note("advance %v and sweep", d)
