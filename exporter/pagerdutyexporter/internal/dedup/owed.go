@@ -152,10 +152,3 @@ func (c *Cache) Owed(ctx context.Context, now time.Time) []OwedAck {
 	}
 	return due
 }
-
-// Owes reports how many acknowledges are owed, due or not.
-func (c *Cache) Owes() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.owed)
-}

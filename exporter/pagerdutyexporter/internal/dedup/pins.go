@@ -12,7 +12,7 @@ import (
 // no earlier record of the key waits, and no record an earlier run queued
 // is left (see ReadBack), the cache also decides the record at once; if it
 // is to be suppressed, Arrive returns the turn to commit and release, and
-// true. Otherwise the record is pinned (see Pin) and must be queued, or
+// true. Otherwise the record is pinned (see pin) and must be queued, or
 // unpinned should its queue refuse it.
 //
 // Deciding on arrival thus never overtakes a record that waits: the key's
@@ -40,18 +40,11 @@ func (c *Cache) Arrive(ctx context.Context, dedupKey string, ev Event, settle bo
 	return Turn{}, false
 }
 
-// Pin notes that a record of dedupKey that arrived at arrival (its
-// Event.Arrival) waits in a queue: until Unpin, the key's entry is neither
-// expired nor evicted, so that the ordering of the key's records never
-// depends on the cache's TTL or bound, and a record that arrives later is
-// not decided before it (see Arrive).
-func (c *Cache) Pin(dedupKey string, arrival int64) {
-	c.mu.Lock()
-	c.pin(dedupKey, arrival)
-	c.mu.Unlock()
-}
-
-// pin is Pin with c.mu held; it returns the key's pin.
+// pin notes, with c.mu held, that a record of dedupKey that arrived at
+// arrival (its Event.Arrival) waits in a queue, and returns the key's pin:
+// until Unpin, the key's entry is neither expired nor evicted, so that the
+// ordering of the key's records never depends on the cache's TTL or bound,
+// and a record that arrives later is not decided before it (see Arrive).
 func (c *Cache) pin(dedupKey string, arrival int64) *pin {
 	p := c.lru.pinned[dedupKey]
 	if p == nil {

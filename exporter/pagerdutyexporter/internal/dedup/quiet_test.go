@@ -226,7 +226,8 @@ func BenchmarkQuietClockMillion(b *testing.B) {
 func TestPinnedEntriesOutliveTTLAndBound(t *testing.T) {
 	clk := newClock()
 	c := New(Config{TTL: time.Nanosecond, MaxEntries: 1}, clk.now)
-	c.Pin("x", 1)
+	_, settled := c.Arrive(context.Background(), "x", Event{Action: eventsapi.Resolve, RoutingKey: keyA, Time: 20, Arrival: 1}, false)
+	require.False(t, settled, "queued, pinned")
 	record(c, "x", Event{Action: eventsapi.Resolve, RoutingKey: keyA, Time: 20})
 	clk.advance(time.Hour)
 	record(c, "y", firing(keyA, 0)) // over the bound, and x is an hour past its TTL
