@@ -26,7 +26,7 @@ func (f *flow) admit(ctx context.Context, ld plog.Logs) error {
 // they were decided. It returns the dedup keys of the records a queue
 // refused.
 func (f *flow) take(ctx context.Context, ld plog.Logs, arrived arrival) (refused []string, err error) {
-	received, auto := arrived.received, arrived.auto
+	received := arrived.received
 	count := ld.LogRecordCount()
 	var small [8]sorted
 	s := sorting{records: small[:0], several: count > 1, received: received}
@@ -37,7 +37,9 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, arrived arrival) (refused
 	queued := 0
 	for ref := range records(ld) {
 		n++
-		r := f.queueFor(ctx, ref, arrival{received: received, at: received + n, auto: auto, run: arrived.run}, &s)
+		at := arrived
+		at.at = received + n
+		r := f.queueFor(ctx, ref, at, &s)
 		if r.queued {
 			queued++
 			if r.dedupKey != "" {
@@ -71,7 +73,9 @@ func (f *flow) take(ctx context.Context, ld plog.Logs, arrived arrival) (refused
 		if batches[key] == nil {
 			batches[key] = &heldLogs{}
 		}
-		batches[key].add(ref, &arrival{received: received, at: received + n, auto: auto, run: arrived.run})
+		at := arrived
+		at.at = received + n
+		batches[key].add(ref, &at)
 	}
 	// Most urgent first: should the queues fill, the least urgent are refused.
 	var errs []error

@@ -134,6 +134,12 @@ func (c *Cache) Owed(ctx context.Context, now time.Time) []OwedAck {
 	var due []OwedAck
 	var gone []string
 	for key, o := range c.owed {
+		if e := c.lru.entries[key]; e != nil && c.settleOwed(key, e) {
+			// Applied, or closed by a newer resolve, with nothing of its
+			// alert ahead to change that.
+			gone = append(gone, key)
+			continue
+		}
 		switch {
 		case c.owedNow(key, o):
 			due = append(due, OwedAck{DedupKey: key, Time: o.time, Arrival: o.arrival})
