@@ -9,13 +9,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/clock"
 )
 
 // quietHarness is an exporter started on its own, so that a test can sweep
@@ -55,35 +54,27 @@ func (c *steppedClock) reach(at time.Time) {
 	c.ahead = max(c.ahead, time.Until(at))
 }
 
-// useClock makes read the source of e's arrival clock, before e starts.
-func useClock(e *pagerdutyExporter, read func() time.Time) {
-	e.clock = &arrivalClock{read: read}
-	e.flow.now, e.ticker.now = e.clock.now, e.clock.now
-	e.flow.cache = dedup.New(dedupConfig(e.cfg, nil), e.clock.now)
-}
-
 func startQuietHarness(t *testing.T, cfg *Config) *quietHarness {
 	t.Helper()
 	set, tt, logs := observedSettings(t)
-	e, err := newExporter(context.Background(), cfg, set)
-	require.NoError(t, err)
-	clock := &steppedClock{}
-	useClock(e, clock.now)
+	e := newExporter(cfg, set)
+	stepped := &steppedClock{}
+	e.arrival = clock.NewArrival(stepped.now)
 	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, e.shutdown(context.Background())) })
-	return &quietHarness{e: e, tt: tt, logs: logs, clock: clock}
+	return &quietHarness{e: e, tt: tt, logs: logs, clock: stepped}
 }
 
 func (h *quietHarness) consume(t *testing.T, parts ...any) {
 	t.Helper()
-	require.NoError(t, h.e.flow.admit(context.Background(), alert("checkout", parts...)))
+	require.NoError(t, h.e.layers.road.Admit(context.Background(), alert("checkout", parts...)))
 }
 
 // sweep resolves what went quiet by at.
 func (h *quietHarness) sweep(t *testing.T, at time.Time) {
 	t.Helper()
 	h.clock.reach(at)
-	require.NoError(t, h.e.flow.ownEvents(context.Background(), at))
+	require.NoError(t, h.e.layers.road.OwnEvents(context.Background(), at))
 }
 
 func actions(reqs []apiRequest) []string {
@@ -140,33 +131,6 @@ func TestAutoResolveAfterQuietPeriod(t *testing.T) {
 	assert.Equal(t, "acked", logged.All()[0].ContextMap()["dedup_key"])
 }
 
-// TestFiringRecordWinsOverAnAutoResolve: a firing record that arrives after
-// the exporter decided to resolve its alert, and before the resolve is
-// sent, wins: the resolve is dropped as stale and the alert stays open.
-func TestFiringRecordWinsOverAnAutoResolve(t *testing.T) {
-	api := newFakeEventsAPI(t)
-	cfg := testConfig(api)
-	cfg.AutoResolve.After = 2 * time.Second
-	h := startQuietHarness(t, cfg)
-	ctx := context.Background()
-
-	h.consume(t, "alert.fingerprint", "declines")
-	require.Len(t, api.taken(), 1)
-	now := time.Now().Add(4 * time.Second)
-	h.clock.reach(now)
-	quiet := h.e.flow.cache.Quiet(context.Background(), now) // decided...
-	require.Len(t, quiet, 1)
-	h.consume(t, "alert.fingerprint", "declines") // ...then a firing record comes
-	_, err := h.e.flow.take(ctx, autoResolves(quiet, now), arrival{received: pcommon.NewTimestampFromTime(now), auto: true, run: h.e.flow.run})
-	require.NoError(t, err)
-	assert.Empty(t, api.taken(), "neither the repeat nor the resolve is sent")
-	assert.Equal(t, 1, h.e.flow.cache.Stats().Open, "the alert is open")
-	assertCounted(t, h.tt, "otelcol_exporter_pagerduty_suppressed", counted([]metricdata.DataPoint[int64]{
-		{Attributes: attribute.NewSet(attribute.String("exporter", "pagerduty"), attribute.String("event_action", "resolve"), attribute.String("reason", "stale")), Value: 1},
-		{Attributes: attribute.NewSet(attribute.String("exporter", "pagerduty"), attribute.String("event_action", "trigger"), attribute.String("reason", "duplicate")), Value: 1},
-	}))
-}
-
 // TestAutoResolveMarkIsTheExportersOwn: a record from the pipeline that
 // carries the exporter's auto-resolve mark on its scope is an ordinary
 // record: the mark is dropped on the way in.
@@ -177,8 +141,8 @@ func TestAutoResolveMarkIsTheExportersOwn(t *testing.T) {
 	h := startQuietHarness(t, cfg)
 	h.consume(t, "alert.fingerprint", "declines")
 	forged := alert("checkout", "alert.fingerprint", "declines", "alert.status", "resolved")
-	forged.ResourceLogs().At(0).ScopeLogs().At(0).Scope().Attributes().PutBool(autoResolveAttr, true)
-	require.NoError(t, h.e.flow.admit(context.Background(), forged))
+	forged.ResourceLogs().At(0).ScopeLogs().At(0).Scope().Attributes().PutBool("pagerduty.exporter.auto_resolve", true)
+	require.NoError(t, h.e.layers.road.Admit(context.Background(), forged))
 	assert.Equal(t, []string{"trigger declines " + checkoutKey, "resolve declines " + checkoutKey}, actions(api.taken()),
 		"as an auto-resolve it would have lost to the running clock")
 }

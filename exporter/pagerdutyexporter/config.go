@@ -19,14 +19,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
-)
-
-// Route names that routing.keys may not use: defaultRoute names
-// routing_key in metrics and logs, unknownRoute a key no route has, such as
-// one read back from storage after a rotation.
-const (
-	defaultRoute = "default"
-	unknownRoute = "unknown"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/routes"
 )
 
 // Config is the pagerduty exporter's configuration.
@@ -110,7 +103,8 @@ type DedupConfig struct {
 	// while its incident is open; 0 sends every firing record.
 	RepeatInterval time.Duration `mapstructure:"repeat_interval"`
 	// Storage names a storage extension that keeps the cache across
-	// restarts; nil keeps it in memory only.
+	// restarts; nil: the sending queue's storage when it has one, else
+	// memory only.
 	Storage *component.ID `mapstructure:"storage"`
 
 	_ struct{}
@@ -266,10 +260,10 @@ func (cfg *Config) validateRouting() []error {
 		switch strings.TrimSpace(name) {
 		case "":
 			errs = append(errs, fmt.Errorf("routing.keys: a route name must not be empty or blank, got %q", name))
-		case defaultRoute:
-			errs = append(errs, fmt.Errorf("routing.keys::%s: the name %q is reserved for routing_key", name, defaultRoute))
-		case unknownRoute:
-			errs = append(errs, fmt.Errorf("routing.keys::%s: the name %q is reserved: metrics label with it a key no route has", name, unknownRoute))
+		case routes.Default:
+			errs = append(errs, fmt.Errorf("routing.keys::%s: the name %q is reserved for routing_key", name, routes.Default))
+		case routes.Unknown:
+			errs = append(errs, fmt.Errorf("routing.keys::%s: the name %q is reserved: metrics label with it a key no route has", name, routes.Unknown))
 		}
 		if err := checkKey(cfg.Routing.Keys[name]); err != nil {
 			errs = append(errs, fmt.Errorf("routing.keys::%s: %w", name, err))

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -24,24 +25,41 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// builtQueues lists the queues e has built, as route/priority.
-func builtQueues(e *pagerdutyExporter) []string {
+// priorityNames are the priorities as queue IDs and the directory name them.
+var priorityNames = []string{"critical", "ack_resolve", "error", "warning", "info", "change"}
+
+// builtQueues lists the queues an exporter observed by tt has built, as
+// route/priority: each reports its capacity under its own ID,
+// pagerduty/<route>/<priority>.
+func builtQueues(t *testing.T, tt *componenttest.Telemetry) []string {
+	t.Helper()
 	var names []string
-	for key := range *e.queues.byKey.Load() {
-		names = append(names, key.route+"/"+key.priority.String())
+	m, err := tt.GetMetric("otelcol_exporter_queue_capacity")
+	if err != nil {
+		return names // no queue was built
+	}
+	for _, dp := range m.Data.(metricdata.Gauge[int64]).DataPoints {
+		id, _ := dp.Attributes.Value("exporter")
+		name, ok := strings.CutPrefix(id.AsString(), "pagerduty/")
+		require.True(t, ok, id.AsString())
+		names = append(names, name)
 	}
 	slices.Sort(names)
 	return names
 }
 
+// queueClient is the name of the storage client of a route's queue of
+// priority p, as the storage extension is asked for it.
+func queueClient(route, p string) string { return "Exporter/pagerduty/" + route + "/" + p + "/logs" }
+
 // listedQueues reads the queue directory from the exporter's storage data,
 // as priority/route.
 func listedQueues(t *testing.T, data map[string][]byte) []string {
 	t.Helper()
-	require.Equal(t, directoryVersion, string(data[directoryKey]))
+	require.Equal(t, "1", string(data["queues"]), "the directory's layout")
 	names := []string{}
 	for k := range data {
-		if entry, ok := strings.CutPrefix(k, directoryPrefix); ok {
+		if entry, ok := strings.CutPrefix(k, "queues/"); ok {
 			names = append(names, entry)
 		}
 	}
@@ -56,18 +74,18 @@ func TestQueuesAreBuiltOnFirstUse(t *testing.T) {
 	cfg := testConfig(api)
 	cfg.QueueConfig = configoptional.Some(exporterhelper.NewDefaultQueueConfig())
 	ctx := context.Background()
-	e, err := newExporter(ctx, cfg, newSettings(t))
-	require.NoError(t, err)
+	set, tt, _ := observedSettings(t)
+	e := newExporter(cfg, set)
 	require.NoError(t, e.start(ctx, componenttest.NewNopHost()))
 	defer func() { require.NoError(t, e.shutdown(ctx)) }()
-	assert.Empty(t, builtQueues(e))
+	assert.Empty(t, builtQueues(t, tt))
 
-	require.NoError(t, e.flow.admit(ctx, batch(
+	require.NoError(t, e.layers.road.Admit(ctx, batch(
 		alert("checkout", "alert.fingerprint", "a", "alert.severity", "critical"),
 		alert("checkout", "alert.fingerprint", "b", "alert.severity", "critical"),
 		alert("payments", "alert.fingerprint", "c", "alert.severity", "info"),
 	)))
-	assert.Equal(t, []string{"checkout/critical", "payments/info"}, builtQueues(e))
+	assert.Equal(t, []string{"checkout/critical", "payments/info"}, builtQueues(t, tt))
 	require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 3 }, 5*time.Second, 10*time.Millisecond)
 }
 
@@ -97,35 +115,37 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 	cfg.BackOffConfig.InitialInterval = 10 * time.Millisecond
 	cfg.BackOffConfig.MaxInterval = 10 * time.Millisecond
 	ctx := context.Background()
-	set := newSettings(t) // one ID across restarts, as in a collector
+	// One ID across restarts, as in a collector; telemetry of each start's own.
+	var tt *componenttest.Telemetry
 	start := func() *pagerdutyExporter {
-		e, err := newExporter(ctx, cfg, set)
-		require.NoError(t, err)
+		var set exporter.Settings
+		set, tt, _ = observedSettings(t)
+		e := newExporter(cfg, set)
 		require.NoError(t, e.start(ctx, host))
 		return e
 	}
 	backlog := func(e *pagerdutyExporter) map[string]int64 {
 		got := map[string]int64{}
-		e.backlog.observe(time.Now(), func(route string, n int64) { got[route] = n })
+		e.layers.road.ObserveBacklog(time.Now(), func(route string, n int64) { got[route] = n })
 		return got
 	}
 
 	first := start()
-	sentinel := "Exporter/" + queueID(set.ID, "default", priorityCritical).String() + "/logs"
+	sentinel := queueClient("default", "critical")
 	assert.Equal(t, []string{sentinel}, store.clients(), "on a new storage, only the first queue is looked into")
 	var records []plog.Logs
 	for i := range 5 {
 		records = append(records, alert("payments", "alert.fingerprint", fmt.Sprint("p-", i), "alert.severity", "warning"))
 	}
-	require.NoError(t, first.flow.admit(ctx, batch(records...)))
+	require.NoError(t, first.layers.road.Admit(ctx, batch(records...)))
 	require.Eventually(t, func() bool { return len(api.requestsSoFar()) > 0 }, 5*time.Second, 10*time.Millisecond)
 	require.NoError(t, first.shutdown(ctx))
 	assert.Equal(t, []string{"warning/payments"}, listedQueues(t, store.data))
-	assert.Equal(t, []string{sentinel, "Exporter/" + queueID(set.ID, "payments", priorityWarning).String() + "/logs"}, store.clients())
+	assert.Equal(t, []string{sentinel, queueClient("payments", "warning")}, store.clients())
 
 	second := start()
 	assert.Equal(t, map[string]int64{"checkout": 0, "default": 0, "payments": 5}, backlog(second), "counted from the start")
-	assert.Equal(t, []string{"payments/warning"}, builtQueues(second))
+	assert.Equal(t, []string{"payments/warning"}, builtQueues(t, tt))
 	api.taken()
 	down.Store(false)
 	require.Eventually(t, func() bool { return backlog(second)["payments"] == 0 }, 5*time.Second, 10*time.Millisecond)
@@ -137,7 +157,7 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 	require.NoError(t, second.shutdown(ctx))
 
 	third := start()
-	assert.Empty(t, builtQueues(third), "an empty queue is not started")
+	assert.Empty(t, builtQueues(t, tt), "an empty queue is not started")
 	assert.Empty(t, listedQueues(t, store.data))
 	require.NoError(t, third.shutdown(ctx))
 }
@@ -161,7 +181,7 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 	}{
 		"new": {},
 		"directory the storage cannot list": {
-			dedup:    map[string][]byte{directoryKey: []byte(directoryVersion)},
+			dedup:    map[string][]byte{"queues": []byte("1")},
 			queues:   map[string][]byte{"checkout/error": held},
 			unlisted: true,
 			all:      true, started: []string{"checkout/error"},
@@ -178,26 +198,20 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			api := newFakeEventsAPI(t)
-			set := newSettings(t)
+			set, tt, _ := observedSettings(t)
 			storageID := component.MustNewID("file_storage")
 			store := &mapStorage{data: map[string][]byte{}, others: map[string]map[string][]byte{}}
 			maps.Copy(store.data, tc.dedup)
-			owner := func(route string, p priority) string {
-				return "Exporter/" + queueID(set.ID, route, p).String() + "/logs"
-			}
 			for name, meta := range tc.queues {
 				route, p, _ := strings.Cut(name, "/")
-				prio, ok := parsePriority(p)
-				require.True(t, ok)
-				store.others[owner(route, prio)] = map[string][]byte{queueMetadataKey: meta}
+				store.others[queueClient(route, p)] = map[string][]byte{"qmv0": meta}
 			}
 			cfg := testConfig(api)
 			queue := exporterhelper.NewDefaultQueueConfig()
 			queue.StorageID = &storageID
 			cfg.QueueConfig = configoptional.Some(queue)
 			ctx := context.Background()
-			e, err := newExporter(ctx, cfg, set)
-			require.NoError(t, err)
+			e := newExporter(cfg, set)
 			var ext component.Component = store
 			if tc.unlisted {
 				ext = unlistedStorage{store}
@@ -207,8 +221,8 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 			// Clients opened, by route/priority.
 			named := map[string]string{} // by owner
 			for _, route := range []string{"checkout", "default", "payments"} {
-				for p := range numPriorities {
-					named[owner(route, p)] = route + "/" + p.String()
+				for _, p := range priorityNames {
+					named[queueClient(route, p)] = route + "/" + p
 				}
 			}
 			opened := map[string]int{}
@@ -226,7 +240,7 @@ func TestUpgradeLooksIntoEveryQueueOnce(t *testing.T) {
 				want[name]++
 			}
 			assert.Equal(t, want, opened, "clients opened per queue: one look each, and one more per queue started")
-			assert.Equal(t, tc.started, builtQueues(e))
+			assert.Equal(t, tc.started, builtQueues(t, tt))
 			assert.Len(t, listedQueues(t, store.data), len(tc.started))
 			require.NoError(t, e.shutdown(ctx))
 		})
@@ -266,20 +280,20 @@ func TestQueuesOfRemovedRoutesAreStranded(t *testing.T) {
 			api := newFakeEventsAPI(t)
 			set, tt, logs := observedSettings(t)
 			storageID := component.MustNewID("file_storage")
-			store := &mapStorage{data: map[string][]byte{directoryKey: []byte(directoryVersion)}, others: map[string]map[string][]byte{}}
+			store := &mapStorage{data: map[string][]byte{"queues": []byte("1")}, others: map[string]map[string][]byte{}}
 			for _, q := range []struct {
 				route string
-				p     priority
+				p     string
 				meta  []byte // nil: no metadata at all, unreadable: not a protobuf
 			}{
-				{"checkout", priorityError, meta(1)},
-				{"legacy", priorityCritical, meta(1)},
-				{"legacy", priorityWarning, meta(2)},
-				{"old", priorityWarning, []byte{0xff}}, // unreadable: records unknown
-				{"gone", priorityInfo, meta(0)},        // empty: forgotten
+				{"checkout", "error", meta(1)},
+				{"legacy", "critical", meta(1)},
+				{"legacy", "warning", meta(2)},
+				{"old", "warning", []byte{0xff}}, // unreadable: records unknown
+				{"gone", "info", meta(0)},        // empty: forgotten
 			} {
-				store.data[directoryEntry(queueKey{q.route, q.p})] = []byte{}
-				store.others["Exporter/"+queueID(set.ID, q.route, q.p).String()+"/logs"] = map[string][]byte{queueMetadataKey: q.meta}
+				store.data["queues/"+q.p+"/"+q.route] = []byte{}
+				store.others[queueClient(q.route, q.p)] = map[string][]byte{"qmv0": q.meta}
 			}
 			cfg := testConfig(api)
 			if tc.legacyRoute {
@@ -290,12 +304,11 @@ func TestQueuesOfRemovedRoutesAreStranded(t *testing.T) {
 			queue.StorageID = &storageID
 			cfg.QueueConfig = configoptional.Some(queue)
 			ctx := context.Background()
-			e, err := newExporter(ctx, cfg, set)
-			require.NoError(t, err)
+			e := newExporter(cfg, set)
 			require.NoError(t, e.start(ctx, extHost{storageID: store}))
 			defer func() { require.NoError(t, e.shutdown(ctx)) }()
 
-			assert.Equal(t, tc.started, builtQueues(e))
+			assert.Equal(t, tc.started, builtQueues(t, tt))
 			assert.Equal(t, tc.listed, listedQueues(t, store.data), "stranded queues stay listed; the empty one is forgotten")
 			m, err := tt.GetMetric("otelcol_exporter_pagerduty_stranded_records")
 			require.NoError(t, err)
@@ -328,35 +341,4 @@ type unlistedStorage struct{ *mapStorage }
 func (u unlistedStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
 	c, err := u.mapStorage.GetClient(ctx, kind, id, name)
 	return struct{ storage.Client }{c}, err
-}
-
-func TestItemsSize(t *testing.T) {
-	full := protowire.AppendTag(nil, 1, protowire.Fixed64Type)
-	full = protowire.AppendFixed64(full, 42)
-	full = protowire.AppendTag(full, 3, protowire.Fixed64Type)
-	full = protowire.AppendFixed64(full, 7)
-	late := protowire.AppendTag(nil, 2, protowire.Fixed64Type)
-	late = protowire.AppendFixed64(late, 9)
-	late = append(late, full...)
-	for name, tc := range map[string]struct {
-		in   []byte
-		want int64
-		err  bool
-	}{
-		"absent":          {in: nil, want: 0},
-		"first field":     {in: full, want: 42},
-		"after another":   {in: late, want: 42},
-		"truncated":       {in: full[:4], err: true},
-		"unknown encoded": {in: []byte{0xff}, err: true},
-	} {
-		t.Run(name, func(t *testing.T) {
-			got, err := itemsSize(tc.in)
-			if tc.err {
-				require.Error(t, err)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, got)
-		})
-	}
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadatatest"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/telemetry"
 )
 
 // fakeEventsAPI is an Events API double: it records every request and
@@ -964,7 +965,7 @@ func TestTooManyRoutesForTheSeriesLimitIsNamed(t *testing.T) {
 		{routes: 126, limit: "0", warns: 0},
 		{routes: 126, limit: "2000", warns: 1},
 	} {
-		t.Setenv(seriesLimitEnv, tc.limit)
+		t.Setenv(telemetry.SeriesLimitEnv, tc.limit)
 		api := newFakeEventsAPI(t)
 		cfg := testConfig(api)
 		cfg.Routing.Keys = map[string]configopaque.String{}

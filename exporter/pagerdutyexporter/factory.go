@@ -14,6 +14,7 @@ import (
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/redactlog"
 )
 
 // Defaults. The rate limit matches PagerDuty's documented "approximately
@@ -64,22 +65,19 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+func createLogs(_ context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
 	// Every log line of the exporter and of its queues' exporterhelpers goes
 	// through the redactor: a proxy may echo a routing key in its errors.
-	set.Logger = redactLogger(set.Logger, newKeyRedactor(c))
-	e, err := newExporter(ctx, c, set)
-	if err != nil {
-		return nil, err
-	}
-	// The exporter's own queues (see queues) carry sending_queue and
-	// retry_on_failure, and exporterhelper's telemetry with them; in front
-	// of them, flow.admit sorts records, synchronously. It stamps each
+	set.Logger = redactlog.Logger(set.Logger, newKeyRedactor(c))
+	e := newExporter(c, set)
+	// The exporter's own queues (see internal/queues) carry sending_queue
+	// and retry_on_failure, and exporterhelper's telemetry with them; in
+	// front of them, the road admits records, synchronously. It stamps each
 	// record with its arrival, in place when the whole request goes to one
 	// queue: it mutates data, so the pipeline hands it a copy only when
 	// another consumer shares the data.
-	logs, err := consumer.NewLogs(e.flow.admit, consumer.WithCapabilities(consumer.Capabilities{MutatesData: true}))
+	logs, err := consumer.NewLogs(e.consume, consumer.WithCapabilities(consumer.Capabilities{MutatesData: true}))
 	if err != nil {
 		return nil, err
 	}
@@ -87,9 +85,19 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 }
 
 // frontExporter is the component the pipeline sees: records go in through
-// dispatch, and out through the queues, which start and stop with it.
+// consume, and out through the queues, which start and stop with it.
 type frontExporter struct {
 	component.StartFunc
 	component.ShutdownFunc
 	consumer.Logs
+}
+
+// newKeyRedactor returns a redactor of every routing key cfg configures.
+func newKeyRedactor(cfg *Config) *eventsapi.Redactor {
+	keys := make([]string, 0, len(cfg.Routing.Keys)+1)
+	keys = append(keys, string(cfg.RoutingKey))
+	for _, key := range cfg.Routing.Keys {
+		keys = append(keys, string(key))
+	}
+	return eventsapi.NewRedactor(keys...)
 }

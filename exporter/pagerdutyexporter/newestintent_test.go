@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/clock"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/intentmodel"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadatatest"
 )
@@ -224,10 +225,9 @@ func (r *alertRun) start() {
 	r.tel = componenttest.NewTelemetry()
 	set := metadatatest.NewSettings(r.tel)
 	set.Logger = zap.NewNop()
-	e, err := newExporter(context.Background(), r.cfg, set)
-	require.NoError(r.t, err)
-	useClock(e, r.clock.now)
-	e.ticker.jobs = nil
+	e := newExporter(r.cfg, set)
+	e.arrival = clock.NewArrival(r.clock.now)
+	e.background = false
 	require.NoError(r.t, e.start(context.Background(), r.host))
 	r.e = e
 }
@@ -242,7 +242,7 @@ func (r *alertRun) request() {
 	rng := r.s.rng
 	var parts []plog.Logs
 	var notes []string
-	at := r.e.flow.now().UnixNano()
+	at := r.e.arrival.Now().UnixNano()
 	for range 1 + rng.IntN(3) {
 		a := scheduleAlerts[rng.IntN(len(scheduleAlerts))]
 		attrs := []any{"alert.fingerprint", a.key, "alert.summary", "down"}
@@ -274,7 +274,7 @@ func (r *alertRun) request() {
 		notes = append(notes, fmt.Sprintf("%s %v %v", a.key, action, quietFor))
 	}
 	r.s.note("request [%s]", strings.Join(notes, "; "))
-	require.NoError(r.t, r.e.flow.admit(context.Background(), batch(parts...)))
+	require.NoError(r.t, r.e.layers.road.Admit(context.Background(), batch(parts...)))
 }
 
 // untimed drops a record's time: the exporter times it by its arrival, on
@@ -292,7 +292,7 @@ func untimed(ld plog.Logs) plog.Logs {
 func (r *alertRun) advance(d time.Duration) {
 	r.drain()
 	r.clock.reach(r.clock.now().Add(d))
-	now := r.e.flow.now()
+	now := r.e.arrival.Now()
 	r.s.note("advance %v and sweep", d)
 	for key, refs := range r.refs {
 		opened := r.api.state(key).State.Open()
@@ -300,20 +300,20 @@ func (r *alertRun) advance(d time.Duration) {
 			refs[i].Sweep(now.UnixNano(), opened)
 		}
 	}
-	require.NoError(r.t, r.e.flow.ownEvents(context.Background(), now))
+	require.NoError(r.t, r.e.layers.road.OwnEvents(context.Background(), now))
 }
 
 // restart stops the exporter and starts it again on the same storage; the
 // wall clock may have stepped an hour either way meanwhile.
 func (r *alertRun) restart() {
-	stopped := r.e.flow.now().UnixNano()
+	stopped := r.e.arrival.Now().UnixNano()
 	r.stop()
 	step := time.Duration(r.s.rng.IntN(3)-1) * time.Hour
 	r.s.note("restart, wall clock stepped %v", step)
 	r.clock.step(step)
 	r.start()
 	// The time between, on the exporter's clock, never counts as quiet.
-	started := r.e.flow.now().UnixNano()
+	started := r.e.arrival.Now().UnixNano()
 	for _, refs := range r.refs {
 		for i := range refs {
 			refs[i].Restart(stopped, started, true)
@@ -325,7 +325,7 @@ func (r *alertRun) restart() {
 func (r *alertRun) drain() {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		st := r.e.flow.cache.Stats()
+		st := r.e.layers.state.cache.Stats()
 		if st.Pinned == 0 && st.ReadBack == 0 {
 			return
 		}

@@ -108,13 +108,13 @@ func TestPinsAreLetGo(t *testing.T) {
 	}
 	ctx := context.Background()
 	h := startQuietHarness(t, testConfig(api)) // no queue: a failed request goes back to the pipeline
-	require.NoError(t, h.e.flow.admit(ctx, batch(
+	require.NoError(t, h.e.layers.road.Admit(ctx, batch(
 		alert("checkout", "alert.fingerprint", "sent"),
 		alert("checkout", "alert.fingerprint", "refused"),
 		alert("checkout", "alert.fingerprint", "sent", "alert.status", "resolved"),
 	)))
-	require.Error(t, h.e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "failing")))
-	assert.Zero(t, h.e.flow.cache.Stats().Pinned)
+	require.Error(t, h.e.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", "failing")))
+	assert.Zero(t, h.e.layers.state.cache.Stats().Pinned)
 
 	cfg := testConfig(api)
 	cfg.QueueConfig = configoptional.Some(exporterhelper.NewDefaultQueueConfig())
@@ -123,11 +123,11 @@ func TestPinsAreLetGo(t *testing.T) {
 	cfg.BackOffConfig.MaxInterval = 10 * time.Millisecond
 	cfg.BackOffConfig.MaxElapsedTime = 100 * time.Millisecond
 	h = startQuietHarness(t, cfg)
-	require.NoError(t, h.e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "failing")))
-	assert.Equal(t, 1, h.e.flow.cache.Stats().Pinned, "queued, then retried: pending")
+	require.NoError(t, h.e.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", "failing")))
+	assert.Equal(t, 1, h.e.layers.state.cache.Stats().Pinned, "queued, then retried: pending")
 	require.Eventually(t, func() bool {
-		h.e.backlog.observe(time.Now(), func(string, int64) {})
-		return h.e.flow.cache.Stats().Pinned == 0
+		h.e.layers.road.ObserveBacklog(time.Now(), func(string, int64) {})
+		return h.e.layers.state.cache.Stats().Pinned == 0
 	}, 5*time.Second, 20*time.Millisecond, "let go once the retry sender gave up")
 }
 

@@ -33,25 +33,23 @@ func TestSendLogSurvivesRestart(t *testing.T) {
 	cfg.RateLimit = RateLimitConfig{EventsPerMinute: 10, Burst: 10}
 	ctx := context.Background()
 	start := func() *pagerdutyExporter {
-		e, err := newExporter(ctx, cfg, newSettings(t))
-		require.NoError(t, err)
+		e := newExporter(cfg, newSettings(t))
 		require.NoError(t, e.start(ctx, host))
 		return e
 	}
 
 	first := start()
 	for i := range 10 {
-		require.NoError(t, first.flow.admit(ctx, alert("checkout", "alert.fingerprint", fmt.Sprint("burst-", i))))
+		require.NoError(t, first.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", fmt.Sprint("burst-", i))))
 	}
 	require.Len(t, api.taken(), 10)
 	now := time.Now()
-	require.NoError(t, first.sendLog.save(ctx, now, false))
-	padded, err := eventsapi.DecodeSends(data[sendLogPrefix+"checkout"])
+	require.NoError(t, first.layers.state.sendLog.Save(ctx, now, false))
+	padded, err := eventsapi.DecodeSends(data["limiter/checkout"])
 	require.NoError(t, err)
-	assert.Len(t, padded, 10+first.sendLog.pad, "a running save counts what the next tick may send")
-	assert.Equal(t, 10+1, first.sendLog.pad, "burst 10 and a tick's refill at 10 a minute")
+	assert.Len(t, padded, 10+10+1, "a running save counts what the next tick may send: burst 10 and a tick's refill at 10 a minute")
 	require.NoError(t, first.shutdown(ctx))
-	exact, err := eventsapi.DecodeSends(data[sendLogPrefix+"checkout"])
+	exact, err := eventsapi.DecodeSends(data["limiter/checkout"])
 	require.NoError(t, err)
 	assert.Len(t, exact, 10, "a graceful shutdown saves the exact log")
 	for k := range data {
@@ -60,12 +58,12 @@ func TestSendLogSurvivesRestart(t *testing.T) {
 
 	second := start()
 	defer func() { require.NoError(t, second.shutdown(ctx)) }()
-	assert.Len(t, second.flow.limiter.Sends(checkoutKey), 10, "restored")
+	assert.Len(t, second.layers.limiter.Sends(checkoutKey), 10, "restored")
 	waitCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	_, err = second.flow.limiter.Wait(waitCtx, checkoutKey, 0, time.Time{})
+	_, err = second.layers.limiter.Wait(waitCtx, checkoutKey, 0, time.Time{})
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the 11th event of the minute waits, across the restart")
-	_, err = second.flow.limiter.Wait(ctx, paymentsKey, 0, time.Time{})
+	_, err = second.layers.limiter.Wait(ctx, paymentsKey, 0, time.Time{})
 	require.NoError(t, err, "another route sent nothing: it does not wait")
 }
 
@@ -81,10 +79,9 @@ func TestSendLogNeedsStorage(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	set := newSettings(t)
 	set.Logger = zap.New(core)
-	e, err := newExporter(context.Background(), cfg, set)
-	require.NoError(t, err)
+	e := newExporter(cfg, set)
 	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
-	assert.Nil(t, e.sendLog)
+	assert.Nil(t, e.layers.state.sendLog)
 	require.NoError(t, e.shutdown(context.Background()))
 	assert.Empty(t, encodeAll(t, logs), "logged without storage")
 }

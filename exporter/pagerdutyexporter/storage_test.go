@@ -186,7 +186,7 @@ func TestDedupStorageMisconfigured(t *testing.T) {
 }
 
 func TestDedupStorageDefaultsToTheQueuesStorage(t *testing.T) {
-	queueStorage, dedupStorage := component.MustNewID("file_storage"), component.MustNewIDWithName("file_storage", "dedup")
+	queueStorage, dedupStore := component.MustNewID("file_storage"), component.MustNewIDWithName("file_storage", "dedup")
 	withQueueStorage := func(c *Config) {
 		q := c.QueueConfig.Get()
 		q.StorageID = &queueStorage
@@ -197,17 +197,14 @@ func TestDedupStorageDefaultsToTheQueuesStorage(t *testing.T) {
 	}{
 		"neither":              {func(*Config) {}, nil},
 		"queue storage":        {withQueueStorage, &queueStorage},
-		"dedup storage wins":   {func(c *Config) { withQueueStorage(c); c.Dedup.Storage = &dedupStorage }, &dedupStorage},
-		"queue off, dedup set": {func(c *Config) { c.Dedup.Storage = &dedupStorage }, &dedupStorage},
+		"dedup storage wins":   {func(c *Config) { withQueueStorage(c); c.Dedup.Storage = &dedupStore }, &dedupStore},
+		"queue off, dedup set": {func(c *Config) { c.Dedup.Storage = &dedupStore }, &dedupStore},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := NewFactory().CreateDefaultConfig().(*Config)
 			cfg.RoutingKey = testKey
 			tc.mutate(cfg)
-			e, err := newExporter(context.Background(), cfg, newSettings(t))
-			require.NoError(t, err)
-			defer e.tel.tb.Shutdown()
-			assert.Equal(t, tc.want, e.dedupStorage())
+			assert.Equal(t, tc.want, dedupStorage(cfg))
 		})
 	}
 }

@@ -1,11 +1,9 @@
-package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+package road // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/road"
 
 import (
-	"errors"
 	"iter"
 	"time"
 
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -36,31 +34,6 @@ func records(ld plog.Logs) iter.Seq[recordRef] {
 	}
 }
 
-// push is the state of one delivery from a queue: the routing keys that
-// have failed, the records to hand back for a retry, and how many were
-// settled.
-type push struct {
-	key     queueKey
-	ld      plog.Logs
-	failing map[string]error
-	errs    []error
-	held    bool // an error was added for a record handed back at a stop
-	unsent  heldLogs
-}
-
-// failingKey returns the error of routingKey if one of its events failed
-// earlier in the push, else nil.
-func (p *push) failingKey(routingKey string) error { return p.failing[routingKey] }
-
-// result is nil when nothing needs a retry, else a retryable error carrying
-// only the unsent records (and a throttle delay, when the server asked).
-func (p *push) result() error {
-	if p.unsent.count == 0 {
-		return nil
-	}
-	return consumererror.NewLogs(errors.Join(p.errs...), p.unsent.logs)
-}
-
 // receivedAttr is the scope attribute in which the exporter's own queues
 // carry when their records reached the exporter, in Unix nanoseconds. It
 // never leaves the exporter: scope attributes are not part of any event.
@@ -72,7 +45,7 @@ const receivedAttr = "pagerduty.exporter.received"
 const autoResolveAttr = "pagerduty.exporter.auto_resolve"
 
 // runAttr marks, on a scope of the exporter's own queues, the run of the
-// exporter that queued its records (see flow.run): only that run pinned
+// exporter that queued its records (see Road.run): only that run pinned
 // their dedup keys, so only it lets go of them. Like receivedAttr, it never
 // leaves the exporter.
 const runAttr = "pagerduty.exporter.run"

@@ -1,4 +1,4 @@
-package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+package clock // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/clock"
 
 import (
 	"context"
@@ -10,35 +10,44 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 )
 
-// arrivalClock is the exporter's clock of arrivals and quiet periods: Unix
+// Arrival is the exporter's clock of arrivals and quiet periods: Unix
 // time as read at base, then advanced by the monotonic clock. A step of the
 // wall clock (NTP, an operator) thus neither ages nor rejuvenates what the
 // exporter times within one run, and a suspend of the machine, during which
 // Linux's monotonic clock stands still, does not count. Times written to
 // storage are on it too; a new run starts again from the wall clock, moved
-// past the newest time its storage holds (see notBefore and save).
-type arrivalClock struct {
+// past the newest time its storage holds (see NotBefore and Save).
+type Arrival struct {
 	read  func() time.Time
 	ahead atomic.Int64 // nanoseconds added to read's; only grows
-	// down lists the times the exporter was not running, as restore read
+	// down lists the times the exporter was not running, as Restore read
 	// and extended them; set at start, before the ticker saves it.
 	down [][2]int64
 }
 
-func newArrivalClock(base time.Time) *arrivalClock {
-	return &arrivalClock{read: func() time.Time { return base.Add(time.Since(base)) }}
+// NewArrival returns an arrival clock that starts from read (Wall, for the
+// exporter; a test's own clock in tests).
+func NewArrival(read func() time.Time) *Arrival {
+	return &Arrival{read: read}
 }
 
-func (c *arrivalClock) now() time.Time {
+// Wall reads the wall clock as it was at base, advanced by the monotonic
+// clock since.
+func Wall(base time.Time) func() time.Time {
+	return func() time.Time { return base.Add(time.Since(base)) }
+}
+
+// Now is the clock's reading.
+func (c *Arrival) Now() time.Time {
 	return c.read().Add(time.Duration(c.ahead.Load()))
 }
 
-// notBefore moves the clock forward to t (Unix nanoseconds) if it is behind:
+// NotBefore moves the clock forward to t (Unix nanoseconds) if it is behind:
 // after the wall clock stepped back across a restart, a new record must
 // still arrive after what an earlier run stored, or it would be taken for
 // stale.
-func (c *arrivalClock) notBefore(t int64) {
-	if behind := t - c.now().UnixNano(); behind > 0 {
+func (c *Arrival) NotBefore(t int64) {
+	if behind := t - c.Now().UnixNano(); behind > 0 {
 		c.ahead.Add(behind)
 	}
 }
@@ -51,13 +60,13 @@ const clockKey = "clock"
 
 // clockSaveGap bounds, in time of the clock, how far an arrival can be
 // past the last reading saved: a tick, and as much again for a late tick.
-const clockSaveGap = 2 * tick
+const clockSaveGap = 2 * Tick
 
 // maxDown bounds how many stops the clock remembers: a quiet period that
 // spans more restarts counts the older ones' downtime as quiet.
 const maxDown = 16
 
-// restore moves the clock past the reading an earlier run saved in client,
+// Restore moves the clock past the reading an earlier run saved in client,
 // and past any arrival it stamped after that save (clockSaveGap), so that a
 // record that arrives now comes after every record that run queued, even
 // when the wall clock stepped back across the restart. It returns the times
@@ -65,12 +74,12 @@ const maxDown = 16
 // dedup.Cache.Resume): from the earlier run's clean stop, or from the
 // beginning of time after a kill or a crash, whose last firing records may
 // not be stored.
-func (c *arrivalClock) restore(ctx context.Context, client storage.Client) ([][2]int64, error) {
+func (c *Arrival) Restore(ctx context.Context, client storage.Client) ([][2]int64, error) {
 	b, err := client.Get(ctx, clockKey)
 	var stopped int64
 	if err == nil && len(b) >= 9 && (len(b)-9)%16 == 0 {
 		saved := int64(binary.LittleEndian.Uint64(b)) //nolint:gosec // G115: undoes save's bit-for-bit reinterpretation
-		c.notBefore(saved + int64(clockSaveGap))
+		c.NotBefore(saved + int64(clockSaveGap))
 		if b[8] == 1 {
 			stopped = saved
 		}
@@ -78,16 +87,16 @@ func (c *arrivalClock) restore(ctx context.Context, client storage.Client) ([][2
 			c.down = append(c.down, [2]int64{int64(binary.LittleEndian.Uint64(rest)), int64(binary.LittleEndian.Uint64(rest[8:]))}) //nolint:gosec // G115: as above
 		}
 	}
-	c.down = append(c.down, [2]int64{stopped, c.now().UnixNano()})
+	c.down = append(c.down, [2]int64{stopped, c.Now().UnixNano()})
 	if len(c.down) > maxDown {
 		c.down = c.down[len(c.down)-maxDown:]
 	}
 	return c.down, err
 }
 
-// save writes the clock's reading at now to client; clean marks the
+// Save writes the clock's reading at now to client; clean marks the
 // reading of a clean shutdown.
-func (c *arrivalClock) save(ctx context.Context, client storage.Client, now time.Time, clean bool) error {
+func (c *Arrival) Save(ctx context.Context, client storage.Client, now time.Time, clean bool) error {
 	b := binary.LittleEndian.AppendUint64(make([]byte, 0, 9+16*len(c.down)), uint64(now.UnixNano()))
 	if clean {
 		b = append(b, 1)

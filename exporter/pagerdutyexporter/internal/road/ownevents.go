@@ -1,4 +1,4 @@
-package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+package road // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/road"
 
 import (
 	"context"
@@ -14,25 +14,25 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
 )
 
-// ownEvents queues the events the exporter decides itself, as of now on its
+// OwnEvents queues the events the exporter decides itself, as of now on its
 // arrival clock: the resolves of alerts gone quiet, and the acknowledges it
 // owes.
-func (f *flow) ownEvents(ctx context.Context, now time.Time) error {
-	return errors.Join(f.resolveQuiet(ctx, now), f.acknowledgeOwed(ctx, now))
+func (r *Road) OwnEvents(ctx context.Context, now time.Time) error {
+	return errors.Join(r.resolveQuiet(ctx, now), r.acknowledgeOwed(ctx, now))
 }
 
 // resolveQuiet sends a resolve for every alert whose quiet clock ran out by
 // now. Should a queue refuse some, their clocks start again, so that they
 // are tried after another quiet period rather than forgotten; the resolves
 // queued are left as they are.
-func (f *flow) resolveQuiet(ctx context.Context, now time.Time) error {
-	quiet := f.cache.Quiet(ctx, now)
+func (r *Road) resolveQuiet(ctx context.Context, now time.Time) error {
+	quiet := r.cache.Quiet(ctx, now)
 	if len(quiet) == 0 {
 		return nil
 	}
-	refused, err := f.take(ctx, autoResolves(quiet, now), arrival{received: pcommon.NewTimestampFromTime(now), auto: true, run: f.run})
+	refused, err := r.take(ctx, autoResolves(quiet, now), arrival{received: pcommon.NewTimestampFromTime(now), auto: true, run: r.run})
 	for _, dedupKey := range refused {
-		f.cache.Refused(dedupKey)
+		r.cache.Refused(dedupKey)
 	}
 	if err != nil {
 		return fmt.Errorf("resolving %d quiet alerts, %d refused: %w", len(quiet), len(refused), err)
@@ -43,15 +43,15 @@ func (f *flow) resolveQuiet(ctx context.Context, now time.Time) error {
 // acknowledgeOwed sends the acknowledges the exporter owes (see
 // dedup.Cache.Owed): records whose incident opened after they were decided.
 // Each keeps its record's time and arrival, its place in its alert's order.
-func (f *flow) acknowledgeOwed(ctx context.Context, now time.Time) error {
+func (r *Road) acknowledgeOwed(ctx context.Context, now time.Time) error {
 	var errs []error
-	for _, o := range f.cache.Owed(ctx, now) {
+	for _, o := range r.cache.Owed(ctx, now) {
 		ld := plog.NewLogs()
 		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 		lr.SetObservedTimestamp(pcommon.Timestamp(o.Time)) //nolint:gosec // G115: Unix nanoseconds until 2262
 		lr.Attributes().PutStr(recordmap.AttrDedupKey, o.DedupKey)
 		lr.Attributes().PutStr(recordmap.AttrEventAction, string(eventsapi.Acknowledge))
-		if _, err := f.take(ctx, ld, arrival{received: pcommon.Timestamp(o.Arrival), auto: true, run: f.run}); err != nil { //nolint:gosec // G115: as above
+		if _, err := r.take(ctx, ld, arrival{received: pcommon.Timestamp(o.Arrival), auto: true, run: r.run}); err != nil { //nolint:gosec // G115: as above
 			errs = append(errs, fmt.Errorf("acknowledging %q: %w", o.DedupKey, err))
 		}
 	}

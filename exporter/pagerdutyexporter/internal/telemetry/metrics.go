@@ -1,14 +1,19 @@
-package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+// Package telemetry is how the exporter observes itself: its metrics, each
+// attribute set built once from the configuration, the reasons a record is
+// rejected, and its component status (Health).
+package telemetry // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/telemetry"
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -16,45 +21,19 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/routes"
 )
 
-// rejection is why a record is dropped without an event reaching PagerDuty.
-type rejection uint8
-
-const (
-	rejectUnknownEventType rejection = iota
-	rejectUnknownEventAction
-	rejectNoRoutingKey
-	rejectByAPI
-	rejectChangeToRulesetKey
-	numRejections
-)
-
-var rejectionNames = [numRejections]string{
-	recordmap.RejectUnknownEventType, recordmap.RejectUnknownEventAction, "no_routing_key", "api_rejected", eventsapi.RejectChangeToRulesetKey,
-}
-
-func (r rejection) String() string { return rejectionNames[r] }
-
-// mappingRejection is the rejection a mapping error names; the mapping's
-// catch-all for an error that names none.
-func mappingRejection(err error) rejection {
-	if rejected, ok := errors.AsType[*recordmap.RejectError](err); ok && rejected.Reason == recordmap.RejectUnknownEventAction {
-		return rejectUnknownEventAction
-	}
-	return rejectUnknownEventType
-}
-
-// seriesLimitEnv sets the metrics SDK's bound on the series of one metric in
+// SeriesLimitEnv sets the metrics SDK's bound on the series of one metric in
 // the collector's process; 0 or less: no bound.
-const seriesLimitEnv = "OTEL_GO_X_CARDINALITY_LIMIT"
+const SeriesLimitEnv = "OTEL_GO_X_CARDINALITY_LIMIT"
 
-// seriesLimit is the metrics SDK's bound on the series of one metric (2,000
-// unless seriesLimitEnv says otherwise; 0: none): past it, measurements of
+// SeriesLimit is the metrics SDK's bound on the series of one metric (2,000
+// unless SeriesLimitEnv says otherwise; 0: none): past it, measurements of
 // new attribute sets are counted under otel_metric_overflow="true" instead.
 // A reader's own cardinality_limits are not seen from here.
-func seriesLimit() int {
-	n, err := strconv.Atoi(strings.TrimSpace(os.Getenv(seriesLimitEnv)))
+func SeriesLimit() int {
+	n, err := strconv.Atoi(strings.TrimSpace(os.Getenv(SeriesLimitEnv)))
 	switch {
 	case err != nil:
 		return 2000
@@ -64,9 +43,9 @@ func seriesLimit() int {
 	return n
 }
 
-// eventSeries is how many series of otelcol_exporter_pagerduty_events the
+// EventSeries is how many series of otelcol_exporter_pagerduty_events the
 // configured routes start with, the most of any of the exporter's metrics.
-func eventSeries(routes int) int { return routes * numActions * len(eventsapi.Outcomes) }
+func EventSeries(routes int) int { return routes * numActions * len(eventsapi.Outcomes) }
 
 // Index spaces of the attribute sets.
 const (
@@ -125,12 +104,12 @@ func reasonIndex(reason string) int {
 	panic("unknown suppression reason " + reason)
 }
 
-// telemetry records the exporter's own metrics. Every attribute set they
+// Telemetry records the exporter's own metrics. Every attribute set they
 // carry is built here, once, from the configuration: building a set per
 // event would cost more than mapping the record. Each set carries the
 // exporter's component ID, so that two pagerduty exporters in one collector
 // keep series of their own. Nothing else in the package writes an attribute.
-type telemetry struct {
+type Telemetry struct {
 	tb *metadata.TelemetryBuilder
 
 	exporter   attrSet
@@ -141,10 +120,10 @@ type telemetry struct {
 	repaired   [numRepairBits]attrSet
 	rejected   [numRejections]attrSet
 
-	// stranded is the stranded_records gauge: the records found at start in
+	// Stranded is the stranded_records gauge: the records found at start in
 	// the persistent queues of routes no longer configured (see
 	// queueDirectory.strand); 0 without persistent queues.
-	stranded atomic.Int64
+	Stranded atomic.Int64
 }
 
 // attrSet is one attribute set, as the options each kind of instrument
@@ -159,10 +138,16 @@ type attrSet struct {
 type routeSets struct {
 	route  attrSet
 	events [numActions][len(eventsapi.Outcomes)]attrSet
-	waits  [numPriorities]attrSet
+	waits  [routes.NumPriorities]attrSet
 }
 
-func newTelemetry(tb *metadata.TelemetryBuilder, exporterID string, routes *router) *telemetry {
+// New builds the exporter's instruments from settings, and every attribute set
+// they carry for the exporter exporterID and the routes of router.
+func New(settings component.TelemetrySettings, exporterID string, router *routes.Router) (*Telemetry, error) {
+	tb, err := metadata.NewTelemetryBuilder(settings)
+	if err != nil {
+		return nil, fmt.Errorf("creating telemetry: %w", err)
+	}
 	id := attribute.String("exporter", exporterID)
 	set := func(kvs ...string) attrSet {
 		attrs := make([]attribute.KeyValue, 1, 1+len(kvs)/2)
@@ -173,16 +158,16 @@ func newTelemetry(tb *metadata.TelemetryBuilder, exporterID string, routes *rout
 		opt := metric.WithAttributeSet(attribute.NewSet(attrs...))
 		return attrSet{add: []metric.AddOption{opt}, record: []metric.RecordOption{opt}, observe: []metric.ObserveOption{opt}}
 	}
-	t := &telemetry{tb: tb, exporter: set()}
-	for _, rt := range append(append([]*route(nil), routes.queued...), routes.unknown) {
-		rs := routeSets{route: set("routing", rt.name)}
+	t := &Telemetry{tb: tb, exporter: set()}
+	for _, rt := range append(append([]*routes.Route(nil), router.Queued...), router.Unknown) {
+		rs := routeSets{route: set("routing", rt.Name)}
 		for a, action := range actionNames {
 			for _, o := range eventsapi.Outcomes {
-				rs.events[a][o] = set("event_action", string(action), "outcome", o.String(), "routing", rt.name)
+				rs.events[a][o] = set("event_action", string(action), "outcome", o.String(), "routing", rt.Name)
 			}
 		}
-		for p := range numPriorities {
-			rs.waits[p] = set("priority", p.String(), "routing", rt.name)
+		for p := range routes.NumPriorities {
+			rs.waits[p] = set("priority", p.String(), "routing", rt.Name)
 		}
 		t.routes = append(t.routes, rs)
 	}
@@ -203,7 +188,7 @@ func newTelemetry(tb *metadata.TelemetryBuilder, exporterID string, routes *rout
 	for r := range numRejections {
 		t.rejected[r] = set("reason", r.String())
 	}
-	return t
+	return t, nil
 }
 
 func repairBit(r recordmap.Repair) int {
@@ -215,12 +200,12 @@ func repairBit(r recordmap.Repair) int {
 	return bit
 }
 
-// zero records 0 for every counter series that can occur for the configured
+// Zero records 0 for every counter series that can occur for the configured
 // routes, so that each exists from the start: rate() and increase() see the
 // first event after a start only if the series was there before it. Change
 // events are never suppressed; only a trigger is a duplicate, only an
 // acknowledge or resolve already applied.
-func (t *telemetry) zero(ctx context.Context) {
+func (t *Telemetry) Zero(ctx context.Context) {
 	tb := t.tb
 	for _, rs := range t.routes[:len(t.routes)-1] {
 		for a := range numActions {
@@ -252,38 +237,38 @@ func (t *telemetry) zero(ctx context.Context) {
 	}
 }
 
-// sent counts one request to the Events API, which took took, and what
+// Sent counts one request to the Events API, which took took, and what
 // became of its event.
-func (t *telemetry) sent(ctx context.Context, rt *route, action eventsapi.Action, res *eventsapi.Result, took time.Duration) {
+func (t *Telemetry) Sent(ctx context.Context, rt *routes.Route, action eventsapi.Action, res *eventsapi.Result, took time.Duration) {
 	e := endpointIndex(res.Path)
 	t.tb.ExporterPagerdutyRequests.Add(ctx, 1, t.requests[e][statusClassIndex(res.StatusCode)].add...)
 	t.tb.ExporterPagerdutyRequestDuration.Record(ctx, took.Seconds(), t.durations[e].record...)
-	t.tb.ExporterPagerdutyEvents.Add(ctx, 1, t.routes[rt.index].events[actionIndex(action)][res.Outcome].add...)
+	t.tb.ExporterPagerdutyEvents.Add(ctx, 1, t.routes[rt.Index].events[actionIndex(action)][res.Outcome].add...)
 	if res.Outcome == eventsapi.Throttled {
-		t.tb.ExporterPagerdutyThrottled.Add(ctx, 1, t.routes[rt.index].route.add...)
+		t.tb.ExporterPagerdutyThrottled.Add(ctx, 1, t.routes[rt.Index].route.add...)
 	}
 }
 
-// paged records the time from a record's arrival to its event's acceptance.
-func (t *telemetry) paged(ctx context.Context, rt *route, p priority, since time.Duration) {
-	t.tb.ExporterPagerdutyEventWait.Record(ctx, since.Seconds(), t.routes[rt.index].waits[p].record...)
+// Paged records the time from a record's arrival to its event's acceptance.
+func (t *Telemetry) Paged(ctx context.Context, rt *routes.Route, p routes.Priority, since time.Duration) {
+	t.tb.ExporterPagerdutyEventWait.Record(ctx, since.Seconds(), t.routes[rt.Index].waits[p].record...)
 }
 
-// waited adds a wait for the rate limiter; 0 records nothing.
-func (t *telemetry) waited(ctx context.Context, rt *route, d time.Duration) {
+// Waited adds a wait for the rate limiter; 0 records nothing.
+func (t *Telemetry) Waited(ctx context.Context, rt *routes.Route, d time.Duration) {
 	if d > 0 {
-		t.tb.ExporterPagerdutyRateLimitWait.Add(ctx, d.Seconds(), t.routes[rt.index].route.add...)
+		t.tb.ExporterPagerdutyRateLimitWait.Add(ctx, d.Seconds(), t.routes[rt.Index].route.add...)
 	}
 }
 
-// autoResolved counts an alert the exporter resolved itself, accepted.
-func (t *telemetry) autoResolved(ctx context.Context, rt *route) {
-	t.tb.ExporterPagerdutyAutoResolved.Add(ctx, 1, t.routes[rt.index].route.add...)
+// AutoResolved counts an alert the exporter resolved itself, accepted.
+func (t *Telemetry) AutoResolved(ctx context.Context, rt *routes.Route) {
+	t.tb.ExporterPagerdutyAutoResolved.Add(ctx, 1, t.routes[rt.Index].route.add...)
 }
 
-// suppressedRecord counts a record whose effect PagerDuty already shows,
-// in tally when not nil (see suppressedTally), else at once.
-func (t *telemetry) suppressedRecord(ctx context.Context, tally *suppressedTally, action eventsapi.Action, reason string) {
+// Suppressed counts a record whose effect PagerDuty already shows,
+// in tally when not nil (see SuppressedTally), else at once.
+func (t *Telemetry) Suppressed(ctx context.Context, tally *SuppressedTally, action eventsapi.Action, reason string) {
 	a, r := actionIndex(action), reasonIndex(reason)
 	if tally != nil {
 		tally[a][r]++
@@ -292,12 +277,12 @@ func (t *telemetry) suppressedRecord(ctx context.Context, tally *suppressedTally
 	t.tb.ExporterPagerdutySuppressed.Add(ctx, 1, t.suppressed[a][r].add...)
 }
 
-// suppressedTally counts the records of one request settled on arrival, so
+// SuppressedTally counts the records of one request settled on arrival, so
 // that a storm of repeats costs one measurement per request, not per record.
-type suppressedTally [numActions][len(dedup.Reasons)]int64
+type SuppressedTally [numActions][len(dedup.Reasons)]int64
 
-// flushSuppressed records a tally.
-func (t *telemetry) flushSuppressed(ctx context.Context, tally *suppressedTally) {
+// FlushSuppressed records a tally.
+func (t *Telemetry) FlushSuppressed(ctx context.Context, tally *SuppressedTally) {
 	for a := range tally {
 		for r, n := range tally[a] {
 			if n > 0 {
@@ -307,8 +292,8 @@ func (t *telemetry) flushSuppressed(ctx context.Context, tally *suppressedTally)
 	}
 }
 
-// repairedRecord counts each repair made to a record.
-func (t *telemetry) repairedRecord(ctx context.Context, repairs recordmap.Repairs) {
+// Repaired counts each repair made to a record.
+func (t *Telemetry) Repaired(ctx context.Context, repairs recordmap.Repairs) {
 	if repairs == 0 {
 		return
 	}
@@ -317,15 +302,18 @@ func (t *telemetry) repairedRecord(ctx context.Context, repairs recordmap.Repair
 	}
 }
 
-// rejectedRecord counts a record dropped for reason.
-func (t *telemetry) rejectedRecord(ctx context.Context, reason rejection) {
+// Rejected counts a record dropped for reason.
+func (t *Telemetry) Rejected(ctx context.Context, reason Rejection) {
 	t.tb.ExporterPagerdutyRecordsRejected.Add(ctx, 1, t.rejected[reason].add...)
 }
 
-// registerGauges observes the cache and the backlog from the metric
-// reader's goroutine. It is called once start has settled which cache the
-// exporter keeps.
-func (t *telemetry) registerGauges(cache *dedup.Cache, b *backlog, routes *router) error {
+// Backlog calls fn with each route's count of the records the exporter
+// holds, as of now.
+type Backlog func(now time.Time, fn func(route string, records int64))
+
+// RegisterGauges observes the cache and the backlog from the metric
+// reader's goroutine; router names the backlog's routes.
+func (t *Telemetry) RegisterGauges(cache *dedup.Cache, backlog Backlog, router *routes.Router) error {
 	return errors.Join(
 		t.tb.RegisterExporterPagerdutyCacheEntriesCallback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(int64(cache.Stats().Entries), t.exporter.observe...)
@@ -340,14 +328,17 @@ func (t *telemetry) registerGauges(cache *dedup.Cache, b *backlog, routes *route
 			return nil
 		}),
 		t.tb.RegisterExporterPagerdutyStrandedRecordsCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(t.stranded.Load(), t.exporter.observe...)
+			o.Observe(t.Stranded.Load(), t.exporter.observe...)
 			return nil
 		}),
 		t.tb.RegisterExporterPagerdutyBacklogCallback(func(_ context.Context, o metric.Int64Observer) error {
-			b.observe(time.Now(), func(route string, records int64) {
-				o.Observe(records, t.routes[routes.named(route).index].route.observe...)
+			backlog(time.Now(), func(route string, records int64) {
+				o.Observe(records, t.routes[router.Named(route).Index].route.observe...)
 			})
 			return nil
 		}),
 	)
 }
+
+// Shutdown lets go of the instruments.
+func (t *Telemetry) Shutdown() { t.tb.Shutdown() }

@@ -1,4 +1,4 @@
-package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+package road // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/road"
 
 import (
 	"sync"
@@ -16,7 +16,7 @@ import (
 // a retry are remembered with the time they were; a request not seen again
 // within retry_on_failure.max_elapsed_time plus max_interval was given up.
 //
-// Records are added before their queue takes them (exit.enqueuing), so a
+// Records are added before their queue takes them (Road.enqueuing), so a
 // consumer that settles them at once never takes the count below what is
 // queued; a queue that refuses them takes them off again. A route's count
 // may still go below zero for a moment (a queue whose count could not be
@@ -24,13 +24,12 @@ import (
 // at zero instead would creep up for good.
 //
 // At start, the records a persistent queue holds from before are added
-// before it delivers any (queues.readBack), so the gauge counts them from
+// before it delivers any (Road.Start), so the gauge counts them from
 // the start. A queue whose count could not be read is added as holding
 // none: its records, once settled, leave the route's count that much low.
 type backlog struct {
 	giveUpAfter time.Duration // 0: never given up
-	// gaveUp is told of each request the retry sender gave up on; nil:
-	// nobody needs to know.
+	// gaveUp is told of each request the retry sender gave up on.
 	gaveUp func(plog.Logs)
 
 	mu      sync.Mutex
@@ -46,18 +45,19 @@ type retry struct {
 }
 
 // newBacklog counts the records of routes, and settles those handed back
-// for a retry once giveUpAfter has passed (0: never; see giveUpAfter).
-func newBacklog(routes []string, giveUpAfter time.Duration) *backlog {
-	b := &backlog{giveUpAfter: giveUpAfter, records: make(map[string]int64, len(routes)), retries: map[plog.Logs]retry{}}
+// for a retry once giveUpAfter has passed (0: never; see GiveUpAfter),
+// telling gaveUp of each.
+func newBacklog(routes []string, giveUpAfter time.Duration, gaveUp func(plog.Logs)) *backlog {
+	b := &backlog{giveUpAfter: giveUpAfter, gaveUp: gaveUp, records: make(map[string]int64, len(routes)), retries: map[plog.Logs]retry{}}
 	for _, rt := range routes {
 		b.records[rt] = 0
 	}
 	return b
 }
 
-// giveUpAfter is when the retry sender has surely given up on a request it
+// GiveUpAfter is when the retry sender has surely given up on a request it
 // was handed back; 0 when it never does.
-func giveUpAfter(backOff configretry.BackOffConfig) time.Duration {
+func GiveUpAfter(backOff configretry.BackOffConfig) time.Duration {
 	switch {
 	case !backOff.Enabled:
 		return time.Nanosecond
@@ -125,4 +125,10 @@ func (b *backlog) settleGivenUp(now time.Time) {
 			}
 		}
 	}
+}
+
+// ObserveBacklog calls fn with each route's count of the records the road
+// holds, never below zero, as of now.
+func (r *Road) ObserveBacklog(now time.Time, fn func(route string, records int64)) {
+	r.backlog.observe(now, fn)
 }

@@ -1,4 +1,4 @@
-package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+package queues // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/queues"
 
 import (
 	"context"
@@ -13,24 +13,34 @@ import (
 	"go.opentelemetry.io/collector/pipeline"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/routes"
 )
 
-// queueDirectory lists, in the exporter's storage, the persistent queues
+// Directory lists, in the exporter's storage, the persistent queues
 // that may hold records. Queues are built on first use, so without the list
 // a start would not know which queues to read back; with it, a route that
 // is not used opens no file. Each queue is a key of its own, so that
 // listing one costs the same with 1 route or 1,000.
-type queueDirectory struct {
+type Directory struct {
 	client  storage.Client    // the dedup cache's
 	storage storage.Extension // the sending queue's
 	id      component.ID      // the exporter's
-	routes  *router
+	routes  *routes.Router
 	logger  *zap.Logger
 	// upgraded: the storage held state before this start (see open).
 	upgraded bool
 	// stranded is set to the records open finds in the queues of routes no
 	// longer configured: the stranded_records gauge.
 	stranded *atomic.Int64
+}
+
+// NewDirectory keeps the directory in client, the dedup cache's storage,
+// for the queues of the exporter id kept in the sending queue's storage;
+// upgraded: client held state before this start (see HoldsState); stranded
+// is set to the records found in queues of routes no longer configured.
+func NewDirectory(client storage.Client, queueStorage storage.Extension, id component.ID, router *routes.Router, logger *zap.Logger, upgraded bool, stranded *atomic.Int64) *Directory {
+	return &Directory{client: client, storage: queueStorage, id: id, routes: router, logger: logger, upgraded: upgraded, stranded: stranded}
 }
 
 // directoryKey marks a storage that has a directory; its value is the
@@ -44,7 +54,7 @@ const (
 
 // heldQueue is a persistent queue that holds records from before the start.
 type heldQueue struct {
-	key     queueKey
+	key     routes.Queue
 	records int // log records; 0 when its metadata could not be read
 }
 
@@ -59,7 +69,7 @@ type heldQueue struct {
 // (upgraded), or else by the first queue that build started, which it
 // left with metadata even when empty: a new storage costs that one file.
 // A storage that cannot list its keys has every queue looked into.
-func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
+func (d *Directory) open(ctx context.Context) ([]heldQueue, error) {
 	listed, orphaned, found, err := d.load(ctx)
 	if err != nil {
 		return nil, err
@@ -70,13 +80,13 @@ func (d *queueDirectory) open(ctx context.Context) ([]heldQueue, error) {
 	if listed == nil {
 		upgraded := found || d.upgraded
 		if !upgraded {
-			l := d.look(ctx, queueKey{d.routes.queued[0].name, 0})
+			l := d.look(ctx, routes.Queue{Route: d.routes.Queued[0].Name, Priority: 0})
 			first, upgraded = &l, l.started || l.err != nil
 		}
 		if upgraded {
-			for _, rt := range d.routes.queued {
-				for p := range numPriorities {
-					listed = append(listed, queueKey{rt.name, p})
+			for _, rt := range d.routes.Queued {
+				for p := range routes.NumPriorities {
+					listed = append(listed, routes.Queue{Route: rt.Name, Priority: p})
 				}
 			}
 		}
@@ -121,7 +131,7 @@ const maxStrandedRoutes = 20
 // strand counts the records of queues whose route is no longer configured,
 // and says once what to do about them. They stay in storage, listed: the
 // route's return delivers them, at its first start.
-func (d *queueDirectory) strand(queues []look) {
+func (d *Directory) strand(queues []look) {
 	if len(queues) == 0 {
 		return
 	}
@@ -133,7 +143,7 @@ func (d *queueDirectory) strand(queues []look) {
 		if l.err != nil {
 			unread++
 		}
-		routes = append(routes, l.key.route)
+		routes = append(routes, l.key.Route)
 	}
 	d.stranded.Store(records)
 	slices.Sort(routes)
@@ -155,22 +165,22 @@ func (d *queueDirectory) strand(queues []look) {
 
 // add lists key, before its queue takes a record. The caller, building the
 // queue, calls it once per queue.
-func (d *queueDirectory) add(ctx context.Context, key queueKey) error {
+func (d *Directory) add(ctx context.Context, key routes.Queue) error {
 	if err := d.client.Set(ctx, directoryEntry(key), []byte{}); err != nil {
-		return fmt.Errorf("listing the %s queue of route %q: %w", key.priority, key.route, err)
+		return fmt.Errorf("listing the %s queue of route %q: %w", key.Priority, key.Route, err)
 	}
 	return nil
 }
 
 // directoryEntry is the key that lists the queue of key.
-func directoryEntry(key queueKey) string {
-	return directoryPrefix + key.priority.String() + "/" + key.route
+func directoryEntry(key routes.Queue) string {
+	return directoryPrefix + key.Priority.String() + "/" + key.Route
 }
 
 // load reads the directory: found is false when there is none, and listed
 // nil when the storage cannot list it. Queues of routes no longer
 // configured are listed apart, in orphaned.
-func (d *queueDirectory) load(ctx context.Context) (listed, orphaned []queueKey, found bool, err error) {
+func (d *Directory) load(ctx context.Context) (listed, orphaned []routes.Queue, found bool, err error) {
 	version, err := d.client.Get(ctx, directoryKey)
 	switch {
 	case err != nil:
@@ -184,20 +194,20 @@ func (d *queueDirectory) load(ctx context.Context) (listed, orphaned []queueKey,
 	if !ok {
 		return nil, nil, true, nil
 	}
-	listed = []queueKey{}
+	listed = []routes.Queue{}
 	err = walker.Walk(ctx, func(k string, _ []byte) ([]*storage.Operation, error) {
 		entry, ours := strings.CutPrefix(k, directoryPrefix)
 		if !ours {
 			return nil, nil
 		}
 		name, route, _ := strings.Cut(entry, "/")
-		p, ok := parsePriority(name)
+		p, ok := routes.ParsePriority(name)
 		switch {
 		case !ok:
-		case d.routes.named(route) == d.routes.unknown:
-			orphaned = append(orphaned, queueKey{route, p})
+		case d.routes.Named(route) == d.routes.Unknown:
+			orphaned = append(orphaned, routes.Queue{Route: route, Priority: p})
 		default:
-			listed = append(listed, queueKey{route, p})
+			listed = append(listed, routes.Queue{Route: route, Priority: p})
 		}
 		return nil, nil
 	})
@@ -214,7 +224,7 @@ const queueMetadataKey = "qmv0"
 
 // look is what a persistent queue was found to hold.
 type look struct {
-	key     queueKey
+	key     routes.Queue
 	records int64 // log records
 	started bool  // the queue has metadata: it was started before
 	err     error // its metadata could not be read
@@ -222,9 +232,9 @@ type look struct {
 
 // look reads how many log records the persistent queue of key holds, from
 // the storage client its exporterhelper will open.
-func (d *queueDirectory) look(ctx context.Context, key queueKey) look {
+func (d *Directory) look(ctx context.Context, key routes.Queue) look {
 	l := look{key: key}
-	client, err := d.storage.GetClient(ctx, component.KindExporter, queueID(d.id, key.route, key.priority), pipeline.SignalLogs.String())
+	client, err := d.storage.GetClient(ctx, component.KindExporter, queueID(d.id, key.Route, key.Priority), pipeline.SignalLogs.String())
 	if err != nil {
 		l.err = err
 		return l
@@ -261,19 +271,9 @@ func itemsSize(b []byte) (int64, error) {
 	return 0, nil
 }
 
-// parsePriority is the priority named name.
-func parsePriority(name string) (priority, bool) {
-	for p := range numPriorities {
-		if p.String() == name {
-			return p, true
-		}
-	}
-	return 0, false
-}
-
-// holdsState reports whether client holds anything at all; true when it
+// HoldsState reports whether client holds anything at all; true when it
 // cannot tell.
-func holdsState(ctx context.Context, client storage.Client) bool {
+func HoldsState(ctx context.Context, client storage.Client) bool {
 	walker, ok := client.(storage.Walker)
 	if !ok {
 		return true

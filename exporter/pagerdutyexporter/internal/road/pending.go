@@ -1,6 +1,10 @@
-package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+package road // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/road"
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/routes"
+)
 
 // pending remembers, per dedup key with records still queued or in flight,
 // the queue of the newest firing record among them, else of the first of
@@ -14,7 +18,7 @@ type pending struct {
 }
 
 type pendingKey struct {
-	queue   queueKey
+	queue   routes.Queue
 	records int
 }
 
@@ -22,7 +26,7 @@ func newPending() *pending { return &pending{byKey: map[string]pendingKey{}} }
 
 // add notes a record of dedupKey put on queue q, a firing record when
 // firing is true.
-func (p *pending) add(dedupKey string, q queueKey, firing bool) {
+func (p *pending) add(dedupKey string, q routes.Queue, firing bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	k, ok := p.byKey[dedupKey]
@@ -50,7 +54,7 @@ func (p *pending) done(dedupKey string) {
 }
 
 // queue returns the queue of dedupKey's pending records, if any.
-func (p *pending) queue(dedupKey string) (queueKey, bool) {
+func (p *pending) queue(dedupKey string) (routes.Queue, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	k, ok := p.byKey[dedupKey]

@@ -1,4 +1,4 @@
-package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+package telemetry // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/telemetry"
 
 import (
 	"errors"
@@ -20,11 +20,11 @@ import (
 // The rules of the exporter's component status (README, "Health and
 // probes").
 const (
-	// failingAfter is how long a route's attempts must keep failing, with no
+	// FailingAfter is how long a route's attempts must keep failing, with no
 	// event of the route accepted in between, before the route counts as
 	// failing. A request that fails once and then goes through on its retry
 	// reports nothing; so does a burst of failures shorter than this.
-	failingAfter = 3 * time.Second
+	FailingAfter = 3 * time.Second
 	// refusalsBeforePermanent is how many events of a route in a row, with
 	// none accepted in between, PagerDuty must refuse for the route's
 	// routing key (see refusesKey) before the route is reported as needing
@@ -44,7 +44,7 @@ const (
 	// routeDoubtful: an attempt failed, or an event was refused for the
 	// key, since the last acceptance; not yet enough to report.
 	routeDoubtful
-	// routeFailing: attempts have failed for failingAfter or longer, with
+	// routeFailing: attempts have failed for FailingAfter or longer, with
 	// nothing accepted since.
 	routeFailing
 	// routeRefused: refusalsBeforePermanent events in a row were refused
@@ -65,11 +65,11 @@ type routeHealth struct {
 	answer   string    // what PagerDuty, or the network, last answered
 }
 
-// health owns the exporter's component status: it learns what became of
-// every event sent (settled) and reports to the collector only when the
+// Health owns the exporter's component status: it learns what became of
+// every event sent (Settled) and reports to the collector only when the
 // status changes, which healthcheckv2 needs to time an outage:
 //
-//   - StatusRecoverableError once some route is failing (failingAfter). The
+//   - StatusRecoverableError once some route is failing (FailingAfter). The
 //     event is reported once for the whole outage, so that its time is when
 //     the outage was found, however long it lasts; its message names every
 //     route failing now, with what PagerDuty last answered (statusError).
@@ -80,7 +80,7 @@ type routeHealth struct {
 //
 // Routes are named, never their keys: the answers it quotes come from the
 // client, which removes keys from them.
-type health struct {
+type Health struct {
 	report func(*componentstatus.Event)
 	now    func() time.Time
 
@@ -103,22 +103,22 @@ type health struct {
 	final atomic.Bool
 }
 
-// newHealth returns a health that reports through report, with now as its
+// NewHealth returns a health that reports through report, with now as its
 // clock.
-func newHealth(report func(*componentstatus.Event), now func() time.Time) *health {
-	h := &health{report: report, now: now, status: componentstatus.StatusOK}
+func NewHealth(report func(*componentstatus.Event), now func() time.Time) *Health {
+	h := &Health{report: report, now: now, status: componentstatus.StatusOK}
 	h.routes.Store(&map[string]*routeHealth{})
 	return h
 }
 
-// reportTo returns the report function of a component started on host.
-func reportTo(host component.Host) func(*componentstatus.Event) {
+// ReportTo returns the report function of a component started on host.
+func ReportTo(host component.Host) func(*componentstatus.Event) {
 	return func(ev *componentstatus.Event) { componentstatus.ReportStatus(host, ev) }
 }
 
-// settled records what became of one event sent under route's key. A nil
+// Settled records what became of one event sent under route's key. A nil
 // health records nothing.
-func (h *health) settled(route string, sent eventsapi.Result) {
+func (h *Health) Settled(route string, sent eventsapi.Result) {
 	if sent.Outcome == eventsapi.Accepted {
 		h.accepted(route)
 		return
@@ -128,7 +128,7 @@ func (h *health) settled(route string, sent eventsapi.Result) {
 
 // accepted records that PagerDuty accepted an event of route. While route
 // is well it costs two atomic loads at most, and a map lookup.
-func (h *health) accepted(route string) {
+func (h *Health) accepted(route string) {
 	if h == nil || h.unwell.Load() == 0 {
 		return
 	}
@@ -151,7 +151,7 @@ func (h *health) accepted(route string) {
 // returned, whose text holds no routing key. An event refused for its own
 // content (a 400 that does not name the key) says nothing of the route:
 // PagerDuty answered, and the record is dropped and counted elsewhere.
-func (h *health) failed(route string, outcome eventsapi.Outcome, statusCode int, err error) {
+func (h *Health) failed(route string, outcome eventsapi.Outcome, statusCode int, err error) {
 	if h == nil || h.final.Load() {
 		return
 	}
@@ -179,16 +179,16 @@ func (h *health) failed(route string, outcome eventsapi.Outcome, statusCode int,
 	switch {
 	case r.refusals >= refusalsBeforePermanent:
 		next = routeRefused
-	case !r.since.IsZero() && now.Sub(r.since) >= failingAfter:
+	case !r.since.IsZero() && now.Sub(r.since) >= FailingAfter:
 		next = routeFailing
 	}
 	h.set(r, next)
 	h.update()
 }
 
-// stop makes the status final: from shutdown on, the collector reports the
+// Stop makes the status final: from shutdown on, the collector reports the
 // exporter's status itself, and accepts no error after it.
-func (h *health) stop() {
+func (h *Health) Stop() {
 	if h == nil {
 		return
 	}
@@ -199,7 +199,7 @@ func (h *health) stop() {
 
 // route returns route's routeHealth, adding it if it has none; h.mu must be
 // held.
-func (h *health) route(name string) *routeHealth {
+func (h *Health) route(name string) *routeHealth {
 	old := *h.routes.Load()
 	if r, ok := old[name]; ok {
 		return r
@@ -215,7 +215,7 @@ func (h *health) route(name string) *routeHealth {
 }
 
 // set moves r to state, keeping unwell; h.mu must be held.
-func (h *health) set(r *routeHealth, state int32) {
+func (h *Health) set(r *routeHealth, state int32) {
 	was := r.state.Swap(state)
 	switch {
 	case was == routeOK && state != routeOK:
@@ -226,7 +226,7 @@ func (h *health) set(r *routeHealth, state int32) {
 }
 
 // finish makes the status final; h.mu must be held.
-func (h *health) finish() {
+func (h *Health) finish() {
 	h.final.Store(true)
 	h.unwell.Store(0)
 }
@@ -235,7 +235,7 @@ func (h *health) finish() {
 // the message of a reported outage current; h.mu must be held. It reports
 // under the lock, so that two changes are reported in the order they
 // happened.
-func (h *health) update() {
+func (h *Health) update() {
 	var refused, failing []*routeHealth
 	for _, r := range *h.routes.Load() {
 		switch r.state.Load() {

@@ -1,4 +1,4 @@
-package pagerdutyexporter
+package road
 
 import (
 	"context"

@@ -1,4 +1,6 @@
-package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+// Package redactlog keeps routing keys out of the exporter's log lines: a
+// zap core that redacts every entry before it is written.
+package redactlog // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/redactlog"
 
 import (
 	"encoding/json"
@@ -11,22 +13,12 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 )
 
-// newKeyRedactor returns a redactor of every routing key cfg configures.
-func newKeyRedactor(cfg *Config) *eventsapi.Redactor {
-	keys := make([]string, 0, len(cfg.Routing.Keys)+1)
-	keys = append(keys, string(cfg.RoutingKey))
-	for _, key := range cfg.Routing.Keys {
-		keys = append(keys, string(key))
-	}
-	return eventsapi.NewRedactor(keys...)
-}
-
-// redactLogger returns logger with r applied to every entry it writes: the
+// Logger returns logger with r applied to every entry it writes: the
 // message and every field, including those added with With. Level, sampling
 // and the destinations of logger are unchanged. Given to exporterhelper
 // (through exporter.Settings.Logger), it covers the retry sender's
 // "Exporting failed" lines too.
-func redactLogger(logger *zap.Logger, r *eventsapi.Redactor) *zap.Logger {
+func Logger(logger *zap.Logger, r *eventsapi.Redactor) *zap.Logger {
 	return logger.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
 		return &redactCore{Core: c, r: r}
 	}))

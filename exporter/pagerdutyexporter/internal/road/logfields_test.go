@@ -1,9 +1,10 @@
-package pagerdutyexporter
+package road
 
 import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,13 +15,12 @@ import (
 // writes a log line of a bounded size: each quoted value is cut to
 // maxLoggedValue bytes, on a character boundary, with its full length.
 func TestDropWarningIsBounded(t *testing.T) {
-	api := newFakeEventsAPI(t)
-	h := startExporter(t, testConfig(api))
+	r := newTestRoad(t, 0, time.Now)
 	huge := strings.Repeat("é", 500_000) // 1,000,000 bytes
 	ld := alert(huge, "alert.status", "pending", "alert.name", huge, "alert.fingerprint", huge)
-	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, r.Admit(context.Background(), ld))
 
-	warnings := h.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").All()
+	warnings := r.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").All()
 	require.Len(t, warnings, 1)
 	line, err := zapcore.NewJSONEncoder(zapcore.EncoderConfig{MessageKey: "msg"}).EncodeEntry(warnings[0].Entry, warnings[0].Context)
 	require.NoError(t, err)
@@ -33,8 +33,8 @@ func TestDropWarningIsBounded(t *testing.T) {
 		assert.EqualValues(t, len(huge), fields[name+"_length"], name)
 	}
 	short := alert("checkout", "alert.status", "pending", "alert.name", "disk full")
-	require.NoError(t, h.exp.ConsumeLogs(context.Background(), short))
-	fields = h.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").All()[1].ContextMap()
+	require.NoError(t, r.Admit(context.Background(), short))
+	fields = r.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").All()[1].ContextMap()
 	assert.Equal(t, "disk full", fields["alert.name"])
 	assert.NotContains(t, fields, "alert.name_length", "a short value is quoted whole")
 }

@@ -1,7 +1,6 @@
-package pagerdutyexporter
+package telemetry
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -13,14 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 )
 
-// statusLog records the events a health reports, in order.
+// statusLog records the events a Health reports, in order.
 type statusLog struct {
 	mu     sync.Mutex
 	events []*componentstatus.Event
@@ -60,10 +58,10 @@ type fakeClock struct{ t time.Time }
 func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
-func newTestHealth() (*health, *statusLog, *fakeClock) {
+func newTestHealth() (*Health, *statusLog, *fakeClock) {
 	log := &statusLog{}
 	clock := &fakeClock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
-	return newHealth(log.report, clock.now), log, clock
+	return NewHealth(log.report, clock.now), log, clock
 }
 
 // Answers as the client returns them.
@@ -93,36 +91,36 @@ var (
 
 // TestHealthOneRetriedRequestReportsNothing: a request that fails and then
 // goes through on its retry, or a burst of failures shorter than
-// failingAfter, changes no status.
+// FailingAfter, changes no status.
 func TestHealthOneRetriedRequestReportsNothing(t *testing.T) {
 	h, log, clock := newTestHealth()
-	h.settled("checkout", failed503)
+	h.Settled("checkout", failed503)
 	clock.advance(5 * time.Second) // the retry sender's first interval
-	h.settled("checkout", accepted202)
+	h.Settled("checkout", accepted202)
 
 	for range 50 {
-		h.settled("payments", failed503)
-		h.settled("payments", throttled429)
+		h.Settled("payments", failed503)
+		h.Settled("payments", throttled429)
 		clock.advance(50 * time.Millisecond)
 	}
-	h.settled("payments", accepted202)
+	h.Settled("payments", accepted202)
 	assert.Empty(t, log.all())
 	assert.Zero(t, h.unwell.Load(), "every route is well again")
 }
 
-// TestHealthOutageIsOneRecoverableError: failures that last failingAfter
+// TestHealthOutageIsOneRecoverableError: failures that last FailingAfter
 // report one StatusRecoverableError, which keeps its time while the outage
 // goes on and spreads to another route; its message follows the routes.
 // StatusOK follows once every route has delivered again.
 func TestHealthOutageIsOneRecoverableError(t *testing.T) {
 	h, log, clock := newTestHealth()
 	began := clock.now()
-	h.settled("checkout", failed503)
-	clock.advance(failingAfter - time.Millisecond)
-	h.settled("checkout", failed503)
-	require.Empty(t, log.all(), "not yet failingAfter")
+	h.Settled("checkout", failed503)
+	clock.advance(FailingAfter - time.Millisecond)
+	h.Settled("checkout", failed503)
+	require.Empty(t, log.all(), "not yet FailingAfter")
 	clock.advance(time.Millisecond)
-	h.settled("checkout", failed503)
+	h.Settled("checkout", failed503)
 	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.statuses())
 	outage := log.all()[0]
 	assert.Equal(t, `PagerDuty is not taking events: route "checkout" failing since `+began.Format(time.RFC3339)+
@@ -131,9 +129,9 @@ func TestHealthOutageIsOneRecoverableError(t *testing.T) {
 	// An hour of retries, and a second route failing: nothing is reported.
 	for range 720 {
 		clock.advance(5 * time.Second)
-		h.settled("checkout", failed503)
-		h.settled("default", noAnswer)
-		h.settled("payments", accepted202)
+		h.Settled("checkout", failed503)
+		h.Settled("default", noAnswer)
+		h.Settled("payments", accepted202)
 	}
 	require.Len(t, log.all(), 1, "one report for the whole outage")
 	msg := outage.Err().Error()
@@ -142,17 +140,17 @@ func TestHealthOutageIsOneRecoverableError(t *testing.T) {
 	assert.Contains(t, msg, "connection refused")
 	assert.Less(t, strings.Index(msg, `"checkout"`), strings.Index(msg, `"default"`), "routes in name order")
 
-	h.settled("checkout", accepted202)
+	h.Settled("checkout", accepted202)
 	require.Len(t, log.all(), 1, "default still fails")
 	assert.NotContains(t, outage.Err().Error(), "checkout")
-	h.settled("default", accepted202)
+	h.Settled("default", accepted202)
 	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, log.statuses())
 	assert.Contains(t, outage.Err().Error(), `route "default"`, "the reported outage keeps its last message")
 
 	// A later outage is a new event, with a time of its own.
-	h.settled("payments", throttled429)
-	clock.advance(failingAfter)
-	h.settled("payments", throttled429)
+	h.Settled("payments", throttled429)
+	clock.advance(FailingAfter)
+	h.Settled("payments", throttled429)
 	require.Equal(t, []componentstatus.Status{
 		componentstatus.StatusRecoverableError, componentstatus.StatusOK, componentstatus.StatusRecoverableError,
 	}, log.statuses())
@@ -168,7 +166,7 @@ func TestHealthRefusedEventsAreNoOutage(t *testing.T) {
 	t.Run("refusals alone", func(t *testing.T) {
 		h, log, clock := newTestHealth()
 		for range 10 {
-			h.settled("checkout", invalidEvent400)
+			h.Settled("checkout", invalidEvent400)
 			clock.advance(time.Second)
 		}
 		assert.Empty(t, log.all())
@@ -177,22 +175,22 @@ func TestHealthRefusedEventsAreNoOutage(t *testing.T) {
 	t.Run("503, 400, 503", func(t *testing.T) {
 		h, log, clock := newTestHealth()
 		began := clock.now()
-		h.settled("checkout", failed503)
-		clock.advance(failingAfter / 2)
-		h.settled("checkout", invalidEvent400)
+		h.Settled("checkout", failed503)
+		clock.advance(FailingAfter / 2)
+		h.Settled("checkout", invalidEvent400)
 		require.Empty(t, log.all(), "a refusal is no outage")
 		assert.Equal(t, int32(1), h.unwell.Load(), "a refusal is no recovery: the route stays doubtful")
-		clock.advance(failingAfter - failingAfter/2)
-		h.settled("checkout", failed503)
+		clock.advance(FailingAfter - FailingAfter/2)
+		h.Settled("checkout", failed503)
 		require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.statuses(),
 			"the run of failures went on through the refusal: failing since its first 503")
 		assert.Equal(t, `PagerDuty is not taking events: route "checkout" failing since `+began.Format(time.RFC3339)+
 			` (2 failed attempts, last: events API responded 503 Service Unavailable: upstream unavailable)`, log.all()[0].Err().Error(),
 			"the refusal is neither an attempt of the run nor its last answer")
 
-		h.settled("checkout", invalidEvent400)
+		h.Settled("checkout", invalidEvent400)
 		assert.Len(t, log.all(), 1, "a refusal during the outage does not end it")
-		h.settled("checkout", accepted202)
+		h.Settled("checkout", accepted202)
 		assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, log.statuses())
 	})
 }
@@ -204,19 +202,19 @@ func TestHealthRefusedEventsAreNoOutage(t *testing.T) {
 // nothing but a restart.
 func TestHealthRefusedKeyIsPermanent(t *testing.T) {
 	h, log, clock := newTestHealth()
-	h.settled("payments", unknownKey404)
-	h.settled("payments", unknownKey404)
-	h.settled("payments", accepted202)
-	h.settled("payments", unknownKey404)
-	h.settled("payments", unknownKey404)
+	h.Settled("payments", unknownKey404)
+	h.Settled("payments", unknownKey404)
+	h.Settled("payments", accepted202)
+	h.Settled("payments", unknownKey404)
+	h.Settled("payments", unknownKey404)
 	require.Empty(t, log.all(), "an acceptance between refusals")
 
-	h.settled("checkout", failed503)
-	clock.advance(failingAfter)
-	h.settled("checkout", failed503)
+	h.Settled("checkout", failed503)
+	clock.advance(FailingAfter)
+	h.Settled("checkout", failed503)
 	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.statuses())
 
-	h.settled("payments", unknownKey404)
+	h.Settled("payments", unknownKey404)
 	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusPermanentError}, log.statuses())
 	msg := log.all()[1].Err().Error()
 	assert.Contains(t, msg, `PagerDuty refused 3 events of route "payments" in a row for its routing key (last: events API responded 404 Not Found: integration not found)`)
@@ -224,9 +222,9 @@ func TestHealthRefusedKeyIsPermanent(t *testing.T) {
 	assert.Contains(t, msg, `also PagerDuty is not taking events: route "checkout"`)
 
 	for _, route := range []string{"payments", "checkout"} {
-		h.settled(route, accepted202)
-		h.settled(route, unknownKey404)
-		h.settled(route, failed503)
+		h.Settled(route, accepted202)
+		h.Settled(route, unknownKey404)
+		h.Settled(route, failed503)
 	}
 	assert.Len(t, log.all(), 2, "nothing after a permanent error")
 	assert.Zero(t, h.unwell.Load(), "accepted events cost nothing any more")
@@ -268,30 +266,30 @@ func TestHealthAnswerIsCut(t *testing.T) {
 }
 
 // TestHealthStopsAtShutdown: from shutdown on, nothing is reported; a nil
-// health (an exporter never started) takes every call.
+// Health (an exporter never started) takes every call.
 func TestHealthStopsAtShutdown(t *testing.T) {
 	h, log, clock := newTestHealth()
-	h.stop()
-	h.settled("checkout", failed503)
-	clock.advance(failingAfter)
-	h.settled("checkout", failed503)
+	h.Stop()
+	h.Settled("checkout", failed503)
+	clock.advance(FailingAfter)
+	h.Settled("checkout", failed503)
 	assert.Empty(t, log.all())
 
-	var none *health
-	none.settled("checkout", failed503)
-	none.settled("checkout", accepted202)
-	none.stop()
+	var none *Health
+	none.Settled("checkout", failed503)
+	none.Settled("checkout", accepted202)
+	none.Stop()
 }
 
 // TestHealthAcceptedAllocatesNothing: an accepted event of a well route
 // takes no lock and allocates nothing, also while another route fails.
 func TestHealthAcceptedAllocatesNothing(t *testing.T) {
 	h, _, clock := newTestHealth()
-	assert.Zero(t, testing.AllocsPerRun(1000, func() { h.settled("checkout", accepted202) }))
-	h.settled("payments", failed503)
-	clock.advance(failingAfter)
-	h.settled("payments", failed503)
-	assert.Zero(t, testing.AllocsPerRun(1000, func() { h.settled("checkout", accepted202) }))
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { h.Settled("checkout", accepted202) }))
+	h.Settled("payments", failed503)
+	clock.advance(FailingAfter)
+	h.Settled("payments", failed503)
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { h.Settled("checkout", accepted202) }))
 }
 
 func BenchmarkHealthAccepted(b *testing.B) {
@@ -299,98 +297,16 @@ func BenchmarkHealthAccepted(b *testing.B) {
 	b.Run("all well", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			h.settled("checkout", accepted202)
+			h.Settled("checkout", accepted202)
 		}
 	})
-	h.settled("payments", failed503)
-	clock.advance(failingAfter)
-	h.settled("payments", failed503)
+	h.Settled("payments", failed503)
+	clock.advance(FailingAfter)
+	h.Settled("payments", failed503)
 	b.Run("another route failing", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			h.settled("checkout", accepted202)
+			h.Settled("checkout", accepted202)
 		}
 	})
-}
-
-// startWithStatus starts an exporter on cfg as the collector would, on a
-// host that takes status reports, with the health's clock under the test's
-// control. cfg has no queue, so each dispatch delivers before it returns.
-func startWithStatus(t *testing.T, cfg *Config) (*pagerdutyExporter, *statusHost, *fakeClock) {
-	t.Helper()
-	e, err := newExporter(context.Background(), cfg, newSettings(t))
-	require.NoError(t, err)
-	host := &statusHost{Host: componenttest.NewNopHost()}
-	require.NoError(t, e.start(context.Background(), host))
-	t.Cleanup(func() { require.NoError(t, e.shutdown(context.Background())) })
-	clock := &fakeClock{t: time.Now()}
-	e.exit.health.now = clock.now // no delivery runs yet
-	return e, host, clock
-}
-
-// TestExporterReportsOutageAndRecovery: the exporter reports an outage of
-// the Events API once it has lasted failingAfter, and StatusOK once an
-// event is accepted again; a single failure followed by an acceptance
-// reports nothing.
-func TestExporterReportsOutageAndRecovery(t *testing.T) {
-	api := newFakeEventsAPI(t)
-	var down bool
-	var mu sync.Mutex
-	api.respond = func(apiRequest) (int, http.Header, string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if down {
-			return 503, nil, `{"status":"unavailable","message":"Service Unavailable","errors":["try later"]}`
-		}
-		return 202, nil, ""
-	}
-	setDown := func(d bool) { mu.Lock(); down = d; mu.Unlock() }
-	e, host, clock := startWithStatus(t, testConfig(api))
-	ctx := context.Background()
-
-	setDown(true)
-	require.Error(t, e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "a")))
-	setDown(false)
-	require.NoError(t, e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "a")))
-	require.Empty(t, host.all(), "one retried request")
-
-	setDown(true)
-	require.Error(t, e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "b")))
-	clock.advance(failingAfter)
-	require.Error(t, e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "b")))
-	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
-	assert.Contains(t, host.all()[0].Err().Error(), `route "checkout" failing since`)
-	assert.Contains(t, host.all()[0].Err().Error(), "503 Service Unavailable: Service Unavailable; try later")
-
-	setDown(false)
-	require.NoError(t, e.flow.admit(ctx, alert("checkout", "alert.fingerprint", "b")))
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.statuses())
-}
-
-// TestExporterRefusedKeyNamesTheRouteNeverTheKey: a route whose events are
-// all refused with a 404 is a permanent error that names the route and
-// what PagerDuty answered, never the key, even when the answer quotes it.
-func TestExporterRefusedKeyNamesTheRouteNeverTheKey(t *testing.T) {
-	api := newFakeEventsAPI(t)
-	api.respond = func(r apiRequest) (int, http.Header, string) {
-		if r.key() == paymentsKey {
-			return 404, nil, `{"status":"not found","message":"Not Found","errors":["no integration for routing key ` + r.key() + `"]}`
-		}
-		return 202, nil, ""
-	}
-	e, host, _ := startWithStatus(t, testConfig(api))
-	ctx := context.Background()
-	for _, fp := range []string{"a", "b", "c"} {
-		require.NoError(t, e.flow.admit(ctx, batch(
-			alert("payments", "alert.fingerprint", fp),
-			alert("checkout", "alert.fingerprint", fp),
-		)), "a refused record is dropped, not retried")
-	}
-	require.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.statuses())
-	msg := host.all()[0].Err().Error()
-	assert.Contains(t, msg, `route "payments"`)
-	assert.Contains(t, msg, "404 Not Found")
-	assert.Contains(t, msg, "[REDACTED]", "the answer is quoted, without the key")
-	assert.NotContains(t, msg, "checkout")
-	assert.Empty(t, keyLeak(msg, testKey, checkoutKey, paymentsKey))
 }

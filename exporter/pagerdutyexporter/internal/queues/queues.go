@@ -1,4 +1,4 @@
-package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+package queues // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/queues"
 
 import (
 	"context"
@@ -11,21 +11,18 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/routes"
 )
 
-// queueKey names one of the exporter's sending queues.
-type queueKey struct {
-	route    string
-	priority priority
-}
-
-// queues are the exporter's sending queues, one per route and priority, each
+// Set holds the exporter's sending queues, one per route and priority, each
 // an exporterhelper with the configured sending_queue and retry_on_failure:
 // a backlog on one route, or of one priority, never holds up another's
 // consumers. Each has its own ID, so a persistent queue gets its own client
@@ -36,43 +33,51 @@ type queueKey struct {
 // (see the README's "Sizing"). A persistent queue is written into the
 // directory before it takes a record, so that the next start reads back
 // what it holds.
-type queues struct {
-	build func(queueKey) (exporter.Logs, error)
-	// readBack is told how many records a persistent queue holds from
-	// before the start, before the queue starts delivering them.
-	readBack func(route string, records int)
-	// Set by start.
+type Set struct {
+	build func(routes.Queue) (exporter.Logs, error)
+	// Set by Start.
 	host      component.Host
-	directory *queueDirectory // nil: the queues are in memory
+	directory *Directory // nil: the queues are in memory
 
 	// byKey is replaced, never changed: lookups take no lock.
-	byKey   atomic.Pointer[map[queueKey]exporter.Logs]
+	byKey   atomic.Pointer[map[routes.Queue]exporter.Logs]
 	mu      sync.Mutex // serializes building, and shutdown
 	stopped bool
 }
 
-// newQueues makes the exporter's queues; deliver returns a queue's push.
-func newQueues(ctx context.Context, set exporter.Settings, cfg *Config, deliver func(queueKey) consumer.ConsumeLogsFunc) *queues {
-	q := &queues{build: func(key queueKey) (exporter.Logs, error) {
-		inner := set
-		inner.ID = queueID(set.ID, key.route, key.priority)
-		return exporterhelper.NewLogs(ctx, inner, cfg, deliver(key),
+// Config is what the queues take from the exporter.
+type Config struct {
+	// Settings and Exporter are the exporter's; each queue gets Settings
+	// with an ID of its own (see queueID).
+	Settings exporter.Settings
+	Exporter component.Config
+	// Queue and Retry are sending_queue and retry_on_failure.
+	Queue configoptional.Optional[exporterhelper.QueueBatchConfig]
+	Retry configretry.BackOffConfig
+}
+
+// New makes the exporter's queues; deliver returns a queue's push.
+func New(ctx context.Context, cfg Config, deliver func(routes.Queue) consumer.ConsumeLogsFunc) *Set {
+	s := &Set{build: func(key routes.Queue) (exporter.Logs, error) {
+		inner := cfg.Settings
+		inner.ID = queueID(cfg.Settings.ID, key.Route, key.Priority)
+		return exporterhelper.NewLogs(ctx, inner, cfg.Exporter, deliver(key),
 			exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 			// The HTTP client's timeout bounds each request; a push may hold many.
 			exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
-			exporterhelper.WithRetry(cfg.BackOffConfig),
-			exporterhelper.WithQueue(cfg.QueueConfig),
+			exporterhelper.WithRetry(cfg.Retry),
+			exporterhelper.WithQueue(cfg.Queue),
 		)
 	}}
-	q.byKey.Store(&map[queueKey]exporter.Logs{})
-	return q
+	s.byKey.Store(&map[routes.Queue]exporter.Logs{})
+	return s
 }
 
 // queueID is the ID of a route's queue of one priority: the exporter's own
 // ID with the route and priority appended, as in pagerduty/checkout/critical
 // or pagerduty/prod/checkout/critical. Route names are escaped so that
 // distinct routes never share an ID, and so a storage file.
-func queueID(id component.ID, route string, p priority) component.ID {
+func queueID(id component.ID, route string, p routes.Priority) component.ID {
 	parts := []string{escapeRoute(route), p.String()}
 	if id.Name() != "" {
 		parts = slices.Insert(parts, 0, id.Name())
@@ -98,9 +103,10 @@ func escapeRoute(route string) string {
 // errQueuesStopped refuses records that arrive once shutdown has begun.
 var errQueuesStopped = errors.New("the exporter is shutting down")
 
-// start keeps host for the queues to come, and starts at once the persistent
-// queues the directory lists (see queueDirectory.open).
-func (q *queues) start(ctx context.Context, host component.Host, directory *queueDirectory) error {
+// Start keeps host for the queues to come, and starts at once the
+// persistent queues directory lists (see Directory.open), after telling
+// heldBack how many records each holds from before, before it delivers any.
+func (q *Set) Start(ctx context.Context, host component.Host, directory *Directory, heldBack func(key routes.Queue, records int)) error {
 	q.host, q.directory = host, directory
 	if directory == nil {
 		return nil
@@ -110,7 +116,7 @@ func (q *queues) start(ctx context.Context, host component.Host, directory *queu
 		return err
 	}
 	for _, h := range held {
-		q.readBack(h.key.route, h.records)
+		heldBack(h.key, h.records)
 		if _, err := q.get(ctx, h.key); err != nil {
 			return err
 		}
@@ -118,8 +124,8 @@ func (q *queues) start(ctx context.Context, host component.Host, directory *queu
 	return nil
 }
 
-// consume hands ld to the queue of key, building it first if need be.
-func (q *queues) consume(ctx context.Context, key queueKey, ld plog.Logs) error {
+// Consume hands ld to the queue of key, building it first if need be.
+func (q *Set) Consume(ctx context.Context, key routes.Queue, ld plog.Logs) error {
 	exp, ok := (*q.byKey.Load())[key]
 	if !ok {
 		var err error
@@ -132,7 +138,7 @@ func (q *queues) consume(ctx context.Context, key queueKey, ld plog.Logs) error 
 
 // get returns the queue of key, built and started if it was not. The queue
 // outlives ctx, often a request's: it is started without its cancellation.
-func (q *queues) get(ctx context.Context, key queueKey) (exporter.Logs, error) {
+func (q *Set) get(ctx context.Context, key routes.Queue) (exporter.Logs, error) {
 	ctx = context.WithoutCancel(ctx)
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -151,10 +157,10 @@ func (q *queues) get(ctx context.Context, key queueKey) (exporter.Logs, error) {
 	}
 	exp, err := q.build(key)
 	if err != nil {
-		return nil, fmt.Errorf("creating the %s queue of route %q: %w", key.priority, key.route, err)
+		return nil, fmt.Errorf("creating the %s queue of route %q: %w", key.Priority, key.Route, err)
 	}
 	if err := exp.Start(ctx, q.host); err != nil {
-		return nil, fmt.Errorf("starting the %s queue of route %q: %w", key.priority, key.route, err)
+		return nil, fmt.Errorf("starting the %s queue of route %q: %w", key.Priority, key.Route, err)
 	}
 	byKey := maps.Clone(old)
 	byKey[key] = exp
@@ -162,17 +168,17 @@ func (q *queues) get(ctx context.Context, key queueKey) (exporter.Logs, error) {
 	return exp, nil
 }
 
-// shutdown stops the queues, most urgent last, so that while the others
+// Shutdown stops the queues, most urgent last, so that while the others
 // drain or persist their contents the urgent ones still send. The queues of
 // one priority stop together: with many routes, one after another would
 // take longer than the shutdown's bound.
-func (q *queues) shutdown(ctx context.Context) error {
+func (q *Set) Shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	q.stopped = true
 	q.mu.Unlock()
-	var byPriority [numPriorities][]exporter.Logs
+	var byPriority [routes.NumPriorities][]exporter.Logs
 	for key, exp := range *q.byKey.Load() {
-		byPriority[key.priority] = append(byPriority[key.priority], exp)
+		byPriority[key.Priority] = append(byPriority[key.Priority], exp)
 	}
 	var (
 		mu   sync.Mutex

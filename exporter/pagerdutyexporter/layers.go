@@ -1,0 +1,160 @@
+package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/exporter"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/clock"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/dedup"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/queues"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/road"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/routes"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/telemetry"
+)
+
+// layers are the exporter's parts, each built on the ones before it, in the
+// order of the fields (see build).
+type layers struct {
+	routes     *routes.Router
+	tel        *telemetry.Telemetry
+	httpClient *http.Client
+	client     *eventsapi.Client
+	limiter    *eventsapi.Limiter
+	state      *state // the dedup cache and what else is kept across restarts
+	health     *telemetry.Health
+	road       *road.Road
+	ticker     *clock.Ticker
+}
+
+// build builds every layer of e on host, in order; on an error, what it
+// opened is closed again.
+func build(ctx context.Context, e *pagerdutyExporter, host component.Host) (l *layers, err error) {
+	cfg, set := e.cfg, e.set
+	l = &layers{routes: routes.NewRouter(string(cfg.RoutingKey), routingKeys(cfg))}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, l.close(ctx, e.arrival))
+		}
+	}()
+	if l.tel, err = telemetry.New(set.TelemetrySettings, set.ID.String(), l.routes); err != nil {
+		return l, err
+	}
+	l.tel.Zero(ctx)
+	warnOfRoutes(set.Logger, l.routes)
+	// confighttp wraps the transport in otelhttp when both providers are set.
+	// Its body wrapper hides from net/http that the body is in memory, which
+	// splits every request into two writes and costs more than the rest of
+	// the push; the exporter measures its requests itself, so go without it.
+	settings := set.TelemetrySettings
+	settings.TracerProvider = nil
+	if l.httpClient, err = cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), settings); err != nil {
+		return l, fmt.Errorf("creating HTTP client: %w", err)
+	}
+	userAgent := fmt.Sprintf("otelcol-pagerduty-exporter/%s (%s/%s)", version, set.BuildInfo.Command, set.BuildInfo.Version)
+	l.client = eventsapi.NewClient(l.httpClient, cfg.ClientConfig.Endpoint, userAgent,
+		cfg.BackOffConfig.MaxInterval, eventsapi.WithRedactor(newKeyRedactor(cfg)))
+	l.limiter = eventsapi.NewLimiter(cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst)
+	if l.state, err = openState(ctx, e, host, l); err != nil {
+		return l, err
+	}
+	l.health = telemetry.NewHealth(telemetry.ReportTo(host), e.statusNow)
+	l.road = road.New(ctx, roadConfig(cfg, set), road.Below{
+		Routes: l.routes, Cache: l.state.cache, Limiter: l.limiter, Client: l.client,
+		Telemetry: l.tel, Health: l.health, Logger: set.Logger, Now: e.arrival.Now,
+	}, rand.Int64())
+	if err = l.tel.RegisterGauges(l.state.cache, l.road.ObserveBacklog, l.routes); err != nil {
+		return l, fmt.Errorf("registering telemetry callbacks: %w", err)
+	}
+	l.ticker = clock.NewTicker(set.Logger, e.arrival.Now, l.jobs(e.arrival)...)
+	return l, nil
+}
+
+// roadConfig is the road's part of the configuration.
+func roadConfig(cfg *Config, set exporter.Settings) road.Config {
+	hostname, _ := os.Hostname()
+	return road.Config{
+		Mapping: recordmap.Options{
+			RoutingAttribute: cfg.Routing.Attribute,
+			DefaultSeverity:  cfg.DefaultSeverity,
+			Hostname:         hostname,
+			Client:           cfg.Client,
+			ClientURL:        string(cfg.ClientURL),
+		},
+		AutoResolveAfter: cfg.AutoResolve.After,
+		GiveUpAfter:      road.GiveUpAfter(cfg.BackOffConfig),
+		Queues:           queues.Config{Settings: set, Exporter: cfg, Queue: cfg.QueueConfig, Retry: cfg.BackOffConfig},
+	}
+}
+
+// routingKeys are routing.keys as plain strings, for the router.
+func routingKeys(cfg *Config) map[string]string {
+	keys := make(map[string]string, len(cfg.Routing.Keys))
+	for name, key := range cfg.Routing.Keys {
+		keys[name] = string(key)
+	}
+	return keys
+}
+
+// warnOfRoutes says at start what the configuration cannot: that the
+// routes make more series than the metrics SDK keeps, and which routes
+// have a ruleset key, which takes no change events.
+func warnOfRoutes(logger *zap.Logger, router *routes.Router) {
+	if n, limit := telemetry.EventSeries(len(router.Queued)), telemetry.SeriesLimit(); limit > 0 && n > limit {
+		logger.Warn("So many routes make more series of otelcol_exporter_pagerduty_events than the metrics SDK keeps per metric: events of the routes past the limit are counted without their labels, under otel_metric_overflow; raise the limit with the environment variable "+telemetry.SeriesLimitEnv+", or split the routes over several pagerduty exporters",
+			zap.Int("routes", len(router.Queued)), zap.Int("series", n), zap.Int("limit", limit))
+	}
+	for _, rt := range router.Queued {
+		if eventsapi.IsRulesetKey(rt.Key) {
+			// Validate cannot warn, and cannot know which routes get change events.
+			logger.Warn("Route has a ruleset key (it starts with R): change events routed to it are dropped, as PagerDuty refuses them",
+				zap.String("routing", rt.Name))
+		}
+	}
+}
+
+// jobs are the ticker's: the events the exporter decides itself, then
+// saving what storage keeps of the arrival clock and the send log.
+func (l *layers) jobs(arrival *clock.Arrival) []clock.Job {
+	jobs := []clock.Job{{
+		What: "Could not queue the exporter's own events: the resolves of alerts gone quiet (their clocks start again) or the acknowledges it owes",
+		Run:  l.road.OwnEvents,
+	}}
+	return append(jobs, l.state.jobs(arrival)...)
+}
+
+// close lets go of what the layers hold, saving what storage keeps; a
+// layer not built is skipped.
+func (l *layers) close(ctx context.Context, arrival *clock.Arrival) error {
+	if l.httpClient != nil {
+		l.httpClient.CloseIdleConnections()
+	}
+	var err error
+	if l.state != nil {
+		err = l.state.close(ctx, arrival)
+	}
+	if l.tel != nil {
+		l.tel.Shutdown()
+	}
+	return err
+}
+
+// dedupConfig is the dedup cache's part of the configuration; storeError is
+// told of failed storage accesses (nil: ignored).
+func dedupConfig(cfg *Config, storeError func(error)) dedup.Config {
+	return dedup.Config{
+		TTL:            cfg.Dedup.TTL,
+		MaxEntries:     cfg.Dedup.MaxEntries,
+		RepeatInterval: cfg.Dedup.RepeatInterval,
+		StoreError:     storeError,
+	}
+}
