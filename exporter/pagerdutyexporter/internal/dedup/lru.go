@@ -40,14 +40,6 @@ type lru struct {
 	readBack *atomic.Int64
 }
 
-// pin is what the cache holds for a dedup key with records waiting: when
-// each arrived, and the newest firing record among them while the cache knows no
-// entry for the key, for the entry its first accepted trigger makes.
-type pin struct {
-	waiting []int64 // the arrivals of the records waiting (Event.Arrival)
-	firing  alert   // only firingAt and quietFor are used
-}
-
 func newLRU(ttl time.Duration, maxEntries int, now int64) lru {
 	return lru{ttl: int64(ttl), maxEntries: maxEntries, entries: make(map[string]*entry), quiet: newQuietClocks(now), pinned: map[string]*pin{}}
 }

@@ -7,6 +7,14 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 )
 
+// pin is what the cache holds for a dedup key with records waiting: when
+// each arrived, and the newest firing record among them while the cache knows no
+// entry for the key, for the entry its first accepted trigger makes.
+type pin struct {
+	waiting []int64 // the arrivals of the records waiting (Event.Arrival)
+	firing  alert   // only firingAt and quietFor are used
+}
+
 // Arrive notes the arrival of a record of dedupKey, ev, before it is queued:
 // a firing record's quiet period (see alert.firing). When settle is true,
 // no earlier record of the key waits, and no record an earlier run queued
