@@ -152,16 +152,7 @@ func (h *harness) latencyRound(ctx context.Context, path string, round int) (lat
 		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 		wg.Go(func() {
 			sent[i] = time.Now()
-			var perr error
-			if path == pathDirect {
-				perr = post(ctx, h.direct, h.sim.url+"/v2/enqueue", "application/json", bodies[i], http.StatusAccepted)
-			} else {
-				perr = post(ctx, h.otlp, h.col.otlpURL, otlpContentType(o.encoding), bodies[i], http.StatusOK)
-			}
-			if perr != nil {
-				errs.Add(1)
-				firstErr.CompareAndSwap(nil, perr.Error())
-			}
+			h.send(ctx, path, bodies[i], &errs, &firstErr)
 		})
 	}
 	wg.Wait()
@@ -198,6 +189,25 @@ func (h *harness) latencyRound(ctx context.Context, path string, round int) (lat
 		run.latencies = append(run.latencies, t.Sub(sent[i]))
 	}
 	return run, h.sim.reset(ctx)
+}
+
+// send posts one request body on path: to the simulator's Events API as a
+// PagerDuty client would, or as OTLP to the collector. A failure is counted
+// in errs and the first one's message kept in firstErr for the round's
+// report. The latency and throughput rounds both send through it, so that
+// the two phases cannot drift apart in what a path's request is (endpoint,
+// content type, expected status) or in how its failures are reported.
+func (h *harness) send(ctx context.Context, path string, body []byte, errs *atomic.Int64, firstErr *atomic.Value) {
+	var err error
+	if path == pathDirect {
+		err = post(ctx, h.direct, h.sim.url+"/v2/enqueue", "application/json", body, http.StatusAccepted)
+	} else {
+		err = post(ctx, h.otlp, h.col.otlpURL, otlpContentType(h.o.encoding), body, http.StatusOK)
+	}
+	if err != nil {
+		errs.Add(1)
+		firstErr.CompareAndSwap(nil, err.Error())
+	}
 }
 
 type latencyRun struct {
@@ -295,16 +305,7 @@ func (h *harness) throughputRound(ctx context.Context, path string, round int) (
 				if i >= len(bodies) {
 					return
 				}
-				var perr error
-				if path == pathDirect {
-					perr = post(ctx, h.direct, h.sim.url+"/v2/enqueue", "application/json", bodies[i], http.StatusAccepted)
-				} else {
-					perr = post(ctx, h.otlp, h.col.otlpURL, otlpContentType(o.encoding), bodies[i], http.StatusOK)
-				}
-				if perr != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, perr.Error())
-				}
+				h.send(ctx, path, bodies[i], &errs, &firstErr)
 			}
 		})
 	}

@@ -194,3 +194,33 @@ func TestDeepNestingDoesNotRecurse(t *testing.T) {
 		})
 	}
 }
+
+func TestRepairsAll(t *testing.T) {
+	var all Repairs
+	var names []string
+	for r := Repair(1); r < repairEnd; r <<= 1 {
+		all |= Repairs(r)
+		assert.NotEmpty(t, r.String(), "repair %d has no name", r)
+		assert.NotContains(t, names, r.String())
+		names = append(names, r.String())
+	}
+	assert.Equal(t, names, repairNamesOf(all))
+	assert.Empty(t, repairNamesOf(0))
+
+	// All stops when the consumer does.
+	var first []Repair
+	for r := range all.All() {
+		first = append(first, r)
+		break
+	}
+	assert.Equal(t, []Repair{RepairTruncated}, first)
+}
+
+func TestRejectDetailStaysShort(t *testing.T) {
+	m := mapWith(t, testOptions(), func(lr plog.LogRecord, _ pcommon.Resource) {
+		lr.Attributes().PutStr(AttrStatus, strings.Repeat("x", 1<<20))
+	})
+	var rejected *RejectError
+	require.ErrorAs(t, m.err, &rejected)
+	assert.Less(t, len(rejected.Error()), 200)
+}
