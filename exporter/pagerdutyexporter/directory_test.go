@@ -116,10 +116,7 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 	cfg.BackOffConfig.MaxInterval = 10 * time.Millisecond
 	ctx := context.Background()
 	// One ID across restarts, as in a collector; telemetry of each start's own.
-	var tt *componenttest.Telemetry
-	start := func() *pagerdutyExporter {
-		var set exporter.Settings
-		set, tt, _ = observedSettings(t)
+	start := func(set exporter.Settings) *pagerdutyExporter {
 		e := newExporter(cfg, set)
 		require.NoError(t, e.start(ctx, host))
 		return e
@@ -130,7 +127,8 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 		return got
 	}
 
-	first := start()
+	set, _, _ := observedSettings(t)
+	first := start(set)
 	sentinel := queueClient("default", "critical")
 	assert.Equal(t, []string{sentinel}, store.clients(), "on a new storage, only the first queue is looked into")
 	var records []plog.Logs
@@ -143,7 +141,8 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 	assert.Equal(t, []string{"warning/payments"}, listedQueues(t, store.data))
 	assert.Equal(t, []string{sentinel, queueClient("payments", "warning")}, store.clients())
 
-	second := start()
+	set, tt, _ := observedSettings(t)
+	second := start(set)
 	assert.Equal(t, map[string]int64{"checkout": 0, "default": 0, "payments": 5}, backlog(second), "counted from the start")
 	assert.Equal(t, []string{"payments/warning"}, builtQueues(t, tt))
 	api.taken()
@@ -156,7 +155,8 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 	assert.Len(t, delivered, 5)
 	require.NoError(t, second.shutdown(ctx))
 
-	third := start()
+	set, tt, _ = observedSettings(t)
+	third := start(set)
 	assert.Empty(t, builtQueues(t, tt), "an empty queue is not started")
 	assert.Empty(t, listedQueues(t, store.data))
 	require.NoError(t, third.shutdown(ctx))

@@ -2,6 +2,8 @@ package pagerdutyexporter
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -114,4 +116,72 @@ func TestRedactLoggerCoversExporterhelper(t *testing.T) {
 	require.NotEmpty(t, logs.FilterMessageSnippet("Exporting failed").All(), text)
 	assert.Contains(t, text, eventsapi.Redacted, "the echo is quoted, its key replaced")
 	assert.Empty(t, keyLeak(text, testKey), text)
+}
+
+// TestRoutingKeysNeverLeak runs a lifecycle, a refused event and a failing
+// request with debug logging, and searches logs, errors and metrics for keys.
+func TestRoutingKeysNeverLeak(t *testing.T) {
+	api := newFakeEventsAPI(t)
+	api.respond = func(r apiRequest) (int, http.Header, string) {
+		// Some proxies, WAFs and gateways echo the request in their errors.
+		echo, _ := json.Marshal(r.Body)
+		switch r.dedup() {
+		case "refused":
+			return 400, nil, `{"status":"invalid event","message":"Event object is invalid","errors":["bad"]}`
+		case "failing":
+			return 503, nil, "unavailable"
+		case "echo-400":
+			return 400, nil, `{"status":"invalid event","message":"bad request","errors":["cannot parse ` + strings.ReplaceAll(string(echo), `"`, `'`) + `"]}`
+		case "echo-429":
+			return 429, http.Header{"Retry-After": {"1"}}, string(echo)
+		case "echo-500":
+			return 500, nil, "<html><body>upstream failed for " + string(echo) + "</body></html>"
+		}
+		return 202, nil, ""
+	}
+	h := startExporter(t, testConfig(api))
+	ctx := context.Background()
+	var errs []error
+	for _, ld := range []plog.Logs{
+		alert("checkout", "alert.fingerprint", "fp"),
+		alert("checkout", "alert.fingerprint", "fp"),
+		alert("checkout", "alert.fingerprint", "fp", "alert.status", "acknowledged"),
+		alert("payments", "alert.fingerprint", "fp", "alert.status", "resolved"),
+		alert("payments", "alert.fingerprint", "refused"),
+		alert("", "alert.fingerprint", "failing"),
+		alert("", "alert.status", "bogus"),
+		alert("checkout", "alert.fingerprint", "echo-400"),
+		alert("payments", "alert.fingerprint", "echo-429"),
+		alert("", "alert.fingerprint", "echo-500"),
+	} {
+		errs = append(errs, h.exp.ConsumeLogs(ctx, ld))
+	}
+	require.Error(t, errors.Join(errs...), "the failing request must surface an error")
+
+	var text strings.Builder
+	text.WriteString(errors.Join(errs...).Error())
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	for _, entry := range h.logs.All() {
+		buf, err := enc.EncodeEntry(entry.Entry, entry.Context)
+		require.NoError(t, err)
+		text.Write(buf.Bytes())
+	}
+	for _, name := range []string{
+		"otelcol_exporter_pagerduty_events", "otelcol_exporter_pagerduty_requests",
+		"otelcol_exporter_pagerduty_records_rejected", "otelcol_exporter_pagerduty_suppressed",
+	} {
+		m, err := h.tt.GetMetric(name)
+		require.NoError(t, err)
+		for k := range sumByAttrs(m) {
+			text.WriteString(k + "\n")
+		}
+	}
+	all := text.String()
+	require.Contains(t, all, "refused", "the refused record is named")
+	require.Contains(t, all, "echo-400", "the echoed refusal is logged")
+	for _, key := range []string{testKey, checkoutKey, paymentsKey} {
+		for i := 0; i+16 <= len(key); i++ {
+			assert.NotContains(t, all, key[i:i+16], "a 16-character piece of a key")
+		}
+	}
 }

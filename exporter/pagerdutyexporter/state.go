@@ -56,8 +56,8 @@ func openState(ctx context.Context, e *pagerdutyExporter, host component.Host, l
 	s := &state{client: client, cache: openCache(ctx, e, client, l)}
 	if cfg.RateLimit.EventsPerMinute > 0 {
 		s.sendLog = sendlog.New(client, l.limiter, l.routes.Queued, cfg.RateLimit.EventsPerMinute, cfg.RateLimit.Burst)
-		if err := s.sendLog.Restore(ctx); err != nil {
-			logger.Warn("The send log could not be fully read; the limiter may allow more than the limit in the first minute", zap.Error(err))
+		if restoreErr := s.sendLog.Restore(ctx); restoreErr != nil {
+			logger.Warn("The send log could not be fully read; the limiter may allow more than the limit in the first minute", zap.Error(restoreErr))
 		}
 	}
 	if s.directory, err = openDirectory(e, host, client, hadState, l); err != nil {

@@ -1,10 +1,7 @@
 package road // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/road"
 
 import (
-	"cmp"
 	"context"
-	"errors"
-	"maps"
 	"slices"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -63,30 +60,7 @@ func (r *Road) take(ctx context.Context, ld plog.Logs, arrived arrival) (refused
 		err := r.enqueue(ctx, &s, first, &heldLogs{logs: ld, count: queued})
 		return s.refused, err
 	}
-	batches := map[routes.Queue]*heldLogs{}
-	n = 0
-	for ref := range records(ld) {
-		way := s.records[n]
-		key := way.queue
-		n++
-		if !way.queued {
-			continue
-		}
-		if batches[key] == nil {
-			batches[key] = &heldLogs{}
-		}
-		at := arrived
-		at.at = received + n
-		batches[key].add(ref, &at)
-	}
-	// Most urgent first: should the queues fill, the least urgent are refused.
-	var errs []error
-	for _, key := range slices.SortedFunc(maps.Keys(batches), func(a, b routes.Queue) int {
-		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.Route, b.Route))
-	}) {
-		errs = append(errs, r.enqueue(ctx, &s, key, batches[key]))
-	}
-	return s.refused, errors.Join(errs...)
+	return s.refused, r.enqueueEach(ctx, &s, ld, arrived)
 }
 
 // sorting is one admitted request on its way to the queues. Records of one

@@ -1,8 +1,15 @@
 package road // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/road"
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
@@ -54,4 +61,34 @@ func (r *Road) enqueue(ctx context.Context, s *sorting, key routes.Queue, held *
 		}
 	}
 	return fmt.Errorf("queueing %d records for route %q, priority %s: %w", held.count, key.Route, key.Priority, err)
+}
+
+// enqueueEach hands each queue the records of ld that s sorted to it, each
+// copied with its arrival: ld spans several queues, or some of its records
+// settled on their way in.
+func (r *Road) enqueueEach(ctx context.Context, s *sorting, ld plog.Logs, arrived arrival) error {
+	batches := map[routes.Queue]*heldLogs{}
+	var n pcommon.Timestamp
+	for ref := range records(ld) {
+		way := s.records[n]
+		key := way.queue
+		n++
+		if !way.queued {
+			continue
+		}
+		if batches[key] == nil {
+			batches[key] = &heldLogs{}
+		}
+		at := arrived
+		at.at = arrived.received + n
+		batches[key].add(ref, &at)
+	}
+	// Most urgent first: should the queues fill, the least urgent are refused.
+	var errs []error
+	for _, key := range slices.SortedFunc(maps.Keys(batches), func(a, b routes.Queue) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.Route, b.Route))
+	}) {
+		errs = append(errs, r.enqueue(ctx, s, key, batches[key]))
+	}
+	return errors.Join(errs...)
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -43,14 +42,6 @@ func (l *statusLog) statuses() []componentstatus.Status {
 	}
 	return out
 }
-
-// statusHost is a host that takes status reports, as the collector's does.
-type statusHost struct {
-	component.Host
-	statusLog
-}
-
-func (h *statusHost) Report(ev *componentstatus.Event) { h.report(ev) }
 
 // fakeClock is a clock the test moves.
 type fakeClock struct{ t time.Time }
