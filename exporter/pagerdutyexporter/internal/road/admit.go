@@ -41,13 +41,11 @@ func (r *Road) take(ctx context.Context, ld plog.Logs, arrived arrival) (refused
 		way := r.queueFor(ctx, ref, at, &s)
 		if way.queued {
 			queued++
-			if way.dedupKey != "" {
-				r.pending.add(way.dedupKey, way.queue, way.firing)
-			}
 		}
 		s.records = append(s.records, way)
 	}
-	r.tallied(ctx, &s.suppressed)
+	// Once the rest are queued: one measurement for the request's repeats.
+	defer r.tallied(ctx, &s.suppressed)
 	if queued == 0 {
 		return nil, nil // every record settled on its way in
 	}

@@ -3,11 +3,9 @@ package road // import "github.com/otelcol-pagerduty/pagerduty/exporter/pagerdut
 import (
 	"context"
 	"errors"
-	"time"
 
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
@@ -80,15 +78,6 @@ func (p *push) result() error {
 		return nil
 	}
 	return consumererror.NewLogs(errors.Join(p.errs...), p.unsent.logs)
-}
-
-// arrivedAt is when a record reached the exporter, the zero time when
-// unknown (the limiter then ages it from now, never from 1970).
-func arrivedAt(received pcommon.Timestamp) time.Time {
-	if received == 0 {
-		return time.Time{}
-	}
-	return received.AsTime()
 }
 
 // cancelOnStop arranges for cancel to run when the exporter stops, and

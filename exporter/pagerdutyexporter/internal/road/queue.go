@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -43,11 +44,17 @@ func (r *Road) queueOf(m *recordmap.Result, rt *routes.Route) (routes.Queue, boo
 }
 
 // enqueue hands the records of s sorted to key to their queue. They are
-// counted in the backlog before the queue takes them, so that a consumer
-// that settles them at once never takes the count below what is queued. A
+// noted in pending, and counted in the backlog, before the queue takes
+// them, so that a consumer that settles them at once never takes either
+// below what is queued. A
 // queue that refuses them (full) takes them off the backlog again, and lets
 // go of their dedup keys' pins.
 func (r *Road) enqueue(ctx context.Context, s *sorting, key routes.Queue, held *heldLogs) error {
+	for _, way := range s.records {
+		if way.queued && way.queue == key && way.dedupKey != "" {
+			r.pending.add(way.dedupKey, key, way.firing)
+		}
+	}
 	r.backlog.add(key.Route, held.count)
 	err := r.queues.Consume(ctx, key, held.logs)
 	if err == nil {
@@ -91,4 +98,59 @@ func (r *Road) enqueueEach(ctx context.Context, s *sorting, ld plog.Logs, arrive
 		errs = append(errs, r.enqueue(ctx, s, key, batches[key]))
 	}
 	return errors.Join(errs...)
+}
+
+// pending remembers, per dedup key with records still queued or in flight,
+// the queue of the newest firing record among them, else of the first of
+// them. An acknowledge follows it there: in a queue of its own it could
+// overtake the trigger it acknowledges, reach PagerDuty before the incident
+// exists and be dropped there, leaving the incident triggered. Memory grows
+// only with the keys pending.
+type pending struct {
+	mu    sync.Mutex
+	byKey map[string]pendingKey
+}
+
+type pendingKey struct {
+	queue   routes.Queue
+	records int
+}
+
+func newPending() *pending { return &pending{byKey: map[string]pendingKey{}} }
+
+// add notes a record of dedupKey put on queue q, a firing record when
+// firing is true.
+func (p *pending) add(dedupKey string, q routes.Queue, firing bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k, ok := p.byKey[dedupKey]
+	if !ok || firing {
+		k.queue = q
+	}
+	k.records++
+	p.byKey[dedupKey] = k
+}
+
+// done notes that a record of dedupKey settled; a key not pending is left
+// as it is.
+func (p *pending) done(dedupKey string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k, ok := p.byKey[dedupKey]
+	switch {
+	case !ok:
+	case k.records > 1:
+		k.records--
+		p.byKey[dedupKey] = k
+	default:
+		delete(p.byKey, dedupKey)
+	}
+}
+
+// queue returns the queue of dedupKey's pending records, if any.
+func (p *pending) queue(dedupKey string) (routes.Queue, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k, ok := p.byKey[dedupKey]
+	return k.queue, ok
 }

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
@@ -47,6 +48,15 @@ func (r *Road) send(ctx context.Context, o *outcome, p routes.Priority, m *recor
 			o.turn.Unknown(ctx)
 		}
 	}
+}
+
+// arrivedAt is when a record reached the exporter, the zero time when
+// unknown (the limiter then ages it from now, never from 1970).
+func arrivedAt(received pcommon.Timestamp) time.Time {
+	if received == 0 {
+		return time.Time{}
+	}
+	return received.AsTime()
 }
 
 // retryError is what the collector's retry sender is told of res, the answer

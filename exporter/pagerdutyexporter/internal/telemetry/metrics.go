@@ -122,7 +122,7 @@ type Telemetry struct {
 
 	// Stranded is the stranded_records gauge: the records found at start in
 	// the persistent queues of routes no longer configured (see
-	// queueDirectory.strand); 0 without persistent queues.
+	// queues.Directory); 0 without persistent queues.
 	Stranded atomic.Int64
 }
 
