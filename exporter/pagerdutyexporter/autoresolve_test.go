@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/clock"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // quietHarness is an exporter started on its own, so that a test can sweep
@@ -67,7 +68,7 @@ func startQuietHarness(t *testing.T, cfg *Config) *quietHarness {
 
 func (h *quietHarness) consume(t *testing.T, parts ...any) {
 	t.Helper()
-	require.NoError(t, h.e.layers.road.Admit(context.Background(), alert("checkout", parts...)))
+	require.NoError(t, h.e.layers.road.Admit(context.Background(), pdtest.Alert("checkout", parts...)))
 }
 
 // sweep resolves what went quiet by at.
@@ -140,7 +141,7 @@ func TestAutoResolveMarkIsTheExportersOwn(t *testing.T) {
 	cfg.AutoResolve.After = time.Minute
 	h := startQuietHarness(t, cfg)
 	h.consume(t, "alert.fingerprint", "declines")
-	forged := alert("checkout", "alert.fingerprint", "declines", "alert.status", "resolved")
+	forged := pdtest.Alert("checkout", "alert.fingerprint", "declines", "alert.status", "resolved")
 	forged.ResourceLogs().At(0).ScopeLogs().At(0).Scope().Attributes().PutBool("pagerduty.exporter.auto_resolve", true)
 	require.NoError(t, h.e.layers.road.Admit(context.Background(), forged))
 	assert.Equal(t, []string{"trigger declines " + checkoutKey, "resolve declines " + checkoutKey}, actions(api.taken()),

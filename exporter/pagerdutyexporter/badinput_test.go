@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // TestBadInputNeverLosesNeighbours sends each malformed record between two
@@ -38,26 +40,26 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 			assert.Equal(t, testKey, r.key())
 		}},
 		{
-			name: "non-string types", bad: alert("", "alert.fingerprint", int64(42), "alert.summary", map[string]any{"a": 1}, "alert.severity", int64(3)),
+			name: "non-string types", bad: pdtest.Alert("", "alert.fingerprint", int64(42), "alert.summary", map[string]any{"a": 1}, "alert.severity", int64(3)),
 			sent: true, repaired: "severity_defaulted", check: func(t *testing.T, r apiRequest) {
 				assert.Equal(t, "42", r.dedup())
 				assert.JSONEq(t, `{"a":1}`, r.payload("summary"))
 			},
 		},
 		{
-			name: "invalid UTF-8", bad: alert("", "alert.summary", "bad \xff\xfe bytes", "k\xff", "v\xfe"),
+			name: "invalid UTF-8", bad: pdtest.Alert("", "alert.summary", "bad \xff\xfe bytes", "k\xff", "v\xfe"),
 			sent: true, repaired: "invalid_utf8", check: func(t *testing.T, r apiRequest) {
 				assert.Equal(t, "bad \uFFFD bytes", r.payload("summary"))
 			},
 		},
 		{
-			name: "5000-character summary", bad: alert("", "alert.summary", strings.Repeat("s", 5000)),
+			name: "5000-character summary", bad: pdtest.Alert("", "alert.summary", strings.Repeat("s", 5000)),
 			sent: true, repaired: "truncated", check: func(t *testing.T, r apiRequest) {
 				assert.Len(t, []rune(r.payload("summary")), 1024)
 			},
 		},
 		{
-			name: "1 MB attribute", bad: alert("", "alert.summary", "big", "blob", huge, "small", "kept"),
+			name: "1 MB attribute", bad: pdtest.Alert("", "alert.summary", "big", "blob", huge, "small", "kept"),
 			sent: true, repaired: "details_shed", check: func(t *testing.T, r apiRequest) {
 				details := r.Body["payload"].(map[string]any)["custom_details"].(map[string]any)
 				assert.NotContains(t, details, "blob")
@@ -66,23 +68,23 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 			},
 		},
 		{
-			name: "unknown severity", bad: alert("", "alert.summary", "x", "alert.severity", "bogus"),
+			name: "unknown severity", bad: pdtest.Alert("", "alert.summary", "x", "alert.severity", "bogus"),
 			sent: true, repaired: "severity_defaulted", check: func(t *testing.T, r apiRequest) {
 				assert.Equal(t, "error", r.payload("severity"))
 			},
 		},
-		{name: "unknown alert.status", bad: alert("", "alert.summary", "x", "alert.status", "pending"), rejected: "unknown_event_action"},
+		{name: "unknown alert.status", bad: pdtest.Alert("", "alert.summary", "x", "alert.status", "pending"), rejected: "unknown_event_action"},
 		{
-			name: "300-byte fingerprint", bad: alert("", "alert.fingerprint", strings.Repeat("f", 300)),
+			name: "300-byte fingerprint", bad: pdtest.Alert("", "alert.fingerprint", strings.Repeat("f", 300)),
 			sent: true, repaired: "dedup_key_hashed", check: func(t *testing.T, r apiRequest) {
 				assert.Len(t, r.dedup(), 64)
 			},
 		},
-		{name: "empty routing map match", bad: alert("", "service.name", ""), sent: true, check: func(t *testing.T, r apiRequest) {
+		{name: "empty routing map match", bad: pdtest.Alert("", "service.name", ""), sent: true, check: func(t *testing.T, r apiRequest) {
 			assert.Equal(t, testKey, r.key())
 		}},
 		{
-			name: "acknowledge for an incident never seen", bad: alert("payments", "alert.fingerprint", "never", "alert.status", "acknowledged"),
+			name: "acknowledge for an incident never seen", bad: pdtest.Alert("payments", "alert.fingerprint", "never", "alert.status", "acknowledged"),
 			sent: true, check: func(t *testing.T, r apiRequest) {
 				assert.Equal(t, "acknowledge", r.action())
 				assert.Equal(t, paymentsKey, r.key())
@@ -93,10 +95,10 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newFakeEventsAPI(t)
 			h := startExporter(t, testConfig(api))
-			ld := batch(
-				alert("checkout", "alert.fingerprint", "before", "alert.summary", "good"),
+			ld := pdtest.Batch(
+				pdtest.Alert("checkout", "alert.fingerprint", "before", "alert.summary", "good"),
 				tc.bad,
-				alert("checkout", "alert.fingerprint", "after", "alert.summary", "good"),
+				pdtest.Alert("checkout", "alert.fingerprint", "after", "alert.summary", "good"),
 			)
 			require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
 			// Each record goes to the queue of its route and priority, so the
@@ -138,7 +140,7 @@ func TestBadInputNeverLosesNeighbours(t *testing.T) {
 func TestDropWarningNamesTheRecord(t *testing.T) {
 	api := newFakeEventsAPI(t)
 	h := startExporter(t, testConfig(api))
-	ld := alert("checkout", "alert.status", "pending")
+	ld := pdtest.Alert("checkout", "alert.status", "pending")
 	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 	observed := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
 	lr.SetTimestamp(0)

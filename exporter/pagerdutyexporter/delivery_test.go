@@ -13,16 +13,18 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 func TestResponseHandling(t *testing.T) {
 	fp := "alert.fingerprint"
 	// One batch: two records for checkout around one for payments.
 	records := func() plog.Logs {
-		return batch(
-			alert("checkout", fp, "c-1", "alert.summary", "one"),
-			alert("payments", fp, "p-1", "alert.summary", "two"),
-			alert("checkout", fp, "c-2", "alert.summary", "three"),
+		return pdtest.Batch(
+			pdtest.Alert("checkout", fp, "c-1", "alert.summary", "one"),
+			pdtest.Alert("payments", fp, "p-1", "alert.summary", "two"),
+			pdtest.Alert("checkout", fp, "c-2", "alert.summary", "three"),
 		)
 	}
 	tests := []struct {
@@ -119,7 +121,7 @@ func TestTransportErrorIsRetryable(t *testing.T) {
 	cfg := testConfig(api)
 	api.Close()
 	h := startExporter(t, cfg)
-	err := h.exp.ConsumeLogs(context.Background(), alert("checkout", "alert.fingerprint", "c-1"))
+	err := h.exp.ConsumeLogs(context.Background(), pdtest.Alert("checkout", "alert.fingerprint", "c-1"))
 	require.Error(t, err)
 	assert.False(t, consumererror.IsPermanent(err))
 	req, err := h.tt.GetMetric("otelcol_exporter_pagerduty_requests")
@@ -133,12 +135,12 @@ func TestRecordsWaitBehindAFailedKey(t *testing.T) {
 	api := newFakeEventsAPI(t)
 	h := startExporter(t, testConfig(api))
 	ctx := context.Background()
-	firing := func() plog.Logs { return alert("checkout", "alert.fingerprint", "x", "alert.summary", "down") }
+	firing := func() plog.Logs { return pdtest.Alert("checkout", "alert.fingerprint", "x", "alert.summary", "down") }
 	require.NoError(t, h.exp.ConsumeLogs(ctx, firing()))
 	api.taken()
 
 	api.respond = func(apiRequest) (int, http.Header, string) { return 503, nil, "" }
-	err := h.exp.ConsumeLogs(ctx, batch(alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"), firing()))
+	err := h.exp.ConsumeLogs(ctx, pdtest.Batch(pdtest.Alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"), firing()))
 	var partial consumererror.Logs
 	require.ErrorAs(t, err, &partial)
 	assert.Equal(t, 2, partial.Data().LogRecordCount(), "both records wait for the retry")
@@ -161,7 +163,7 @@ func TestNewestIntentWinsAcrossQueues(t *testing.T) {
 	api := newFakeEventsAPI(t)
 	h := startExporter(t, testConfig(api))
 	ctx := context.Background()
-	firing := func() plog.Logs { return alert("checkout", "alert.fingerprint", "x", "alert.summary", "down") }
+	firing := func() plog.Logs { return pdtest.Alert("checkout", "alert.fingerprint", "x", "alert.summary", "down") }
 	require.NoError(t, h.exp.ConsumeLogs(ctx, firing()))
 	api.taken()
 
@@ -171,7 +173,7 @@ func TestNewestIntentWinsAcrossQueues(t *testing.T) {
 		return ld
 	}
 	api.respond = func(apiRequest) (int, http.Header, string) { return 503, nil, "" }
-	err := h.exp.ConsumeLogs(ctx, later(alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"), time.Second))
+	err := h.exp.ConsumeLogs(ctx, later(pdtest.Alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"), time.Second))
 	var partial consumererror.Logs
 	require.ErrorAs(t, err, &partial)
 	assert.Equal(t, 1, partial.Data().LogRecordCount(), "the resolve waits for the retry")
@@ -198,14 +200,14 @@ func TestRetryKeepsArrivalOrder(t *testing.T) {
 		return ld
 	}
 	api.respond = func(apiRequest) (int, http.Header, string) { return 500, nil, "" }
-	err := h.exp.ConsumeLogs(ctx, untimed(alert("checkout", "alert.fingerprint", "x")))
+	err := h.exp.ConsumeLogs(ctx, untimed(pdtest.Alert("checkout", "alert.fingerprint", "x")))
 	var partial consumererror.Logs
 	require.ErrorAs(t, err, &partial)
 	held := partial.Data().ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 	assert.NotZero(t, held.ObservedTimestamp(), "the held record carries its arrival time")
 
 	api.respond = nil
-	require.NoError(t, h.exp.ConsumeLogs(ctx, untimed(alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"))))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, untimed(pdtest.Alert("checkout", "alert.fingerprint", "x", "alert.status", "resolved"))))
 	require.NoError(t, h.exp.ConsumeLogs(ctx, partial.Data()))
 	reqs := api.taken()
 	require.Len(t, reqs, 2, "trigger (failed), resolve; the retried trigger is not sent")

@@ -23,6 +23,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // priorityNames are the priorities as queue IDs and the directory name them.
@@ -80,10 +82,10 @@ func TestQueuesAreBuiltOnFirstUse(t *testing.T) {
 	defer func() { require.NoError(t, e.shutdown(ctx)) }()
 	assert.Empty(t, builtQueues(t, tt))
 
-	require.NoError(t, e.layers.road.Admit(ctx, batch(
-		alert("checkout", "alert.fingerprint", "a", "alert.severity", "critical"),
-		alert("checkout", "alert.fingerprint", "b", "alert.severity", "critical"),
-		alert("payments", "alert.fingerprint", "c", "alert.severity", "info"),
+	require.NoError(t, e.layers.road.Admit(ctx, pdtest.Batch(
+		pdtest.Alert("checkout", "alert.fingerprint", "a", "alert.severity", "critical"),
+		pdtest.Alert("checkout", "alert.fingerprint", "b", "alert.severity", "critical"),
+		pdtest.Alert("payments", "alert.fingerprint", "c", "alert.severity", "info"),
 	)))
 	assert.Equal(t, []string{"checkout/critical", "payments/info"}, builtQueues(t, tt))
 	require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 3 }, 5*time.Second, 10*time.Millisecond)
@@ -133,9 +135,9 @@ func TestPersistentQueuesAreReadBackAtStart(t *testing.T) {
 	assert.Equal(t, []string{sentinel}, store.clients(), "on a new storage, only the first queue is looked into")
 	var records []plog.Logs
 	for i := range 5 {
-		records = append(records, alert("payments", "alert.fingerprint", fmt.Sprint("p-", i), "alert.severity", "warning"))
+		records = append(records, pdtest.Alert("payments", "alert.fingerprint", fmt.Sprint("p-", i), "alert.severity", "warning"))
 	}
-	require.NoError(t, first.layers.road.Admit(ctx, batch(records...)))
+	require.NoError(t, first.layers.road.Admit(ctx, pdtest.Batch(records...)))
 	require.Eventually(t, func() bool { return len(api.requestsSoFar()) > 0 }, 5*time.Second, 10*time.Millisecond)
 	require.NoError(t, first.shutdown(ctx))
 	assert.Equal(t, []string{"warning/payments"}, listedQueues(t, store.data))

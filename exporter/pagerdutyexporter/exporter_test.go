@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 func TestLifecycleRoutingAndSuppression(t *testing.T) {
@@ -30,37 +31,37 @@ func TestLifecycleRoutingAndSuppression(t *testing.T) {
 		want []string // "path key action dedup severity" of each request
 	}{
 		{
-			"trigger on checkout", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "warning"),
+			"trigger on checkout", pdtest.Alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "warning"),
 			[]string{"/v2/enqueue " + checkoutKey + " trigger fp-1 warning"},
 		},
-		{"identical firing is suppressed", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "WARN"), nil},
+		{"identical firing is suppressed", pdtest.Alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "WARN"), nil},
 		{
-			"escalation is sent at once", alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "critical"),
+			"escalation is sent at once", pdtest.Alert("checkout", fp, "fp-1", "alert.summary", "Checkout latency high", "alert.severity", "critical"),
 			[]string{"/v2/enqueue " + checkoutKey + " trigger fp-1 critical"},
 		},
 		{
-			"acknowledge without the routing attribute follows the incident", alert("", fp, "fp-1", "alert.status", "acknowledged"),
+			"acknowledge without the routing attribute follows the incident", pdtest.Alert("", fp, "fp-1", "alert.status", "acknowledged"),
 			[]string{"/v2/enqueue " + checkoutKey + " acknowledge fp-1 error"},
 		},
 		{
-			"resolve from another service still follows the incident", alert("payments", fp, "fp-1", "alert.status", "RESOLVED"),
+			"resolve from another service still follows the incident", pdtest.Alert("payments", fp, "fp-1", "alert.status", "RESOLVED"),
 			[]string{"/v2/enqueue " + checkoutKey + " resolve fp-1 error"},
 		},
-		{"repeated resolve is suppressed", alert("checkout", fp, "fp-1", "alert.status", "resolved"), nil},
+		{"repeated resolve is suppressed", pdtest.Alert("checkout", fp, "fp-1", "alert.status", "resolved"), nil},
 		{
-			"payments routes to its own key", alert("payments", fp, "fp-2", "alert.summary", "Card declines"),
+			"payments routes to its own key", pdtest.Alert("payments", fp, "fp-2", "alert.summary", "Card declines"),
 			[]string{"/v2/enqueue " + paymentsKey + " trigger fp-2 error"},
 		},
 		{
-			"unknown service uses routing_key", alert("search", fp, "fp-3", "alert.summary", "Index stale"),
+			"unknown service uses routing_key", pdtest.Alert("search", fp, "fp-3", "alert.summary", "Index stale"),
 			[]string{"/v2/enqueue " + testKey + " trigger fp-3 error"},
 		},
 		{
-			"change event", alert("checkout", "pagerduty.event_type", "change", "alert.summary", "Deployed v2"),
+			"change event", pdtest.Alert("checkout", "pagerduty.event_type", "change", "alert.summary", "Deployed v2"),
 			[]string{"/v2/change/enqueue " + checkoutKey + "   "},
 		},
 		{
-			"change events are never suppressed", alert("checkout", "pagerduty.event_type", "change", "alert.summary", "Deployed v2"),
+			"change events are never suppressed", pdtest.Alert("checkout", "pagerduty.event_type", "change", "alert.summary", "Deployed v2"),
 			[]string{"/v2/change/enqueue " + checkoutKey + "   "},
 		},
 	}
@@ -108,7 +109,7 @@ func TestFailedTriggerIsNotRemembered(t *testing.T) {
 		return http.StatusAccepted, nil, ""
 	}
 	h := startExporter(t, testConfig(api))
-	rec := alert("checkout", "alert.fingerprint", "fp-1", "alert.summary", "Down")
+	rec := pdtest.Alert("checkout", "alert.fingerprint", "fp-1", "alert.summary", "Down")
 	require.Error(t, h.exp.ConsumeLogs(context.Background(), rec))
 	fail = false
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), rec))
@@ -120,7 +121,7 @@ func TestKeysAreTrimmed(t *testing.T) {
 	cfg := testConfig(api)
 	cfg.RoutingKey = testKey + "\n"
 	h := startExporter(t, cfg)
-	require.NoError(t, h.exp.ConsumeLogs(context.Background(), alert("search", "alert.fingerprint", "s-1")))
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), pdtest.Alert("search", "alert.fingerprint", "s-1")))
 	reqs := api.taken()
 	require.Len(t, reqs, 1)
 	assert.Equal(t, testKey, reqs[0].key())
@@ -131,7 +132,7 @@ func TestNoRoutingKeyIsRejected(t *testing.T) {
 	cfg := testConfig(api)
 	cfg.RoutingKey = ""
 	h := startExporter(t, cfg)
-	ld := batch(alert("search", "alert.fingerprint", "s-1"), alert("checkout", "alert.fingerprint", "c-1"))
+	ld := pdtest.Batch(pdtest.Alert("search", "alert.fingerprint", "s-1"), pdtest.Alert("checkout", "alert.fingerprint", "c-1"))
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
 	reqs := api.taken()
 	require.Len(t, reqs, 1)
@@ -149,8 +150,8 @@ func TestAffinityWithoutDefaultKey(t *testing.T) {
 	cfg.RoutingKey = ""
 	h := startExporter(t, cfg)
 	ctx := context.Background()
-	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("payments", "alert.fingerprint", "x")))
-	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("", "alert.fingerprint", "x", "alert.status", "resolved")))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, pdtest.Alert("payments", "alert.fingerprint", "x")))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, pdtest.Alert("", "alert.fingerprint", "x", "alert.status", "resolved")))
 	reqs := api.taken()
 	require.Len(t, reqs, 2)
 	assert.Equal(t, paymentsKey, reqs[1].key())
@@ -176,8 +177,8 @@ func TestClockSkewDoesNotKeepIncidentsOpen(t *testing.T) {
 		return ld
 	}
 	future := time.Now().Add(time.Hour)
-	require.NoError(t, h.exp.ConsumeLogs(ctx, at(alert("checkout", "alert.fingerprint", "skewed"), future)))
-	require.NoError(t, h.exp.ConsumeLogs(ctx, at(alert("checkout", "alert.fingerprint", "skewed", "alert.status", "resolved"), time.Now())))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, at(pdtest.Alert("checkout", "alert.fingerprint", "skewed"), future)))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, at(pdtest.Alert("checkout", "alert.fingerprint", "skewed", "alert.status", "resolved"), time.Now())))
 
 	var got []string
 	for _, r := range api.taken() {
@@ -204,7 +205,7 @@ func TestRulesetKeyRouteIsNamedAtStart(t *testing.T) {
 	require.Len(t, warnings, 1)
 	assert.Equal(t, "rules", warnings[0].ContextMap()["routing"])
 
-	require.NoError(t, h.exp.ConsumeLogs(context.Background(), alert("rules", "pagerduty.event_type", "change", "alert.summary", "deployed")))
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), pdtest.Alert("rules", "pagerduty.event_type", "change", "alert.summary", "deployed")))
 	assert.Empty(t, api.taken(), "the change event was not sent")
 	m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_records_rejected")
 	require.NoError(t, err)

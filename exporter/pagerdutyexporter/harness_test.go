@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,8 +19,6 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
@@ -153,37 +150,6 @@ func startExporterOn(t *testing.T, cfg *Config, host component.Host) *harness {
 }
 
 func newSettings(*testing.T) exporter.Settings { return exportertest.NewNopSettings(metadata.Type) }
-
-// alert builds a one-record batch; attrs alternate name and value.
-func alert(service string, attrs ...any) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	if service != "" {
-		rl.Resource().Attributes().PutStr("service.name", service)
-	}
-	rl.Resource().Attributes().PutStr("host.name", "web-1")
-	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)))
-	raw := map[string]any{}
-	for i := 0; i+1 < len(attrs); i += 2 {
-		if attrs[i+1] != nil {
-			raw[attrs[i].(string)] = attrs[i+1]
-		}
-	}
-	if err := lr.Attributes().FromRaw(raw); err != nil {
-		panic(err)
-	}
-	return ld
-}
-
-// batch concatenates one-record batches into one.
-func batch(parts ...plog.Logs) plog.Logs {
-	ld := plog.NewLogs()
-	for _, p := range parts {
-		p.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
-	}
-	return ld
-}
 
 // sumByAttrs flattens an int64 sum into "attr/attr/..." -> value, with
 // attribute values in key order.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadatatest"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/telemetry"
 )
 
@@ -100,7 +101,7 @@ func TestTwoExportersHaveTheirOwnSeries(t *testing.T) {
 		require.NoError(t, exp.Start(ctx, componenttest.NewNopHost()))
 		t.Cleanup(func() { require.NoError(t, exp.Shutdown(ctx)) })
 		if name == "eu" {
-			require.NoError(t, exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "eu-1")))
+			require.NoError(t, exp.ConsumeLogs(ctx, pdtest.Alert("checkout", "alert.fingerprint", "eu-1")))
 		}
 	}
 	m, err := tt.GetMetric("otelcol_exporter_pagerduty_events")

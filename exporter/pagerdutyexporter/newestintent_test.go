@@ -21,6 +21,7 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/clock"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/intentmodel"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadatatest"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // The randomized model check of newest intent on the wired exporter: seeded
@@ -152,14 +153,14 @@ func (r *alertRun) request() {
 				attrs = append(attrs, "alert.resolve_after", "5s")
 			}
 		}
-		parts = append(parts, untimed(alert(a.service, attrs...)))
+		parts = append(parts, untimed(pdtest.Alert(a.service, attrs...)))
 		for i := range r.refs[a.key] {
 			r.refs[a.key][i].Arrive(action, quietFor, at)
 		}
 		notes = append(notes, fmt.Sprintf("%s %v %v", a.key, action, quietFor))
 	}
 	r.s.note("request [%s]", strings.Join(notes, "; "))
-	require.NoError(r.t, r.e.layers.road.Admit(context.Background(), batch(parts...)))
+	require.NoError(r.t, r.e.layers.road.Admit(context.Background(), pdtest.Batch(parts...)))
 }
 
 // untimed drops a record's time: the exporter times it by its arrival, on

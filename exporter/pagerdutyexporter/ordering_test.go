@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // startBehindABlocker starts an exporter with one consumer per queue whose
@@ -41,15 +43,15 @@ func startBehindABlocker(t *testing.T, dedup func(*DedupConfig)) (*fakeEventsAPI
 func triggerBehindTheBlocker(t *testing.T, api *fakeEventsAPI, h *harness, attrs ...any) {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", append([]any{"alert.fingerprint", "blocker"}, attrs...)...)))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, pdtest.Alert("checkout", append([]any{"alert.fingerprint", "blocker"}, attrs...)...)))
 	require.Eventually(t, func() bool { return len(api.requestsSoFar()) == 1 }, 5*time.Second, 10*time.Millisecond)
-	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", append([]any{"alert.fingerprint", "x"}, attrs...)...)))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, pdtest.Alert("checkout", append([]any{"alert.fingerprint", "x"}, attrs...)...)))
 }
 
 // laterRecordOfX is a record of alert "x" with status, a second younger than
 // its trigger.
 func laterRecordOfX(status string) plog.Logs {
-	ld := alert("checkout", "alert.fingerprint", "x", "alert.status", status)
+	ld := pdtest.Alert("checkout", "alert.fingerprint", "x", "alert.status", status)
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(
 		pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 1, 0, time.UTC)))
 	return ld
@@ -108,12 +110,12 @@ func TestPinsAreLetGo(t *testing.T) {
 	}
 	ctx := context.Background()
 	h := startQuietHarness(t, testConfig(api)) // no queue: a failed request goes back to the pipeline
-	require.NoError(t, h.e.layers.road.Admit(ctx, batch(
-		alert("checkout", "alert.fingerprint", "sent"),
-		alert("checkout", "alert.fingerprint", "refused"),
-		alert("checkout", "alert.fingerprint", "sent", "alert.status", "resolved"),
+	require.NoError(t, h.e.layers.road.Admit(ctx, pdtest.Batch(
+		pdtest.Alert("checkout", "alert.fingerprint", "sent"),
+		pdtest.Alert("checkout", "alert.fingerprint", "refused"),
+		pdtest.Alert("checkout", "alert.fingerprint", "sent", "alert.status", "resolved"),
 	)))
-	require.Error(t, h.e.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", "failing")))
+	require.Error(t, h.e.layers.road.Admit(ctx, pdtest.Alert("checkout", "alert.fingerprint", "failing")))
 	assert.Zero(t, h.e.layers.state.cache.Stats().Pinned)
 
 	cfg := testConfig(api)
@@ -123,7 +125,7 @@ func TestPinsAreLetGo(t *testing.T) {
 	cfg.BackOffConfig.MaxInterval = 10 * time.Millisecond
 	cfg.BackOffConfig.MaxElapsedTime = 100 * time.Millisecond
 	h = startQuietHarness(t, cfg)
-	require.NoError(t, h.e.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", "failing")))
+	require.NoError(t, h.e.layers.road.Admit(ctx, pdtest.Alert("checkout", "alert.fingerprint", "failing")))
 	assert.Equal(t, 1, h.e.layers.state.cache.Stats().Pinned, "queued, then retried: pending")
 	require.Eventually(t, func() bool {
 		h.e.layers.road.ObserveBacklog(time.Now(), func(string, int64) {})

@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // TestBacklogDoesNotDriftWithoutAQueue: without a sending queue, a request
@@ -22,9 +24,9 @@ func TestBacklogDoesNotDriftWithoutAQueue(t *testing.T) {
 	h := startExporter(t, testConfig(api)) // no sending queue: pushes are synchronous
 	ctx := context.Background()
 	for i := range 3 {
-		require.NoError(t, h.exp.ConsumeLogs(ctx, batch(
-			alert("checkout", "alert.fingerprint", fmt.Sprint("a-", i), "alert.severity", "critical"),
-			alert("checkout", "alert.fingerprint", fmt.Sprint("b-", i), "alert.severity", "info"),
+		require.NoError(t, h.exp.ConsumeLogs(ctx, pdtest.Batch(
+			pdtest.Alert("checkout", "alert.fingerprint", fmt.Sprint("a-", i), "alert.severity", "critical"),
+			pdtest.Alert("checkout", "alert.fingerprint", fmt.Sprint("b-", i), "alert.severity", "info"),
 		)))
 	}
 	require.Len(t, api.taken(), 6, "every event accepted")
@@ -54,10 +56,10 @@ func TestBacklogAndTimeToPage(t *testing.T) {
 	cfg.QueueConfig = configoptional.Some(queue)
 	h := startExporter(t, cfg)
 	ctx := context.Background()
-	require.NoError(t, h.exp.ConsumeLogs(ctx, batch(
-		alert("checkout", "alert.fingerprint", "a", "alert.severity", "critical"),
-		alert("checkout", "alert.fingerprint", "b", "alert.severity", "critical"),
-		alert("checkout", "alert.fingerprint", "c", "alert.severity", "info"),
+	require.NoError(t, h.exp.ConsumeLogs(ctx, pdtest.Batch(
+		pdtest.Alert("checkout", "alert.fingerprint", "a", "alert.severity", "critical"),
+		pdtest.Alert("checkout", "alert.fingerprint", "b", "alert.severity", "critical"),
+		pdtest.Alert("checkout", "alert.fingerprint", "c", "alert.severity", "info"),
 	)))
 	backlog := func() map[string]int64 {
 		m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_backlog")
@@ -104,15 +106,15 @@ func TestRepeatsAreSettledOnArrival(t *testing.T) {
 		}
 		return n
 	}
-	require.NoError(t, h.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "x")))
+	require.NoError(t, h.exp.ConsumeLogs(ctx, pdtest.Alert("checkout", "alert.fingerprint", "x")))
 	// Until its push returns, the first trigger holds its dedup key's turn.
 	require.Eventually(t, func() bool { return queued() == 1 }, 5*time.Second, 10*time.Millisecond)
 	require.Len(t, api.requestsSoFar(), 1)
 
-	require.NoError(t, h.exp.ConsumeLogs(ctx, batch(
-		alert("checkout", "alert.fingerprint", "x"),
-		alert("checkout", "alert.fingerprint", "x"),
-		alert("checkout", "alert.fingerprint", "x"),
+	require.NoError(t, h.exp.ConsumeLogs(ctx, pdtest.Batch(
+		pdtest.Alert("checkout", "alert.fingerprint", "x"),
+		pdtest.Alert("checkout", "alert.fingerprint", "x"),
+		pdtest.Alert("checkout", "alert.fingerprint", "x"),
 	)))
 	// No waiting: the count is there when ConsumeLogs returns.
 	m, err := h.tt.GetMetric("otelcol_exporter_pagerduty_suppressed")

@@ -25,34 +25,8 @@ import (
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/metadata"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
-
-// keyLeak returns the first piece of eventsapi.RedactFragment bytes of one
-// of keys that text holds, "" when none.
-func keyLeak(text string, keys ...string) string {
-	for _, key := range keys {
-		for i := 0; i+eventsapi.RedactFragment <= len(key); i++ {
-			if piece := key[i : i+eventsapi.RedactFragment]; strings.Contains(text, piece) {
-				return piece
-			}
-		}
-	}
-	return ""
-}
-
-// encodeAll renders observed entries as the collector's JSON log would.
-func encodeAll(t *testing.T, logs *observer.ObservedLogs) string {
-	t.Helper()
-	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	var b strings.Builder
-	for _, entry := range logs.All() {
-		buf, err := enc.EncodeEntry(entry.Entry, entry.Context)
-		require.NoError(t, err)
-		b.Write(buf.Bytes())
-		buf.Free()
-	}
-	return b.String()
-}
 
 func TestNewKeyRedactorCoversEveryConfiguredKey(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
@@ -109,13 +83,13 @@ func TestRedactLoggerCoversExporterhelper(t *testing.T) {
 	require.NoError(t, exp.ConsumeLogs(context.Background(), record("refused", "disk full, paged with "+testKey)))
 	require.Error(t, exp.ConsumeLogs(context.Background(), record("failing", "disk full")))
 
-	text := encodeAll(t, logs)
+	text := pdtest.EncodeAll(t, logs)
 	dropped := logs.FilterMessageSnippet("Dropping log record").All()
 	require.Len(t, dropped, 1, text)
 	assert.Equal(t, "disk full, paged with "+eventsapi.Redacted, dropped[0].ContextMap()["body"], "the warning quotes the body, its key replaced")
 	require.NotEmpty(t, logs.FilterMessageSnippet("Exporting failed").All(), text)
 	assert.Contains(t, text, eventsapi.Redacted, "the echo is quoted, its key replaced")
-	assert.Empty(t, keyLeak(text, testKey), text)
+	assert.Empty(t, pdtest.KeyLeak(text, testKey), text)
 }
 
 // TestRoutingKeysNeverLeak runs a lifecycle, a refused event and a failing
@@ -143,16 +117,16 @@ func TestRoutingKeysNeverLeak(t *testing.T) {
 	ctx := context.Background()
 	var errs []error
 	for _, ld := range []plog.Logs{
-		alert("checkout", "alert.fingerprint", "fp"),
-		alert("checkout", "alert.fingerprint", "fp"),
-		alert("checkout", "alert.fingerprint", "fp", "alert.status", "acknowledged"),
-		alert("payments", "alert.fingerprint", "fp", "alert.status", "resolved"),
-		alert("payments", "alert.fingerprint", "refused"),
-		alert("", "alert.fingerprint", "failing"),
-		alert("", "alert.status", "bogus"),
-		alert("checkout", "alert.fingerprint", "echo-400"),
-		alert("payments", "alert.fingerprint", "echo-429"),
-		alert("", "alert.fingerprint", "echo-500"),
+		pdtest.Alert("checkout", "alert.fingerprint", "fp"),
+		pdtest.Alert("checkout", "alert.fingerprint", "fp"),
+		pdtest.Alert("checkout", "alert.fingerprint", "fp", "alert.status", "acknowledged"),
+		pdtest.Alert("payments", "alert.fingerprint", "fp", "alert.status", "resolved"),
+		pdtest.Alert("payments", "alert.fingerprint", "refused"),
+		pdtest.Alert("", "alert.fingerprint", "failing"),
+		pdtest.Alert("", "alert.status", "bogus"),
+		pdtest.Alert("checkout", "alert.fingerprint", "echo-400"),
+		pdtest.Alert("payments", "alert.fingerprint", "echo-429"),
+		pdtest.Alert("", "alert.fingerprint", "echo-500"),
 	} {
 		errs = append(errs, h.exp.ConsumeLogs(ctx, ld))
 	}

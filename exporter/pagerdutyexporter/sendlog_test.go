@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // TestSendLogSurvivesRestart: with storage, the send times of the last
@@ -40,7 +41,7 @@ func TestSendLogSurvivesRestart(t *testing.T) {
 
 	first := start()
 	for i := range 10 {
-		require.NoError(t, first.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", fmt.Sprint("burst-", i))))
+		require.NoError(t, first.layers.road.Admit(ctx, pdtest.Alert("checkout", "alert.fingerprint", fmt.Sprint("burst-", i))))
 	}
 	require.Len(t, api.taken(), 10)
 	now := time.Now()
@@ -83,5 +84,5 @@ func TestSendLogNeedsStorage(t *testing.T) {
 	require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
 	assert.Nil(t, e.layers.state.sendLog)
 	require.NoError(t, e.shutdown(context.Background()))
-	assert.Empty(t, encodeAll(t, logs), "logged without storage")
+	assert.Empty(t, pdtest.EncodeAll(t, logs), "logged without storage")
 }

@@ -13,42 +13,15 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/telemetry"
 )
-
-// statusLog records the events a health reports, in order.
-type statusLog struct {
-	mu     sync.Mutex
-	events []*componentstatus.Event
-}
-
-func (l *statusLog) report(ev *componentstatus.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, ev)
-}
-
-func (l *statusLog) all() []*componentstatus.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]*componentstatus.Event(nil), l.events...)
-}
-
-func (l *statusLog) statuses() []componentstatus.Status {
-	var out []componentstatus.Status
-	for _, ev := range l.all() {
-		out = append(out, ev.Status())
-	}
-	return out
-}
 
 // statusHost is a host that takes status reports, as the collector's does.
 type statusHost struct {
 	component.Host
-	statusLog
+	pdtest.StatusLog
 }
-
-func (h *statusHost) Report(ev *componentstatus.Event) { h.report(ev) }
 
 // fakeClock is a clock the test moves.
 type fakeClock struct{ t time.Time }
@@ -91,22 +64,22 @@ func TestExporterReportsOutageAndRecovery(t *testing.T) {
 	ctx := context.Background()
 
 	setDown(true)
-	require.Error(t, e.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", "a")))
+	require.Error(t, e.layers.road.Admit(ctx, pdtest.Alert("checkout", "alert.fingerprint", "a")))
 	setDown(false)
-	require.NoError(t, e.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", "a")))
-	require.Empty(t, host.all(), "one retried request")
+	require.NoError(t, e.layers.road.Admit(ctx, pdtest.Alert("checkout", "alert.fingerprint", "a")))
+	require.Empty(t, host.All(), "one retried request")
 
 	setDown(true)
-	require.Error(t, e.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", "b")))
+	require.Error(t, e.layers.road.Admit(ctx, pdtest.Alert("checkout", "alert.fingerprint", "b")))
 	clock.advance(telemetry.FailingAfter)
-	require.Error(t, e.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", "b")))
-	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
-	assert.Contains(t, host.all()[0].Err().Error(), `route "checkout" failing since`)
-	assert.Contains(t, host.all()[0].Err().Error(), "503 Service Unavailable: Service Unavailable; try later")
+	require.Error(t, e.layers.road.Admit(ctx, pdtest.Alert("checkout", "alert.fingerprint", "b")))
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.Statuses())
+	assert.Contains(t, host.All()[0].Err().Error(), `route "checkout" failing since`)
+	assert.Contains(t, host.All()[0].Err().Error(), "503 Service Unavailable: Service Unavailable; try later")
 
 	setDown(false)
-	require.NoError(t, e.layers.road.Admit(ctx, alert("checkout", "alert.fingerprint", "b")))
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.statuses())
+	require.NoError(t, e.layers.road.Admit(ctx, pdtest.Alert("checkout", "alert.fingerprint", "b")))
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.Statuses())
 }
 
 // TestExporterRefusedKeyNamesTheRouteNeverTheKey: a route whose events are
@@ -123,16 +96,16 @@ func TestExporterRefusedKeyNamesTheRouteNeverTheKey(t *testing.T) {
 	e, host, _ := startWithStatus(t, testConfig(api))
 	ctx := context.Background()
 	for _, fp := range []string{"a", "b", "c"} {
-		require.NoError(t, e.layers.road.Admit(ctx, batch(
-			alert("payments", "alert.fingerprint", fp),
-			alert("checkout", "alert.fingerprint", fp),
+		require.NoError(t, e.layers.road.Admit(ctx, pdtest.Batch(
+			pdtest.Alert("payments", "alert.fingerprint", fp),
+			pdtest.Alert("checkout", "alert.fingerprint", fp),
 		)), "a refused record is dropped, not retried")
 	}
-	require.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.statuses())
-	msg := host.all()[0].Err().Error()
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.Statuses())
+	msg := host.All()[0].Err().Error()
 	assert.Contains(t, msg, `route "payments"`)
 	assert.Contains(t, msg, "404 Not Found")
 	assert.Contains(t, msg, "[REDACTED]", "the answer is quoted, without the key")
 	assert.NotContains(t, msg, "checkout")
-	assert.Empty(t, keyLeak(msg, testKey, checkoutKey, paymentsKey))
+	assert.Empty(t, pdtest.KeyLeak(msg, testKey, checkoutKey, paymentsKey))
 }

@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // mapStorage is a storage extension double. Its clients named "dedup", the
@@ -139,12 +141,12 @@ func TestDedupStorageKeepsAffinityAcrossRestart(t *testing.T) {
 	ctx := context.Background()
 
 	first := startExporterOn(t, cfg, host)
-	require.NoError(t, first.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "x", "alert.summary", "down")))
+	require.NoError(t, first.exp.ConsumeLogs(ctx, pdtest.Alert("checkout", "alert.fingerprint", "x", "alert.summary", "down")))
 	require.NoError(t, first.exp.Shutdown(ctx))
 
 	second := startExporterOn(t, cfg, host)
-	require.NoError(t, second.exp.ConsumeLogs(ctx, alert("checkout", "alert.fingerprint", "x", "alert.summary", "down")))
-	require.NoError(t, second.exp.ConsumeLogs(ctx, alert("", "alert.fingerprint", "x", "alert.status", "resolved")))
+	require.NoError(t, second.exp.ConsumeLogs(ctx, pdtest.Alert("checkout", "alert.fingerprint", "x", "alert.summary", "down")))
+	require.NoError(t, second.exp.ConsumeLogs(ctx, pdtest.Alert("", "alert.fingerprint", "x", "alert.status", "resolved")))
 	reqs := api.taken()
 	require.Len(t, reqs, 2, "the repeat after the restart is suppressed")
 	assert.Equal(t, "resolve", reqs[1].action())

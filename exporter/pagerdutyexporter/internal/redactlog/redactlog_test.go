@@ -3,7 +3,6 @@ package redactlog
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // Routing keys as PagerDuty issues them: 32 characters.
@@ -21,33 +21,6 @@ const (
 	testKey     = "0123456789abcdef0123456789abcdef"
 	checkoutKey = "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
 )
-
-// keyLeak returns the first piece of eventsapi.RedactFragment bytes of one
-// of keys that text holds, "" when none.
-func keyLeak(text string, keys ...string) string {
-	for _, key := range keys {
-		for i := 0; i+eventsapi.RedactFragment <= len(key); i++ {
-			if piece := key[i : i+eventsapi.RedactFragment]; strings.Contains(text, piece) {
-				return piece
-			}
-		}
-	}
-	return ""
-}
-
-// encodeAll renders observed entries as the collector's JSON log would.
-func encodeAll(t *testing.T, logs *observer.ObservedLogs) string {
-	t.Helper()
-	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	var b strings.Builder
-	for _, entry := range logs.All() {
-		buf, err := enc.EncodeEntry(entry.Entry, entry.Context)
-		require.NoError(t, err)
-		b.Write(buf.Bytes())
-		buf.Free()
-	}
-	return b.String()
-}
 
 type keyStringer struct{ s string }
 
@@ -90,8 +63,8 @@ func TestRedactLogger(t *testing.T) {
 	assert.True(t, logs.All()[0].Caller.Defined, "the caller is kept")
 	assert.Contains(t, logs.All()[0].Caller.File, "redactlog_test.go")
 
-	text := encodeAll(t, logs)
-	assert.Empty(t, keyLeak(text, testKey, checkoutKey), text)
+	text := pdtest.EncodeAll(t, logs)
+	assert.Empty(t, pdtest.KeyLeak(text, testKey, checkoutKey), text)
 	entry := logs.All()[0]
 	assert.Equal(t, "echoed "+eventsapi.Redacted, entry.Message)
 	fields := entry.ContextMap()
@@ -123,5 +96,5 @@ func TestRedactLoggerKeepsSamplingAndLevels(t *testing.T) {
 	assert.Equal(t, 2, infoLogs.Len(), "sampling: the first 2 identical entries only")
 	assert.Equal(t, 3, debugLogs.Len(), "2 sampled info entries and the debug one")
 	assert.Zero(t, infoLogs.FilterMessageSnippet("debug").Len(), "the info core gets no debug entry")
-	assert.Empty(t, keyLeak(encodeAll(t, infoLogs)+encodeAll(t, debugLogs), testKey))
+	assert.Empty(t, pdtest.KeyLeak(pdtest.EncodeAll(t, infoLogs)+pdtest.EncodeAll(t, debugLogs), testKey))
 }

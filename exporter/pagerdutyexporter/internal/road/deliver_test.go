@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/routes"
 )
 
@@ -17,9 +18,9 @@ import (
 func TestStoppedDeliveryHandsRecordsBack(t *testing.T) {
 	r := newTestRoad(t, 0, time.Now)
 	r.stopDelivery()
-	err := r.deliver(routes.Queue{Route: "checkout", Priority: routes.PriorityError})(context.Background(), batch(
-		alert("checkout", "alert.fingerprint", "a"),
-		alert("checkout", "alert.fingerprint", "b"),
+	err := r.deliver(routes.Queue{Route: "checkout", Priority: routes.PriorityError})(context.Background(), pdtest.Batch(
+		pdtest.Alert("checkout", "alert.fingerprint", "a"),
+		pdtest.Alert("checkout", "alert.fingerprint", "b"),
 	))
 	require.ErrorIs(t, err, errShuttingDown)
 	assert.Empty(t, r.api.taken(), "nothing was sent")

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // TestDropWarningIsBounded: a rejected record with megabyte-long values
@@ -17,7 +19,7 @@ import (
 func TestDropWarningIsBounded(t *testing.T) {
 	r := newTestRoad(t, 0, time.Now)
 	huge := strings.Repeat("é", 500_000) // 1,000,000 bytes
-	ld := alert(huge, "alert.status", "pending", "alert.name", huge, "alert.fingerprint", huge)
+	ld := pdtest.Alert(huge, "alert.status", "pending", "alert.name", huge, "alert.fingerprint", huge)
 	require.NoError(t, r.Admit(context.Background(), ld))
 
 	warnings := r.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").All()
@@ -32,7 +34,7 @@ func TestDropWarningIsBounded(t *testing.T) {
 		assert.True(t, strings.HasSuffix(v, "é…"), "%s is cut on a character boundary: %q", name, v[len(v)-8:])
 		assert.EqualValues(t, len(huge), fields[name+"_length"], name)
 	}
-	short := alert("checkout", "alert.status", "pending", "alert.name", "disk full")
+	short := pdtest.Alert("checkout", "alert.status", "pending", "alert.name", "disk full")
 	require.NoError(t, r.Admit(context.Background(), short))
 	fields = r.logs.FilterMessage("Dropping log record that cannot be delivered to PagerDuty").All()[1].ContextMap()
 	assert.Equal(t, "disk full", fields["alert.name"])

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
 
 // TestFiringRecordWinsOverAnAutoResolve: a firing record that arrives after
@@ -25,7 +27,7 @@ func TestFiringRecordWinsOverAnAutoResolve(t *testing.T) {
 	r := newTestRoad(t, 2*time.Second, now)
 	ctx := context.Background()
 
-	require.NoError(t, r.Admit(ctx, alert("checkout", "alert.fingerprint", "declines")))
+	require.NoError(t, r.Admit(ctx, pdtest.Alert("checkout", "alert.fingerprint", "declines")))
 	require.Len(t, r.api.taken(), 1)
 	at := time.Now().Add(4 * time.Second)
 	mu.Lock()
@@ -33,7 +35,7 @@ func TestFiringRecordWinsOverAnAutoResolve(t *testing.T) {
 	mu.Unlock()
 	quiet := r.cache.Quiet(ctx, at) // decided...
 	require.Len(t, quiet, 1)
-	require.NoError(t, r.Admit(ctx, alert("checkout", "alert.fingerprint", "declines"))) // ...then a firing record comes
+	require.NoError(t, r.Admit(ctx, pdtest.Alert("checkout", "alert.fingerprint", "declines"))) // ...then a firing record comes
 	_, err := r.take(ctx, autoResolves(quiet, at), arrival{received: pcommon.NewTimestampFromTime(at), auto: true, run: r.run})
 	require.NoError(t, err)
 	assert.Empty(t, r.api.taken(), "neither the repeat nor the resolve is sent")

@@ -17,8 +17,6 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -147,34 +145,4 @@ func (r *testRoad) suppressed(t *testing.T) map[string]int64 {
 		got[action.AsString()+"/"+reason.AsString()] += dp.Value
 	}
 	return got
-}
-
-// alert builds a one-record batch of service; attrs alternate name and
-// value.
-func alert(service string, attrs ...any) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	if service != "" {
-		rl.Resource().Attributes().PutStr("service.name", service)
-	}
-	rl.Resource().Attributes().PutStr("host.name", "web-1")
-	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)))
-	raw := map[string]any{}
-	for i := 0; i+1 < len(attrs); i += 2 {
-		raw[attrs[i].(string)] = attrs[i+1]
-	}
-	if err := lr.Attributes().FromRaw(raw); err != nil {
-		panic(err)
-	}
-	return ld
-}
-
-// batch concatenates one-record batches into one.
-func batch(parts ...plog.Logs) plog.Logs {
-	ld := plog.NewLogs()
-	for _, p := range parts {
-		p.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
-	}
-	return ld
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,33 +14,8 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/pdtest"
 )
-
-// statusLog records the events a Health reports, in order.
-type statusLog struct {
-	mu     sync.Mutex
-	events []*componentstatus.Event
-}
-
-func (l *statusLog) report(ev *componentstatus.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, ev)
-}
-
-func (l *statusLog) all() []*componentstatus.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]*componentstatus.Event(nil), l.events...)
-}
-
-func (l *statusLog) statuses() []componentstatus.Status {
-	var out []componentstatus.Status
-	for _, ev := range l.all() {
-		out = append(out, ev.Status())
-	}
-	return out
-}
 
 // fakeClock is a clock the test moves.
 type fakeClock struct{ t time.Time }
@@ -49,10 +23,10 @@ type fakeClock struct{ t time.Time }
 func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
-func newTestHealth() (*Health, *statusLog, *fakeClock) {
-	log := &statusLog{}
+func newTestHealth() (*Health, *pdtest.StatusLog, *fakeClock) {
+	log := &pdtest.StatusLog{}
 	clock := &fakeClock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
-	return NewHealth(log.report, clock.now), log, clock
+	return NewHealth(log.Report, clock.now), log, clock
 }
 
 // Answers as the client returns them.
@@ -95,7 +69,7 @@ func TestHealthOneRetriedRequestReportsNothing(t *testing.T) {
 		clock.advance(50 * time.Millisecond)
 	}
 	h.Settled("payments", accepted202)
-	assert.Empty(t, log.all())
+	assert.Empty(t, log.All())
 	assert.Zero(t, h.unwell.Load(), "every route is well again")
 }
 
@@ -109,11 +83,11 @@ func TestHealthOutageIsOneRecoverableError(t *testing.T) {
 	h.Settled("checkout", failed503)
 	clock.advance(FailingAfter - time.Millisecond)
 	h.Settled("checkout", failed503)
-	require.Empty(t, log.all(), "not yet FailingAfter")
+	require.Empty(t, log.All(), "not yet FailingAfter")
 	clock.advance(time.Millisecond)
 	h.Settled("checkout", failed503)
-	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.statuses())
-	outage := log.all()[0]
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.Statuses())
+	outage := log.All()[0]
 	assert.Equal(t, `PagerDuty is not taking events: route "checkout" failing since `+began.Format(time.RFC3339)+
 		` (3 failed attempts, last: events API responded 503 Service Unavailable: upstream unavailable)`, outage.Err().Error())
 
@@ -124,7 +98,7 @@ func TestHealthOutageIsOneRecoverableError(t *testing.T) {
 		h.Settled("default", noAnswer)
 		h.Settled("payments", accepted202)
 	}
-	require.Len(t, log.all(), 1, "one report for the whole outage")
+	require.Len(t, log.All(), 1, "one report for the whole outage")
 	msg := outage.Err().Error()
 	assert.Contains(t, msg, `route "checkout" failing since `+began.Format(time.RFC3339)+" (723 failed attempts")
 	assert.Contains(t, msg, `route "default" failing since`)
@@ -132,10 +106,10 @@ func TestHealthOutageIsOneRecoverableError(t *testing.T) {
 	assert.Less(t, strings.Index(msg, `"checkout"`), strings.Index(msg, `"default"`), "routes in name order")
 
 	h.Settled("checkout", accepted202)
-	require.Len(t, log.all(), 1, "default still fails")
+	require.Len(t, log.All(), 1, "default still fails")
 	assert.NotContains(t, outage.Err().Error(), "checkout")
 	h.Settled("default", accepted202)
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, log.statuses())
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, log.Statuses())
 	assert.Contains(t, outage.Err().Error(), `route "default"`, "the reported outage keeps its last message")
 
 	// A later outage is a new event, with a time of its own.
@@ -144,8 +118,8 @@ func TestHealthOutageIsOneRecoverableError(t *testing.T) {
 	h.Settled("payments", throttled429)
 	require.Equal(t, []componentstatus.Status{
 		componentstatus.StatusRecoverableError, componentstatus.StatusOK, componentstatus.StatusRecoverableError,
-	}, log.statuses())
-	assert.Contains(t, log.all()[2].Err().Error(), "429 Too Many Requests")
+	}, log.Statuses())
+	assert.Contains(t, log.All()[2].Err().Error(), "429 Too Many Requests")
 }
 
 // TestHealthRefusedEventsAreNoOutage: PagerDuty refusing an event for its
@@ -160,7 +134,7 @@ func TestHealthRefusedEventsAreNoOutage(t *testing.T) {
 			h.Settled("checkout", invalidEvent400)
 			clock.advance(time.Second)
 		}
-		assert.Empty(t, log.all())
+		assert.Empty(t, log.All())
 		assert.Zero(t, h.unwell.Load())
 	})
 	t.Run("503, 400, 503", func(t *testing.T) {
@@ -169,20 +143,20 @@ func TestHealthRefusedEventsAreNoOutage(t *testing.T) {
 		h.Settled("checkout", failed503)
 		clock.advance(FailingAfter / 2)
 		h.Settled("checkout", invalidEvent400)
-		require.Empty(t, log.all(), "a refusal is no outage")
+		require.Empty(t, log.All(), "a refusal is no outage")
 		assert.Equal(t, int32(1), h.unwell.Load(), "a refusal is no recovery: the route stays doubtful")
 		clock.advance(FailingAfter - FailingAfter/2)
 		h.Settled("checkout", failed503)
-		require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.statuses(),
+		require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.Statuses(),
 			"the run of failures went on through the refusal: failing since its first 503")
 		assert.Equal(t, `PagerDuty is not taking events: route "checkout" failing since `+began.Format(time.RFC3339)+
-			` (2 failed attempts, last: events API responded 503 Service Unavailable: upstream unavailable)`, log.all()[0].Err().Error(),
+			` (2 failed attempts, last: events API responded 503 Service Unavailable: upstream unavailable)`, log.All()[0].Err().Error(),
 			"the refusal is neither an attempt of the run nor its last answer")
 
 		h.Settled("checkout", invalidEvent400)
-		assert.Len(t, log.all(), 1, "a refusal during the outage does not end it")
+		assert.Len(t, log.All(), 1, "a refusal during the outage does not end it")
 		h.Settled("checkout", accepted202)
-		assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, log.statuses())
+		assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, log.Statuses())
 	})
 }
 
@@ -198,16 +172,16 @@ func TestHealthRefusedKeyIsPermanent(t *testing.T) {
 	h.Settled("payments", accepted202)
 	h.Settled("payments", unknownKey404)
 	h.Settled("payments", unknownKey404)
-	require.Empty(t, log.all(), "an acceptance between refusals")
+	require.Empty(t, log.All(), "an acceptance between refusals")
 
 	h.Settled("checkout", failed503)
 	clock.advance(FailingAfter)
 	h.Settled("checkout", failed503)
-	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.statuses())
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, log.Statuses())
 
 	h.Settled("payments", unknownKey404)
-	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusPermanentError}, log.statuses())
-	msg := log.all()[1].Err().Error()
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusPermanentError}, log.Statuses())
+	msg := log.All()[1].Err().Error()
 	assert.Contains(t, msg, `PagerDuty refused 3 events of route "payments" in a row for its routing key (last: events API responded 404 Not Found: integration not found)`)
 	assert.Contains(t, msg, "restart the collector")
 	assert.Contains(t, msg, `also PagerDuty is not taking events: route "checkout"`)
@@ -217,7 +191,7 @@ func TestHealthRefusedKeyIsPermanent(t *testing.T) {
 		h.Settled(route, unknownKey404)
 		h.Settled(route, failed503)
 	}
-	assert.Len(t, log.all(), 2, "nothing after a permanent error")
+	assert.Len(t, log.All(), 2, "nothing after a permanent error")
 	assert.Zero(t, h.unwell.Load(), "accepted events cost nothing any more")
 }
 
@@ -264,7 +238,7 @@ func TestHealthStopsAtShutdown(t *testing.T) {
 	h.Settled("checkout", failed503)
 	clock.advance(FailingAfter)
 	h.Settled("checkout", failed503)
-	assert.Empty(t, log.all())
+	assert.Empty(t, log.All())
 
 	var none *Health
 	none.Settled("checkout", failed503)
