@@ -90,7 +90,7 @@ type sorted struct {
 func (r *Road) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *sorting) sorted {
 	m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &r.mapping, arrived.at)
 	if err != nil {
-		r.settle(ctx, nil, &outcome{kind: outcomeRejected, ref: ref, rejection: telemetry.MappingRejection(err), err: err})
+		r.settle(ctx, nil, &outcome{kind: outcomeRejected, ref: ref, verdict: verdict{rejection: telemetry.MappingRejection(err), err: err}})
 		return sorted{}
 	}
 	ev := &m.Event

@@ -28,7 +28,12 @@ func (r *Road) arrive(ctx context.Context, ref recordRef, m *recordmap.Result, r
 	if !settled {
 		return false
 	}
-	r.settle(ctx, nil, &outcome{kind: outcomeSuppressed, ref: ref, action: m.Event.Action, dedupKey: m.Event.DedupKey, auto: arrived.auto, turn: turn, reason: turn.Reason, tally: &s.suppressed})
+	r.settle(ctx, nil, &outcome{
+		kind: outcomeSuppressed, ref: ref,
+		carried:  carried{auto: arrived.auto},
+		identity: identity{action: m.Event.Action, dedupKey: m.Event.DedupKey},
+		verdict:  verdict{turn: turn, reason: turn.Reason, tally: &s.suppressed},
+	})
 	return true
 }
 

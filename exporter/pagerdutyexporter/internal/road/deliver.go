@@ -39,7 +39,8 @@ func (r *Road) deliver(key routes.Queue) consumer.ConsumeLogsFunc {
 // takes its alert's turn and the decision (decide.go), and sends what is to
 // be sent (send.go).
 func (r *Road) deliverRecord(ctx context.Context, p *push, ref recordRef) outcome {
-	o := outcome{ref: ref, priority: p.key.Priority, received: receivedAt(ref.sl), auto: isAutoResolve(ref.sl)}
+	arrived, ours := opened(ref.sl, r.run)
+	o := outcome{ref: ref, carried: carried{priority: p.key.Priority, received: arrived.received, auto: arrived.auto, ours: ours}}
 	if r.stop.Err() != nil {
 		o.kind, o.err = outcomeHeld, errShuttingDown
 		return o

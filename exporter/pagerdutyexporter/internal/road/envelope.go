@@ -50,23 +50,19 @@ const autoResolveAttr = "pagerduty.exporter.auto_resolve"
 // leaves the exporter.
 const runAttr = "pagerduty.exporter.run"
 
-// queuedBy reports whether the records of sl were queued by run.
-func queuedBy(sl plog.ScopeLogs, run int64) bool {
-	v, ok := sl.Scope().Attributes().Get(runAttr)
-	return ok && v.Int() == run
-}
-
-// isAutoResolve reads autoResolveAttr from a scope of the exporter's queues.
-func isAutoResolve(sl plog.ScopeLogs) bool {
-	v, ok := sl.Scope().Attributes().Get(autoResolveAttr)
-	return ok && v.Bool()
-}
-
-// receivedAt reads receivedAttr from a scope of the exporter's queues, 0
-// when absent.
-func receivedAt(sl plog.ScopeLogs) pcommon.Timestamp {
-	v, _ := sl.Scope().Attributes().Get(receivedAttr)
-	return pcommon.NewTimestampFromTime(time.Unix(0, v.Int()))
+// opened reads the envelope of the records of sl, a scope of the
+// exporter's queues: their arrival (received 0 when absent), whether they
+// are the exporter's own resolves, and whether this run, run, queued them.
+func opened(sl plog.ScopeLogs, run int64) (arrived arrival, ours bool) {
+	attrs := sl.Scope().Attributes()
+	received, _ := attrs.Get(receivedAttr)
+	arrived.received = pcommon.NewTimestampFromTime(time.Unix(0, received.Int()))
+	if auto, ok := attrs.Get(autoResolveAttr); ok {
+		arrived.auto = auto.Bool()
+	}
+	queuedBy, ok := attrs.Get(runAttr)
+	arrived.run = queuedBy.Int()
+	return arrived, ok && arrived.run == run
 }
 
 // arrival is when a record reached the exporter: received for the whole

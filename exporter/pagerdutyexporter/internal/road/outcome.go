@@ -37,32 +37,52 @@ const (
 	outcomeHeld
 )
 
-// outcome is what became of one record, for settle to settle.
+// outcome is what became of one record, for settle to settle: how it left
+// the road, and what each stage learned of it, as far as it got.
 type outcome struct {
 	kind outcomeKind
 	ref  recordRef
+	carried
+	identity
+	verdict
+	answer
+}
 
-	// What the road learned of the record, as far as it got.
-	action   eventsapi.Action
-	dedupKey string
-	route    *routes.Route // the route its event went, or would have gone, to
+// carried is what the record's queue carried with it (deliver.go).
+type carried struct {
 	priority routes.Priority
 	auto     bool // a resolve the exporter made itself
 	received pcommon.Timestamp
-	repairs  recordmap.Repairs // counted once the event is completed
-	turn     dedup.Turn        // committed and released by settle
+	ours     bool // queued by this run, which pinned its dedup key (see runAttr)
+}
 
+// identity is what the record is, as an event (admit.go, decide.go).
+type identity struct {
+	action   eventsapi.Action
+	dedupKey string
+	route    *routes.Route // the route its event went, or would have gone, to
+}
+
+// verdict is its alert's turn, and why it went no further (decide.go, and
+// send.go for PagerDuty's answer).
+type verdict struct {
+	turn      dedup.Turn                 // committed and released by settle
 	reason    string                     // outcomeSuppressed: a dedup reason
 	tally     *telemetry.SuppressedTally // on its way in: where a suppression is counted until the request is sorted
 	rejection telemetry.Rejection
 	err       error
 	failKey   string
 	tombstone bool // outcomeRejected: commit the turn all the same (see goesNoFurther)
+}
 
-	sent   bool          // its event was sent: result says what PagerDuty answered
-	waited time.Duration // for the rate limiter
-	result eventsapi.Result
-	took   time.Duration
+// answer is what sending its event took, and what PagerDuty answered
+// (send.go).
+type answer struct {
+	repairs recordmap.Repairs // counted once the event is completed
+	sent    bool              // its event was sent: result says what PagerDuty answered
+	waited  time.Duration     // for the rate limiter
+	result  eventsapi.Result
+	took    time.Duration
 }
 
 // unrouted makes o the outcome of a record no routing key takes.

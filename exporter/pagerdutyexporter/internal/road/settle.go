@@ -63,7 +63,7 @@ func (r *Road) settle(ctx context.Context, p *push, o *outcome) {
 	switch {
 	case o.kind >= outcomeFailed:
 		p.unsent.add(o.ref, nil)
-	case p != nil && !queuedBy(o.ref.sl, r.run):
+	case p != nil && !o.ours:
 		r.cache.ReadBack(-1)
 	case p != nil && o.dedupKey != "":
 		r.unpin(o.dedupKey, o.received)
@@ -102,11 +102,12 @@ func (r *Road) unpin(dedupKey string, received pcommon.Timestamp) {
 // sender gave up on: they will never settle.
 func (r *Road) forget(ld plog.Logs) {
 	for ref := range records(ld) {
-		if !queuedBy(ref.sl, r.run) {
+		arrived, ours := opened(ref.sl, r.run)
+		if !ours {
 			r.cache.ReadBack(-1)
 			continue
 		}
-		received := receivedAt(ref.sl)
+		received := arrived.received
 		if m, err := recordmap.IdentifyAt(ref.lr, ref.rl.Resource(), &r.mapping, received); err == nil && m.Event.DedupKey != "" {
 			r.unpin(m.Event.DedupKey, received)
 		}
