@@ -82,6 +82,8 @@ type exporterConfig struct {
 	// extraRoutes adds routes route-0000, route-0001, … to routing.keys, each
 	// with a key of its own (routeKey).
 	extraRoutes int
+	// traceURL is links.trace_url ("" leaves it unset).
+	traceURL string
 }
 
 // routeKey is the routing key of extra route i.
@@ -120,6 +122,9 @@ func testConfig(simURL string, ec exporterConfig) func(e2etest.Ports) string {
 		}
 		if ec.autoResolve != "" {
 			fmt.Fprintf(&exp, "    auto_resolve:\n      after: %s\n", ec.autoResolve)
+		}
+		if ec.traceURL != "" {
+			fmt.Fprintf(&exp, "    links:\n      trace_url: %q\n", ec.traceURL)
 		}
 		fmt.Fprintf(&exp, "    retry_on_failure:\n      initial_interval: 100ms\n      max_interval: %s\n      max_elapsed_time: %s\n", maxInterval, maxElapsed)
 		if ec.numConsumers > 0 || ec.storageDir != "" {

@@ -61,6 +61,8 @@ type Config struct {
 	// ClientURL goes on triggers whose record names none
 	// (pagerduty.client_url, alert.generator_url); "" leaves it out.
 	ClientURL httpURL `mapstructure:"client_url"`
+	// Links adds links to triggers from their records' context.
+	Links LinksConfig `mapstructure:"links"`
 
 	_ struct{}
 }
@@ -210,6 +212,7 @@ func (cfg *Config) Validate() error {
 	errs := cfg.validateEndpoint()
 	errs = append(errs, cfg.validateRouting()...)
 	errs = append(errs, cfg.validateBounds()...)
+	errs = append(errs, cfg.Links.validate()...)
 	if !eventsapi.ValidSeverity(cfg.DefaultSeverity) {
 		errs = append(errs, fmt.Errorf("default_severity: must be one of critical, error, warning, info, got %q", cfg.DefaultSeverity))
 	}

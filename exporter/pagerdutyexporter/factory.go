@@ -62,6 +62,7 @@ func createDefaultConfig() component.Config {
 		},
 		DefaultSeverity: eventsapi.SeverityError,
 		Client:          defaultClient,
+		Links:           LinksConfig{TraceText: defaultTraceText},
 	}
 }
 

@@ -89,6 +89,8 @@ func roadConfig(cfg *Config, set exporter.Settings) road.Config {
 			Hostname:         hostname,
 			Client:           cfg.Client,
 			ClientURL:        string(cfg.ClientURL),
+			TraceURL:         cfg.Links.TraceURL,
+			TraceText:        cfg.Links.TraceText,
 		},
 		AutoResolveAfter: cfg.AutoResolve.After,
 		GiveUpAfter:      road.GiveUpAfter(cfg.BackOffConfig),

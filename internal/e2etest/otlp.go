@@ -1,6 +1,7 @@
 package e2etest
 
 import (
+	"encoding/hex"
 	"maps"
 	"slices"
 	"time"
@@ -20,6 +21,9 @@ type Alert struct {
 	Name        string // alert.name
 	EventType   string // pagerduty.event_type: alert (default) or change
 	Body        string
+	// TraceID and SpanID are the record's trace context, in hex ("" for
+	// none).
+	TraceID, SpanID string
 	// Attrs are further record attributes (pcommon.Map.FromRaw values).
 	Attrs map[string]any
 }
@@ -78,6 +82,7 @@ func (p *Payload) Add(alerts ...Alert) *Payload {
 		if a.Body != "" {
 			lr.Body().SetStr(a.Body)
 		}
+		setTraceContext(lr, a.TraceID, a.SpanID)
 		attrs := lr.Attributes()
 		if a.Attrs != nil {
 			if err := attrs.FromRaw(a.Attrs); err != nil {
@@ -116,4 +121,23 @@ func WithoutTimestamps(ld plog.Logs) plog.Logs {
 		}
 	}
 	return ld
+}
+
+// setTraceContext sets the trace and span ids of lr from hex; "" leaves one
+// unset. A malformed id is a bug in the test that wrote it.
+func setTraceContext(lr plog.LogRecord, traceID, spanID string) {
+	if traceID != "" {
+		var id pcommon.TraceID
+		if n, err := hex.Decode(id[:], []byte(traceID)); err != nil || n != len(id) {
+			panic("trace id must be 32 hex digits: " + traceID)
+		}
+		lr.SetTraceID(id)
+	}
+	if spanID != "" {
+		var id pcommon.SpanID
+		if n, err := hex.Decode(id[:], []byte(spanID)); err != nil || n != len(id) {
+			panic("span id must be 16 hex digits: " + spanID)
+		}
+		lr.SetSpanID(id)
+	}
 }

@@ -60,6 +60,10 @@ const (
 	// ("15m", "90s"): the exporter resolves the alert once no firing record
 	// of it has come for that long. "0s" or "0": never.
 	AttrResolveAfter = "alert.resolve_after"
+	// AttrTraceURL is the URL template of a trigger's trace link, in place
+	// of Options.TraceURL: {trace_id} and {span_id} are filled in from the
+	// record's trace context. "" adds no trace link to its trigger.
+	AttrTraceURL = "alert.trace_url"
 
 	// Resource attributes used as fallbacks for payload.source.
 	AttrHostName    = "host.name"
@@ -102,6 +106,7 @@ const (
 	attrImages
 	attrGeneratorURL
 	attrResolveAfter
+	attrTraceURL
 	// The record contract's attributes come before attrRouting.
 
 	// attrRouting is Options.RoutingAttribute, whatever its name.
@@ -161,6 +166,8 @@ func attrOf(name string) (attr, bool) {
 		return attrGeneratorURL, true
 	case AttrResolveAfter:
 		return attrResolveAfter, true
+	case AttrTraceURL:
+		return attrTraceURL, true
 	case AttrHostName:
 		return attrHostName, true
 	case AttrServiceName:

@@ -8,10 +8,11 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 )
 
-// links keeps the links whose href is an absolute http(s) URL; an empty
+// links keeps the links whose href is an absolute http(s) URL: the
+// runbook, the dashboard, trace (see traceLink), then alert.links. An empty
 // href is no link, any other is dropped (link_invalid). They are appended
 // to links, which is empty.
-func (r *record) links(links []eventsapi.Link) []eventsapi.Link {
+func (r *record) links(links []eventsapi.Link, trace eventsapi.Link) []eventsapi.Link {
 	add := func(href, text string) {
 		if href == "" {
 			return
@@ -28,6 +29,7 @@ func (r *record) links(links []eventsapi.Link) []eventsapi.Link {
 	}
 	add(r.str(attrRunbookURL), "Runbook")
 	add(r.str(attrDashboardURL), "Dashboard")
+	add(trace.Href, trace.Text)
 	if v, ok := r.get(attrLinks); ok {
 		r.eachItem(v, func(item pcommon.Value) {
 			if item.Type() == pcommon.ValueTypeMap {

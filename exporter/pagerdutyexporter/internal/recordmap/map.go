@@ -50,6 +50,10 @@ type Options struct {
 	// "" leaves the field out. It must be an absolute http(s) URL, else it is
 	// dropped as client_url_invalid.
 	ClientURL string
+	// TraceURL is the URL template of the trace link of triggers whose
+	// record has a trace id (see CheckTraceURL); "" adds none, unless the
+	// record has an alert.trace_url. TraceText is the link's text.
+	TraceURL, TraceText string
 }
 
 // Result is a mapped record: an event without its routing key, plus what the
@@ -192,7 +196,11 @@ func (out *Result) Complete() {
 		ev.Client, ev.ClientURL = r.client(out.opts)
 	}
 	c := new(completion)
-	ev.Links = r.links(c.links[:0])
+	var trace eventsapi.Link
+	if ev.Action == eventsapi.Trigger {
+		trace = r.traceLink(out.opts)
+	}
+	ev.Links = r.links(c.links[:0], trace)
 	ev.Payload.Details = r.details(!out.bodyUsed, c)
 	r.shed(ev)
 	out.Repairs = r.repairs
