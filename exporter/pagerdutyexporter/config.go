@@ -63,6 +63,8 @@ type Config struct {
 	ClientURL httpURL `mapstructure:"client_url"`
 	// Links adds links to triggers from their records' context.
 	Links LinksConfig `mapstructure:"links"`
+	// Storm tells the person paged how big a storm is, in one event.
+	Storm StormConfig `mapstructure:"storm"`
 
 	_ struct{}
 }
@@ -213,6 +215,7 @@ func (cfg *Config) Validate() error {
 	errs = append(errs, cfg.validateRouting()...)
 	errs = append(errs, cfg.validateBounds()...)
 	errs = append(errs, cfg.Links.validate()...)
+	errs = append(errs, cfg.Storm.validate(cfg.RateLimit)...)
 	if !eventsapi.ValidSeverity(cfg.DefaultSeverity) {
 		errs = append(errs, fmt.Errorf("default_severity: must be one of critical, error, warning, info, got %q", cfg.DefaultSeverity))
 	}

@@ -78,5 +78,11 @@ func (e *pagerdutyExporter) shutdown(ctx context.Context) error {
 	// First: a resolve made now would find its queue stopping.
 	l.ticker.Shutdown()
 	err := l.road.Shutdown(ctx, persistent)
+	if l.digests != nil {
+		// Without storage, no digest is left open; bounded like a request.
+		closing, cancel := context.WithTimeout(ctx, e.cfg.ClientConfig.Timeout)
+		err = errors.Join(err, l.digests.Close(closing))
+		cancel()
+	}
 	return errors.Join(err, l.close(ctx, e.arrival))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/recordmap"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/road"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/routes"
+	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/storm"
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/telemetry"
 )
 
@@ -33,6 +34,7 @@ type layers struct {
 	state      *state // the dedup cache and what else is kept across restarts
 	health     *telemetry.Health
 	road       *road.Road
+	digests    *storm.Digests // with storm.digest_after only
 	ticker     *clock.Ticker
 }
 
@@ -72,6 +74,9 @@ func build(ctx context.Context, e *pagerdutyExporter, host component.Host) (l *l
 		Routes: l.routes, Cache: l.state.cache, Limiter: l.limiter, Client: l.client,
 		Telemetry: l.tel, Health: l.health, Logger: set.Logger, Now: e.arrival.Now,
 	}, rand.Int64())
+	if cfg.Storm.DigestAfter > 0 {
+		l.digests = newDigests(ctx, cfg, set, l)
+	}
 	if err = l.tel.RegisterGauges(l.state.cache, l.road.ObserveBacklog, l.routes); err != nil {
 		return l, fmt.Errorf("registering telemetry callbacks: %w", err)
 	}
@@ -131,6 +136,9 @@ func (l *layers) jobs(arrival *clock.Arrival) []clock.Job {
 		What: "Could not queue the exporter's own events: the resolves of alerts gone quiet (their clocks start again) or the acknowledges it owes",
 		Run:  l.road.OwnEvents,
 	}}
+	if l.digests != nil {
+		jobs = append(jobs, clock.Job{What: "Could not send a storm digest; the next tick tries again", Run: l.digests.Tick})
+	}
 	return append(jobs, l.state.jobs(arrival)...)
 }
 
@@ -148,6 +156,23 @@ func (l *layers) close(ctx context.Context, arrival *clock.Arrival) error {
 		l.tel.Shutdown()
 	}
 	return err
+}
+
+// newDigests builds the storm digests on the road, kept in the state's
+// storage when it has one.
+func newDigests(ctx context.Context, cfg *Config, set exporter.Settings, l *layers) *storm.Digests {
+	hostname, _ := os.Hostname()
+	digests, err := storm.New(ctx, storm.Config{After: cfg.Storm.DigestAfter, EventsPerMinute: cfg.RateLimit.EventsPerMinute, Source: hostname},
+		storm.Below{
+			Routes: l.routes, Road: l.road, Limiter: l.limiter, Client: l.client, Telemetry: l.tel, Health: l.health,
+			Logger: set.Logger, Store: l.state.client,
+		})
+	if err != nil {
+		// Digests left open by the last run are resolved when their routes
+		// next storm; keep going.
+		set.Logger.Warn("Storm digests left open by the last run could not be read", zap.Error(err))
+	}
+	return digests
 }
 
 // dedupConfig is the dedup cache's part of the configuration; storeError is

@@ -40,6 +40,7 @@ type TelemetryBuilder struct {
 	ExporterPagerdutyRecordsRepaired metric.Int64Counter
 	ExporterPagerdutyRequestDuration metric.Float64Histogram
 	ExporterPagerdutyRequests        metric.Int64Counter
+	ExporterPagerdutyStormDigests    metric.Int64Counter
 	ExporterPagerdutyStrandedRecords metric.Int64ObservableGauge
 	ExporterPagerdutySuppressed      metric.Int64Counter
 	ExporterPagerdutyThrottled       metric.Int64Counter
@@ -231,6 +232,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_exporter_pagerduty_requests",
 		metric.WithDescription("HTTP requests made to the Events API, by endpoint and status class. [Alpha]"),
 		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterPagerdutyStormDigests, err = builder.meter.Int64Counter(
+		"otelcol_exporter_pagerduty_storm_digests",
+		metric.WithDescription("Storm digests PagerDuty accepted, by route and event_action - a trigger opens or updates a route's digest (storm.digest_after), a resolve closes it once the route's backlog has drained. [Alpha]"),
+		metric.WithUnit("{event}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterPagerdutyStrandedRecords, err = builder.meter.Int64ObservableGauge(

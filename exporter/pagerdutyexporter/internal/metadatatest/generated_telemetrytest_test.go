@@ -48,6 +48,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterPagerdutyRecordsRepaired.Add(context.Background(), 1)
 	tb.ExporterPagerdutyRequestDuration.Record(context.Background(), 1)
 	tb.ExporterPagerdutyRequests.Add(context.Background(), 1)
+	tb.ExporterPagerdutyStormDigests.Add(context.Background(), 1)
 	tb.ExporterPagerdutySuppressed.Add(context.Background(), 1)
 	tb.ExporterPagerdutyThrottled.Add(context.Background(), 1)
 	AssertEqualExporterPagerdutyAutoResolved(t, testTel,
@@ -84,6 +85,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreValue(),
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPagerdutyRequests(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterPagerdutyStormDigests(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterPagerdutyStrandedRecords(t, testTel,

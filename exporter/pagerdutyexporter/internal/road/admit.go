@@ -80,6 +80,7 @@ type sorted struct {
 	queued   bool   // false: settled on its way in
 	firing   bool   // a trigger
 	dedupKey string // pinned while it waits; "" for a change event
+	summary  string // its event's, for the storm digest's names
 }
 
 // queueFor identifies a record that reached the exporter at arrived, and
@@ -100,7 +101,7 @@ func (r *Road) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 		return sorted{}
 	}
 	if several && !ev.IsChange() {
-		return sorted{queue: sameKey, queued: true, dedupKey: ev.DedupKey, firing: ev.Action == eventsapi.Trigger}
+		return sorted{queue: sameKey, queued: true, dedupKey: ev.DedupKey, firing: ev.Action == eventsapi.Trigger, summary: ev.Payload.Summary}
 	}
 	key, ok := r.queueOf(&m, rt)
 	if !ok {
@@ -118,5 +119,5 @@ func (r *Road) queueFor(ctx context.Context, ref recordRef, arrived arrival, s *
 		}
 		s.sameKey[ev.DedupKey] = key
 	}
-	return sorted{queue: key, queued: true, dedupKey: ev.DedupKey, firing: ev.Action == eventsapi.Trigger}
+	return sorted{queue: key, queued: true, dedupKey: ev.DedupKey, firing: ev.Action == eventsapi.Trigger, summary: ev.Payload.Summary}
 }

@@ -26,7 +26,7 @@ const (
 // before, counted in the backlog and the cache first.
 func (r *Road) Start(ctx context.Context, host component.Host, directory *queues.Directory) error {
 	err := r.queues.Start(ctx, host, directory, func(key routes.Queue, records int) {
-		r.backlog.add(key.Route, records)
+		r.backlog.add(key, records, nil)
 		r.cache.ReadBack(records)
 	})
 	if err == nil && directory != nil {

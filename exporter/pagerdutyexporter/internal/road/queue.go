@@ -54,12 +54,18 @@ func (r *Road) enqueue(ctx context.Context, s *sorting, key routes.Queue, held *
 			r.pending.add(way.dedupKey, key, way.firing)
 		}
 	}
-	r.backlog.add(key.Route, held.count)
+	r.backlog.add(key, held.count, func(yield func(string) bool) {
+		for _, way := range s.records {
+			if way.queued && way.queue == key && !yield(way.summary) {
+				return
+			}
+		}
+	})
 	err := r.queues.Consume(ctx, key, held.logs)
 	if err == nil {
 		return nil
 	}
-	r.backlog.settle(key.Route, held.count)
+	r.backlog.settle(key, held.count)
 	for _, way := range s.records {
 		if way.queued && way.queue == key && way.dedupKey != "" {
 			r.unpin(way.dedupKey, s.received)

@@ -74,14 +74,14 @@ func (r *Road) settle(ctx context.Context, p *push, o *outcome) {
 // back to the queue is remembered for the backlog, or counted as handed back
 // at a stop. It returns the push's error for the retry sender.
 func (r *Road) pushed(p *push) error {
-	r.backlog.settle(p.key.Route, p.ld.LogRecordCount()-p.unsent.count)
+	r.backlog.settle(p.key, p.ld.LogRecordCount()-p.unsent.count)
 	err := p.result()
 	switch {
 	case err == nil:
 	case r.stop.Err() != nil:
 		r.unsentAtStop.Add(int64(p.unsent.count))
 	default:
-		r.backlog.retrying(p.unsent.logs, p.key.Route, time.Now())
+		r.backlog.retrying(p.unsent.logs, p.key, time.Now())
 	}
 	return err
 }

@@ -139,6 +139,8 @@ type routeSets struct {
 	route  attrSet
 	events [numActions][len(eventsapi.Outcomes)]attrSet
 	waits  [routes.NumPriorities]attrSet
+	// digests are the storm digest's sets: trigger, then resolve.
+	digests [2]attrSet
 }
 
 // New builds the exporter's instruments from settings, and every attribute set
@@ -168,6 +170,9 @@ func New(settings component.TelemetrySettings, exporterID string, router *routes
 		}
 		for p := range routes.NumPriorities {
 			rs.waits[p] = set("priority", p.String(), "routing", rt.Name)
+		}
+		for i, action := range []eventsapi.Action{eventsapi.Trigger, eventsapi.Resolve} {
+			rs.digests[i] = set("event_action", string(action), "routing", rt.Name)
 		}
 		t.routes = append(t.routes, rs)
 	}
@@ -216,6 +221,9 @@ func (t *Telemetry) Zero(ctx context.Context) {
 		tb.ExporterPagerdutyThrottled.Add(ctx, 0, rs.route.add...)
 		tb.ExporterPagerdutyRateLimitWait.Add(ctx, 0, rs.route.add...)
 		tb.ExporterPagerdutyAutoResolved.Add(ctx, 0, rs.route.add...)
+		for _, digests := range rs.digests {
+			tb.ExporterPagerdutyStormDigests.Add(ctx, 0, digests.add...)
+		}
 	}
 	for e := range numEndpoints {
 		for c := range numStatusClasses {
@@ -264,6 +272,16 @@ func (t *Telemetry) Waited(ctx context.Context, rt *routes.Route, d time.Duratio
 // AutoResolved counts an alert the exporter resolved itself, accepted.
 func (t *Telemetry) AutoResolved(ctx context.Context, rt *routes.Route) {
 	t.tb.ExporterPagerdutyAutoResolved.Add(ctx, 1, t.routes[rt.Index].route.add...)
+}
+
+// Digest counts a storm digest of rt that PagerDuty accepted: a trigger
+// (opened or updated) or a resolve.
+func (t *Telemetry) Digest(ctx context.Context, rt *routes.Route, action eventsapi.Action) {
+	i := 0
+	if action == eventsapi.Resolve {
+		i = 1
+	}
+	t.tb.ExporterPagerdutyStormDigests.Add(ctx, 1, t.routes[rt.Index].digests[i].add...)
 }
 
 // Suppressed counts a record whose effect PagerDuty already shows,
