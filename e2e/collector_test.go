@@ -84,6 +84,8 @@ type exporterConfig struct {
 	extraRoutes int
 	// traceURL is links.trace_url ("" leaves it unset).
 	traceURL string
+	// digestAfter is storm.digest_after ("" leaves it off).
+	digestAfter string
 }
 
 // routeKey is the routing key of extra route i.
@@ -122,6 +124,9 @@ func testConfig(simURL string, ec exporterConfig) func(e2etest.Ports) string {
 		}
 		if ec.autoResolve != "" {
 			fmt.Fprintf(&exp, "    auto_resolve:\n      after: %s\n", ec.autoResolve)
+		}
+		if ec.digestAfter != "" {
+			fmt.Fprintf(&exp, "    storm:\n      digest_after: %s\n", ec.digestAfter)
 		}
 		if ec.traceURL != "" {
 			fmt.Fprintf(&exp, "    links:\n      trace_url: %q\n", ec.traceURL)
