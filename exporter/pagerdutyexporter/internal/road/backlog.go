@@ -204,12 +204,13 @@ func (w Waiting) Total() int64 {
 	return n
 }
 
-// Waiting returns what route's backlog holds as of now.
-func (r *Road) Waiting(route string, now time.Time) Waiting {
+// Waiting returns what route's backlog holds now; like the backlog gauge,
+// it first settles the requests the retry sender gave up on.
+func (r *Road) Waiting(route string) Waiting {
 	b := r.backlog
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.settleGivenUp(now)
+	b.settleGivenUp(time.Now())
 	var w Waiting
 	for p, c := range b.of(route) {
 		w.Records[p] = max(c, 0)

@@ -52,7 +52,7 @@ type Config struct {
 type Digests struct {
 	cfg     Config
 	routes  []*routes.Route
-	waiting func(route string, now time.Time) road.Waiting
+	waiting func(route string) road.Waiting
 	send    func(ctx context.Context, rt *routes.Route, ev *eventsapi.Event) eventsapi.Result
 	tel     *telemetry.Telemetry
 	logger  *zap.Logger
@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg Config, below Below) (*Digests, error) {
 	return d, err
 }
 
-func newDigests(cfg Config, queued []*routes.Route, waiting func(string, time.Time) road.Waiting,
+func newDigests(cfg Config, queued []*routes.Route, waiting func(string) road.Waiting,
 	send func(context.Context, *routes.Route, *eventsapi.Event) eventsapi.Result,
 	tel *telemetry.Telemetry, logger *zap.Logger, store storage.Client,
 ) *Digests {
@@ -126,7 +126,7 @@ func (d *Digests) Tick(ctx context.Context, now time.Time) error {
 // longer than After to drain, updated at most every updateEvery while some
 // wait, resolved once none does. d.mu must be held.
 func (d *Digests) step(ctx context.Context, rt *routes.Route, now time.Time) error {
-	w := d.waiting(rt.Name, now)
+	w := d.waiting(rt.Name)
 	total := w.Total()
 	sentAt, open := d.open[rt]
 	switch {

@@ -52,7 +52,7 @@ func (pd *pagerDuty) open(route string) bool {
 // backlogs are the routes' waiting records, as the road would report them.
 type backlogs map[string]*road.Waiting
 
-func (b backlogs) waiting(route string, _ time.Time) road.Waiting {
+func (b backlogs) waiting(route string) road.Waiting {
 	if w := b[route]; w != nil {
 		return *w
 	}

@@ -61,7 +61,7 @@ func runDigestSchedule(t *testing.T, seed uint64) {
 		log = append(log, fmt.Sprintf("tick at %v failing=%v err=%v", now.Format("15:04:05"), pd.failed, err))
 		for _, ev := range pd.events[before:] {
 			route := strings.TrimPrefix(ev.DedupKey, DedupKeyPrefix)
-			total := b.waiting(route, now).Total()
+			total := b.waiting(route).Total()
 			switch {
 			case ev.Action == eventsapi.Resolve && total > 0:
 				fail("%s resolved with %d events waiting", route, total)
@@ -73,7 +73,7 @@ func runDigestSchedule(t *testing.T, seed uint64) {
 			return
 		}
 		for _, route := range names {
-			total := b.waiting(route, now).Total()
+			total := b.waiting(route).Total()
 			stormOpen[route] = total > 0 && (stormOpen[route] || time.Duration(total)*time.Second > 30*time.Second)
 			if pd.open(route) != stormOpen[route] {
 				fail("%s: PagerDuty shows the digest open=%v, the reference %v", route, pd.open(route), stormOpen[route])
