@@ -100,6 +100,7 @@ func roadConfig(cfg *Config, set exporter.Settings) road.Config {
 		AutoResolveAfter: cfg.AutoResolve.After,
 		GiveUpAfter:      road.GiveUpAfter(cfg.BackOffConfig),
 		Queues:           queues.Config{Settings: set, Exporter: cfg, Queue: cfg.QueueConfig, Retry: cfg.BackOffConfig},
+		Names:            cfg.Storm.DigestAfter > 0,
 	}
 }
 

@@ -54,13 +54,17 @@ func (r *Road) enqueue(ctx context.Context, s *sorting, key routes.Queue, held *
 			r.pending.add(way.dedupKey, key, way.firing)
 		}
 	}
-	r.backlog.add(key, held.count, func(yield func(string) bool) {
-		for _, way := range s.records {
-			if way.queued && way.queue == key && !yield(way.summary) {
-				return
+	var summaries func(yield func(string) bool)
+	if r.names {
+		summaries = func(yield func(string) bool) {
+			for _, way := range s.records {
+				if way.queued && way.queue == key && !yield(way.summary) {
+					return
+				}
 			}
 		}
-	})
+	}
+	r.backlog.add(key, held.count, summaries)
 	err := r.queues.Consume(ctx, key, held.logs)
 	if err == nil {
 		return nil

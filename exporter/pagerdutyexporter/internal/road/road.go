@@ -37,6 +37,9 @@ type Config struct {
 	GiveUpAfter time.Duration
 	// Queues are the settings of the road's queues.
 	Queues queues.Config
+	// Names keeps the summaries of the first records of each route's
+	// backlog (Waiting), which only the storm digest reads.
+	Names bool
 }
 
 // Below are the layers the road runs on, built before it.
@@ -58,6 +61,7 @@ type Below struct {
 type Road struct {
 	mapping          recordmap.Options
 	autoResolveAfter time.Duration
+	names            bool
 
 	routes  *routes.Router
 	cache   *dedup.Cache
@@ -88,6 +92,7 @@ func New(ctx context.Context, cfg Config, below Below, run int64) *Road {
 	r := &Road{
 		mapping:          cfg.Mapping,
 		autoResolveAfter: cfg.AutoResolveAfter,
+		names:            cfg.Names,
 		routes:           below.Routes,
 		cache:            below.Cache,
 		limiter:          below.Limiter,
