@@ -230,6 +230,8 @@ func (cfg *Config) validateEndpoint() []error {
 		errs = append(errs, errors.New("endpoint: must be an absolute http(s) URL"))
 	} else if err := checkEndpointParts(cfg.ClientConfig.Endpoint, u); err != nil {
 		errs = append(errs, err)
+	} else if strings.EqualFold(u.Scheme, "http") && !isLoopback(u.Hostname()) {
+		errs = append(errs, errors.New("endpoint: must be https: over http the routing keys would cross the network in clear text; http is allowed to a loopback host only (127.0.0.1, ::1, localhost)"))
 	} else if path := strings.TrimRight(u.Path, "/"); strings.HasSuffix(path, eventsapi.EnqueuePath) || strings.HasSuffix(path, eventsapi.ChangeEnqueuePath) {
 		// Every event would be answered 404 and dropped as refused.
 		errs = append(errs, fmt.Errorf("endpoint: is the base URL, without %s: the exporter appends the path itself", path[strings.LastIndex(path, "/v2/"):]))

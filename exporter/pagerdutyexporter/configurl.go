@@ -3,6 +3,7 @@ package pagerdutyexporter // import "github.com/otelcol-pagerduty/pagerduty/expo
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
@@ -49,4 +50,21 @@ func (lc *LinksConfig) validate() []error {
 		return []error{fmt.Errorf("links.trace_url: %w", err)}
 	}
 	return nil
+}
+
+// isLoopback reports whether host, a URL's host name without its port, is
+// this machine's: localhost, or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isPagerDutyHost reports whether host is one of PagerDuty's, as its
+// Events API endpoints are (events.pagerduty.com, events.eu.pagerduty.com).
+func isPagerDutyHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "pagerduty.com" || strings.HasSuffix(host, ".pagerduty.com")
 }

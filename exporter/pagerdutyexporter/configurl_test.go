@@ -1,11 +1,15 @@
 package pagerdutyexporter
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/confmap"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func TestClientDefaults(t *testing.T) {
@@ -73,6 +77,57 @@ func TestTraceURLValidation(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), want)
+		})
+	}
+}
+
+// TestKeysOnlyOverTLS: validate refuses an http endpoint unless its host is
+// this machine's, naming the field; https goes anywhere.
+func TestKeysOnlyOverTLS(t *testing.T) {
+	for endpoint, refused := range map[string]bool{
+		"http://events.example.com":       true,
+		"http://events.pagerduty.com":     true,
+		"HTTP://10.0.0.7:8080":            true,
+		"http://127.0.0.1:18080":          false,
+		"http://127.9.9.9":                false,
+		"http://localhost:8080/pd":        false,
+		"http://[::1]:8080":               false,
+		"https://events.pagerduty.com":    false,
+		"https://gateway.internal/pd":     false,
+		"https://events.eu.pagerduty.com": false,
+	} {
+		t.Run(endpoint, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.RoutingKey = testKey
+			cfg.ClientConfig.Endpoint = endpoint
+			err := confmap.Validate(cfg)
+			if !refused {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "endpoint: must be https")
+		})
+	}
+}
+
+// TestStartSaysWhereEventsGo: the exporter logs the endpoint's host once at
+// start, and warns when it is neither PagerDuty's nor this machine's.
+func TestStartSaysWhereEventsGo(t *testing.T) {
+	for endpoint, warned := range map[string]bool{
+		"https://events.pagerduty.com":     false,
+		"https://events.eu.pagerduty.com":  false,
+		"http://127.0.0.1:18080":           false,
+		"https://gateway.internal:8443/pd": true,
+	} {
+		t.Run(endpoint, func(t *testing.T) {
+			core, observed := observer.New(zapcore.InfoLevel)
+			sayWhereEventsGo(zap.New(core), endpoint)
+			entries := observed.All()
+			require.Len(t, entries, 1)
+			u, _ := url.Parse(endpoint)
+			assert.Equal(t, u.Host, entries[0].ContextMap()["host"])
+			assert.Equal(t, warned, entries[0].Level == zapcore.WarnLevel, entries[0].Message)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 
 	"go.opentelemetry.io/collector/component"
@@ -53,6 +54,7 @@ func build(ctx context.Context, e *pagerdutyExporter, host component.Host) (l *l
 	}
 	l.tel.Zero(ctx)
 	warnOfRoutes(set.Logger, l.routes)
+	sayWhereEventsGo(set.Logger, cfg.ClientConfig.Endpoint)
 	// confighttp wraps the transport in otelhttp when both providers are set.
 	// Its body wrapper hides from net/http that the body is in memory, which
 	// splits every request into two writes and costs more than the rest of
@@ -128,6 +130,22 @@ func warnOfRoutes(logger *zap.Logger, router *routes.Router) {
 				zap.String("routing", rt.Name))
 		}
 	}
+}
+
+// sayWhereEventsGo logs, once at start, the host the events and their
+// routing keys go to, and warns when it is neither PagerDuty's nor this
+// machine's: a proxy or gateway there sees every routing key.
+func sayWhereEventsGo(logger *zap.Logger, endpoint string) {
+	u, err := url.Parse(endpoint)
+	if err != nil { // refused by validate
+		return
+	}
+	host := u.Hostname()
+	if isPagerDutyHost(host) || isLoopback(host) {
+		logger.Info("Sending events to the PagerDuty Events API", zap.String("host", u.Host))
+		return
+	}
+	logger.Warn("The endpoint's host is neither PagerDuty's nor this machine's: it receives every event with its routing key; make sure it is meant to", zap.String("host", u.Host))
 }
 
 // jobs are the ticker's: the events the exporter decides itself, then
