@@ -86,6 +86,9 @@ type exporterConfig struct {
 	traceURL string
 	// digestAfter is storm.digest_after ("" leaves it off).
 	digestAfter string
+	// intakeToken, when set, makes the OTLP receiver require it as a bearer
+	// token (the bearertokenauth extension).
+	intakeToken string
 }
 
 // routeKey is the routing key of extra route i.
@@ -161,12 +164,18 @@ func testConfig(simURL string, ec exporterConfig) func(e2etest.Ports) string {
 `, ec.recoveryDuration, p.Status)
 			extensionNames += ", healthcheckv2"
 		}
+		receiverAuth := ""
+		if ec.intakeToken != "" {
+			extensions += fmt.Sprintf("  bearertokenauth:\n    token: %q\n", ec.intakeToken)
+			extensionNames += ", bearertokenauth"
+			receiverAuth = "        auth:\n          authenticator: bearertokenauth\n"
+		}
 		return fmt.Sprintf(`receivers:
   otlp:
     protocols:
       http:
         endpoint: 127.0.0.1:%d
-
+%s
 exporters:
   pagerduty:
 %s
@@ -178,7 +187,7 @@ service:
     logs:
       receivers: [otlp]
       exporters: [pagerduty]
-`, p.OTLP, exp.String(), extensions, extensionNames, telemetryYAML(p.Metrics))
+`, p.OTLP, receiverAuth, exp.String(), extensions, extensionNames, telemetryYAML(p.Metrics))
 	}
 }
 

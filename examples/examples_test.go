@@ -648,6 +648,9 @@ type workloadSpec struct {
 				ConfigMap *struct {
 					Name string `yaml:"name"`
 				} `yaml:"configMap"`
+				Secret *struct {
+					SecretName string `yaml:"secretName"`
+				} `yaml:"secret"`
 				PVC *struct {
 					ClaimName string `yaml:"claimName"`
 				} `yaml:"persistentVolumeClaim"`
@@ -712,6 +715,9 @@ type collectorConfig struct {
 		OTLP struct {
 			Protocols map[string]struct {
 				Endpoint string `yaml:"endpoint"`
+				Auth     struct {
+					Authenticator string `yaml:"authenticator"`
+				} `yaml:"auth"`
 			} `yaml:"protocols"`
 		} `yaml:"otlp"`
 	} `yaml:"receivers"`
@@ -746,6 +752,9 @@ type collectorConfig struct {
 		FileStorage struct {
 			Directory string `yaml:"directory"`
 		} `yaml:"file_storage"`
+		BearerTokenAuth *struct {
+			Filename string `yaml:"filename"`
+		} `yaml:"bearertokenauth"`
 		HealthCheckV2 struct {
 			UseV2           bool `yaml:"use_v2"`
 			ComponentHealth struct {
@@ -1311,6 +1320,57 @@ func TestDockerfile(t *testing.T) {
 // keys (and, to check that the Secret's placeholders are refused, to
 // them); the front tier's (loadbalancing/builder-config.yaml) for the
 // front.
+// TestKubernetesIntakeNeedsAToken: in both examples, every OTLP receiver of
+// every workload (the alert sources' intake, and the replicas' receiver
+// behind the front) requires a bearer token, checked by the bearertokenauth
+// extension against a tokens file from a Secret the workload mounts.
+func TestKubernetesIntakeNeedsAToken(t *testing.T) {
+	for _, dir := range k8sExamples {
+		m := loadK8s(t, dir)
+		for _, w := range m.workloads {
+			t.Run(filepath.Base(dir)+"/"+w.String(), func(t *testing.T) { checkIntakeToken(t, m, w) })
+		}
+	}
+}
+
+func checkIntakeToken(t *testing.T, m k8sManifests, w *k8sWorkload) {
+	t.Helper()
+	protocols := w.config.Receivers.OTLP.Protocols
+	if len(protocols) == 0 {
+		t.Fatal("no OTLP receiver")
+	}
+	for name, p := range protocols {
+		if p.Auth.Authenticator != "bearertokenauth" {
+			t.Errorf("otlp %s takes requests without a token (auth.authenticator %q)", name, p.Auth.Authenticator)
+		}
+	}
+	auth := w.config.Extensions.BearerTokenAuth
+	if auth == nil {
+		t.Fatal("no bearertokenauth extension")
+	}
+	if !slices.Contains(w.config.Service.Extensions, "bearertokenauth") {
+		t.Errorf("bearertokenauth is not in service::extensions %v", w.config.Service.Extensions)
+	}
+	var mounted string
+	for _, vm := range w.container.VolumeMounts {
+		if vm.MountPath == filepath.Dir(auth.Filename) {
+			mounted = vm.Name
+		}
+	}
+	var secret *k8sObject
+	for _, v := range w.spec.Template.Spec.Volumes {
+		if v.Name == mounted && v.Secret != nil {
+			secret = m.named("Secret", v.Secret.SecretName)
+		}
+	}
+	if secret == nil {
+		t.Fatalf("the tokens file %s is not mounted from a Secret of the example", auth.Filename)
+	}
+	if _, ok := secret.StringData[filepath.Base(auth.Filename)]; !ok {
+		t.Errorf("Secret %s has no key %s", secret.Metadata.Name, filepath.Base(auth.Filename))
+	}
+}
+
 func TestKubernetesConfigValidates(t *testing.T) {
 	requireE2E(t)
 	for _, dir := range k8sExamples {
