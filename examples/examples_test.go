@@ -671,6 +671,9 @@ type container struct {
 				Name string `yaml:"name"`
 				Key  string `yaml:"key"`
 			} `yaml:"secretKeyRef"`
+			FieldRef *struct {
+				FieldPath string `yaml:"fieldPath"`
+			} `yaml:"fieldRef"`
 		} `yaml:"valueFrom"`
 	} `yaml:"env"`
 	Ports          []containerPort `yaml:"ports"`
@@ -684,6 +687,17 @@ type container struct {
 		Name      string `yaml:"name"`
 		MountPath string `yaml:"mountPath"`
 	} `yaml:"volumeMounts"`
+}
+
+// hasEnvFromField reports whether c sets name from the downward API's
+// fieldPath.
+func (c *container) hasEnvFromField(name, fieldPath string) bool {
+	for _, e := range c.Env {
+		if e.Name == name && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == fieldPath {
+			return true
+		}
+	}
+	return false
 }
 
 type containerPort struct {
@@ -956,9 +970,14 @@ func (w *k8sWorkload) selects(selector map[string]string) bool {
 	return len(selector) > 0
 }
 
+// podIP is how the examples' configs bind a listener to the pod's own
+// address: the POD_IP variable the workloads set from the downward API.
+const podIP = "${env:POD_IP}"
+
+// endpointPort is the port of a listener's endpoint.
 func endpointPort(t *testing.T, what, endpoint string) int {
 	t.Helper()
-	_, port, err := net.SplitHostPort(endpoint)
+	_, port, err := net.SplitHostPort(strings.Replace(endpoint, podIP, "pod", 1))
 	if err != nil {
 		t.Fatalf("%s endpoint %q: %v", what, endpoint, err)
 	}
@@ -1044,6 +1063,16 @@ func checkK8sWorkload(t *testing.T, m k8sManifests, w *k8sWorkload) {
 		t.Errorf("health_check is not in service.extensions")
 	}
 	hcPort := endpointPort(t, "health_check", hc.Endpoint)
+	// Health, status and metrics listen on the pod's address only.
+	if !strings.HasPrefix(hc.Endpoint, podIP+":") {
+		t.Errorf("health_check endpoint %q: bind it to the pod's address, %s", hc.Endpoint, podIP)
+	}
+	if !strings.Contains(w.configYAML, "host: "+podIP+"\n") {
+		t.Errorf("the metrics reader does not listen on the pod's address, %s", podIP)
+	}
+	if !w.container.hasEnvFromField("POD_IP", "status.podIP") {
+		t.Errorf("the container does not set POD_IP from status.podIP")
+	}
 	hcPath := hc.Path
 	if hcPath == "" {
 		hcPath = "/" // the extension's default
@@ -1062,6 +1091,9 @@ func checkK8sWorkload(t *testing.T, m k8sManifests, w *k8sWorkload) {
 			t.Errorf("healthcheckv2's component_health must count recoverable errors after a recovery_duration, and permanent errors: %+v", ch)
 		}
 		statusPort = endpointPort(t, "healthcheckv2", v2.HTTP.Endpoint)
+		if !strings.HasPrefix(v2.HTTP.Endpoint, podIP+":") {
+			t.Errorf("healthcheckv2 endpoint %q: bind it to the pod's address, %s", v2.HTTP.Endpoint, podIP)
+		}
 		if statusPort == hcPort {
 			t.Errorf("health_check and healthcheckv2 both listen on %d", hcPort)
 		}
@@ -1758,5 +1790,86 @@ func readYAML(t *testing.T, path string, v any) {
 	}
 	if err := yaml.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// networkPolicySpec is the part of a NetworkPolicy the examples' test reads.
+type networkPolicySpec struct {
+	PodSelector struct {
+		MatchLabels map[string]string `yaml:"matchLabels"`
+	} `yaml:"podSelector"`
+	PolicyTypes []string     `yaml:"policyTypes"`
+	Ingress     []policyRule `yaml:"ingress"`
+	Egress      []policyRule `yaml:"egress"`
+}
+
+type policyRule struct {
+	From  []yaml.Node `yaml:"from"`
+	To    []yaml.Node `yaml:"to"`
+	Ports []struct {
+		Port int `yaml:"port"`
+	} `yaml:"ports"`
+}
+
+// ports lists the ports of rules.
+func ports(rules []policyRule) []int {
+	var out []int
+	for _, r := range rules {
+		for _, p := range r.Ports {
+			out = append(out, p.Port)
+		}
+	}
+	return out
+}
+
+// TestKubernetesNetworkPolicies: in both examples, every workload is
+// selected by a NetworkPolicy that denies by default, in and out; lets in
+// only its OTLP and metrics ports (and status where it serves one), each
+// from named peers, never from anywhere; and lets out DNS and 443.
+func TestKubernetesNetworkPolicies(t *testing.T) {
+	for _, dir := range k8sExamples {
+		m := loadK8s(t, dir)
+		for _, w := range m.workloads {
+			t.Run(filepath.Base(dir)+"/"+w.String(), func(t *testing.T) {
+				var policy *networkPolicySpec
+				for _, o := range m.all("NetworkPolicy") {
+					var spec networkPolicySpec
+					if err := o.Spec.Decode(&spec); err != nil {
+						t.Fatalf("NetworkPolicy %s: %v", o.Metadata.Name, err)
+					}
+					if w.selects(spec.PodSelector.MatchLabels) {
+						policy = &spec
+					}
+				}
+				if policy == nil {
+					t.Fatal("no NetworkPolicy selects it")
+				}
+				if !slices.Contains(policy.PolicyTypes, "Ingress") || !slices.Contains(policy.PolicyTypes, "Egress") {
+					t.Errorf("policyTypes %v: deny both ways by default", policy.PolicyTypes)
+				}
+				for i, r := range policy.Ingress {
+					if len(r.From) == 0 || len(r.Ports) == 0 {
+						t.Errorf("ingress rule %d is open to any peer or any port", i)
+					}
+				}
+				want := []int{8888}
+				for _, p := range w.config.Receivers.OTLP.Protocols {
+					want = append(want, endpointPort(t, "otlp", p.Endpoint))
+				}
+				if slices.Contains(w.config.Service.Extensions, "healthcheckv2") {
+					want = append(want, endpointPort(t, "healthcheckv2", w.config.Extensions.HealthCheckV2.HTTP.Endpoint))
+				}
+				slices.Sort(want)
+				got := ports(policy.Ingress)
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Errorf("ingress ports %v, want %v", got, want)
+				}
+				out := ports(policy.Egress)
+				if !slices.Contains(out, 53) || !slices.Contains(out, 443) {
+					t.Errorf("egress ports %v: DNS and 443 must be let out", out)
+				}
+			})
+		}
 	}
 }
