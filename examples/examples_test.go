@@ -641,9 +641,10 @@ type workloadSpec struct {
 			Labels map[string]string `yaml:"labels"`
 		} `yaml:"metadata"`
 		Spec struct {
-			ServiceAccountName string      `yaml:"serviceAccountName"`
-			Containers         []container `yaml:"containers"`
-			Volumes            []struct {
+			ServiceAccountName           string      `yaml:"serviceAccountName"`
+			AutomountServiceAccountToken *bool       `yaml:"automountServiceAccountToken"`
+			Containers                   []container `yaml:"containers"`
+			Volumes                      []struct {
 				Name      string `yaml:"name"`
 				ConfigMap *struct {
 					Name string `yaml:"name"`
@@ -809,6 +810,24 @@ type k8sManifests struct {
 	dir       string
 	objects   []*k8sObject
 	workloads []*k8sWorkload
+}
+
+// boundAccount reports whether a RoleBinding or ClusterRoleBinding of the
+// example names the service account (never the default one, "").
+func (m k8sManifests) boundAccount(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, kind := range []string{"RoleBinding", "ClusterRoleBinding"} {
+		for _, b := range m.all(kind) {
+			for _, s := range b.Subjects {
+				if s.Kind == "ServiceAccount" && s.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // all returns the objects of kind.
@@ -1052,8 +1071,15 @@ func checkK8sWorkload(t *testing.T, m k8sManifests, w *k8sWorkload) {
 	if pagerduty && len(w.secretEnv()) == 0 {
 		t.Errorf("the %s takes no routing key from the Secret", w.kind)
 	}
-	if regexp.MustCompile(`\b[0-9a-fA-F]{32}\b`).MatchString(w.configYAML) {
+	// What validate accepts as a key: 32 letters and digits.
+	if regexp.MustCompile(`\b[0-9A-Za-z]{32}\b`).MatchString(w.configYAML) {
 		t.Errorf("the ConfigMap contains what looks like an integration key")
+	}
+	// A pod that never calls the Kubernetes API mounts no token for it.
+	if !m.boundAccount(w.spec.Template.Spec.ServiceAccountName) {
+		if a := w.spec.Template.Spec.AutomountServiceAccountToken; a == nil || *a {
+			t.Errorf("no Role is bound to its service account, yet it mounts the account's token: set automountServiceAccountToken: false")
+		}
 	}
 
 	// Probes: liveness on the health_check extension, readiness on it or on
@@ -1871,5 +1897,97 @@ func TestKubernetesNetworkPolicies(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// dockerignoreRule is one line of a .dockerignore: a pattern, and whether
+// it lets paths back in (!).
+type dockerignoreRule struct {
+	re      *regexp.Regexp
+	include bool
+}
+
+// readDockerignore reads the rules of a .dockerignore file.
+func readDockerignore(t *testing.T, path string) []dockerignoreRule {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []dockerignoreRule
+	for line := range strings.SplitSeq(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		include := strings.HasPrefix(line, "!")
+		pattern := strings.TrimSuffix(strings.TrimPrefix(line, "!"), "/")
+		var re strings.Builder
+		re.WriteString("^")
+		for i := 0; i < len(pattern); i++ {
+			switch {
+			case strings.HasPrefix(pattern[i:], "**/"):
+				re.WriteString("(.*/)?")
+				i += 2
+			case strings.HasPrefix(pattern[i:], "**"):
+				re.WriteString(".*")
+				i++
+			case pattern[i] == '*':
+				re.WriteString("[^/]*")
+			case pattern[i] == '?':
+				re.WriteString("[^/]")
+			default:
+				re.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+			}
+		}
+		re.WriteString("$")
+		rules = append(rules, dockerignoreRule{regexp.MustCompile(re.String()), include})
+	}
+	return rules
+}
+
+// inContext reports whether the file path (relative to the context, with
+// slashes) enters the build context: the last rule that matches it, or one
+// of its directories, decides, as Docker's does.
+func inContext(rules []dockerignoreRule, path string) bool {
+	in := true
+	for _, r := range rules {
+		for p := path; p != "."; p = filepath.ToSlash(filepath.Dir(p)) {
+			if r.re.MatchString(p) {
+				in = r.include
+				break
+			}
+		}
+	}
+	return in
+}
+
+// TestDockerBuildContext: the images' build contexts are allow-lists: the
+// module files, the ocb manifests and the exporter's source go in; no
+// secret.yaml (with real keys, once a user fills it in), no git history, no
+// local build, no test file does, whatever is in the tree.
+func TestDockerBuildContext(t *testing.T) {
+	for _, ignore := range []string{
+		filepath.Join(k8sDir, "Dockerfile.dockerignore"),
+		filepath.Join(k8sLBDir, "Dockerfile.dockerignore"),
+	} {
+		t.Run(ignore, func(t *testing.T) {
+			rules := readDockerignore(t, ignore)
+			for _, path := range []string{"go.mod", "go.sum", "builder-config.yaml", "examples/loadbalancing/builder-config.yaml", "exporter/pagerdutyexporter/factory.go", "exporter/pagerdutyexporter/internal/road/admit.go"} {
+				if !inContext(rules, path) {
+					t.Errorf("%s is left out of the context, which the build needs", path)
+				}
+			}
+			for _, path := range []string{
+				"examples/kubernetes/secret.yaml", "examples/kubernetes/intake-secret.yaml", "examples/kubernetes/loadbalancing/secret.yaml",
+				"secret.yaml", "exporter/secret.yaml", "exporter/pagerdutyexporter/my-secret.yaml",
+				".git/config", "_build/otelcol-pagerduty", ".tools/builder", "README.md", "e2e/e2e_test.go",
+				"exporter/pagerdutyexporter/factory_test.go", "exporter/pagerdutyexporter/testdata/config.yaml",
+			} {
+				if inContext(rules, path) {
+					t.Errorf("%s enters the build context", path)
+				}
+			}
+		})
 	}
 }
