@@ -367,3 +367,33 @@ func TestThrottledAtIsBounded(t *testing.T) {
 		t.Errorf("kept %v … %v, want %v … %v", got[0], got[len(got)-1], first, last)
 	}
 }
+
+// TestStateChangesNeedJSON: /control and /reset refuse a body a browser
+// form could send across sites (urlencoded, multipart, text/plain, none),
+// and change nothing.
+func TestStateChangesNeedJSON(t *testing.T) {
+	env := newEnv(t, FaultConfig{FailStatus: 503, RateLimit: 120})
+	env.control(t, `{"fail_rate":1}`)
+	for _, path := range []string{"/control", "/reset"} {
+		for _, contentType := range []string{"application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain", ""} {
+			req, err := http.NewRequest(http.MethodPost, env.ts.URL+path, strings.NewReader(`{"fail_rate":0}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if contentType != "" {
+				req.Header.Set("Content-Type", contentType)
+			}
+			resp, err := env.ts.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnsupportedMediaType {
+				t.Errorf("POST %s as %q: %d, want 415", path, contentType, resp.StatusCode)
+			}
+		}
+	}
+	if got := env.get(t, "/control").body["fail_rate"]; got != 1.0 {
+		t.Errorf("fail_rate = %v after refused requests, want 1 (unchanged)", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"math/rand/v2"
+	"mime"
 	"net"
 	"net/http"
 	"slices"
@@ -74,8 +75,8 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /incidents", s.handleIncidents)
 	mux.HandleFunc("GET /control", s.handleGetControl)
-	mux.HandleFunc("POST /control", s.handlePostControl)
-	mux.HandleFunc("POST /reset", s.handleReset)
+	mux.HandleFunc("POST /control", jsonOnly(s.handlePostControl))
+	mux.HandleFunc("POST /reset", jsonOnly(s.handleReset))
 	// The captive portal that injected redirects point to: it answers
 	// every method 200, so a client that followed a redirect would count
 	// the event as delivered. Hits are counted, and should stay 0.
@@ -339,4 +340,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// jsonOnly refuses a state-changing request whose body is not declared as
+// JSON, with 415. A web page open in a developer's browser can post a form
+// (urlencoded, multipart or text/plain) to the simulator on loopback without
+// asking; to send application/json it must ask first (a CORS preflight),
+// which the simulator never grants.
+func jsonOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "send Content-Type: application/json"})
+			return
+		}
+		next(w, r)
+	}
 }
