@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -395,5 +397,26 @@ func TestStateChangesNeedJSON(t *testing.T) {
 	}
 	if got := env.get(t, "/control").body["fail_rate"]; got != 1.0 {
 		t.Errorf("fail_rate = %v after refused requests, want 1 (unchanged)", got)
+	}
+}
+
+// TestControlLogMasksKeys: the log line of a control update names the keys
+// it forces a status for by their first and last characters only.
+func TestControlLogMasksKeys(t *testing.T) {
+	var logged strings.Builder
+	s := NewServer(FaultConfig{FailStatus: 503}, 1, log.New(&logged, "", 0))
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	const key = "0123456789abcdef0123456789abcdef"
+	resp, err := ts.Client().Post(ts.URL+"/control", "application/json", strings.NewReader(`{"reject_keys":{"`+key+`":403}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /control: %d", resp.StatusCode)
+	}
+	if strings.Contains(logged.String(), key[4:28]) || !strings.Contains(logged.String(), "0123…cdef") {
+		t.Errorf("control log line does not mask the key: %s", logged.String())
 	}
 }

@@ -324,7 +324,12 @@ func (s *Server) handlePostControl(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	s.log.Printf("control: %+v", out)
+	logged := out
+	logged.RejectKeys = make(map[string]int, len(out.RejectKeys))
+	for key, status := range out.RejectKeys {
+		logged.RejectKeys[maskKey(key)] = status
+	}
+	s.log.Printf("control: %+v", logged)
 	writeJSON(w, http.StatusOK, out)
 }
 
