@@ -37,7 +37,7 @@ func startSimulator(ctx context.Context, o *options, name string, rateLimit int)
 		return nil, err
 	}
 	p, err := startProc(name, o.workDir, o.pdsimBin, nil,
-		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-rate-limit", strconv.Itoa(rateLimit), "-quiet")
+		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-rate-limit", strconv.Itoa(rateLimit), "-quiet", "-show-keys")
 	if err != nil {
 		return nil, err
 	}

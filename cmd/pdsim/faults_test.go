@@ -420,3 +420,25 @@ func TestControlLogMasksKeys(t *testing.T) {
 		t.Errorf("control log line does not mask the key: %s", logged.String())
 	}
 }
+
+// TestKeysMaskedByDefault: unless started with -show-keys, /incidents and
+// /control show a routing key by its first and last four characters only.
+func TestKeysMaskedByDefault(t *testing.T) {
+	env := newEnv(t, baseConfig())
+	env.srv.ShowKeys = false
+	const key = "0123456789abcdef0123456789abcdef"
+	env.post(t, "/v2/enqueue", map[string]any{
+		"routing_key": key, "event_action": "trigger", "dedup_key": "masked",
+		"payload": map[string]any{"summary": "s", "source": "h", "severity": "info"},
+	})
+	env.control(t, `{"reject_keys":{"`+key+`":403}}`)
+	for _, path := range []string{"/incidents", "/control"} {
+		raw := env.get(t, path).raw
+		if strings.Contains(raw, key[4:28]) {
+			t.Errorf("GET %s shows the key whole: %s", path, raw)
+		}
+		if !strings.Contains(raw, "0123…cdef") {
+			t.Errorf("GET %s does not show the masked key: %s", path, raw)
+		}
+	}
+}

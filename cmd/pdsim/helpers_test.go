@@ -50,6 +50,7 @@ type testEnv struct {
 func newEnv(t *testing.T, cfg FaultConfig) *testEnv {
 	t.Helper()
 	s := NewServer(cfg, 1, nil)
+	s.ShowKeys = true // the tests compare whole keys
 	clock := &fakeClock{t: t0}
 	s.now = clock.Now
 	ts := httptest.NewServer(s.Handler())

@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.ResetRate, "reset-rate", 0, "fraction (0..1) of connections closed without a response")
 	seed := fs.Uint64("seed", 0, "seed for fault choice (0 = random)")
 	quiet := fs.Bool("quiet", false, "do not log each event to stderr")
+	showKeys := fs.Bool("show-keys", false, "show routing keys whole in /incidents and /control (the tests' harness reads them); by default only their first and last four characters")
 	table := fs.Bool("print-table", false, "print the state of a running simulator as a text table and exit")
 	url := fs.String("url", "", "simulator base URL for -print-table (default http://<addr>)")
 	if err := fs.Parse(args); err != nil {
@@ -115,7 +116,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *quiet {
 		logger = nil
 	}
-	if err := serve(ctx, *addr, NewServer(cfg, *seed, logger), stdout); err != nil {
+	srv := NewServer(cfg, *seed, logger)
+	srv.ShowKeys = *showKeys
+	if err := serve(ctx, *addr, srv, stdout); err != nil {
 		fmt.Fprintf(stderr, "pdsim: %v\n", err)
 		return 1
 	}

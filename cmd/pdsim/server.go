@@ -30,6 +30,10 @@ func newStats() RequestStats {
 type Server struct {
 	now func() time.Time // injectable clock, used for the rate limit and records
 	log *log.Logger
+	// ShowKeys shows routing keys whole in /incidents and /control, as
+	// tests need them; by default those show only a key's first and last
+	// four characters, as the page and the log do.
+	ShowKeys bool
 
 	mu      sync.Mutex
 	initial FaultConfig
@@ -297,14 +301,51 @@ func (s *Server) snapshot() Snapshot {
 }
 
 func (s *Server) handleIncidents(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.snapshot())
+	snap := s.snapshot()
+	if !s.ShowKeys {
+		snap = maskSnapshot(snap)
+	}
+	writeJSON(w, http.StatusOK, snap)
+}
+
+// maskSnapshot masks every routing key of snap (see maskKey); its slices
+// are the snapshot's own copies.
+func maskSnapshot(snap Snapshot) Snapshot {
+	for i := range snap.Incidents {
+		inc := &snap.Incidents[i]
+		inc.RoutingKey = maskKey(inc.RoutingKey)
+		for j := range inc.Events {
+			inc.Events[j].RoutingKey = maskKey(inc.Events[j].RoutingKey)
+		}
+	}
+	for i := range snap.Events {
+		snap.Events[i].RoutingKey = maskKey(snap.Events[i].RoutingKey)
+	}
+	for i := range snap.ChangeEvents {
+		snap.ChangeEvents[i].RoutingKey = maskKey(snap.ChangeEvents[i].RoutingKey)
+	}
+	return snap
+}
+
+// shownControl is cfg as /control shows it: reject_keys' keys masked
+// unless ShowKeys.
+func (s *Server) shownControl(cfg controlJSON) controlJSON {
+	if s.ShowKeys {
+		return cfg
+	}
+	masked := make(map[string]int, len(cfg.RejectKeys))
+	for key, status := range cfg.RejectKeys {
+		masked[maskKey(key)] = status
+	}
+	cfg.RejectKeys = masked
+	return cfg
 }
 
 func (s *Server) handleGetControl(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	cfg := s.cfg.toJSON()
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, cfg)
+	writeJSON(w, http.StatusOK, s.shownControl(cfg))
 }
 
 func (s *Server) handlePostControl(w http.ResponseWriter, r *http.Request) {
@@ -330,7 +371,7 @@ func (s *Server) handlePostControl(w http.ResponseWriter, r *http.Request) {
 		logged.RejectKeys[maskKey(key)] = status
 	}
 	s.log.Printf("control: %+v", logged)
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, s.shownControl(out))
 }
 
 func (s *Server) handleReset(w http.ResponseWriter, _ *http.Request) {

@@ -109,7 +109,8 @@ var simListening = regexp.MustCompile(`pdsim listening on (http://\S+)`)
 // simulator's state is printed.
 func StartSim(tb testing.TB, flags ...string) *Simulator {
 	tb.Helper()
-	args := append([]string{"-addr", "127.0.0.1:0", "-seed", "1"}, flags...)
+	// The tests compare routing keys whole: pdsim masks them otherwise.
+	args := append([]string{"-addr", "127.0.0.1:0", "-seed", "1", "-show-keys"}, flags...)
 	p := StartProc(tb, "pdsim", PdsimBin(tb), nil, args...)
 	s := &Simulator{Proc: p}
 	// Registered after the process's own cleanup, so it runs first, while
