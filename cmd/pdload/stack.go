@@ -88,6 +88,8 @@ func (s *simulator) snapshot(ctx context.Context) (*simSnapshot, error) {
 // reset forgets every incident, event, counter and rate-limit window.
 func (s *simulator) reset(ctx context.Context) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/reset", http.NoBody)
+	// pdsim takes state changes as JSON only (a cross-site form cannot send it).
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("simulator /reset: %w", err)
