@@ -137,11 +137,21 @@ func (d *Digests) step(ctx context.Context, rt *routes.Route, now time.Time) err
 		delete(d.open, rt)
 		return d.forget(ctx, rt)
 	case open && now.Sub(sentAt) >= updateEvery, !open && d.drain(total) > d.cfg.After:
+		var saved error
+		if !open {
+			// Kept as open before it is sent: a kill between PagerDuty taking
+			// the trigger and the save below would leave a digest no run
+			// knows of. Not taken, it is forgotten again.
+			saved = d.save(ctx, rt, time.Unix(0, 0))
+		}
 		if err := d.deliver(ctx, rt, d.triggerEvent(rt, &w)); err != nil {
-			return err
+			if !open {
+				saved = errors.Join(saved, d.forget(ctx, rt))
+			}
+			return errors.Join(saved, err)
 		}
 		d.open[rt] = now
-		return d.save(ctx, rt, now)
+		return errors.Join(saved, d.save(ctx, rt, now))
 	}
 	return nil
 }

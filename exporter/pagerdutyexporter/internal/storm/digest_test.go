@@ -27,6 +27,9 @@ type pagerDuty struct {
 	at     []time.Time // when each event came, as the test set now
 	now    time.Time
 	failed bool
+	// killed makes the exporter die once PagerDuty took the next event,
+	// before it learns so.
+	killed bool
 }
 
 func (pd *pagerDuty) send(_ context.Context, _ *routes.Route, ev *eventsapi.Event) eventsapi.Result {
@@ -35,6 +38,10 @@ func (pd *pagerDuty) send(_ context.Context, _ *routes.Route, ev *eventsapi.Even
 	}
 	pd.events = append(pd.events, ev)
 	pd.at = append(pd.at, pd.now)
+	if pd.killed {
+		pd.killed = false
+		panic(errKilled)
+	}
 	return eventsapi.Result{Outcome: eventsapi.Accepted}
 }
 
@@ -200,6 +207,32 @@ func TestDigestNeverLeftOpen(t *testing.T) {
 	assert.Equal(t, "otelcol-pagerduty/storm/payments", pd.events[3].DedupKey)
 	assert.Contains(t, pd.events[3].Payload.Summary, "200 alerts waiting", "updated at the first tick")
 	assert.Empty(t, store.data["storm/checkout"], "forgotten once resolved")
+}
+
+var errKilled = errors.New("kill -9")
+
+// TestDigestSurvivesAKill: killed between PagerDuty taking the opening
+// trigger and anything after it, with storage, the next run knows the
+// digest is open, and resolves it once the route has drained.
+func TestDigestSurvivesAKill(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	store := newMemStore()
+	pd := &pagerDuty{killed: true}
+	d, _ := newTestDigests(t, backlogs{"checkout": waitingInfo(300)}, pd, store)
+	func() {
+		defer func() {
+			if p := recover(); p != errKilled {
+				panic(p)
+			}
+		}()
+		_ = d.Tick(ctx, t0)
+	}()
+	require.True(t, pd.open("checkout"), "PagerDuty took the trigger")
+
+	d, _ = newTestDigests(t, backlogs{}, pd, store)
+	require.NoError(t, d.Tick(ctx, t0.Add(time.Minute)))
+	assert.False(t, pd.open("checkout"), "the digest the killed run opened is left open")
 }
 
 func details(t *testing.T, ev *eventsapi.Event) string {
