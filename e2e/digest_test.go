@@ -81,6 +81,7 @@ func TestStormDigest(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, triggers)
+	t.Logf("digest: %d triggers (an opening and its updates), resolved %v after the storm arrived", len(triggers), time.Since(arrived).Round(time.Second))
 	for i := 1; i < len(triggers); i++ {
 		assert.GreaterOrEqual(t, triggers[i].Sub(triggers[i-1]), 59*time.Second, "digest updates at most once a minute")
 	}

@@ -222,8 +222,10 @@ func TestDigestSurvivesAKill(t *testing.T) {
 	d, _ := newTestDigests(t, backlogs{"checkout": waitingInfo(300)}, pd, store)
 	func() {
 		defer func() {
-			if p := recover(); p != errKilled {
-				panic(p)
+			if p := recover(); p != nil {
+				if err, ok := p.(error); !ok || !errors.Is(err, errKilled) {
+					panic(p)
+				}
 			}
 		}()
 		_ = d.Tick(ctx, t0)
