@@ -32,7 +32,7 @@ import (
 // exporter with a persistent sending queue (file_storage in a fresh
 // directory) is started, left idle, then given 10,000 firing alerts spread
 // over its routes while the Events API double holds every request, and
-// stopped. It prints a markdown table (see README.md, "Route cost").
+// stopped. It prints a markdown table (see docs/performance.md, "Route cost").
 //
 // Skipped unless PAGERDUTY_ROUTE_COST=1. ROUTES (e.g. "1,10,100") overrides
 // the list of route counts; ROUTE_COST_OUT names a file to write the table to.

@@ -62,7 +62,7 @@ func TestAutoResolveAfterQuietPeriod(t *testing.T) {
 	quiet := evs[1].Time.Sub(last)
 	t.Logf("resolved %v after the last firing record", quiet.Round(time.Millisecond))
 	assert.GreaterOrEqual(t, quiet, 3*time.Second, "never sooner than the quiet period")
-	// The README's bound: the period and two sweeps of a second, plus a
+	// docs/auto-resolve.md's bound: the period and two sweeps of a second, plus a
 	// second for the send on a loaded machine.
 	assert.LessOrEqual(t, quiet, 6*time.Second, "at most the quiet period and two sweeps later")
 	assert.Equal(t, keyCheckout, evs[1].RoutingKey)

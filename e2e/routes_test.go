@@ -12,7 +12,7 @@ import (
 )
 
 // TestAThousandRoutes: with 1,003 routes and the metrics SDK's series bound
-// raised as the README says, every route has its series of the events
+// raised as docs/rate-limits-and-storms.md says, every route has its series of the events
 // metric in a scrape, nothing overflows, and the exporter does not warn; an
 // event of the last route is counted under its own label; and the
 // persistent queues are files only for the route and priority used.

@@ -1083,7 +1083,7 @@ func checkK8sWorkload(t *testing.T, m k8sManifests, w *k8sWorkload) {
 	}
 
 	// Probes: liveness on the health_check extension, readiness on it or on
-	// healthcheckv2's status endpoint (README, "Health and probes").
+	// healthcheckv2's status endpoint (docs/health-and-probes.md).
 	hc := w.config.Extensions.HealthCheck
 	if !slices.Contains(w.config.Service.Extensions, "health_check") {
 		t.Errorf("health_check is not in service.extensions")
@@ -1525,7 +1525,7 @@ func validateK8sWorkload(t *testing.T, m k8sManifests, w *k8sWorkload) {
 // The hash ring is built from the backends' random ports, so both keys may
 // land on one replica; the test holds either way. The storm takes about
 // 50 s in both cases: a replica queues records per route and priority
-// (README, "Ordering"), so one key's backlog does not hold the other's
+// (docs/lifecycle-and-delivery.md, "Ordering"), so one key's backlog does not hold the other's
 // back.
 func TestLoadBalancedReplicas(t *testing.T) {
 	requireE2E(t)

@@ -182,7 +182,7 @@ func TestLoadBalancedFailover(t *testing.T) {
 	// the order it opened them. Acknowledges and resolves go only to those:
 	// a person acknowledges what paged them, and an alert resolves after it
 	// fired. (One sent while its trigger still waits in the route's queue
-	// can overtake it, README's "Ordering" says; that is not failover.)
+	// can overtake it, docs/lifecycle-and-delivery.md's "Ordering" says; that is not failover.)
 	paged := func(s e2etest.Snapshot) map[string][]string {
 		out := map[string][]string{}
 		for _, inc := range s.Incidents {

@@ -70,7 +70,7 @@ func TestSendLogSurvivesRestart(t *testing.T) {
 
 // TestSendLogNeedsStorage: without storage there is no send log, and the
 // exporter says nothing about it: the limiter starting empty after a
-// restart is the README's to say (Delivery guarantees), not a warning at
+// restart is docs/lifecycle-and-delivery.md's to say (Delivery guarantees), not a warning at
 // every start of a collector that has no storage by choice. Nothing is
 // logged at any level, from start to shutdown, but the line that says where
 // events go.

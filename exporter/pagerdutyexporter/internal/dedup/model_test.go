@@ -60,8 +60,8 @@ func explore(t *testing.T, b bounds) (schedules int, failure string) {
 // opted-out firing, acknowledge, resolve), queue takes, delivery outcomes
 // (accepted, 429, a timeout PagerDuty applied or not), sweeps and restarts
 // up to its depth, and compares each with the reference model.
-// NEWEST_INTENT_DEPTH sets a deeper run (see the README's Development
-// section).
+// NEWEST_INTENT_DEPTH sets a deeper run (see CONTRIBUTING.md,
+// "Model checks").
 func TestNewestIntentModelCheck(t *testing.T) {
 	b := bounds{depth: 6, failures: 1, ticks: 3, restarts: 1}
 	if d, err := strconv.Atoi(os.Getenv("NEWEST_INTENT_DEPTH")); err == nil {

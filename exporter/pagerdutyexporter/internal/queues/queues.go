@@ -30,7 +30,7 @@ import (
 //
 // A queue is built and started when the first record goes to it, so that a
 // route costs nothing until it is used, and only the priorities it uses
-// (see the README's "Sizing"). A persistent queue is written into the
+// (see docs/rate-limits-and-storms.md, "Sizing"). A persistent queue is written into the
 // directory before it takes a record, so that the next start reads back
 // what it holds.
 type Set struct {

@@ -26,7 +26,7 @@ func TestPriorityOf(t *testing.T) {
 		ev := &eventsapi.Event{Action: tc.action, Payload: eventsapi.Payload{Severity: tc.severity}}
 		assert.Equal(t, tc.want, PriorityOf(ev), "%s %s", tc.action, tc.severity)
 	}
-	// Most urgent first, in the order the README gives.
+	// Most urgent first, in the order docs/glossary.md gives.
 	assert.Equal(t, [NumPriorities]string{"critical", "ack_resolve", "error", "warning", "info", "change"}, priorityNames)
 	for p := range NumPriorities {
 		got, ok := ParsePriority(p.String())

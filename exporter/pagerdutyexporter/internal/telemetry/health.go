@@ -17,8 +17,7 @@ import (
 	"github.com/otelcol-pagerduty/pagerduty/exporter/pagerdutyexporter/internal/eventsapi"
 )
 
-// The rules of the exporter's component status (README, "Health and
-// probes").
+// The rules of the exporter's component status (docs/health-and-probes.md).
 const (
 	// FailingAfter is how long a route's attempts must keep failing, with no
 	// event of the route accepted in between, before the route counts as
