@@ -298,6 +298,8 @@ func fakeEnvValue(name string) string {
 		return "https://events.pagerduty.com"
 	case strings.Contains(upper, "PORT"):
 		return "4318"
+	case strings.HasSuffix(upper, "_IP"):
+		return "127.0.0.1"
 	default:
 		// The shape of an integration key, one per variable: validate
 		// refuses one key under two route names.
@@ -363,6 +365,14 @@ func validateConfigs(t *testing.T, bin string, sn docSnippet, env []string, conf
 	for _, c := range configs {
 		args = append(args, "--config", c)
 	}
+	if dir := fileStorageDirectory(t, sn); dir != "" {
+		// file_storage's validation requires its directory, which the
+		// production config expects on a volume: a scratch directory stands
+		// in, as the README tells its readers to do.
+		if _, err := os.Stat(dir); err != nil {
+			args = append(args, "--set=extensions::file_storage::directory="+t.TempDir())
+		}
+	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(e2etest.BaseEnv(), env...)
 	out, err := cmd.CombinedOutput()
@@ -375,6 +385,26 @@ func validateConfigs(t *testing.T, bin string, sn docSnippet, env []string, conf
 		t.Fatalf("%s: otelcol-pagerduty validate failed (%v):\n%s\n--- snippet:\n%s%s",
 			sn.where(), err, strings.TrimSpace(string(out)), sn.text, extra.String())
 	}
+}
+
+// fileStorageDirectory returns the directory of the snippet's file_storage
+// extension, "" when it has none.
+func fileStorageDirectory(t *testing.T, sn docSnippet) string {
+	t.Helper()
+	var doc struct {
+		Extensions map[string]struct {
+			Directory       string `yaml:"directory"`
+			CreateDirectory bool   `yaml:"create_directory"`
+		} `yaml:"extensions"`
+	}
+	if err := yaml.Unmarshal([]byte(sn.text), &doc); err != nil {
+		return ""
+	}
+	fs, ok := doc.Extensions["file_storage"]
+	if !ok || fs.CreateDirectory {
+		return ""
+	}
+	return fs.Directory
 }
 
 // recipeSnippets returns the snippets of docs/recipes.md by id.
