@@ -220,7 +220,7 @@ func alertLogs(fingerprints ...string) plog.Logs {
 // baselineHTTPClient is an http.Client built like the exporter's by
 // confighttp.ClientConfig.ToClient, from the same config values: a clone of
 // http.DefaultTransport with keep-alive on and the same MaxIdleConns,
-// MaxIdleConnsPerHost (0, so net/http's 2), IdleConnTimeout,
+// MaxIdleConnsPerHost (100, the exporter's default), IdleConnTimeout,
 // MaxConnsPerHost, ForceAttemptHTTP2, and the same client Timeout (30s).
 // What ToClient adds and this leaves out is the exporter's own overhead: the
 // otelhttp.Transport wrapper (with the no-op tracer and meter providers of

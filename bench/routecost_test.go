@@ -31,7 +31,8 @@ import (
 // TestRouteCost measures what a route costs: for each number of routes, one
 // exporter with a persistent sending queue (file_storage in a fresh
 // directory) is started, left idle, then given 10,000 firing alerts spread
-// over its routes while the Events API double holds every request, and
+// over its routes while the Events API double is in an outage (503 to
+// every request; with ROUTE_COST_API=hang it holds them instead), and
 // stopped. It prints a markdown table (see docs/performance.md, "Route cost").
 //
 // Skipped unless PAGERDUTY_ROUTE_COST=1. ROUTES (e.g. "1,10,100") overrides
