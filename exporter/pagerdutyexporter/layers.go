@@ -116,10 +116,11 @@ func routingKeys(cfg *Config) map[string]string {
 }
 
 // warnOfRoutes says at start what the configuration cannot: that the
-// routes make more series than the metrics SDK keeps, and which routes
+// routes make more series than the metrics SDK keeps (limit - 1 per metric,
+// the last being its overflow series), and which routes
 // have a ruleset key, which takes no change events.
 func warnOfRoutes(logger *zap.Logger, router *routes.Router) {
-	if n, limit := telemetry.EventSeries(len(router.Queued)), telemetry.SeriesLimit(); limit > 0 && n > limit {
+	if n, limit := telemetry.EventSeries(len(router.Queued)), telemetry.SeriesLimit(); limit > 0 && n >= limit {
 		logger.Warn("So many routes make more series of otelcol_exporter_pagerduty_events than the metrics SDK keeps per metric: events of the routes past the limit are counted without their labels, under otel_metric_overflow; raise the limit with the environment variable "+telemetry.SeriesLimitEnv+", or split the routes over several pagerduty exporters",
 			zap.Int("routes", len(router.Queued)), zap.Int("series", n), zap.Int("limit", limit))
 	}

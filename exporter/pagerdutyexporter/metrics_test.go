@@ -119,31 +119,36 @@ func TestTwoExportersHaveTheirOwnSeries(t *testing.T) {
 
 // TestTooManyRoutesForTheSeriesLimitIsNamed: a configuration whose routes
 // make more series of the events metric than the metrics SDK keeps says so
-// at start, once; one within the limit, raised or not, says nothing.
+// at start, once; one within the limit, raised or not, says nothing. The
+// SDK keeps limit - 1 series of a metric and counts the rest in an overflow
+// series, so 125 routes (routing_key and 124 keys), 2,000 series, already
+// lose one under the default limit of 2,000.
 func TestTooManyRoutesForTheSeriesLimitIsNamed(t *testing.T) {
 	for _, tc := range []struct {
-		routes int
-		limit  string // OTEL_GO_X_CARDINALITY_LIMIT
-		warns  int
+		keys  int    // entries of routing.keys, beside routing_key
+		limit string // OTEL_GO_X_CARDINALITY_LIMIT
+		warns int
 	}{
-		{routes: 124, warns: 0},
-		{routes: 126, warns: 1},
-		{routes: 126, limit: "2100", warns: 0},
-		{routes: 126, limit: "0", warns: 0},
-		{routes: 126, limit: "2000", warns: 1},
+		{keys: 123, warns: 0},
+		{keys: 124, warns: 1},
+		{keys: 126, warns: 1},
+		{keys: 124, limit: "2001", warns: 0},
+		{keys: 126, limit: "2100", warns: 0},
+		{keys: 126, limit: "0", warns: 0},
+		{keys: 126, limit: "2000", warns: 1},
 	} {
 		t.Setenv(telemetry.SeriesLimitEnv, tc.limit)
 		api := newFakeEventsAPI(t)
 		cfg := testConfig(api)
 		cfg.Routing.Keys = map[string]configopaque.String{}
-		for i := range tc.routes {
+		for i := range tc.keys {
 			cfg.Routing.Keys[fmt.Sprintf("route-%03d", i)] = configopaque.String(fmt.Sprintf("%032d", i))
 		}
 		h := startExporter(t, cfg)
 		warnings := h.logs.FilterMessageSnippet("more series of otelcol_exporter_pagerduty_events").All()
-		require.Len(t, warnings, tc.warns, "%d routes, limit %q", tc.routes, tc.limit)
+		require.Len(t, warnings, tc.warns, "%d keys, limit %q", tc.keys, tc.limit)
 		if tc.warns > 0 {
-			assert.EqualValues(t, (tc.routes+1)*16, warnings[0].ContextMap()["series"])
+			assert.EqualValues(t, (tc.keys+1)*16, warnings[0].ContextMap()["series"])
 		}
 	}
 }
