@@ -82,4 +82,4 @@ curl -sS "http://127.0.0.1:$STATUS_PORT/status?verbose" |
   sed -nE 's/.*"exporter:pagerduty":\{"healthy":([a-z]+),"status":"([A-Za-z]+)".*/exporter:pagerduty  \2  (healthy: \1)/p' || true
 echo
 echo "demo: done. Logs are in $LOGS/. To look at the simulator's incident page, run the"
-echo "      simulator and collector yourself (README, Quick start) and open $SIM_URL/."
+echo "      simulator and collector yourself (docs/simulator.md) and open $SIM_URL/."
