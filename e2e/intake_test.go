@@ -23,22 +23,7 @@ func TestIntakeNeedsTheToken(t *testing.T) {
 	t.Parallel()
 	const token = "e2e-intake-token-7f3a" //nolint:gosec // G101: a test token for a collector on loopback
 	sim, col := startPair(t, exporterConfig{intakeToken: token})
-	post := func(authorization string, ld plog.Logs) int {
-		t.Helper()
-		body, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
-		require.NoError(t, err)
-		req, err := http.NewRequest(http.MethodPost, col.OTLPURL, bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		if authorization != "" {
-			req.Header.Set("Authorization", authorization)
-		}
-		resp, err := e2etest.HTTPClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode
-	}
+	post := func(authorization string, ld plog.Logs) int { return postAuthorized(t, col, authorization, ld) }
 
 	assert.Equal(t, http.StatusUnauthorized, post("", records("checkout", firing("intake-anonymous", "critical", "forged page"))))
 	assert.Equal(t, http.StatusUnauthorized, post("Bearer not-the-token", records("checkout", firing("intake-wrong", "critical", "forged page"))))
@@ -51,4 +36,23 @@ func TestIntakeNeedsTheToken(t *testing.T) {
 	assert.Len(t, s.Incidents, 1, "only the authenticated request paged:\n%s", s)
 	assert.Empty(t, s.EventsFor("intake-resolve"), "an unauthenticated resolve reached PagerDuty")
 	assert.Equal(t, 1, s.Requests.Total)
+}
+
+// postAuthorized posts ld to the collector's OTLP/HTTP receiver with the
+// Authorization header given ("": none) and returns the status code.
+func postAuthorized(t *testing.T, col *e2etest.Collector, authorization string, ld plog.Logs) int {
+	t.Helper()
+	body, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, col.OTLPURL, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := e2etest.HTTPClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
 }

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -79,22 +77,7 @@ service:
 			}
 		},
 	})
-	post := func(authorization string, ld plog.Logs) int {
-		t.Helper()
-		body, err := (&plog.JSONMarshaler{}).MarshalLogs(ld)
-		require.NoError(t, err)
-		req, err := http.NewRequest(http.MethodPost, col.OTLPURL, bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		if authorization != "" {
-			req.Header.Set("Authorization", authorization)
-		}
-		resp, err := e2etest.HTTPClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode
-	}
+	post := func(authorization string, ld plog.Logs) int { return postAuthorized(t, col, authorization, ld) }
 
 	logLine := plog.NewLogs()
 	rl := logLine.ResourceLogs().AppendEmpty()
