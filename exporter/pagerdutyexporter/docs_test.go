@@ -1,7 +1,6 @@
 package pagerdutyexporter
 
 import (
-	"bufio"
 	"encoding"
 	"fmt"
 	"math"
@@ -68,27 +67,55 @@ func markdownFiles(t *testing.T) []string {
 	return files
 }
 
-// section returns the lines of the Markdown section under heading (a whole
-// heading line, such as "## Configuration"), up to the next heading of the
-// same or a higher level.
+// mdLine is one line of a Markdown file, with the fenced code block it
+// sits in; the fences themselves are left out.
+type mdLine struct {
+	n     int // line number, from 1
+	text  string
+	block string // "" outside a code block, else its opening fence ("```yaml")
+}
+
+func markdownLines(doc string) []mdLine {
+	var out []mdLine
+	block := ""
+	for i, text := range strings.Split(doc, "\n") {
+		if fence := strings.TrimSpace(text); strings.HasPrefix(fence, "```") {
+			if block == "" {
+				block = fence
+			} else {
+				block = ""
+			}
+			continue
+		}
+		out = append(out, mdLine{n: i + 1, text: text, block: block})
+	}
+	return out
+}
+
+// section returns the lines outside code blocks of the Markdown section
+// under heading (a whole heading line, such as "## Configuration"), up to
+// the next heading of the same or a higher level.
 func section(t *testing.T, doc, heading string) []string {
 	t.Helper()
 	level := strings.Index(heading, " ")
 	var out []string
 	in := false
-	for line := range strings.SplitSeq(doc, "\n") {
-		if strings.HasPrefix(line, "#") {
-			l := strings.Index(line, " ")
+	for _, line := range markdownLines(doc) {
+		if line.block != "" {
+			continue
+		}
+		if strings.HasPrefix(line.text, "#") {
+			l := strings.Index(line.text, " ")
 			if in && l > 0 && l <= level {
 				break
 			}
-			if line == heading {
+			if line.text == heading {
 				in = true
 				continue
 			}
 		}
 		if in {
-			out = append(out, line)
+			out = append(out, line.text)
 		}
 	}
 	require.NotEmpty(t, out, "no section %q", heading)
@@ -96,18 +123,20 @@ func section(t *testing.T, doc, heading string) []string {
 }
 
 // tableRows returns the cells of each body row of the Markdown tables in
-// lines.
+// lines: a table's header is the row above its |---| line.
 func tableRows(lines []string) [][]string {
 	var rows [][]string
 	for _, line := range lines {
-		if !strings.HasPrefix(line, "|") || strings.HasPrefix(line, "|---") || strings.HasPrefix(line, "| key |") {
-			continue
+		switch {
+		case strings.HasPrefix(line, "|---"):
+			rows = rows[:len(rows)-1]
+		case strings.HasPrefix(line, "|"):
+			cells := strings.Split(strings.Trim(line, "|"), "|")
+			for i := range cells {
+				cells[i] = strings.TrimSpace(cells[i])
+			}
+			rows = append(rows, cells)
 		}
-		cells := strings.Split(strings.Trim(line, "|"), "|")
-		for i := range cells {
-			cells[i] = strings.TrimSpace(cells[i])
-		}
-		rows = append(rows, cells)
 	}
 	return rows
 }
@@ -160,8 +189,9 @@ func optionalOf(t reflect.Type) (reflect.Type, bool) {
 	return f.Type, true
 }
 
-// defaultAt returns the value of key in cfg, following mapstructure's tags;
-// ok is false when cfg has no such key or an unset optional holds it.
+// defaultAt returns the value of key in cfg, following mapstructure's tags:
+// an invalid Value when an unset optional holds it; ok is false when cfg
+// has no such key.
 func defaultAt(cfg *Config, key string) (reflect.Value, bool) {
 	v := reflect.ValueOf(cfg).Elem()
 	for part := range strings.SplitSeq(key, ".") {
@@ -221,13 +251,10 @@ func fieldByKey(v reflect.Value, name string) (reflect.Value, bool) {
 // renderDefault writes a default as the README does: "24h", "120",
 // "requests"; zero reports a zero, empty or unset value.
 func renderDefault(v reflect.Value) (text string, zero bool) {
-	if !v.IsValid() || v.IsZero() || (v.Kind() == reflect.Map && v.Len() == 0) {
-		return "", true
-	}
-	if v.Kind() == reflect.Pointer {
+	if v.IsValid() && v.Kind() == reflect.Pointer && !v.IsNil() {
 		v = v.Elem()
 	}
-	if v.IsZero() {
+	if !v.IsValid() || v.IsZero() || (v.Kind() == reflect.Map && v.Len() == 0) {
 		return "", true
 	}
 	if d, ok := v.Interface().(time.Duration); ok {
@@ -286,7 +313,8 @@ func TestREADMEConfigurationTable(t *testing.T) {
 		if !assert.True(t, ok, "the README's configuration table has no row for %q", key) {
 			continue
 		}
-		v, _ := defaultAt(cfg, key)
+		v, found := defaultAt(cfg, key)
+		require.True(t, found, "%q: marshaled from the default config, but not found in it", key)
 		text, zero := renderDefault(v)
 		keysInRow := len(codeSpan.FindAllString(row[0], -1))
 		switch {
@@ -420,22 +448,14 @@ func validationQuotes(t *testing.T) []docQuote {
 
 	var quotes []docQuote
 	for _, file := range markdownFiles(t) {
-		doc := readDoc(t, file)
-		inBlock, inYAML := false, false
-		for i, line := range strings.Split(doc, "\n") {
-			trimmed := strings.TrimSpace(line)
-			if strings.HasPrefix(trimmed, "```") {
-				inBlock = !inBlock
-				inYAML = inBlock && strings.HasPrefix(trimmed, "```y")
+		for _, line := range markdownLines(readDoc(t, file)) {
+			if strings.HasPrefix(line.block, "```y") { // configuration, validated by e2e's TestDocSnippetsValidate
 				continue
 			}
-			if inYAML { // configuration, validated by e2e's TestDocSnippetsValidate
-				continue
-			}
-			candidates := []string{trimmed}
-			if !inBlock {
+			candidates := []string{strings.TrimSpace(line.text)}
+			if line.block == "" {
 				candidates = nil
-				for _, m := range codeSpan.FindAllStringSubmatch(line, -1) {
+				for _, m := range codeSpan.FindAllStringSubmatch(line.text, -1) {
 					candidates = append(candidates, m[1])
 				}
 			}
@@ -444,7 +464,7 @@ func validationQuotes(t *testing.T) []docQuote {
 				if len(m) < 3 || len(strings.Fields(m[2])) < 3 || strings.ContainsAny(m[2][:1], "{[$") {
 					continue
 				}
-				quotes = append(quotes, docQuote{where: fmt.Sprintf("%s:%d", file, i+1), text: m[1]})
+				quotes = append(quotes, docQuote{where: fmt.Sprintf("%s:%d", file, line.n), text: m[1]})
 			}
 		}
 	}
@@ -524,14 +544,9 @@ var (
 func anchors(doc string) map[string]bool {
 	out := map[string]bool{}
 	seen := map[string]int{}
-	inBlock := false
-	for line := range strings.SplitSeq(doc, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "```") {
-			inBlock = !inBlock
-			continue
-		}
-		m := mdHeading.FindStringSubmatch(line)
-		if inBlock || m == nil {
+	for _, line := range markdownLines(doc) {
+		m := mdHeading.FindStringSubmatch(line.text)
+		if line.block != "" || m == nil {
 			continue
 		}
 		slug := strings.ReplaceAll(slugDrop.ReplaceAllString(strings.ToLower(m[1]), ""), " ", "-")
@@ -548,20 +563,14 @@ func anchors(doc string) map[string]bool {
 // TestDocLinksResolve follows every relative link of every Markdown file:
 // its file must exist, and its anchor be a heading of that file.
 func TestDocLinksResolve(t *testing.T) {
+	anchorsOf := map[string]map[string]bool{} // by file, read once
 	for _, file := range markdownFiles(t) {
-		doc := readDoc(t, file)
-		scanner := bufio.NewScanner(strings.NewReader(doc))
-		inBlock := false
-		for n := 1; scanner.Scan(); n++ {
-			line := scanner.Text()
-			if strings.HasPrefix(strings.TrimSpace(line), "```") {
-				inBlock = !inBlock
+		for _, line := range markdownLines(readDoc(t, file)) {
+			if line.block != "" {
 				continue
 			}
-			if inBlock {
-				continue
-			}
-			for _, m := range mdLink.FindAllStringSubmatch(inlineCode.ReplaceAllString(line, ""), -1) {
+			n := line.n
+			for _, m := range mdLink.FindAllStringSubmatch(inlineCode.ReplaceAllString(line.text, ""), -1) {
 				target := m[1]
 				if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 					continue
@@ -575,12 +584,17 @@ func TestDocLinksResolve(t *testing.T) {
 						continue
 					}
 				}
-				if anchor != "" && strings.HasSuffix(dest, ".md") && !anchors(readDoc(t, dest))[anchor] {
+				if anchor == "" || !strings.HasSuffix(dest, ".md") {
+					continue
+				}
+				if anchorsOf[dest] == nil {
+					anchorsOf[dest] = anchors(readDoc(t, dest))
+				}
+				if !anchorsOf[dest][anchor] {
 					t.Errorf("%s:%d: the link %q: %s has no heading #%s", file, n, target, dest, anchor)
 				}
 			}
 		}
-		require.NoError(t, scanner.Err())
 	}
 }
 
